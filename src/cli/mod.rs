@@ -1,0 +1,36 @@
+//! clap definitions and dispatch. Each subcommand lives in its own module and returns the
+//! process exit code: 0 success, 1 a negative answer or failed check, 2 usage or input
+//! error.
+
+mod filter;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// A SCIM 2.0 mock server and Entra ID provisioning stand-in.
+#[derive(Debug, Parser)]
+#[command(name = "scimock", version, about, propagate_version = true)]
+pub(crate) struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the SCIM 2.0 mock server.
+    Serve,
+    /// Parse or evaluate RFC 7644 filters.
+    #[command(subcommand)]
+    Filter(filter::FilterCommand),
+}
+
+pub(crate) fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve => {
+            eprintln!("scimock serve: the server is not built yet (see the server issue)");
+            ExitCode::from(2)
+        }
+        Command::Filter(cmd) => filter::run(cmd),
+    }
+}

@@ -1,0 +1,340 @@
+//! Evaluating a filter against a resource (RFC 7644 §3.4.2.2).
+//!
+//! Rules, in the RFC's words where it has them and ours where it is silent:
+//! - Attribute names match case-insensitively (RFC 7643 §2.1). A URN-qualified path looks
+//!   inside that extension's object; a path qualified with the core schema's URN is the
+//!   top level.
+//! - String comparison honours the attribute's `caseExact` (default false, RFC 7643 §7).
+//! - A multi-valued attribute matches if *any* value matches. A multi-valued complex
+//!   attribute named without a sub-attribute (`emails co "x"`) compares its `value`s.
+//! - `pr` is true for a value that is not null, not `""`, not `[]` and not an object with
+//!   no present member.
+//! - `eq null` is true when the attribute has no value; `ne null` when it has one.
+//! - `ne` is true when the attribute has no value, or when some value of the compared type
+//!   differs.
+//! - Values of different types never compare equal or ordered: the comparison is false.
+//! - `dateTime` values (per schema, or two RFC 3339 strings when there is no schema)
+//!   compare as instants.
+//! - `gt`/`ge`/`lt`/`le` on a boolean, binary or complex attribute is an error
+//!   (RFC 7644 §3.4.2.2: "a failed response … invalidFilter").
+
+use std::cmp::Ordering;
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
+use super::ast::{AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
+use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
+
+/// A filter that parsed but cannot be applied (RFC 7644 §3.4.2.2 → 400 `invalidFilter`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EvalError {
+    #[error("`{op}` cannot order the {kind} attribute `{path}`")]
+    NotOrderable {
+        op: CompareOp,
+        kind: &'static str,
+        path: String,
+    },
+}
+
+/// What the paths inside a filter are relative to.
+#[derive(Clone, Copy)]
+enum Scope<'s> {
+    /// A whole resource, with its schema if known.
+    Resource(Option<&'s ResourceSchema>),
+    /// One element of a complex attribute (inside `[...]`), with that attribute's
+    /// definition if known.
+    Element(Option<&'s Attribute>),
+}
+
+/// Does `filter` match `resource`? `schema` supplies `caseExact` and types; without it,
+/// strings compare case-insensitively and types come from the JSON values.
+pub fn matches(
+    filter: &Filter,
+    resource: &Value,
+    schema: Option<&ResourceSchema>,
+) -> Result<bool, EvalError> {
+    eval(filter, resource, Scope::Resource(schema))
+}
+
+fn eval(filter: &Filter, node: &Value, scope: Scope<'_>) -> Result<bool, EvalError> {
+    match filter {
+        Filter::Attr(exp) => attr_exp(&exp.path, &exp.op, node, scope),
+        Filter::ValuePath(vp) => {
+            value_path_elements(vp, node, scope, |_, _| Ok(true)).map(|n| n > 0)
+        }
+        Filter::ValuePathAttr {
+            value_path,
+            sub_attr,
+            op,
+        } => {
+            let sub_path = AttrPath::new(sub_attr, None);
+            value_path_elements(value_path, node, scope, |element, def| {
+                attr_exp(&sub_path, op, element, Scope::Element(def))
+            })
+            .map(|n| n > 0)
+        }
+        Filter::Not(inner) => Ok(!eval(inner, node, scope)?),
+        Filter::And(operands) => {
+            for f in operands {
+                if !eval(f, node, scope)? {
+                    return Ok(false);
+                }
+            }
+            Ok(true)
+        }
+        Filter::Or(operands) => {
+            for f in operands {
+                if eval(f, node, scope)? {
+                    return Ok(true);
+                }
+            }
+            Ok(false)
+        }
+    }
+}
+
+/// Counts the elements of `vp.attr` that match the bracket filter and `then`.
+fn value_path_elements(
+    vp: &ValuePath,
+    node: &Value,
+    scope: Scope<'_>,
+    then: impl Fn(&Value, Option<&Attribute>) -> Result<bool, EvalError>,
+) -> Result<usize, EvalError> {
+    let (value, def) = lookup(&vp.attr, node, scope);
+    let elements: &[Value] = match value {
+        Some(Value::Array(items)) => items,
+        Some(v @ Value::Object(_)) => std::slice::from_ref(v),
+        _ => return Ok(0),
+    };
+    let mut count = 0;
+    for element in elements {
+        if element.is_object()
+            && eval(&vp.filter, element, Scope::Element(def))?
+            && then(element, def)?
+        {
+            count += 1;
+        }
+    }
+    Ok(count)
+}
+
+fn get_ci<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// Finds the attribute's value (before any sub-attribute) and its definition.
+fn lookup<'v, 's>(
+    path: &AttrPath,
+    node: &'v Value,
+    scope: Scope<'s>,
+) -> (Option<&'v Value>, Option<&'s Attribute>) {
+    let Some(obj) = node.as_object() else {
+        return (None, None);
+    };
+    match scope {
+        Scope::Resource(schema) => {
+            let is_core = |urn: &str| schema.is_some_and(|s| s.core.id.eq_ignore_ascii_case(urn));
+            let container = match &path.urn {
+                Some(urn) if !is_core(urn) => get_ci(obj, urn).and_then(Value::as_object),
+                _ => Some(obj),
+            };
+            let def = schema.and_then(|s| {
+                let urn = path.urn.as_deref().filter(|u| !is_core(u));
+                s.resolve(urn, &path.name, None)
+            });
+            (container.and_then(|c| get_ci(c, &path.name)), def)
+        }
+        Scope::Element(parent) => (
+            get_ci(obj, &path.name),
+            parent.and_then(|p| p.sub_attribute(&path.name)),
+        ),
+    }
+}
+
+/// The scalar values a path denotes, with the definition that governs them.
+fn candidates<'v, 's>(
+    path: &AttrPath,
+    node: &'v Value,
+    scope: Scope<'s>,
+) -> (Vec<&'v Value>, Option<&'s Attribute>) {
+    let (value, def) = lookup(path, node, scope);
+    let mut out = Vec::new();
+    let Some(value) = value else {
+        let sub_def = path.sub_attr.as_deref().and_then(|s| def?.sub_attribute(s));
+        return (out, sub_def.or(def));
+    };
+    let items: &[Value] = match value {
+        Value::Array(items) => items,
+        other => std::slice::from_ref(other),
+    };
+    match &path.sub_attr {
+        Some(sub) => {
+            for item in items {
+                if let Some(v) = item.as_object().and_then(|o| get_ci(o, sub)) {
+                    out.push(v);
+                }
+            }
+            (out, def.and_then(|d| d.sub_attribute(sub)))
+        }
+        None => {
+            let multi_complex = value.is_array() && items.iter().any(Value::is_object);
+            if multi_complex {
+                // RFC 7644 §3.4.2.2: a multi-valued complex attribute without a
+                // sub-attribute is compared on its `value`s.
+                for item in items {
+                    match item.as_object().and_then(|o| get_ci(o, "value")) {
+                        Some(v) => out.push(v),
+                        None if !item.is_object() => out.push(item),
+                        None => {}
+                    }
+                }
+                let value_def = def.and_then(|d| d.sub_attribute("value"));
+                (out, value_def.or(def))
+            } else {
+                out.extend(items);
+                (out, def)
+            }
+        }
+    }
+}
+
+fn is_present(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::String(s) => !s.is_empty(),
+        Value::Array(items) => items.iter().any(is_present),
+        Value::Object(map) => map.values().any(is_present),
+        Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
+fn attr_exp(
+    path: &AttrPath,
+    op: &AttrOp,
+    node: &Value,
+    scope: Scope<'_>,
+) -> Result<bool, EvalError> {
+    let (values, def) = candidates(path, node, scope);
+    let (cmp, target) = match op {
+        AttrOp::Present => return Ok(values.iter().any(|v| is_present(v))),
+        AttrOp::Compare(cmp, target) => (*cmp, target),
+    };
+    let present: Vec<&Value> = values.into_iter().filter(|v| !v.is_null()).collect();
+    if matches!(
+        cmp,
+        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+    ) {
+        check_orderable(path, cmp, def, target, &present)?;
+    }
+    if let CompValue::Null = target {
+        return Ok(match cmp {
+            CompareOp::Eq => present.is_empty(),
+            CompareOp::Ne => !present.is_empty(),
+            _ => false,
+        });
+    }
+    if cmp == CompareOp::Ne && present.is_empty() {
+        return Ok(true);
+    }
+    let case_exact = def.is_some_and(|d| d.case_exact);
+    let date_time = def.map(|d| d.kind == AttrType::DateTime);
+    Ok(present
+        .iter()
+        .any(|v| compare(v, cmp, target, case_exact, date_time)))
+}
+
+fn check_orderable(
+    path: &AttrPath,
+    op: CompareOp,
+    def: Option<&Attribute>,
+    target: &CompValue,
+    values: &[&Value],
+) -> Result<(), EvalError> {
+    let kind = match def.map(|d| d.kind) {
+        Some(AttrType::Boolean) => Some("boolean"),
+        Some(AttrType::Binary) => Some("binary"),
+        Some(AttrType::Complex) if path.sub_attr.is_none() => Some("complex"),
+        Some(_) => None,
+        None if matches!(target, CompValue::Bool(_)) || values.iter().any(|v| v.is_boolean()) => {
+            Some("boolean")
+        }
+        None if values.iter().any(|v| v.is_object()) => Some("complex"),
+        None => None,
+    };
+    match kind {
+        Some(kind) => Err(EvalError::NotOrderable {
+            op,
+            kind,
+            path: path.to_string(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn parse_instant(s: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(s, &Rfc3339).ok()
+}
+
+fn fold(s: &str, case_exact: bool) -> std::borrow::Cow<'_, str> {
+    if case_exact {
+        std::borrow::Cow::Borrowed(s)
+    } else {
+        std::borrow::Cow::Owned(s.to_lowercase())
+    }
+}
+
+fn compare(
+    value: &Value,
+    op: CompareOp,
+    target: &CompValue,
+    case_exact: bool,
+    date_time: Option<bool>,
+) -> bool {
+    let ordering = match (value, target) {
+        (Value::String(a), CompValue::String(b)) => {
+            let as_instants = match date_time {
+                Some(true) | None => parse_instant(a).zip(parse_instant(b)),
+                Some(false) => None,
+            };
+            if let Some((x, y)) = as_instants {
+                Some(x.cmp(&y))
+            } else {
+                let (a, b) = (fold(a, case_exact), fold(b, case_exact));
+                match op {
+                    CompareOp::Co => return a.contains(b.as_ref()),
+                    CompareOp::Sw => return a.starts_with(b.as_ref()),
+                    CompareOp::Ew => return a.ends_with(b.as_ref()),
+                    _ => Some(a.as_ref().cmp(b.as_ref())),
+                }
+            }
+        }
+        (Value::Number(a), CompValue::Number(b)) => match (a.as_i64(), b.as_i64()) {
+            (Some(x), Some(y)) => Some(x.cmp(&y)),
+            _ => a
+                .as_f64()
+                .zip(b.as_f64())
+                .and_then(|(x, y)| x.partial_cmp(&y)),
+        },
+        (Value::Bool(a), CompValue::Bool(b)) => Some(a.cmp(b)),
+        _ => None,
+    };
+    let Some(ord) = ordering else {
+        return false;
+    };
+    match op {
+        CompareOp::Eq => ord == Ordering::Equal,
+        CompareOp::Ne => ord != Ordering::Equal,
+        CompareOp::Gt => ord == Ordering::Greater,
+        CompareOp::Ge => ord != Ordering::Less,
+        CompareOp::Lt => ord == Ordering::Less,
+        CompareOp::Le => ord != Ordering::Greater,
+        // co/sw/ew on instants, numbers or booleans: substring tests need strings.
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => false,
+    }
+}

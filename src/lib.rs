@@ -1,0 +1,16 @@
+//! scimock: a SCIM 2.0 mock server, an Entra ID provisioning stand-in, and a fuzz and
+//! property harness for SCIM filters, PATCH and group membership.
+//!
+//! # Layout
+//! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
+//! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
+//! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
+//! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
+
+pub mod error;
+pub mod filter;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod scim;
+
+pub use error::{Error, Result};

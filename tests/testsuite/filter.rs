@@ -1,0 +1,1 @@
+//! Filter corpus, eval cases and properties.
