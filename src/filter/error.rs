@@ -72,7 +72,7 @@ fn join_alternatives(f: &mut Formatter<'_>, items: &[&str]) -> fmt::Result {
 impl Display for ParseError {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let found = match &self.found {
-            Some(text) => format!("`{}`", text.escape_debug()),
+            Some(text) => format!("`{}`", printable(text)),
             None => "end of filter".to_owned(),
         };
         let mut notes: Vec<&str> = Vec::new();
@@ -135,6 +135,19 @@ impl ParseError {
             caret = "^".repeat(carets),
         )
     }
+}
+
+/// The text with control characters escaped, quotes left alone.
+fn printable(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {

@@ -236,6 +236,16 @@ impl<'a> Parser<'a> {
                 }
             }
             TokenKind::LParen => self.group(),
+            // `and`/`or` where an operand should start is a missing operand, unless an
+            // operator follows and makes it an attribute of that name.
+            TokenKind::Word
+                if ["and", "or"]
+                    .iter()
+                    .any(|k| self.text(&t).eq_ignore_ascii_case(k))
+                    && !self.is_operator_at(self.pos + 1) =>
+            {
+                Err(self.error_at(&t, &[ATTRIBUTE, "`not`", "`(`"]))
+            }
             TokenKind::Word => self.attr_exp_or_value_path(),
             _ => Err(self.error_at(&t, &[ATTRIBUTE, "`not`", "`(`"])),
         }
@@ -266,6 +276,10 @@ impl<'a> Parser<'a> {
     fn attr_exp_or_value_path(&mut self) -> Result<Filter> {
         let path = self.attr_path()?;
         if self.peek().kind == TokenKind::LBracket && !self.peek().space_before {
+            if path.sub_attr.is_some() {
+                let t = self.peek().clone();
+                return Err(self.bad_path(&t, "`[…]` must follow a top-level attribute"));
+            }
             let value_path = self.value_path_rest(path)?;
             if let Some(sub_attr) = self.sub_attr_suffix()? {
                 let op = self.attr_op()?;

@@ -1,3 +1,5 @@
 //! The one integration test binary: a module per area.
 
 mod filter;
+mod strategies;
+mod support;
