@@ -498,3 +498,77 @@ fn is_attr_name(s: &str) -> bool {
     matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic())
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn canonical(src: &str) -> String {
+        parse(src)
+            .map(|f| f.to_string())
+            .unwrap_or_else(|e| e.render(src))
+    }
+
+    #[test]
+    fn or_binds_looser_than_and() {
+        let f = parse("a pr or b pr and c pr").unwrap();
+        assert!(matches!(&f, Filter::Or(ops) if matches!(ops[1], Filter::And(_))));
+        let g = parse("a pr and b pr or c pr").unwrap();
+        assert!(matches!(&g, Filter::Or(ops) if matches!(ops[0], Filter::And(_))));
+    }
+
+    #[test]
+    fn groups_are_kept_and_printed_only_where_needed() {
+        assert_eq!(canonical("((a pr))"), "a pr");
+        assert_eq!(
+            canonical("(a pr or b pr) and c pr"),
+            "(a pr or b pr) and c pr"
+        );
+        assert_eq!(
+            canonical("a pr or (b pr and c pr)"),
+            "a pr or b pr and c pr"
+        );
+    }
+
+    #[test]
+    fn keywords_and_operators_are_case_insensitive() {
+        assert_eq!(canonical("a EQ 1 AND NOT(b Pr)"), "a eq 1 and not (b pr)");
+    }
+
+    #[test]
+    fn patch_paths_cover_rfc_7644_section_3_5_2_forms() {
+        for (src, want) in [
+            ("members", "members"),
+            ("name.familyName", "name.familyName"),
+            (
+                r#"emails[type eq "work"].value"#,
+                r#"emails[type eq "work"].value"#,
+            ),
+            (
+                r#"members[value eq "2819c223"]"#,
+                r#"members[value eq "2819c223"]"#,
+            ),
+            (
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+                "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager",
+            ),
+        ] {
+            assert_eq!(parse_path(src).unwrap().to_string(), want);
+        }
+    }
+
+    #[test]
+    fn patch_paths_reject_filters_and_trailing_text() {
+        assert!(parse_path(r#"userName eq "x""#).is_err());
+        assert!(parse_path(r#"emails[type eq "work"] x"#).is_err());
+        assert!(parse_path(r#"name.givenName[value eq "x"]"#).is_err());
+        assert_eq!(parse_path("").unwrap_err().kind, ParseErrorKind::Empty);
+    }
+
+    #[test]
+    fn string_errors_point_at_the_bad_escape() {
+        let e = parse(r#"a eq "ok\x""#).unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::InvalidString);
+        assert_eq!(e.span.start, 9);
+    }
+}

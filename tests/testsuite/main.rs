@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per area.
 
+mod cli;
 mod filter;
 mod strategies;
 mod support;

@@ -1,0 +1,112 @@
+//! The `scimock` binary's filter commands, run as a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn scimock(args: &[&str], stdin: Option<&str>) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    if let Some(text) = stdin {
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(text.as_bytes())
+            .unwrap();
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn filter_parse_prints_the_canonical_form_and_exits_0() {
+    let out = scimock(
+        &[
+            "filter",
+            "parse",
+            r#"userName Eq "x" AND not(active eq FALSE)"#,
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        text(&out.stdout),
+        "userName eq \"x\" and not (active eq false)\n"
+    );
+}
+
+#[test]
+fn filter_parse_prints_a_caret_error_and_exits_2() {
+    let out = scimock(&["filter", "parse", "externalId eq jyoung"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(err.contains("string values need double quotes"), "{err}");
+    assert!(err.contains("              ^^^^^^"), "{err}");
+}
+
+#[test]
+fn filter_parse_json_reports_errors_with_span_and_expected() {
+    let out = scimock(&["filter", "parse", "--json", "a eq"], None);
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], false);
+    assert_eq!(v["span"], serde_json::json!([4, 4]));
+    assert_eq!(v["kind"], "UnexpectedEnd");
+}
+
+#[test]
+fn filter_eval_prints_true_or_false_from_stdin_resource() {
+    let user = r#"{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"BJensen"}"#;
+    let out = scimock(
+        &["filter", "eval", r#"userName eq "bjensen""#, "-"],
+        Some(user),
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "true\n".to_owned())
+    );
+    let out = scimock(
+        &[
+            "filter",
+            "eval",
+            "--schema",
+            "none",
+            r#"userName sw "x""#,
+            "-",
+        ],
+        Some(user),
+    );
+    assert_eq!(
+        (out.status.code(), text(&out.stdout)),
+        (Some(0), "false\n".to_owned())
+    );
+}
+
+#[test]
+fn filter_eval_rejects_a_resource_that_is_not_json() {
+    let out = scimock(&["filter", "eval", "a pr", "-"], Some("{nope"));
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("is not JSON"));
+}
+
+#[test]
+fn filter_eval_reports_ordering_a_boolean_as_invalid_filter() {
+    let out = scimock(
+        &["filter", "eval", "--json", "active gt true", "-"],
+        Some(r#"{"active":true}"#),
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(v["error"]
+        .as_str()
+        .unwrap()
+        .contains("cannot order the boolean attribute `active`"));
+}
