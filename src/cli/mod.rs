@@ -3,6 +3,7 @@
 //! error.
 
 mod filter;
+mod replay;
 
 use std::process::ExitCode;
 
@@ -23,6 +24,8 @@ enum Command {
     /// Parse or evaluate RFC 7644 filters.
     #[command(subcommand)]
     Filter(filter::FilterCommand),
+    /// Replay recorded Entra request sequences against a SCIM endpoint (the Entra stand-in).
+    Replay(replay::ReplayArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -32,5 +35,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
             ExitCode::from(2)
         }
         Command::Filter(cmd) => filter::run(cmd),
+        Command::Replay(args) => replay::run(args),
     }
 }

@@ -1,0 +1,101 @@
+//! The Entra stand-in: replays recorded Entra request sequences against any SCIM endpoint,
+//! checks every answer, and reports what Entra would make of it.
+//!
+//! Owns the sequence format ([`scenario`]), the runner ([`runner`]: HTTP via hyper's
+//! client, substitution, captures, cleanup), the checks ([`check`]: expectations plus the
+//! compliance pitfalls of entra-provisioning.md §2 and §3.6) and the reports ([`report`]).
+//!
+//! # Sequence format (`testdata/azure/<scenario>.json`)
+//!
+//! One JSON object per file. Unknown fields are errors, so a typo cannot silently disable
+//! a check.
+//!
+//! | field | type | default | meaning |
+//! |---|---|---|---|
+//! | `name` | string | file stem | scenario name, unique |
+//! | `description` | string | `""` | what it exercises |
+//! | `note` | string | `""` | the reference section it pins (`entra-provisioning.md §1.0`) |
+//! | `dialects` | array of `"legacy"` / `"aadOptscim062020"` | both | dialects it runs in |
+//! | `requires` | array of string | `[]` | capabilities needed (`"groups"`); skipped otherwise |
+//! | `vars` | object string → string | `{}` | variables set at start; may use generators |
+//! | `steps` | array of step | required, non-empty | requests in Entra's order |
+//!
+//! A **step**:
+//!
+//! | field | type | default | meaning |
+//! |---|---|---|---|
+//! | `name` | string | required | unique within the scenario (per dialect) |
+//! | `note` | string | `""` | reference section or remark |
+//! | `dialect` | `"legacy"` / `"aadOptscim062020"` | every dialect | run only in this dialect |
+//! | `request.method` | string | required | HTTP method |
+//! | `request.path` | string | required | path relative to the tenant URL, starting with `/` |
+//! | `request.query` | object string → string | `{}` | query parameters, sent form-encoded as Entra does (`+` for space, `%22` for `"`) |
+//! | `request.headers` | object string → string | `{}` | extra headers (`Authorization` and `Content-Type: application/scim+json` are added) |
+//! | `request.body` | JSON | none | request body |
+//! | `expect.status` | number or array of numbers | any 2xx | acceptable statuses |
+//! | `expect.headers` | object string → string | `{}` | headers that must be present (case-insensitive prefix match) |
+//! | `expect.body` | JSON | none | subset the body must contain: objects need at least these keys, arrays the same length element by element, scalars equality |
+//! | `expect.ignore` | array of JSON pointers | `[]` | removed from both sides before comparing |
+//! | `expect.exists` | array of JSON pointers | `[]` | must be present and non-null |
+//! | `expect.absent` | array of JSON pointers | `[]` | must not be present |
+//! | `capture` | object name → pointer | `{}` | take `/id` (a JSON pointer into the body) or `header:Location` into `${name}` |
+//! | `consequence` | string | built in | what Entra does when this step fails |
+//! | `cleanup` | string | none | path to `DELETE` at scenario end if this step succeeded (best effort) |
+//!
+//! **Substitution**: every string in `path`, `query`, `headers`, `body`, `expect.body`,
+//! `expect.headers` and `cleanup` may hold `${name}` (a var or capture), `${uuid}` (a fresh
+//! UUID v4), `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`) or `${dialect}`;
+//! `$${` is a literal `${`. A missing variable fails the step with a `capture` finding.
+//!
+//! **Flow**: steps run in order; after the first failed step the rest of that scenario is
+//! skipped, other scenarios still run. Cleanup requests run last, newest first, and never
+//! fail a scenario.
+//!
+//! # Built-in checks (besides `expect`)
+//!
+//! - `content-type`: a body must be `application/scim+json` (`application/json` is a warning).
+//! - `json`: a body must parse as JSON (Entra: *ServiceIncompatible*).
+//! - `list-response`: answers to `GET /Users`, `/Groups` and filter queries must be a
+//!   ListResponse with a numeric `totalResults` and a `Resources` array when non-empty.
+//! - `duplicate-match`: an `eq` query on `userName`, `externalId` or `displayName` that returns
+//!   more than one resource (Entra: *DuplicateTargetEntries*).
+//! - `id-changed`: `/Users/{id}` or `/Groups/{id}` answering with another `id`.
+//! - `group-patch-body`: a group PATCH answering 200 with the full member list (warning).
+//!
+//! # Report JSON (format 1)
+//!
+//! `{format: 1, tenant_url, duration_ms, unreachable, summary: {scenarios, passed, failed,
+//! skipped, steps, steps_failed, warnings}, scenarios: [{name, dialect, description, note,
+//! outcome: "passed"|"failed"|"skipped", skipped_because?, duration_ms, cleanup: [{target,
+//! status?, error?}], steps: [{name, note, outcome, duration_ms, request?: {method, target,
+//! body?}, response?: {status, content_type?, body?}, findings: [{severity:
+//! "failure"|"warning", check, message, consequence}]}]}]}`. New fields may be added;
+//! existing ones keep their meaning while `format` stays 1.
+
+pub mod check;
+pub mod report;
+pub mod runner;
+pub mod scenario;
+
+pub use check::{Finding, Severity};
+pub use runner::{Outcome, Report, Runner, RunnerConfig, RunnerError, ScenarioResult, StepResult, Summary};
+pub use scenario::{Dialect, Scenario, ScenarioError, Step};
+
+/// The scenarios shipped in `testdata/azure/`, compiled into the binary so
+/// `scimock replay` works from any directory.
+pub fn builtin_scenarios() -> Result<Vec<Scenario>, ScenarioError> {
+    static DIR: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/testdata/azure");
+    let mut files: Vec<_> = DIR
+        .files()
+        .filter(|f| f.path().extension().is_some_and(|x| x == "json"))
+        .collect();
+    files.sort_by_key(|f| f.path());
+    files
+        .into_iter()
+        .map(|f| {
+            let stem = f.path().file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+            let text = f.contents_utf8().unwrap_or("");
+            Scenario::from_json(text, stem)
+        })
+        .collect()
+}

@@ -1,0 +1,394 @@
+//! The recorded-sequence format: serde types, loading, validation and `${…}` substitution.
+//! The format is specified field by field in the module docs of [`crate::replay`].
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// Which Entra PATCH dialect a run speaks (entra-provisioning.md §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Dialect {
+    /// The default job: PascalCase ops, `"False"` strings, remove-with-value.
+    #[serde(rename = "legacy")]
+    Legacy,
+    /// The `aadOptscim062020` flag: lowercase ops, booleans, filter-path removal.
+    #[serde(rename = "aadOptscim062020")]
+    AadOptscim062020,
+}
+
+impl Dialect {
+    /// Both dialects, legacy first.
+    pub const BOTH: [Dialect; 2] = [Dialect::Legacy, Dialect::AadOptscim062020];
+
+    /// The name used in files, reports and the CLI.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dialect::Legacy => "legacy",
+            Dialect::AadOptscim062020 => "aadOptscim062020",
+        }
+    }
+}
+
+/// One recorded Entra sequence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Unique name; defaults to the file stem when loaded from a file.
+    #[serde(default)]
+    pub name: String,
+    /// What the sequence exercises, in a sentence.
+    #[serde(default)]
+    pub description: String,
+    /// The reference section this sequence pins, e.g. `entra-provisioning.md §1.0`.
+    #[serde(default)]
+    pub note: String,
+    /// Dialects the scenario applies to; empty means both.
+    #[serde(default)]
+    pub dialects: Vec<Dialect>,
+    /// Capabilities the endpoint needs for this scenario (`groups`); a runner told the
+    /// endpoint lacks one skips the scenario.
+    #[serde(default)]
+    pub requires: Vec<String>,
+    /// Variables set once at scenario start; values may use generators (`${uuid}`).
+    #[serde(default)]
+    pub vars: BTreeMap<String, String>,
+    /// The requests, in Entra's order.
+    pub steps: Vec<Step>,
+}
+
+/// One request and what must come back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    /// Short name, unique within the scenario.
+    pub name: String,
+    /// Reference section or remark for this step.
+    #[serde(default)]
+    pub note: String,
+    /// Run only in this dialect; absent means every dialect.
+    #[serde(default)]
+    pub dialect: Option<Dialect>,
+    pub request: Request,
+    #[serde(default)]
+    pub expect: Expect,
+    /// Variables to take from the response: name → JSON pointer into the body
+    /// (`"user_id": "/id"`), or `header:<name>` for a response header.
+    #[serde(default)]
+    pub capture: BTreeMap<String, String>,
+    /// What Entra does when this step fails; overrides the built-in consequence.
+    #[serde(default)]
+    pub consequence: Option<String>,
+    /// Delete this resource at scenario end (a path like `/Users/${user_id}`); best effort.
+    #[serde(default)]
+    pub cleanup: Option<String>,
+}
+
+/// An HTTP request relative to the tenant URL.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub method: String,
+    /// Path relative to the tenant URL, e.g. `/Users` or `/Users/${user_id}`.
+    pub path: String,
+    /// Query parameters, sent form-encoded as Entra does (`+` for space, `%22` for `"`).
+    #[serde(default)]
+    pub query: BTreeMap<String, String>,
+    /// Extra headers; `Authorization` and `Content-Type` are added by the runner.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// JSON body; strings inside are substituted.
+    #[serde(default)]
+    pub body: Option<Value>,
+}
+
+/// What the response must look like.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Expect {
+    /// One status or a set of acceptable statuses; absent means any 2xx.
+    #[serde(default)]
+    pub status: Option<StatusSet>,
+    /// Headers that must be present; values compare case-insensitively as prefixes, so
+    /// `application/scim+json` matches `application/scim+json; charset=utf-8`.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON value the body must contain (objects: at least these keys; arrays: same
+    /// length, element by element; scalars: equal).
+    #[serde(default)]
+    pub body: Option<Value>,
+    /// JSON pointers removed from both sides before comparing.
+    #[serde(default)]
+    pub ignore: Vec<String>,
+    /// JSON pointers that must exist in the body, whatever their value.
+    #[serde(default)]
+    pub exists: Vec<String>,
+    /// JSON pointers that must not exist in the body.
+    #[serde(default)]
+    pub absent: Vec<String>,
+}
+
+/// `200` or `[200, 204]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StatusSet {
+    One(u16),
+    Any(Vec<u16>),
+}
+
+impl StatusSet {
+    /// Does `status` satisfy the set?
+    pub fn allows(&self, status: u16) -> bool {
+        match self {
+            StatusSet::One(s) => *s == status,
+            StatusSet::Any(set) => set.contains(&status),
+        }
+    }
+}
+
+impl std::fmt::Display for StatusSet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatusSet::One(s) => write!(f, "{s}"),
+            StatusSet::Any(set) => {
+                let parts: Vec<String> = set.iter().map(u16::to_string).collect();
+                write!(f, "one of {}", parts.join(", "))
+            }
+        }
+    }
+}
+
+/// A problem with a scenario file itself (not with the endpoint under test).
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: not a valid scenario: {source}")]
+    Json {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("{name}: {problem}")]
+    Invalid { name: String, problem: String },
+}
+
+impl Scenario {
+    /// Parses one scenario from JSON text; `fallback_name` names it if the file does not.
+    pub fn from_json(text: &str, fallback_name: &str) -> Result<Scenario, ScenarioError> {
+        let mut s: Scenario = serde_json::from_str(text).map_err(|e| ScenarioError::Json {
+            path: fallback_name.to_owned(),
+            source: e,
+        })?;
+        if s.name.is_empty() {
+            fallback_name.clone_into(&mut s.name);
+        }
+        s.validate()?;
+        Ok(s)
+    }
+
+    /// Loads one scenario file.
+    pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ScenarioError::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        Scenario::from_json(&text, stem).map_err(|e| match e {
+            ScenarioError::Json { source, .. } => ScenarioError::Json {
+                path: path.display().to_string(),
+                source,
+            },
+            other => other,
+        })
+    }
+
+    /// Loads every `*.json` in `dir`, sorted by name.
+    pub fn load_dir(dir: &Path) -> Result<Vec<Scenario>, ScenarioError> {
+        let entries = std::fs::read_dir(dir).map_err(|e| ScenarioError::Io {
+            path: dir.display().to_string(),
+            source: e,
+        })?;
+        let mut paths: Vec<_> = entries
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        paths.sort();
+        paths.iter().map(|p| Scenario::load(p)).collect()
+    }
+
+    /// Does this scenario run in `dialect`?
+    pub fn applies_to(&self, dialect: Dialect) -> bool {
+        self.dialects.is_empty() || self.dialects.contains(&dialect)
+    }
+
+    fn validate(&self) -> Result<(), ScenarioError> {
+        let invalid = |problem: String| ScenarioError::Invalid {
+            name: self.name.clone(),
+            problem,
+        };
+        if self.steps.is_empty() {
+            return Err(invalid("has no steps".into()));
+        }
+        let mut seen = std::collections::HashSet::new();
+        for step in &self.steps {
+            if !seen.insert((step.name.as_str(), step.dialect)) {
+                return Err(invalid(format!("step name `{}` is used twice", step.name)));
+            }
+            if hyper::Method::from_bytes(step.request.method.as_bytes()).is_err() {
+                return Err(invalid(format!(
+                    "step `{}`: `{}` is not an HTTP method",
+                    step.name, step.request.method
+                )));
+            }
+            if !step.request.path.starts_with('/') {
+                return Err(invalid(format!(
+                    "step `{}`: path `{}` must start with `/`",
+                    step.name, step.request.path
+                )));
+            }
+            for pointer in step.capture.values().chain(&step.expect.exists) {
+                if !(pointer.is_empty() || pointer.starts_with('/') || pointer.starts_with("header:")) {
+                    return Err(invalid(format!(
+                        "step `{}`: `{pointer}` is not a JSON pointer",
+                        step.name
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Values for `${name}` substitution, plus the generators `${uuid}` (a fresh v4 UUID each
+/// time) and `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`, the shape of the
+/// Entra tutorial's test users).
+#[derive(Debug, Clone, Default)]
+pub struct Vars {
+    values: BTreeMap<String, String>,
+    /// Seeded generator for reproducible runs; `None` draws from the OS.
+    rng: Option<fastrand::Rng>,
+}
+
+/// A `${name}` with no value.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("variable `${{{0}}}` is not set (capture it in an earlier step or define it in `vars`)")]
+pub struct UnsetVar(pub String);
+
+impl Vars {
+    /// Variables whose generated values come from a seeded generator, so two runs with
+    /// the same seed send the same requests.
+    pub fn seeded(seed: u64) -> Vars {
+        Vars {
+            values: BTreeMap::new(),
+            rng: Some(fastrand::Rng::with_seed(seed)),
+        }
+    }
+
+    fn uuid(&mut self) -> uuid::Uuid {
+        match &mut self.rng {
+            Some(rng) => uuid::Builder::from_random_bytes(rng.u128(..).to_le_bytes()).into_uuid(),
+            None => uuid::Uuid::new_v4(),
+        }
+    }
+
+    /// Sets `name`.
+    pub fn set(&mut self, name: &str, value: String) {
+        self.values.insert(name.to_owned(), value);
+    }
+
+    /// The value of `name`, if set.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.values.get(name).map(String::as_str)
+    }
+
+    /// Replaces every `${…}` in `text`. `$${` escapes a literal `${`.
+    pub fn substitute(&mut self, text: &str) -> Result<String, UnsetVar> {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(i) = rest.find("${") {
+            if rest[..i].ends_with('$') {
+                out.push_str(&rest[..i - 1]);
+                out.push_str("${");
+                rest = &rest[i + 2..];
+                continue;
+            }
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 2..];
+            let Some(end) = after.find('}') else {
+                out.push_str(&rest[i..]);
+                return Ok(out);
+            };
+            let name = &after[..end];
+            match name {
+                "uuid" => {
+                    let id = self.uuid();
+                    out.push_str(&id.to_string());
+                }
+                "random_upn" => {
+                    let id = self.uuid();
+                    out.push_str(&format!("Test_User_{id}@testuser.com"));
+                }
+                _ => out.push_str(self.get(name).ok_or_else(|| UnsetVar(name.to_owned()))?),
+            }
+            rest = &after[end + 1..];
+        }
+        out.push_str(rest);
+        Ok(out)
+    }
+
+    /// Substitutes every string inside a JSON value (keys too).
+    pub fn substitute_json(&mut self, value: &Value) -> Result<Value, UnsetVar> {
+        Ok(match value {
+            Value::String(s) => Value::String(self.substitute(s)?),
+            Value::Array(items) => Value::Array(
+                items
+                    .iter()
+                    .map(|v| self.substitute_json(v))
+                    .collect::<Result<_, _>>()?,
+            ),
+            Value::Object(map) => {
+                let mut out = serde_json::Map::with_capacity(map.len());
+                for (k, v) in map {
+                    out.insert(self.substitute(k)?, self.substitute_json(v)?);
+                }
+                Value::Object(out)
+            }
+            other => other.clone(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn substitutes_captured_and_generated_values() {
+        let mut vars = Vars::default();
+        vars.set("user_id", "42".into());
+        assert_eq!(vars.substitute("/Users/${user_id}").unwrap(), "/Users/42");
+        let upn = vars.substitute("${random_upn}").unwrap();
+        assert!(upn.starts_with("Test_User_") && upn.ends_with("@testuser.com"));
+        assert_ne!(vars.substitute("${uuid}").unwrap(), vars.substitute("${uuid}").unwrap());
+        assert_eq!(vars.substitute("$${user_id}").unwrap(), "${user_id}");
+        assert_eq!(
+            vars.substitute("${nope}"),
+            Err(UnsetVar("nope".into()))
+        );
+    }
+
+    #[test]
+    fn rejects_a_scenario_with_a_bad_method_or_relative_path() {
+        let bad = r#"{"steps":[{"name":"a","request":{"method":"G ET","path":"/Users"}}]}"#;
+        assert!(Scenario::from_json(bad, "x").is_err());
+        let bad = r#"{"steps":[{"name":"a","request":{"method":"GET","path":"Users"}}]}"#;
+        assert!(Scenario::from_json(bad, "x").is_err());
+        let unknown = r#"{"stepz":[]}"#;
+        assert!(Scenario::from_json(unknown, "x").is_err());
+    }
+}
