@@ -137,9 +137,16 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let progress_color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let runner = runner.with_progress(Arc::new(move |result, done, total| {
-        eprintln!("{}", report::progress_line(result, done, total, progress_color));
+        eprintln!(
+            "{}",
+            report::progress_line(result, done, total, progress_color)
+        );
     }));
-    let rt = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };

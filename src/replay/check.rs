@@ -55,7 +55,12 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
 
 /// What Entra does when a request gets `status` instead of what it expected
 /// (entra-provisioning.md §3.6 error codes, §2 requirements).
-pub fn consequence_of_status(method: &str, path: &str, filter: Option<&str>, status: u16) -> &'static str {
+pub fn consequence_of_status(
+    method: &str,
+    path: &str,
+    filter: Option<&str>,
+    status: u16,
+) -> &'static str {
     let is_query = method == "GET" && filter.is_some();
     match status {
         401 | 403 => "Entra logs Unauthorized/InsufficientRights; when most calls fail this way the job is quarantined (EncounteredQuarantineException, §3.6)",
@@ -101,19 +106,33 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             Severity::Failure,
             "status",
             format!("expected {wanted}, got {}{detail}", seen.status),
-            consequence.unwrap_or(consequence_of_status(seen.method, seen.path, seen.filter, seen.status)),
+            consequence.unwrap_or(consequence_of_status(
+                seen.method,
+                seen.path,
+                seen.filter,
+                seen.status,
+            )),
         ));
         // The rest compares a body that belongs to another outcome: stop here.
         return out;
     }
     for (name, want) in &expect.headers {
-        let got = seen.headers.get(name.as_str()).and_then(|v| v.to_str().ok());
-        let ok = got.is_some_and(|g| g.to_ascii_lowercase().starts_with(&want.to_ascii_lowercase()));
+        let got = seen
+            .headers
+            .get(name.as_str())
+            .and_then(|v| v.to_str().ok());
+        let ok = got.is_some_and(|g| {
+            g.to_ascii_lowercase()
+                .starts_with(&want.to_ascii_lowercase())
+        });
         if !ok {
             out.push(finding(
                 Severity::Failure,
                 "header",
-                format!("expected header `{name}: {want}`, got {}", got.map_or("none".to_owned(), |g| format!("`{g}`"))),
+                format!(
+                    "expected header `{name}: {want}`, got {}",
+                    got.map_or("none".to_owned(), |g| format!("`{g}`"))
+                ),
                 consequence.unwrap_or(BODY_MISMATCH),
             ));
         }
@@ -125,7 +144,10 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             out.push(finding(
                 Severity::Failure,
                 "json",
-                format!("expected a JSON body, got {} bytes that are not JSON", seen.body.len()),
+                format!(
+                    "expected a JSON body, got {} bytes that are not JSON",
+                    seen.body.len()
+                ),
                 consequence.unwrap_or(NOT_JSON),
             ));
         }
@@ -143,7 +165,10 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             out.push(finding(
                 Severity::Failure,
                 "body",
-                format!("body differs from the expected subset:\n{}", diffs.join("\n")),
+                format!(
+                    "body differs from the expected subset:\n{}",
+                    diffs.join("\n")
+                ),
                 consequence.unwrap_or(BODY_MISMATCH),
             ));
         }
@@ -197,12 +222,19 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
             ));
         }
         if seen.json.is_none() {
-            out.push(finding(Severity::Failure, "json", "the body is not valid JSON".to_owned(), NOT_JSON));
+            out.push(finding(
+                Severity::Failure,
+                "json",
+                "the body is not valid JSON".to_owned(),
+                NOT_JSON,
+            ));
         }
     }
     let Some(json) = seen.json else { return };
     let is_list = seen.method == "GET"
-        && (seen.filter.is_some() || seen.path.ends_with("/Users") || seen.path.ends_with("/Groups"));
+        && (seen.filter.is_some()
+            || seen.path.ends_with("/Users")
+            || seen.path.ends_with("/Groups"));
     if is_list && seen.status == 200 {
         list_response(json, seen.filter, out);
     }
@@ -234,19 +266,24 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
 fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     let total = json.get("totalResults").and_then(Value::as_u64);
     let resources = json.get("Resources").and_then(Value::as_array);
-    let fail = |msg: String| finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and treats the object as unmatched or the endpoint as incompatible (§1.3, §1.4)");
+    let fail = |msg: String| {
+        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and treats the object as unmatched or the endpoint as incompatible (§1.3, §1.4)")
+    };
     let is_list = json
         .get("schemas")
         .and_then(Value::as_array)
         .is_some_and(|s| s.iter().any(|v| v == urn::LIST_RESPONSE));
     if !is_list {
-        out.push(fail(format!("a query answer must be a ListResponse (schemas must contain `{}`)", urn::LIST_RESPONSE)));
+        out.push(fail(format!(
+            "a query answer must be a ListResponse (schemas must contain `{}`)",
+            urn::LIST_RESPONSE
+        )));
     }
     match total {
         None => out.push(fail("`totalResults` is missing or not a number".to_owned())),
-        Some(n) if n > 0 && resources.is_none() => {
-            out.push(fail(format!("`totalResults` is {n} but there is no `Resources` array (note the capital R)")))
-        }
+        Some(n) if n > 0 && resources.is_none() => out.push(fail(format!(
+            "`totalResults` is {n} but there is no `Resources` array (note the capital R)"
+        ))),
         Some(n) if resources.is_some_and(|r| r.len() as u64 > n) => out.push(fail(format!(
             "`totalResults` is {n} but `Resources` holds {}",
             resources.map_or(0, Vec::len)
@@ -255,14 +292,19 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     }
     let matching_eq = filter.is_some_and(|f| {
         let f = f.trim_start().to_ascii_lowercase();
-        (f.starts_with("username eq") || f.starts_with("externalid eq") || f.starts_with("displayname eq"))
+        (f.starts_with("username eq")
+            || f.starts_with("externalid eq")
+            || f.starts_with("displayname eq"))
             && !f.contains(" or ")
     });
     if matching_eq && total.is_some_and(|n| n > 1) {
         out.push(finding(
             Severity::Failure,
             "duplicate-match",
-            format!("the matching query returned {} resources", total.unwrap_or(0)),
+            format!(
+                "the matching query returned {} resources",
+                total.unwrap_or(0)
+            ),
             "Entra logs DuplicateTargetEntries and skips the object (§3.2)",
         ));
     }
@@ -271,14 +313,19 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
 /// `/Users/{id}` or `/Groups/{id}` → `{id}` (not `.search` or sub-paths).
 fn resource_id_in_path(path: &str) -> Option<&str> {
     let path = path.split('?').next().unwrap_or(path);
-    let rest = path.strip_prefix("/Users/").or_else(|| path.strip_prefix("/Groups/"))?;
+    let rest = path
+        .strip_prefix("/Users/")
+        .or_else(|| path.strip_prefix("/Groups/"))?;
     (!rest.is_empty() && !rest.contains('/') && !rest.starts_with('.')).then_some(rest)
 }
 
 fn short(v: &Value) -> String {
     let s = v.to_string();
     if s.len() > 120 {
-        let cut = (0..=117).rev().find(|i| s.is_char_boundary(*i)).unwrap_or(0);
+        let cut = (0..=117)
+            .rev()
+            .find(|i| s.is_char_boundary(*i))
+            .unwrap_or(0);
         format!("{}…", &s[..cut])
     } else {
         s
@@ -288,7 +335,11 @@ fn short(v: &Value) -> String {
 /// Subset match: objects need at least the expected keys, arrays the same length with
 /// each element matching, scalars equality. Collects one line per difference.
 fn contains(got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
-    let here = if at.is_empty() { "/".to_owned() } else { at.clone() };
+    let here = if at.is_empty() {
+        "/".to_owned()
+    } else {
+        at.clone()
+    };
     match (got, want) {
         (Value::Object(g), Value::Object(w)) => {
             for (k, wv) in w {
@@ -314,12 +365,18 @@ fn contains(got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
             }
         }
         _ if got == want => {}
-        _ => diffs.push(format!("  {here}: expected {}, got {}", short(want), short(got))),
+        _ => diffs.push(format!(
+            "  {here}: expected {}, got {}",
+            short(want),
+            short(got)
+        )),
     }
 }
 
 fn remove_pointer(value: &mut Value, pointer: &str) {
-    let Some((parent, last)) = pointer.rsplit_once('/') else { return };
+    let Some((parent, last)) = pointer.rsplit_once('/') else {
+        return;
+    };
     let last = last.replace("~1", "/").replace("~0", "~");
     match value.pointer_mut(parent) {
         Some(Value::Object(map)) => {

@@ -17,7 +17,7 @@
 //! | `note` | string | `""` | the reference section it pins (`entra-provisioning.md §1.0`) |
 //! | `dialects` | array of `"legacy"` / `"aadOptscim062020"` | both | dialects it runs in |
 //! | `requires` | array of string | `[]` | capabilities needed (`"groups"`); skipped otherwise |
-//! | `vars` | object string → string | `{}` | variables set at start; may use generators |
+//! | `vars` | object string → string | `{}` | variables set at start, in file order; may use generators and earlier vars |
 //! | `steps` | array of step | required, non-empty | requests in Entra's order |
 //!
 //! A **step**:
@@ -78,13 +78,16 @@ pub mod runner;
 pub mod scenario;
 
 pub use check::{Finding, Severity};
-pub use runner::{Outcome, Report, Runner, RunnerConfig, RunnerError, ScenarioResult, StepResult, Summary};
+pub use runner::{
+    Outcome, Report, Runner, RunnerConfig, RunnerError, ScenarioResult, StepResult, Summary,
+};
 pub use scenario::{Dialect, Scenario, ScenarioError, Step};
 
 /// The scenarios shipped in `testdata/azure/`, compiled into the binary so
 /// `scimock replay` works from any directory.
 pub fn builtin_scenarios() -> Result<Vec<Scenario>, ScenarioError> {
-    static DIR: include_dir::Dir<'_> = include_dir::include_dir!("$CARGO_MANIFEST_DIR/testdata/azure");
+    static DIR: include_dir::Dir<'_> =
+        include_dir::include_dir!("$CARGO_MANIFEST_DIR/testdata/azure");
     let mut files: Vec<_> = DIR
         .files()
         .filter(|f| f.path().extension().is_some_and(|x| x == "json"))
@@ -93,7 +96,11 @@ pub fn builtin_scenarios() -> Result<Vec<Scenario>, ScenarioError> {
     files
         .into_iter()
         .map(|f| {
-            let stem = f.path().file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+            let stem = f
+                .path()
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("scenario");
             let text = f.contents_utf8().unwrap_or("");
             Scenario::from_json(text, stem)
         })

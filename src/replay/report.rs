@@ -40,7 +40,11 @@ pub fn progress_line(result: &ScenarioResult, done: usize, total: usize, color: 
         "[{done:>width$}/{total}] {} {} {}",
         mark(result.outcome, color),
         result.name,
-        paint(&format!("({}, {} ms)", result.dialect.as_str(), result.duration_ms), DIM, color)
+        paint(
+            &format!("({}, {} ms)", result.dialect.as_str(), result.duration_ms),
+            DIM,
+            color
+        )
     )
 }
 
@@ -52,7 +56,13 @@ pub fn terminal(report: &Report, color: bool) -> String {
         if s.outcome != Outcome::Failed && !has_warnings(s) {
             continue;
         }
-        let _ = writeln!(out, "\n{} {} ({})", mark(s.outcome, color), s.name, s.dialect.as_str());
+        let _ = writeln!(
+            out,
+            "\n{} {} ({})",
+            mark(s.outcome, color),
+            s.name,
+            s.dialect.as_str()
+        );
         if let Some(why) = &s.skipped_because {
             let _ = writeln!(out, "    {why}");
         }
@@ -78,13 +88,23 @@ pub fn terminal(report: &Report, color: bool) -> String {
         report.duration_ms
     );
     if report.unreachable {
-        let _ = writeln!(out, "{}", paint("no request reached the endpoint: is it running, and is the tenant URL right?", RED, color));
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                "no request reached the endpoint: is it running, and is the tenant URL right?",
+                RED,
+                color
+            )
+        );
     }
     out
 }
 
 fn has_warnings(s: &ScenarioResult) -> bool {
-    s.steps.iter().any(|st| st.findings.iter().any(|f| f.severity == Severity::Warning))
+    s.steps
+        .iter()
+        .any(|st| st.findings.iter().any(|f| f.severity == Severity::Warning))
 }
 
 fn write_step(out: &mut String, step: &StepResult, color: bool) {
@@ -101,7 +121,12 @@ fn write_step(out: &mut String, step: &StepResult, color: bool) {
             Severity::Warning => paint("warning", YELLOW, color),
         };
         let mut lines = f.message.lines();
-        let _ = writeln!(out, "    {label} [{}]: {}", f.check, lines.next().unwrap_or(""));
+        let _ = writeln!(
+            out,
+            "    {label} [{}]: {}",
+            f.check,
+            lines.next().unwrap_or("")
+        );
         for line in lines {
             let _ = writeln!(out, "      {line}");
         }
@@ -128,8 +153,16 @@ pub fn junit(report: &Report) -> Result<String, std::io::Error> {
     w.write_event(Event::Start(root))?;
     for s in &report.scenarios {
         let suite_name = format!("{} ({})", s.name, s.dialect.as_str());
-        let failures = s.steps.iter().filter(|st| st.outcome == Outcome::Failed).count();
-        let skipped = s.steps.iter().filter(|st| st.outcome == Outcome::Skipped).count();
+        let failures = s
+            .steps
+            .iter()
+            .filter(|st| st.outcome == Outcome::Failed)
+            .count();
+        let skipped = s
+            .steps
+            .iter()
+            .filter(|st| st.outcome == Outcome::Skipped)
+            .count();
         let mut suite = BytesStart::new("testsuite");
         suite.push_attribute(("name", suite_name.as_str()));
         suite.push_attribute(("tests", s.steps.len().max(1).to_string().as_str()));
@@ -145,7 +178,11 @@ pub fn junit(report: &Report) -> Result<String, std::io::Error> {
             case.push_attribute(("classname", suite_name.as_str()));
             w.write_event(Event::Start(case))?;
             let why = s.skipped_because.clone().unwrap_or_default();
-            let tag = if s.outcome == Outcome::Skipped { "skipped" } else { "failure" };
+            let tag = if s.outcome == Outcome::Skipped {
+                "skipped"
+            } else {
+                "failure"
+            };
             let mut el = BytesStart::new(tag);
             el.push_attribute(("message", why.as_str()));
             w.write_event(Event::Empty(el))?;
@@ -162,7 +199,11 @@ pub fn junit(report: &Report) -> Result<String, std::io::Error> {
     String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
-fn write_case(w: &mut Writer<Vec<u8>>, classname: &str, step: &StepResult) -> Result<(), std::io::Error> {
+fn write_case(
+    w: &mut Writer<Vec<u8>>,
+    classname: &str,
+    step: &StepResult,
+) -> Result<(), std::io::Error> {
     let mut case = BytesStart::new("testcase");
     case.push_attribute(("name", step.name.as_str()));
     case.push_attribute(("classname", classname));
@@ -170,8 +211,14 @@ fn write_case(w: &mut Writer<Vec<u8>>, classname: &str, step: &StepResult) -> Re
     w.write_event(Event::Start(case))?;
     match step.outcome {
         Outcome::Failed => {
-            let failures: Vec<_> = step.findings.iter().filter(|f| f.severity == Severity::Failure).collect();
-            let message = failures.first().map_or(String::new(), |f| f.message.lines().next().unwrap_or("").to_owned());
+            let failures: Vec<_> = step
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Failure)
+                .collect();
+            let message = failures.first().map_or(String::new(), |f| {
+                f.message.lines().next().unwrap_or("").to_owned()
+            });
             let mut text = String::new();
             if let Some(r) = &step.request {
                 let _ = writeln!(text, "request: {} {}", r.method, r.target);
@@ -180,7 +227,11 @@ fn write_case(w: &mut Writer<Vec<u8>>, classname: &str, step: &StepResult) -> Re
                 let _ = writeln!(text, "response: {}", r.status);
             }
             for f in &failures {
-                let _ = writeln!(text, "[{}] {}\nentra: {}", f.check, f.message, f.consequence);
+                let _ = writeln!(
+                    text,
+                    "[{}] {}\nentra: {}",
+                    f.check, f.message, f.consequence
+                );
             }
             let mut el = BytesStart::new("failure");
             el.push_attribute(("message", message.as_str()));
@@ -200,7 +251,12 @@ fn write_case(w: &mut Writer<Vec<u8>>, classname: &str, step: &StepResult) -> Re
         .findings
         .iter()
         .filter(|f| f.severity == Severity::Warning)
-        .map(|f| format!("warning [{}]: {} (entra: {})", f.check, f.message, f.consequence))
+        .map(|f| {
+            format!(
+                "warning [{}]: {} (entra: {})",
+                f.check, f.message, f.consequence
+            )
+        })
         .collect();
     if !warnings.is_empty() {
         w.write_event(Event::Start(BytesStart::new("system-out")))?;

@@ -180,7 +180,9 @@ pub struct Runner {
 
 impl std::fmt::Debug for Runner {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("Runner")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -197,10 +199,14 @@ impl Runner {
     /// A runner for `config`.
     pub fn new(config: RunnerConfig) -> Result<Runner, RunnerError> {
         let (base, flag) = match config.tenant_url.split_once('?') {
-            Some((base, query)) => (base.to_owned(), query.split('&').any(|p| {
-                let key = p.split('=').next().unwrap_or("");
-                key.eq_ignore_ascii_case("aadOptscim062020") || key.eq_ignore_ascii_case("AzureAdScimPatch062020")
-            })),
+            Some((base, query)) => (
+                base.to_owned(),
+                query.split('&').any(|p| {
+                    let key = p.split('=').next().unwrap_or("");
+                    key.eq_ignore_ascii_case("aadOptscim062020")
+                        || key.eq_ignore_ascii_case("AzureAdScimPatch062020")
+                }),
+            ),
             None => (config.tenant_url.clone(), false),
         };
         if !base.to_ascii_lowercase().starts_with("http://") {
@@ -257,7 +263,10 @@ impl Runner {
             let done = Arc::clone(&done);
             set.spawn(async move {
                 let _permit = limit.acquire_owned().await.ok();
-                let seed = runner.config.seed.map(|s| s ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+                let seed = runner
+                    .config
+                    .seed
+                    .map(|s| s ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
                 let result = runner.run_one(&scenario, dialect, seed).await;
                 let n = done.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
                 if let Some(progress) = &runner.progress {
@@ -275,7 +284,11 @@ impl Runner {
         results.sort_by_key(|(i, _)| *i);
         let scenarios: Vec<ScenarioResult> = results.into_iter().map(|(_, r)| r).collect();
         let summary = summarize(&scenarios);
-        let attempted = scenarios.iter().flat_map(|s| &s.steps).filter(|s| s.request.is_some()).count();
+        let attempted = scenarios
+            .iter()
+            .flat_map(|s| &s.steps)
+            .filter(|s| s.request.is_some())
+            .count();
         let transport_only = scenarios
             .iter()
             .flat_map(|s| &s.steps)
@@ -292,7 +305,12 @@ impl Runner {
     }
 
     /// Runs one scenario in one dialect.
-    pub async fn run_one(&self, scenario: &Scenario, dialect: Dialect, seed: Option<u64>) -> ScenarioResult {
+    pub async fn run_one(
+        &self,
+        scenario: &Scenario,
+        dialect: Dialect,
+        seed: Option<u64>,
+    ) -> ScenarioResult {
         let started = Instant::now();
         let mut result = ScenarioResult {
             name: scenario.name.clone(),
@@ -305,7 +323,11 @@ impl Runner {
             cleanup: Vec::new(),
             duration_ms: 0,
         };
-        if let Some(missing) = scenario.requires.iter().find(|r| !self.config.capabilities.contains(r)) {
+        if let Some(missing) = scenario
+            .requires
+            .iter()
+            .find(|r| !self.config.capabilities.contains(r))
+        {
             result.outcome = Outcome::Skipped;
             result.skipped_because = Some(format!("the endpoint does not offer `{missing}`"));
             return result;
@@ -324,7 +346,11 @@ impl Runner {
         }
         let mut cleanups: Vec<String> = Vec::new();
         let mut failed = false;
-        for step in scenario.steps.iter().filter(|s| s.dialect.is_none_or(|d| d == dialect)) {
+        for step in scenario
+            .steps
+            .iter()
+            .filter(|s| s.dialect.is_none_or(|d| d == dialect))
+        {
             if failed {
                 result.steps.push(skipped_step(step));
                 continue;
@@ -334,7 +360,11 @@ impl Runner {
                 failed = true;
             }
             if let Some(path) = &step.cleanup {
-                if step_result.response.as_ref().is_some_and(|r| (200..300).contains(&r.status)) {
+                if step_result
+                    .response
+                    .as_ref()
+                    .is_some_and(|r| (200..300).contains(&r.status))
+                {
                     if let Ok(p) = vars.substitute(path) {
                         cleanups.push(p);
                     }
@@ -371,7 +401,8 @@ impl Runner {
                     severity: Severity::Failure,
                     check: "capture",
                     message,
-                    consequence: "an earlier answer lacked a value Entra needs for this request".into(),
+                    consequence: "an earlier answer lacked a value Entra needs for this request"
+                        .into(),
                 });
                 return out;
             }
@@ -385,7 +416,9 @@ impl Runner {
         let sent = loop {
             let sent = self.send(&step.request.method, &prepared).await;
             match &sent {
-                Ok((status, headers, _)) if *status == 429 && attempt < self.config.retries_on_429 => {
+                Ok((status, headers, _))
+                    if *status == 429 && attempt < self.config.retries_on_429 =>
+                {
                     attempt += 1;
                     let wait = headers
                         .get(hyper::header::RETRY_AFTER)
@@ -426,7 +459,10 @@ impl Runner {
                 }
                 out.response = Some(ReceivedResponse {
                     status,
-                    content_type: headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_owned),
+                    content_type: headers
+                        .get(CONTENT_TYPE)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned),
                     body: body_value(&body, json),
                 });
             }
@@ -438,7 +474,11 @@ impl Runner {
         out
     }
 
-    async fn send(&self, method: &str, p: &Prepared) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
+    async fn send(
+        &self,
+        method: &str,
+        p: &Prepared,
+    ) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
         let method = hyper::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
             .map_err(|e| format!("bad method: {e}"))?;
         let uri = format!("{}{}", self.base, p.target);
@@ -453,14 +493,21 @@ impl Runner {
             }
             None => Full::new(Bytes::new()),
         };
-        let mut request = builder.body(body).map_err(|e| format!("cannot build request for {uri}: {e}"))?;
+        let mut request = builder
+            .body(body)
+            .map_err(|e| format!("cannot build request for {uri}: {e}"))?;
         for (k, v) in &p.headers {
-            let name = HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
+            let name =
+                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
             let value = HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
             request.headers_mut().insert(name, value);
         }
         let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| describe_client_error(&uri, &e))?;
+            let response = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| describe_client_error(&uri, &e))?;
             let (parts, body) = response.into_parts();
             let bytes = body
                 .collect()
@@ -488,8 +535,16 @@ impl Runner {
             expect: Default::default(),
         };
         match self.send("DELETE", &p).await {
-            Ok((status, _, _)) => CleanupResult { target: path.to_owned(), status: Some(status), error: None },
-            Err(e) => CleanupResult { target: path.to_owned(), status: None, error: Some(e) },
+            Ok((status, _, _)) => CleanupResult {
+                target: path.to_owned(),
+                status: Some(status),
+                error: None,
+            },
+            Err(e) => CleanupResult {
+                target: path.to_owned(),
+                status: None,
+                error: Some(e),
+            },
         }
     }
 }
@@ -527,15 +582,29 @@ fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
         query.append_pair(k, &v);
     }
     let query = query.finish();
-    let target = if query.is_empty() { path.clone() } else { format!("{path}?{query}") };
+    let target = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
     let mut headers = std::collections::BTreeMap::new();
     for (k, v) in &r.headers {
         headers.insert(k.clone(), vars.substitute(v).map_err(|e| e.to_string())?);
     }
-    let body = r.body.as_ref().map(|b| vars.substitute_json(b)).transpose().map_err(|e| e.to_string())?;
+    let body = r
+        .body
+        .as_ref()
+        .map(|b| vars.substitute_json(b))
+        .transpose()
+        .map_err(|e| e.to_string())?;
     let e = &step.expect;
     let expect = super::scenario::Expect {
-        body: e.body.as_ref().map(|b| vars.substitute_json(b)).transpose().map_err(|e| e.to_string())?,
+        body: e
+            .body
+            .as_ref()
+            .map(|b| vars.substitute_json(b))
+            .transpose()
+            .map_err(|e| e.to_string())?,
         headers: e
             .headers
             .iter()
@@ -544,13 +613,29 @@ fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
             .map_err(|e| e.to_string())?,
         ..e.clone()
     };
-    Ok(Prepared { path, target, filter, headers, body, expect })
+    Ok(Prepared {
+        path,
+        target,
+        filter,
+        headers,
+        body,
+        expect,
+    })
 }
 
-fn capture(step: &Step, json: Option<&Value>, headers: &hyper::HeaderMap, vars: &mut Vars, findings: &mut Vec<Finding>) {
+fn capture(
+    step: &Step,
+    json: Option<&Value>,
+    headers: &hyper::HeaderMap,
+    vars: &mut Vars,
+    findings: &mut Vec<Finding>,
+) {
     for (name, pointer) in &step.capture {
         let value = if let Some(header) = pointer.strip_prefix("header:") {
-            headers.get(header).and_then(|v| v.to_str().ok()).map(str::to_owned)
+            headers
+                .get(header)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
         } else {
             json.and_then(|j| j.pointer(pointer)).and_then(|v| match v {
                 Value::String(s) => Some(s.clone()),
@@ -563,7 +648,9 @@ fn capture(step: &Step, json: Option<&Value>, headers: &hyper::HeaderMap, vars: 
             None => findings.push(Finding {
                 severity: Severity::Failure,
                 check: "capture",
-                message: format!("expected `{pointer}` in the response to capture as `{name}`, it is missing"),
+                message: format!(
+                    "expected `{pointer}` in the response to capture as `{name}`, it is missing"
+                ),
                 consequence: consequence_of_capture(pointer).into(),
             }),
         }
@@ -602,7 +689,10 @@ fn millis(d: Duration) -> u64 {
 }
 
 fn summarize(scenarios: &[ScenarioResult]) -> Summary {
-    let mut s = Summary { scenarios: scenarios.len(), ..Summary::default() };
+    let mut s = Summary {
+        scenarios: scenarios.len(),
+        ..Summary::default()
+    };
     for r in scenarios {
         match r.outcome {
             Outcome::Passed => s.passed += 1,
@@ -616,9 +706,12 @@ fn summarize(scenarios: &[ScenarioResult]) -> Summary {
             if step.outcome == Outcome::Failed {
                 s.steps_failed += 1;
             }
-            s.warnings += step.findings.iter().filter(|f| f.severity == Severity::Warning).count();
+            s.warnings += step
+                .findings
+                .iter()
+                .filter(|f| f.severity == Severity::Warning)
+                .count();
         }
     }
     s
 }
-

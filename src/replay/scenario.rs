@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -51,9 +52,10 @@ pub struct Scenario {
     /// endpoint lacks one skips the scenario.
     #[serde(default)]
     pub requires: Vec<String>,
-    /// Variables set once at scenario start; values may use generators (`${uuid}`).
+    /// Variables set once at scenario start, in file order; values may use generators
+    /// (`${uuid}`) and earlier variables.
     #[serde(default)]
-    pub vars: BTreeMap<String, String>,
+    pub vars: IndexMap<String, String>,
     /// The requests, in Entra's order.
     pub steps: Vec<Step>,
 }
@@ -196,7 +198,10 @@ impl Scenario {
             path: path.display().to_string(),
             source: e,
         })?;
-        let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("scenario");
+        let stem = path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("scenario");
         Scenario::from_json(&text, stem).map_err(|e| match e {
             ScenarioError::Json { source, .. } => ScenarioError::Json {
                 path: path.display().to_string(),
@@ -252,7 +257,10 @@ impl Scenario {
                 )));
             }
             for pointer in step.capture.values().chain(&step.expect.exists) {
-                if !(pointer.is_empty() || pointer.starts_with('/') || pointer.starts_with("header:")) {
+                if !(pointer.is_empty()
+                    || pointer.starts_with('/')
+                    || pointer.starts_with("header:"))
+                {
                     return Err(invalid(format!(
                         "step `{}`: `{pointer}` is not a JSON pointer",
                         step.name
@@ -374,12 +382,12 @@ mod tests {
         assert_eq!(vars.substitute("/Users/${user_id}").unwrap(), "/Users/42");
         let upn = vars.substitute("${random_upn}").unwrap();
         assert!(upn.starts_with("Test_User_") && upn.ends_with("@testuser.com"));
-        assert_ne!(vars.substitute("${uuid}").unwrap(), vars.substitute("${uuid}").unwrap());
-        assert_eq!(vars.substitute("$${user_id}").unwrap(), "${user_id}");
-        assert_eq!(
-            vars.substitute("${nope}"),
-            Err(UnsetVar("nope".into()))
+        assert_ne!(
+            vars.substitute("${uuid}").unwrap(),
+            vars.substitute("${uuid}").unwrap()
         );
+        assert_eq!(vars.substitute("$${user_id}").unwrap(), "${user_id}");
+        assert_eq!(vars.substitute("${nope}"), Err(UnsetVar("nope".into())));
     }
 
     #[test]

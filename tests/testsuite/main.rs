@@ -2,5 +2,6 @@
 
 mod cli;
 mod filter;
+mod replay;
 mod strategies;
 mod support;
