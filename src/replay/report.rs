@@ -208,6 +208,9 @@ fn write_case(
     case.push_attribute(("name", step.name.as_str()));
     case.push_attribute(("classname", classname));
     case.push_attribute(("time", seconds(step.duration_ms).as_str()));
+    if step.outcome == Outcome::Passed && step.findings.is_empty() {
+        return w.write_event(Event::Empty(case));
+    }
     w.write_event(Event::Start(case))?;
     match step.outcome {
         Outcome::Failed => {
