@@ -2,9 +2,12 @@
 //! finding reproduces under plain `cargo test`. Each function panics exactly when the
 //! property it checks is broken.
 
-use serde_json::Value;
+use std::sync::OnceLock;
+
+use serde_json::{Map, Value};
 
 use crate::filter;
+use crate::scim::schema::ResourceSchema;
 
 /// `filter_parser`: parsing never panics; on success the canonical form re-parses to the
 /// same tree and is a fixed point of printing.
@@ -31,14 +34,168 @@ pub fn filter_eval(filter_src: &str, resource: &Value) {
     let Ok(f) = filter::parse(filter_src) else {
         return;
     };
-    let schema = crate::scim::schema::user_resource();
-    for schema in [None, Some(&schema)] {
+    // Parsed once per process: fuzzers call this hundreds of thousands of times a second.
+    static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
+    let schema = SCHEMA.get_or_init(crate::scim::schema::user_resource);
+    for schema in [None, Some(schema)] {
         let direct = filter::matches(&f, resource, schema);
         let negated = filter::matches(&filter::Filter::negate(f.clone()), resource, schema);
         match (direct, negated) {
             (Ok(a), Ok(b)) => assert_eq!(a, !b, "not ({f}) is not the negation of {f}"),
             (Err(a), Err(b)) => assert_eq!(a, b),
             (a, b) => panic!("{f}: direct {a:?} but negated {b:?}"),
+        }
+    }
+}
+
+/// `filter_eval`'s structured input: a resource shaped like a SCIM user and a filter.
+///
+/// The filter is the last field, so `arbitrary` gives it the rest of the input verbatim
+/// and a seed file is "resource bytes, then filter text".
+#[derive(Debug, Clone)]
+#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+pub struct FilterEvalInput {
+    pub resource: FuzzObject,
+    pub filter: String,
+}
+
+/// `filter_eval` over a decoded [`FilterEvalInput`].
+pub fn filter_eval_input(input: &FilterEvalInput) {
+    filter_eval(&input.filter, &input.resource.to_value());
+}
+
+/// Deepest nesting of arrays and objects in a [`FuzzJson`]; SCIM resources need three
+/// (`emails` → element → `value`), the extension's `manager` four.
+pub const FUZZ_JSON_DEPTH: u32 = 4;
+/// Most members of one fuzzed object or elements of one fuzzed array.
+pub const FUZZ_JSON_WIDTH: u32 = 6;
+
+/// Attribute names the fuzzer mostly draws from, so filters over real SCIM paths hit.
+pub const FUZZ_ATTR_NAMES: &[&str] = &[
+    "userName",
+    "emails",
+    "value",
+    "type",
+    "primary",
+    "name",
+    "givenName",
+    "active",
+    "meta",
+    "created",
+    "members",
+    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+    "manager",
+    "employeeNumber",
+];
+
+/// String values the fuzzer mostly draws from: equal to common filter literals, differing
+/// only in case, or one RFC 3339 instant written two ways.
+pub const FUZZ_STRINGS: &[&str] = &[
+    "work",
+    "Work",
+    "home",
+    "a@b.c",
+    "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee",
+    "2011-08-01T18:29:49.793Z",
+    "2011-08-01T20:29:49.793+02:00",
+    "",
+];
+
+/// A JSON value bounded in depth ([`FUZZ_JSON_DEPTH`]) and width ([`FUZZ_JSON_WIDTH`]),
+/// convertible to [`serde_json::Value`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum FuzzJson {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    String(String),
+    Array(Vec<FuzzJson>),
+    Object(FuzzObject),
+}
+
+/// A JSON object whose member names are mostly SCIM attribute names.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct FuzzObject(pub Vec<(String, FuzzJson)>);
+
+impl FuzzJson {
+    /// The `serde_json` value; non-finite floats become `null`, as JSON has no such numbers.
+    pub fn to_value(&self) -> Value {
+        match self {
+            FuzzJson::Null => Value::Null,
+            FuzzJson::Bool(b) => Value::Bool(*b),
+            FuzzJson::Int(i) => Value::from(*i),
+            FuzzJson::Float(f) => {
+                serde_json::Number::from_f64(*f).map_or(Value::Null, Value::Number)
+            }
+            FuzzJson::String(s) => Value::String(s.clone()),
+            FuzzJson::Array(items) => Value::Array(items.iter().map(FuzzJson::to_value).collect()),
+            FuzzJson::Object(o) => o.to_value(),
+        }
+    }
+}
+
+impl FuzzObject {
+    /// The `serde_json` object; a repeated name keeps its last value, as `serde_json` does.
+    pub fn to_value(&self) -> Value {
+        let mut map = Map::new();
+        for (name, value) in &self.0 {
+            map.insert(name.clone(), value.to_value());
+        }
+        Value::Object(map)
+    }
+}
+
+#[cfg(feature = "fuzzing")]
+mod arbitrary_json {
+    //! Hand-written `Arbitrary` impls: a derived recursive enum would have no depth bound.
+
+    use arbitrary::{Arbitrary, Result, Unstructured};
+
+    use super::{FuzzJson, FuzzObject, FUZZ_ATTR_NAMES, FUZZ_JSON_DEPTH, FUZZ_JSON_WIDTH};
+
+    fn pick(u: &mut Unstructured<'_>, known: &[&str]) -> Result<String> {
+        // Seven times in eight a known word, else anything.
+        if u.ratio(7u8, 8u8)? {
+            Ok((*u.choose(known)?).to_owned())
+        } else {
+            String::arbitrary(u)
+        }
+    }
+
+    fn json(u: &mut Unstructured<'_>, depth: u32) -> Result<FuzzJson> {
+        let kinds = if depth == 0 { 5 } else { 7 };
+        Ok(match u.choose_index(kinds)? {
+            0 => FuzzJson::Null,
+            1 => FuzzJson::Bool(u.arbitrary()?),
+            2 => FuzzJson::Int(u.arbitrary()?),
+            3 => FuzzJson::Float(u.arbitrary()?),
+            4 => FuzzJson::String(pick(u, super::FUZZ_STRINGS)?),
+            5 => {
+                let n = u.int_in_range(0..=FUZZ_JSON_WIDTH)?;
+                FuzzJson::Array((0..n).map(|_| json(u, depth - 1)).collect::<Result<_>>()?)
+            }
+            _ => FuzzJson::Object(object(u, depth - 1)?),
+        })
+    }
+
+    fn object(u: &mut Unstructured<'_>, depth: u32) -> Result<FuzzObject> {
+        let n = u.int_in_range(0..=FUZZ_JSON_WIDTH)?;
+        (0..n)
+            .map(|_| Ok((pick(u, FUZZ_ATTR_NAMES)?, json(u, depth)?)))
+            .collect::<Result<_>>()
+            .map(FuzzObject)
+    }
+
+    impl<'a> Arbitrary<'a> for FuzzJson {
+        fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+            json(u, FUZZ_JSON_DEPTH)
+        }
+    }
+
+    impl<'a> Arbitrary<'a> for FuzzObject {
+        fn arbitrary(u: &mut Unstructured<'a>) -> Result<Self> {
+            object(u, FUZZ_JSON_DEPTH - 1)
         }
     }
 }
