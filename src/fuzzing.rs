@@ -34,7 +34,7 @@ pub fn filter_eval(filter_src: &str, resource: &Value) {
     let Ok(f) = filter::parse(filter_src) else {
         return;
     };
-    // Parsed once per process: fuzzers call this hundreds of thousands of times a second.
+    // Parsed once per process: fuzzers call this thousands of times a second.
     static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
     let schema = SCHEMA.get_or_init(crate::scim::schema::user_resource);
     for schema in [None, Some(schema)] {
