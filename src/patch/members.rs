@@ -180,27 +180,26 @@ fn member_object(item: Value) -> Result<Value> {
         )));
     };
     // The id key is matched case-insensitively and stored as `value`, so the store can
-    // index it; every other key is kept as sent.
+    // index it; every key keeps its place and value as sent.
     let mut out = Map::new();
-    let mut id = None;
+    let mut has_id = false;
     for (k, v) in map {
         if k.eq_ignore_ascii_case("value") {
-            id = Some(v);
+            if !v.as_str().is_some_and(|s| !s.is_empty()) {
+                break;
+            }
+            has_id = true;
+            out.insert("value".to_owned(), v);
         } else {
             out.insert(k, v);
         }
     }
-    match id {
-        Some(Value::String(s)) if !s.is_empty() => {
-            let mut with_id = Map::new();
-            with_id.insert("value".to_owned(), Value::String(s));
-            with_id.extend(out);
-            Ok(Value::Object(with_id))
-        }
-        _ => Err(Error::InvalidValue(
+    if !has_id {
+        return Err(Error::InvalidValue(
             "a member needs a non-empty string `value` (the member's id)".into(),
-        )),
+        ));
     }
+    Ok(Value::Object(out))
 }
 
 #[cfg(test)]
