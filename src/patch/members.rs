@@ -100,11 +100,11 @@ pub(super) fn member_ops(
         } => Err(read_only()),
         PatchPath::Attr(_) => match (kind, value) {
             (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
-            (Kind::Add, None) => Err(Error::InvalidValue(
-                "`add` on `members` needs a value: a list of member objects".into(),
-            )),
-            (Kind::Replace, None | Some(Value::Null)) => Ok(vec![MemberOp::Replace(Vec::new())]),
             (Kind::Replace, Some(v)) => Ok(vec![MemberOp::Replace(member_objects(v)?)]),
+            (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+                "`{}` on `members` needs a value: a list of member objects (RFC 7644 §3.5.2)",
+                kind.as_str()
+            ))),
             (Kind::Remove, None | Some(Value::Null)) => Ok(vec![MemberOp::RemoveAll]),
             // entra-provisioning.md §1.15/§4.3d: the legacy dialect removes members with
             // `path: "members"` plus a value list. It must NOT mean "remove all".

@@ -2,3 +2,4 @@
 
 mod filter;
 mod patch;
+mod strategies;

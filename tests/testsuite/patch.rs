@@ -164,3 +164,193 @@ fn the_input_resource_is_never_modified_even_on_success() {
     assert_eq!(out.resource["userName"], "b");
     assert_eq!(resource.to_string(), before);
 }
+
+/// The reference model: the documented semantics of the PATCH engine over the small space
+/// `strategies::model_op` generates, written the obvious way. Errors are `scimType`s.
+mod model {
+    use serde_json::{json, Map, Value};
+
+    fn drop_if_empty(obj: &mut Map<String, Value>, key: &str) {
+        let empty = match obj.get(key) {
+            Some(Value::Object(m)) => m.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            _ => false,
+        };
+        if empty {
+            obj.remove(key);
+        }
+    }
+
+    fn is_work(e: &Value) -> bool {
+        e["type"] == "work"
+    }
+
+    fn clear_work_values(obj: &mut Map<String, Value>) {
+        if let Some(Value::Array(emails)) = obj.get_mut("emails") {
+            for e in emails.iter_mut().filter(|e| is_work(e)) {
+                e.as_object_mut().unwrap().remove("value");
+            }
+            emails.retain(|e| e.as_object().is_some_and(|o| !o.is_empty()));
+        }
+        drop_if_empty(obj, "emails");
+    }
+
+    fn apply_op(obj: &mut Map<String, Value>, op: &Value) -> Result<(), &'static str> {
+        let kind = op["op"].as_str().unwrap().to_lowercase();
+        let path = op["path"].as_str().unwrap_or_default();
+        match kind.as_str() {
+            "remove" => {
+                match path {
+                    "userName" => return Err("mutability"),
+                    "name.givenName" => {
+                        if let Some(Value::Object(n)) = obj.get_mut("name") {
+                            n.remove("givenName");
+                        }
+                        drop_if_empty(obj, "name");
+                    }
+                    "emails[type eq \"work\"]" => {
+                        if let Some(Value::Array(emails)) = obj.get_mut("emails") {
+                            emails.retain(|e| !is_work(e));
+                        }
+                        drop_if_empty(obj, "emails");
+                    }
+                    other => {
+                        obj.remove(other);
+                    }
+                }
+                return Ok(());
+            }
+            "add" | "replace" => {}
+            _ => return Err("invalidSyntax"),
+        }
+        // `"value": null` reads as no value, which add and replace require (RFC 7644 §3.5.2).
+        let v = op["value"].clone();
+        if v.is_null() {
+            return Err("invalidValue");
+        }
+        if path == "id" {
+            return if obj["id"] == v {
+                Ok(())
+            } else {
+                Err("mutability")
+            };
+        }
+        if path == "active" {
+            let b = match &v {
+                Value::Bool(b) => *b,
+                Value::String(s) if s.eq_ignore_ascii_case("true") => true,
+                Value::String(s) if s.eq_ignore_ascii_case("false") => false,
+                _ => return Err("invalidValue"),
+            };
+            obj.insert("active".into(), json!(b));
+            return Ok(());
+        }
+        // Every other path in the model is a string; "" means "clear" (entra §7.2).
+        let s = match v {
+            Value::String(s) if s.is_empty() => None,
+            Value::String(s) => Some(s),
+            _ => return Err("invalidValue"),
+        };
+        match (path, s) {
+            ("userName", None) => return Err("mutability"),
+            ("name.givenName" | "name.familyName", Some(s)) => {
+                let name = obj.entry("name").or_insert_with(|| json!({}));
+                name[&path[5..]] = json!(s);
+            }
+            ("name.givenName" | "name.familyName", None) => {
+                if let Some(Value::Object(n)) = obj.get_mut("name") {
+                    n.remove(&path[5..]);
+                }
+                drop_if_empty(obj, "name");
+            }
+            ("emails[type eq \"work\"].value", Some(s)) => {
+                let emails = obj.entry("emails").or_insert_with(|| json!([]));
+                let list = emails.as_array_mut().unwrap();
+                let mut found = false;
+                for e in list.iter_mut().filter(|e| is_work(e)) {
+                    e["value"] = json!(s);
+                    found = true;
+                }
+                if !found {
+                    list.push(json!({"type": "work", "value": s}));
+                }
+            }
+            ("emails[type eq \"work\"].value", None) => clear_work_values(obj),
+            (attr, Some(s)) => {
+                obj.insert(attr.into(), json!(s));
+            }
+            (attr, None) => {
+                obj.remove(attr);
+            }
+        }
+        Ok(())
+    }
+
+    /// The model's answer: the patched resource or the first error's `scimType`.
+    pub(super) fn apply(resource: &Value, request: &Value) -> Result<Value, &'static str> {
+        let mut r = resource.clone();
+        for op in request["Operations"].as_array().unwrap() {
+            apply_op(r.as_object_mut().unwrap(), op)?;
+        }
+        Ok(r)
+    }
+}
+
+mod properties {
+    use super::*;
+    use crate::strategies;
+    use proptest::prelude::*;
+
+    fn engine(resource: &Value, request: &Value) -> Result<Value, &'static str> {
+        let request: PatchRequest = serde_json::from_value(request.clone()).unwrap();
+        let opts = PatchOptions {
+            strict_rfc: false,
+            members_attr: None,
+        };
+        patch::apply(resource, &request, &user_resource(), &opts)
+            .map(|o| o.resource)
+            .map_err(|e| e.to_response().scim_type.map_or("-", |t| t.as_str()))
+    }
+
+    proptest! {
+        #![proptest_config(strategies::config())]
+
+        /// engine(resource, patch) == model(resource, patch), results or error kinds
+        #[test]
+        fn patch_matches_model(user in strategies::user(), request in strategies::model_request()) {
+            prop_assert_eq!(engine(&user, &request), model::apply(&user, &request));
+        }
+
+        /// a request with one failing op is an error and leaves the resource byte-identical
+        #[test]
+        fn patch_atomic(
+            user in strategies::user(),
+            request in strategies::model_request(),
+            bad in strategies::failing_op(),
+            at in any::<prop::sample::Index>(),
+        ) {
+            let mut request = request;
+            let ops = request["Operations"].as_array_mut().unwrap();
+            let i = at.index(ops.len() + 1);
+            ops.insert(i, bad);
+            let before = user.to_string();
+            let result = engine(&user, &request);
+            prop_assert!(result.is_err(), "no error from {}", request);
+            prop_assert_eq!(user.to_string(), before);
+        }
+
+        /// op ∘ op == op on a member list, and ids stay unique
+        #[test]
+        fn membership_idempotent(list in strategies::member_list(), op in strategies::member_op()) {
+            let mut once = list.clone();
+            op.apply_to(&mut once);
+            let mut twice = once.clone();
+            op.apply_to(&mut twice);
+            prop_assert_eq!(&once, &twice);
+            let mut ids: Vec<&str> = once.iter().filter_map(|m| m["value"].as_str()).collect();
+            ids.sort_unstable();
+            ids.dedup();
+            prop_assert_eq!(ids.len(), once.len());
+        }
+    }
+}
