@@ -160,18 +160,8 @@ fn is_multi(t: &Target<'_>, v: Option<&Value>, container: &Map<String, Value>) -
         // Unknown attributes: a list value on a list (or nothing) behaves as multi-valued.
         None => {
             let cur = key_in(container, &t.name).and_then(|k| container.get(&k));
-            v.is_none_or_array() && cur.map_or(true, Value::is_array)
+            v.map_or(true, Value::is_array) && cur.map_or(true, Value::is_array)
         }
-    }
-}
-
-trait OptArray {
-    fn is_none_or_array(&self) -> bool;
-}
-
-impl OptArray for Option<&Value> {
-    fn is_none_or_array(&self) -> bool {
-        self.map_or(true, Value::is_array)
     }
 }
 
