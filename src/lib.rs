@@ -5,6 +5,7 @@
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
+//! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
@@ -12,6 +13,7 @@ pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod patch;
 pub mod replay;
 pub mod scim;
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod filter;
+mod patch;
 mod replay;
 mod strategies;
 mod support;
