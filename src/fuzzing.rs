@@ -9,6 +9,18 @@ use serde_json::{Map, Value};
 use crate::filter;
 use crate::scim::schema::ResourceSchema;
 
+/// The User schema, parsed once per process: fuzzers call in thousands of times a second.
+fn users() -> &'static ResourceSchema {
+    static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
+    SCHEMA.get_or_init(crate::scim::schema::user_resource)
+}
+
+/// The Group schema, parsed once per process.
+fn groups() -> &'static ResourceSchema {
+    static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
+    SCHEMA.get_or_init(crate::scim::schema::group_resource)
+}
+
 /// `filter_parser`: parsing never panics; on success the canonical form re-parses to the
 /// same tree and is a fixed point of printing.
 pub fn filter_parser(data: &[u8]) {
@@ -34,10 +46,7 @@ pub fn filter_eval(filter_src: &str, resource: &Value) {
     let Ok(f) = filter::parse(filter_src) else {
         return;
     };
-    // Parsed once per process: fuzzers call this thousands of times a second.
-    static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
-    let schema = SCHEMA.get_or_init(crate::scim::schema::user_resource);
-    for schema in [None, Some(schema)] {
+    for schema in [None, Some(users())] {
         let direct = filter::matches(&f, resource, schema);
         let negated = filter::matches(&filter::Filter::negate(f.clone()), resource, schema);
         match (direct, negated) {
@@ -377,19 +386,18 @@ impl PatchApplyInput {
 /// Group's `members` never appear in the resource, and `changed` is truthful.
 pub fn patch_apply(input: &PatchApplyInput) {
     use crate::patch::{apply, PatchOptions};
-    use crate::scim::schema::{group_resource, user_resource};
     let resource = input.resource();
     let before = resource.to_string();
     let (schema, members_attr) = if input.group {
-        (group_resource(), Some("members"))
+        (groups(), Some("members"))
     } else {
-        (user_resource(), None)
+        (users(), None)
     };
     let options = PatchOptions {
         strict_rfc: input.strict,
         members_attr,
     };
-    let result = apply(&resource, &input.request(), &schema, &options);
+    let result = apply(&resource, &input.request(), schema, &options);
     assert_eq!(resource.to_string(), before, "apply modified its input");
     let Ok(outcome) = result else {
         return;
