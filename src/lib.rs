@@ -5,12 +5,18 @@
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
+//! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
+//! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
+//! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
+//!   and the wiremock-style [`MockServer`].
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
+pub mod clock;
 pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod scim;
+pub mod store;
 
 pub use error::{Error, Result};
