@@ -9,6 +9,7 @@
 //! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
 //! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
 //!   and the wiremock-style [`MockServer`].
+//! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
 pub mod clock;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod patch;
 pub mod scim;
 pub mod store;
 

@@ -58,6 +58,18 @@ pub fn matches(
     eval(filter, resource, Scope::Resource(schema))
 }
 
+/// Does `filter` match one element of a multi-valued complex attribute (the inside of a
+/// `valuePath`'s brackets, RFC 7644 §3.5.2)? `attribute` is that attribute's definition,
+/// which supplies sub-attribute `caseExact` and types; paths inside the filter are relative
+/// to the element.
+pub(crate) fn matches_element(
+    filter: &Filter,
+    element: &Value,
+    attribute: Option<&Attribute>,
+) -> Result<bool, EvalError> {
+    eval(filter, element, Scope::Element(attribute))
+}
+
 fn eval(filter: &Filter, node: &Value, scope: Scope<'_>) -> Result<bool, EvalError> {
     match filter {
         Filter::Attr(exp) => attr_exp(&exp.path, &exp.op, node, scope),

@@ -18,5 +18,6 @@ mod parser;
 
 pub use ast::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValuePath};
 pub use error::{ParseError, ParseErrorKind};
+pub(crate) use eval::matches_element;
 pub use eval::{matches, EvalError};
 pub use parser::{parse, parse_path, MAX_DEPTH, MAX_LEN};

@@ -1,0 +1,240 @@
+//! Group membership as PATCH sees it: every operation that targets `members` becomes a
+//! [`MemberOp`] instead of an edit of the resource JSON, because the store keeps members
+//! indexed (RFC 7644 §3.5.2; entra-provisioning.md §1.14, §1.15, §4.3d).
+//!
+//! This module owns the translation (path + value → `MemberOp`) and the reference
+//! semantics on a plain list ([`MemberOp::apply_to`]). Whether a member id exists is the
+//! store's question, not this module's.
+
+use serde_json::{Map, Value};
+
+use super::Kind;
+use crate::filter::{self, AttrOp, CompValue, CompareOp, Filter, PatchPath};
+use crate::{Error, Result};
+
+/// One change to a group's member list, in request order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MemberOp {
+    /// Add these member objects; each has a string `"value"` (the member id) and keeps
+    /// `"$ref"` (even `null`), `"type"` and `"display"` as sent. Ids already present are
+    /// left alone.
+    Add(Vec<Value>),
+    /// Remove the members with these ids; absent ids are a no-op.
+    Remove(Vec<String>),
+    /// Remove the members matching `members[<filter>]` when the filter is not a plain
+    /// `value eq "id"` (plain ones become [`MemberOp::Remove`]).
+    RemoveWhere(Filter),
+    /// Replace the whole list.
+    Replace(Vec<Value>),
+    /// `remove` with path `members` and no value: remove every member.
+    RemoveAll,
+}
+
+impl MemberOp {
+    /// Applies this operation to a plain list of member objects: the reference semantics
+    /// the store reproduces with indexes. Never two members with the same `value`; removing
+    /// an absent member is a no-op.
+    pub fn apply_to(&self, members: &mut Vec<Value>) {
+        match self {
+            MemberOp::Add(new) => add_unique(members, new),
+            MemberOp::Remove(ids) => {
+                members.retain(|m| !member_id(m).is_some_and(|id| ids.iter().any(|x| x == id)))
+            }
+            MemberOp::RemoveWhere(f) => {
+                members.retain(|m| !filter::matches_element(f, m, None).unwrap_or(false))
+            }
+            MemberOp::Replace(new) => {
+                members.clear();
+                add_unique(members, new);
+            }
+            MemberOp::RemoveAll => members.clear(),
+        }
+    }
+}
+
+fn add_unique(members: &mut Vec<Value>, new: &[Value]) {
+    for m in new {
+        let Some(id) = member_id(m) else { continue };
+        if !members.iter().any(|x| member_id(x) == Some(id)) {
+            members.push(m.clone());
+        }
+    }
+}
+
+/// The member id: the `value` sub-attribute.
+pub(super) fn member_id(member: &Value) -> Option<&str> {
+    member.get("value").and_then(Value::as_str)
+}
+
+/// True when `path` names the members attribute `members_attr` (unqualified or qualified
+/// with the core schema URN `core`).
+pub(super) fn is_members_path(path: &PatchPath, members_attr: &str, core: &str) -> bool {
+    let attr = match path {
+        PatchPath::Attr(a) => a,
+        PatchPath::Value { value_path, .. } => &value_path.attr,
+    };
+    attr.name.eq_ignore_ascii_case(members_attr)
+        && attr
+            .urn
+            .as_deref()
+            .map_or(true, |u| u.eq_ignore_ascii_case(core))
+}
+
+/// Translates one operation on `members` into member operations.
+pub(super) fn member_ops(
+    kind: Kind,
+    path: &PatchPath,
+    value: Option<Value>,
+    strict: bool,
+) -> Result<Vec<MemberOp>> {
+    let read_only = || {
+        Error::Mutability(format!(
+            "`{path}`: member sub-attributes are immutable (`value`, `$ref`, `type`) or readOnly \
+             (`display`); add or remove whole members instead"
+        ))
+    };
+    match path {
+        PatchPath::Attr(a) if a.sub_attr.is_some() => Err(read_only()),
+        PatchPath::Value {
+            sub_attr: Some(_), ..
+        } => Err(read_only()),
+        PatchPath::Attr(_) => match (kind, value) {
+            (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
+            (Kind::Add, None) => Err(Error::InvalidValue(
+                "`add` on `members` needs a value: a list of member objects".into(),
+            )),
+            (Kind::Replace, None | Some(Value::Null)) => Ok(vec![MemberOp::Replace(Vec::new())]),
+            (Kind::Replace, Some(v)) => Ok(vec![MemberOp::Replace(member_objects(v)?)]),
+            (Kind::Remove, None | Some(Value::Null)) => Ok(vec![MemberOp::RemoveAll]),
+            // entra-provisioning.md §1.15/§4.3d: the legacy dialect removes members with
+            // `path: "members"` plus a value list. It must NOT mean "remove all".
+            (Kind::Remove, Some(_)) if strict => Err(Error::InvalidSyntax(
+                "`remove` on `members` with a value list is Entra's legacy dialect \
+                 (entra-provisioning.md §4.3d); RFC 7644 §3.5.2.2 wants \
+                 `members[value eq \"id\"]` without a value"
+                    .into(),
+            )),
+            (Kind::Remove, Some(v)) => {
+                let ids = member_objects(v)?
+                    .iter()
+                    .filter_map(member_id)
+                    .map(str::to_owned)
+                    .collect();
+                Ok(vec![MemberOp::Remove(ids)])
+            }
+        },
+        PatchPath::Value { value_path, .. } => {
+            let removal = match plain_ids(&value_path.filter) {
+                Some(ids) => MemberOp::Remove(ids),
+                None => MemberOp::RemoveWhere((*value_path.filter).clone()),
+            };
+            match (kind, value) {
+                (Kind::Remove, _) => Ok(vec![removal]),
+                (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
+                // RFC 7644 §3.5.2.3: the matching values are replaced by the new ones.
+                (Kind::Replace, Some(v)) => Ok(vec![removal, MemberOp::Add(member_objects(v)?)]),
+                (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+                    "`{path}`: add and replace need a value"
+                ))),
+            }
+        }
+    }
+}
+
+/// `value eq "a"` or `value eq "a" or value eq "b"`: the ids, else `None`.
+fn plain_ids(f: &Filter) -> Option<Vec<String>> {
+    match f {
+        Filter::Attr(exp) => match (&exp.path, &exp.op) {
+            (p, AttrOp::Compare(CompareOp::Eq, CompValue::String(id)))
+                if p.urn.is_none() && p.is("value", None) =>
+            {
+                Some(vec![id.clone()])
+            }
+            _ => None,
+        },
+        Filter::Or(operands) => {
+            let mut ids = Vec::new();
+            for f in operands {
+                ids.extend(plain_ids(f)?);
+            }
+            Some(ids)
+        }
+        _ => None,
+    }
+}
+
+/// A value as member objects: a list (or one object), each with a string `value`.
+fn member_objects(value: Value) -> Result<Vec<Value>> {
+    let items = match value {
+        Value::Array(items) => items,
+        Value::Null => Vec::new(),
+        other => vec![other],
+    };
+    items.into_iter().map(member_object).collect()
+}
+
+fn member_object(item: Value) -> Result<Value> {
+    let Value::Object(map) = item else {
+        return Err(Error::InvalidValue(format!(
+            "a member must be an object like {{\"value\": \"<id>\"}}, got {item}"
+        )));
+    };
+    // The id key is matched case-insensitively and stored as `value`, so the store can
+    // index it; every key keeps its place and value as sent.
+    let mut out = Map::new();
+    let mut has_id = false;
+    for (k, v) in map {
+        if k.eq_ignore_ascii_case("value") {
+            if !v.as_str().is_some_and(|s| !s.is_empty()) {
+                break;
+            }
+            has_id = true;
+            out.insert("value".to_owned(), v);
+        } else {
+            out.insert(k, v);
+        }
+    }
+    if !has_id {
+        return Err(Error::InvalidValue(
+            "a member needs a non-empty string `value` (the member's id)".into(),
+        ));
+    }
+    Ok(Value::Object(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn add_skips_ids_already_present_and_remove_of_absent_is_a_no_op() {
+        let mut list = vec![json!({"value": "a"})];
+        MemberOp::Add(vec![
+            json!({"value": "a", "display": "x"}),
+            json!({"value": "b"}),
+        ])
+        .apply_to(&mut list);
+        assert_eq!(list, vec![json!({"value": "a"}), json!({"value": "b"})]);
+        MemberOp::Remove(vec!["zzz".into()]).apply_to(&mut list);
+        assert_eq!(list.len(), 2);
+    }
+
+    #[test]
+    fn remove_where_drops_matching_members() {
+        let mut list = vec![
+            json!({"value": "a", "type": "User"}),
+            json!({"value": "b", "type": "Group"}),
+        ];
+        let f = filter::parse(r#"type eq "group""#).unwrap();
+        MemberOp::RemoveWhere(f).apply_to(&mut list);
+        assert_eq!(list, vec![json!({"value": "a", "type": "User"})]);
+    }
+
+    #[test]
+    fn or_of_plain_value_comparisons_becomes_remove() {
+        let path = filter::parse_path(r#"members[value eq "a" or value eq "b"]"#).unwrap();
+        let ops = member_ops(Kind::Remove, &path, None, false).unwrap();
+        assert_eq!(ops, vec![MemberOp::Remove(vec!["a".into(), "b".into()])]);
+    }
+}
