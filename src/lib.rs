@@ -19,6 +19,8 @@ pub mod filter;
 pub mod fuzzing;
 pub mod patch;
 pub mod scim;
+pub mod server;
 pub mod store;
 
 pub use error::{Error, Result};
+pub use server::{MockServer, MockServerBuilder};

@@ -4,7 +4,7 @@
 
 use serde_json::{json, Value};
 
-use crate::scim::schema::{Schema, ResourceSchema};
+use crate::scim::schema::{ResourceSchema, Schema};
 use crate::scim::{urn, ListResponse};
 use crate::store::{ResourceKind, Store};
 use crate::{Error, Result};
@@ -78,7 +78,11 @@ pub fn one_resource_type(base: &str, store: &Store, name: &str) -> Result<Value>
         .iter()
         .find(|k| k.resource_type().eq_ignore_ascii_case(name))
         .map(|k| resource_type(base, *k, store.schema(*k)))
-        .ok_or_else(|| Error::NotFound(format!("no resource type `{name}`; this server has User and Group")))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no resource type `{name}`; this server has User and Group"
+            ))
+        })
 }
 
 fn schemas(store: &Store) -> Vec<&Schema> {
@@ -106,7 +110,12 @@ fn schema_value(base: &str, s: &Schema) -> Value {
 
 /// `GET /Schemas` (RFC 7644 §4; entra-provisioning.md §1.17: a ListResponse).
 pub fn all_schemas(base: &str, store: &Store) -> Value {
-    list(schemas(store).into_iter().map(|s| schema_value(base, s)).collect())
+    list(
+        schemas(store)
+            .into_iter()
+            .map(|s| schema_value(base, s))
+            .collect(),
+    )
 }
 
 /// `GET /Schemas/{urn}`.

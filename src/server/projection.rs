@@ -9,7 +9,12 @@ use crate::filter::AttrPath;
 use crate::scim::schema::{Attribute, ResourceSchema, Returned, Schema};
 
 /// Which paths name `(urn, name)`: whole-attribute requests and sub-attribute names.
-fn requested<'p>(paths: &'p [AttrPath], urn: Option<&str>, core: &str, name: &str) -> (bool, Vec<&'p str>) {
+fn requested<'p>(
+    paths: &'p [AttrPath],
+    urn: Option<&str>,
+    core: &str,
+    name: &str,
+) -> (bool, Vec<&'p str>) {
     let mut whole = false;
     let mut subs = Vec::new();
     for p in paths {
@@ -45,10 +50,17 @@ fn keep_subs(value: &Value, keep: impl Fn(&str) -> bool + Copy) -> Value {
 /// Drops sub-attributes whose definition says `returned: never`.
 fn strip_never(attr: Option<&Attribute>, value: Value) -> Value {
     let Some(attr) = attr else { return value };
-    if attr.sub_attributes.iter().all(|s| s.returned != Returned::Never) {
+    if attr
+        .sub_attributes
+        .iter()
+        .all(|s| s.returned != Returned::Never)
+    {
         return value;
     }
-    let never = |k: &str| attr.sub_attribute(k).is_some_and(|s| s.returned == Returned::Never);
+    let never = |k: &str| {
+        attr.sub_attribute(k)
+            .is_some_and(|s| s.returned == Returned::Never)
+    };
     keep_subs(&value, |k| !never(k))
 }
 
@@ -60,7 +72,11 @@ struct Ctx<'a> {
 }
 
 /// Projects `obj`: the resource itself (`ext` None) or one extension's object.
-fn project_map(ctx: &Ctx<'_>, obj: &Map<String, Value>, ext: Option<&Schema>) -> Map<String, Value> {
+fn project_map(
+    ctx: &Ctx<'_>,
+    obj: &Map<String, Value>,
+    ext: Option<&Schema>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     let urn = ext.map(|s| s.id.as_str());
     for (key, value) in obj {
@@ -72,7 +88,8 @@ fn project_map(ctx: &Ctx<'_>, obj: &Map<String, Value>, ext: Option<&Schema>) ->
                 .find(|(s, _)| s.id.eq_ignore_ascii_case(key));
             if let (Some((schema, _)), Value::Object(inner)) = (schema, value) {
                 let projected = project_map(ctx, inner, Some(schema));
-                if !projected.is_empty() || (ctx.attributes.is_empty() && !excluded_whole(ctx, key)) {
+                if !projected.is_empty() || (ctx.attributes.is_empty() && !excluded_whole(ctx, key))
+                {
                     out.insert(key.clone(), Value::Object(projected));
                 }
                 continue;
@@ -91,7 +108,9 @@ fn project_map(ctx: &Ctx<'_>, obj: &Map<String, Value>, ext: Option<&Schema>) ->
                 if whole {
                     Some(value.clone())
                 } else if !subs.is_empty() {
-                    Some(keep_subs(value, |k| subs.iter().any(|s| s.eq_ignore_ascii_case(k))))
+                    Some(keep_subs(value, |k| {
+                        subs.iter().any(|s| s.eq_ignore_ascii_case(k))
+                    }))
                 } else {
                     None
                 }
@@ -102,7 +121,9 @@ fn project_map(ctx: &Ctx<'_>, obj: &Map<String, Value>, ext: Option<&Schema>) ->
                 if whole {
                     None
                 } else if !subs.is_empty() {
-                    Some(keep_subs(value, |k| !subs.iter().any(|s| s.eq_ignore_ascii_case(k))))
+                    Some(keep_subs(value, |k| {
+                        !subs.iter().any(|s| s.eq_ignore_ascii_case(k))
+                    }))
                 } else {
                     Some(value.clone())
                 }
@@ -126,7 +147,12 @@ fn excluded_whole(ctx: &Ctx<'_>, urn: &str) -> bool {
 }
 
 /// `resource` as the client asked to see it.
-pub fn project(resource: &Value, schema: &ResourceSchema, attributes: &[AttrPath], excluded: &[AttrPath]) -> Value {
+pub fn project(
+    resource: &Value,
+    schema: &ResourceSchema,
+    attributes: &[AttrPath],
+    excluded: &[AttrPath],
+) -> Value {
     let Value::Object(obj) = resource else {
         return resource.clone();
     };
@@ -159,7 +185,10 @@ mod tests {
     fn password_is_never_returned_and_id_always_is() {
         let r = json!({"schemas": ["s"], "id": "1", "userName": "a", "password": "p", "name": {"givenName": "G", "familyName": "F"}});
         let out = project(&r, &user_resource(), &paths(&["name.givenName"]), &[]);
-        assert_eq!(out, json!({"schemas": ["s"], "id": "1", "name": {"givenName": "G"}}));
+        assert_eq!(
+            out,
+            json!({"schemas": ["s"], "id": "1", "name": {"givenName": "G"}})
+        );
         let out = project(&r, &user_resource(), &[], &[]);
         assert!(out.get("password").is_none());
     }

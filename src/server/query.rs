@@ -35,7 +35,9 @@ fn bad_percent(raw: &[u8]) -> bool {
 /// and bad `%` escapes or invalid UTF-8 are errors instead of replacement characters.
 fn decode(raw: &str) -> std::result::Result<String, String> {
     if bad_percent(raw.as_bytes()) {
-        return Err(format!("`{raw}` contains a `%` that is not followed by two hex digits"));
+        return Err(format!(
+            "`{raw}` contains a `%` that is not followed by two hex digits"
+        ));
     }
     let plus_as_space = raw.replace('+', " ");
     percent_decode(plus_as_space.as_bytes())
@@ -55,9 +57,10 @@ fn filter_encoding_error(note: String) -> Error {
 }
 
 fn integer(name: &str, value: &str) -> Result<i64> {
-    value.trim().parse().map_err(|_| {
-        Error::InvalidValue(format!("`{name}` must be an integer, got `{value}`"))
-    })
+    value
+        .trim()
+        .parse()
+        .map_err(|_| Error::InvalidValue(format!("`{name}` must be an integer, got `{value}`")))
 }
 
 /// `attributes` / `excludedAttributes`: comma-separated attribute paths (RFC 7644 §3.10).
@@ -96,7 +99,9 @@ impl Params {
             }
             "sortorder" => self.descending = sort_order(value)?,
             "attributes" => self.attributes.extend(attr_list("attributes", value)?),
-            "excludedattributes" => self.excluded.extend(attr_list("excludedAttributes", value)?),
+            "excludedattributes" => self
+                .excluded
+                .extend(attr_list("excludedAttributes", value)?),
             _ => {}
         }
         Ok(())
@@ -107,9 +112,8 @@ impl Params {
         let mut params = Params::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
-            let name = decode(raw_name).map_err(|e| {
-                Error::InvalidSyntax(format!("query parameter name: {e}"))
-            })?;
+            let name = decode(raw_name)
+                .map_err(|e| Error::InvalidSyntax(format!("query parameter name: {e}")))?;
             let value = decode(raw_value).map_err(|e| {
                 if name.eq_ignore_ascii_case("filter") {
                     filter_encoding_error(format!("the filter parameter is badly encoded: {e}"))
@@ -151,7 +155,10 @@ impl Params {
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(members);
         }
-        !self.excluded.iter().any(|p| members(p) && p.sub_attr.is_none())
+        !self
+            .excluded
+            .iter()
+            .any(|p| members(p) && p.sub_attr.is_none())
     }
 }
 

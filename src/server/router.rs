@@ -51,10 +51,18 @@ fn segment(raw: &str) -> Result<String, Route> {
     percent_decode_str(raw)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| Route::BadPath(format!("path segment `{raw}` is not valid percent-encoded UTF-8")))
+        .map_err(|_| {
+            Route::BadPath(format!(
+                "path segment `{raw}` is not valid percent-encoded UTF-8"
+            ))
+        })
 }
 
-fn method_check(method: &Method, allowed: &'static str, route: impl FnOnce(&Method) -> Option<Route>) -> Route {
+fn method_check(
+    method: &Method,
+    allowed: &'static str,
+    route: impl FnOnce(&Method) -> Option<Route>,
+) -> Route {
     route(method).unwrap_or(Route::MethodNotAllowed(allowed))
 }
 
@@ -64,13 +72,19 @@ pub fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
     if admin {
         match path {
             "/_mock/requests" => {
-                return method_check(method, "GET", |m| (m == Method::GET).then_some(Route::AdminRequests))
+                return method_check(method, "GET", |m| {
+                    (m == Method::GET).then_some(Route::AdminRequests)
+                })
             }
             "/_mock/reset" => {
-                return method_check(method, "POST", |m| (m == Method::POST).then_some(Route::AdminReset))
+                return method_check(method, "POST", |m| {
+                    (m == Method::POST).then_some(Route::AdminReset)
+                })
             }
             "/_mock/health" => {
-                return method_check(method, "GET", |m| (m == Method::GET).then_some(Route::AdminHealth))
+                return method_check(method, "GET", |m| {
+                    (m == Method::GET).then_some(Route::AdminHealth)
+                })
             }
             _ => {}
         }
@@ -89,23 +103,31 @@ pub fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
     };
     let d: Vec<&str> = decoded.iter().map(String::as_str).collect();
     match d.as_slice() {
-        [".search"] => method_check(method, "POST", |m| (m == Method::POST).then_some(Route::Search(None))),
+        [".search"] => method_check(method, "POST", |m| {
+            (m == Method::POST).then_some(Route::Search(None))
+        }),
         [name] if name.eq_ignore_ascii_case("ServiceProviderConfig") => {
-            method_check(method, "GET", |m| (m == Method::GET).then_some(Route::ServiceProviderConfig))
+            method_check(method, "GET", |m| {
+                (m == Method::GET).then_some(Route::ServiceProviderConfig)
+            })
         }
-        [name] if name.eq_ignore_ascii_case("ResourceTypes") => {
-            method_check(method, "GET", |m| (m == Method::GET).then_some(Route::ResourceTypes))
-        }
+        [name] if name.eq_ignore_ascii_case("ResourceTypes") => method_check(method, "GET", |m| {
+            (m == Method::GET).then_some(Route::ResourceTypes)
+        }),
         [name, id] if name.eq_ignore_ascii_case("ResourceTypes") => {
             let id = (*id).to_owned();
-            method_check(method, "GET", |m| (m == Method::GET).then_some(Route::ResourceType(id)))
+            method_check(method, "GET", |m| {
+                (m == Method::GET).then_some(Route::ResourceType(id))
+            })
         }
-        [name] if name.eq_ignore_ascii_case("Schemas") => {
-            method_check(method, "GET", |m| (m == Method::GET).then_some(Route::Schemas))
-        }
+        [name] if name.eq_ignore_ascii_case("Schemas") => method_check(method, "GET", |m| {
+            (m == Method::GET).then_some(Route::Schemas)
+        }),
         [name, id] if name.eq_ignore_ascii_case("Schemas") => {
             let id = (*id).to_owned();
-            method_check(method, "GET", |m| (m == Method::GET).then_some(Route::Schema(id)))
+            method_check(method, "GET", |m| {
+                (m == Method::GET).then_some(Route::Schema(id))
+            })
         }
         [name] => match ResourceKind::from_endpoint(name) {
             Some(kind) => method_check(method, "GET, POST", |m| match *m {
@@ -116,7 +138,9 @@ pub fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
             None => Route::NotFound,
         },
         [name, ".search"] => match ResourceKind::from_endpoint(name) {
-            Some(kind) => method_check(method, "POST", |m| (m == Method::POST).then_some(Route::Search(Some(kind)))),
+            Some(kind) => method_check(method, "POST", |m| {
+                (m == Method::POST).then_some(Route::Search(Some(kind)))
+            }),
             None => Route::NotFound,
         },
         [name, id] => match ResourceKind::from_endpoint(name) {
@@ -144,7 +168,10 @@ mod tests {
 
     #[test]
     fn routes_resource_endpoints_case_insensitively() {
-        assert_eq!(route(&Method::GET, "/scim/v2/users", B, true), Route::List(ResourceKind::User));
+        assert_eq!(
+            route(&Method::GET, "/scim/v2/users", B, true),
+            Route::List(ResourceKind::User)
+        );
         assert_eq!(
             route(&Method::PATCH, "/scim/v2/Groups/abc", B, true),
             Route::Patch(ResourceKind::Group, "abc".into())
@@ -166,20 +193,37 @@ mod tests {
     #[test]
     fn schema_urn_may_be_percent_encoded() {
         assert_eq!(
-            route(&Method::GET, "/scim/v2/Schemas/urn%3Aietf%3Aparams", B, true),
+            route(
+                &Method::GET,
+                "/scim/v2/Schemas/urn%3Aietf%3Aparams",
+                B,
+                true
+            ),
             Route::Schema("urn:ietf:params".into())
         );
     }
 
     #[test]
     fn admin_routes_are_outside_the_base_path_and_can_be_disabled() {
-        assert_eq!(route(&Method::GET, "/_mock/requests", B, true), Route::AdminRequests);
-        assert_eq!(route(&Method::GET, "/_mock/requests", B, false), Route::NotFound);
-        assert_eq!(route(&Method::GET, "/scim/v2/_mock/requests", B, true), Route::NotFound);
+        assert_eq!(
+            route(&Method::GET, "/_mock/requests", B, true),
+            Route::AdminRequests
+        );
+        assert_eq!(
+            route(&Method::GET, "/_mock/requests", B, false),
+            Route::NotFound
+        );
+        assert_eq!(
+            route(&Method::GET, "/scim/v2/_mock/requests", B, true),
+            Route::NotFound
+        );
     }
 
     #[test]
     fn invalid_utf8_in_a_segment_is_a_bad_path() {
-        assert!(matches!(route(&Method::GET, "/scim/v2/Users/%FF", B, true), Route::BadPath(_)));
+        assert!(matches!(
+            route(&Method::GET, "/scim/v2/Users/%FF", B, true),
+            Route::BadPath(_)
+        ));
     }
 }
