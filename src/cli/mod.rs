@@ -3,6 +3,7 @@
 //! error.
 
 mod filter;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -19,7 +20,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the SCIM 2.0 mock server.
-    Serve,
+    Serve(serve::ServeArgs),
     /// Parse or evaluate RFC 7644 filters.
     #[command(subcommand)]
     Filter(filter::FilterCommand),
@@ -27,10 +28,7 @@ enum Command {
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve => {
-            eprintln!("scimock serve: the server is not built yet (see the server issue)");
-            ExitCode::from(2)
-        }
+        Command::Serve(args) => serve::run(args),
         Command::Filter(cmd) => filter::run(cmd),
     }
 }

@@ -300,9 +300,9 @@ impl MockServer {
         self.shared.journal.clear();
     }
 
-    /// The store (for state persistence and inspection).
-    pub fn store(&self) -> &Store {
-        &self.shared.store
+    /// The store (for state persistence and inspection); outlives the server.
+    pub fn store(&self) -> Arc<Store> {
+        Arc::clone(&self.shared.store)
     }
 }
 
