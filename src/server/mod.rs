@@ -76,7 +76,7 @@ fn header<'h>(headers: &'h HeaderMap, name: hyper::header::HeaderName) -> Option
 /// `Authorization: Bearer <token>`, scheme case-insensitive (RFC 6750 §2.1), token
 /// compared in constant time.
 fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
-    let Some(value) = header(headers, AUTHORIZATION) else {
+    let Some(value) = header(headers, AUTHORIZATION).filter(|v| !v.trim().is_empty()) else {
         return Err(Error::Unauthorized(
             "missing Authorization header; send `Authorization: Bearer <token>`".into(),
         ));

@@ -136,7 +136,7 @@ fn check_schema(obj: &mut Map<String, Value>, schema: &ResourceSchema) -> Result
 /// The stored value is the core URN plus every URN-keyed object the resource carries.
 fn normalise_schemas(kind: ResourceKind, obj: &mut Map<String, Value>) -> Result<()> {
     let core = kind.schema_urn();
-    if let Some(sent) = obj.remove("schemas") {
+    if let Some(sent) = obj.shift_remove("schemas") {
         let Value::Array(items) = &sent else {
             return Err(Error::InvalidValue(format!(
                 "`schemas` must be an array of schema URNs, got {}",
@@ -194,7 +194,7 @@ pub(crate) fn prepare(
             type_name(&body)
         )));
     };
-    let members = match obj.remove("members") {
+    let members = match obj.shift_remove("members") {
         Some(v) if kind == ResourceKind::Group => Some(parse_members(v)?),
         Some(v) => {
             obj.insert("members".into(), v);

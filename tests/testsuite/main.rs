@@ -2,3 +2,5 @@
 
 mod filter;
 mod patch;
+
+mod server;
