@@ -4,3 +4,4 @@ mod filter;
 mod patch;
 
 mod server;
+mod store_model;
