@@ -24,3 +24,8 @@ pub mod store;
 
 pub use error::{Error, Result};
 pub use server::{MockServer, MockServerBuilder};
+
+/// The server section of the README (`docs/server.md`), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/server.md")]
+pub struct ServerDocs;

@@ -69,7 +69,7 @@ pub(crate) struct Shared {
 
 const SCIM_JSON: &str = "application/scim+json";
 
-fn header<'h>(headers: &'h HeaderMap, name: hyper::header::HeaderName) -> Option<&'h str> {
+fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 

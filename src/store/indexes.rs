@@ -196,7 +196,7 @@ impl State {
                     .path
                     .urn
                     .as_deref()
-                    .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema_urn()));
+                    .map_or(true, |u| u.eq_ignore_ascii_case(kind.schema_urn()));
                 if !core {
                     return None;
                 }
