@@ -316,12 +316,16 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
         strict_rfc: ctx.settings.strict_rfc,
         members_attr: (kind == ResourceKind::Group).then_some("members"),
     };
-    let (resource, _changed) = ctx.store.patch_with(kind, id, req.if_match, |current| {
-        let outcome = patch::apply(current, &request, schema, &options)?;
-        let changes = outcome.members.into_iter().map(member_change).collect();
-        Ok((outcome.resource, changes, outcome.changed))
-    })?;
-    if kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource {
+    let answer_204 = kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource;
+    let with_members = !answer_204 && params.wants_members();
+    let (resource, _changed) =
+        ctx.store
+            .patch_with(kind, id, req.if_match, with_members, |current| {
+                let outcome = patch::apply(current, &request, schema, &options)?;
+                let changes = outcome.members.into_iter().map(member_change).collect();
+                Ok((outcome.resource, changes, outcome.changed))
+            })?;
+    if answer_204 {
         let mut r = Reply::empty(204);
         r.headers.push((
             "etag",

@@ -191,12 +191,14 @@ impl Store {
     /// resource (for a group: without `members`) and returns the new resource, the member
     /// changes, and whether the non-member attributes changed. `meta.version` and
     /// `lastModified` move only when something really changed. Returns the resource
-    /// (members included) and whether it changed.
+    /// (members rendered only when `with_members`, so a 204 PATCH on a 10,000-member group
+    /// costs the same as on a 10-member one) and whether it changed.
     pub fn patch_with(
         &self,
         kind: ResourceKind,
         id: &str,
         if_match: Option<&str>,
+        with_members: bool,
         apply: impl FnOnce(&Value) -> Result<(Value, Vec<MemberChange>, bool)>,
     ) -> Result<(Value, bool)> {
         let mut state = self.lock();
@@ -236,6 +238,6 @@ impl Store {
             }
             self.bump();
         }
-        Ok((self.render(&state, kind, id, true), changed))
+        Ok((self.render(&state, kind, id, with_members), changed))
     }
 }

@@ -71,7 +71,7 @@ fn failed_member_add_leaves_group_unchanged() {
         .unwrap();
     let gid = g["id"].as_str().unwrap();
     let err = s
-        .patch_with(ResourceKind::Group, gid, None, |r| {
+        .patch_with(ResourceKind::Group, gid, None, true, |r| {
             Ok((
                 r.clone(),
                 vec![

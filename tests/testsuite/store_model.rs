@@ -135,7 +135,7 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
                 return;
             };
             store
-                .patch_with(ResourceKind::Group, &gid, None, |r| {
+                .patch_with(ResourceKind::Group, &gid, None, true, |r| {
                     Ok((
                         r.clone(),
                         vec![MemberChange::Add(vec![json!({"value": uid})])],
