@@ -37,11 +37,38 @@ pub(crate) fn body_value(bytes: &[u8]) -> Option<Value> {
     )
 }
 
-/// Bounded ring buffer of [`RecordedRequest`]s.
+/// What the hot path records: bodies as the bytes already in hand (cheap `Bytes`
+/// clones), turned into JSON only when someone reads the journal.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEntry {
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) status: u16,
+    pub(crate) response_body: bytes::Bytes,
+    pub(crate) duration_us: u64,
+}
+
+impl RawEntry {
+    fn decode(&self) -> RecordedRequest {
+        RecordedRequest {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            headers: self.headers.clone(),
+            body: body_value(&self.body),
+            status: self.status,
+            response_body: body_value(&self.response_body),
+            duration_us: self.duration_us,
+        }
+    }
+}
+
+/// Bounded ring buffer of recorded requests.
 #[derive(Debug)]
 pub struct Journal {
     capacity: usize,
-    entries: Mutex<VecDeque<RecordedRequest>>,
+    entries: Mutex<VecDeque<RawEntry>>,
 }
 
 impl Journal {
@@ -53,12 +80,12 @@ impl Journal {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RecordedRequest>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RawEntry>> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Appends, dropping the oldest when full.
-    pub fn push(&self, entry: RecordedRequest) {
+    pub(crate) fn push(&self, entry: RawEntry) {
         if self.capacity == 0 {
             return;
         }
@@ -71,7 +98,8 @@ impl Journal {
 
     /// Everything kept, oldest first.
     pub fn all(&self) -> Vec<RecordedRequest> {
-        self.lock().iter().cloned().collect()
+        let raw: Vec<RawEntry> = self.lock().iter().cloned().collect();
+        raw.iter().map(RawEntry::decode).collect()
     }
 
     /// Forgets everything.
@@ -84,14 +112,14 @@ impl Journal {
 mod tests {
     use super::*;
 
-    fn entry(n: u16) -> RecordedRequest {
-        RecordedRequest {
+    fn entry(n: u16) -> RawEntry {
+        RawEntry {
             method: "GET".into(),
             uri: "/".into(),
             headers: BTreeMap::new(),
-            body: None,
+            body: bytes::Bytes::new(),
             status: n,
-            response_body: None,
+            response_body: bytes::Bytes::from_static(b"{}"),
             duration_us: 0,
         }
     }

@@ -31,7 +31,7 @@ use tokio::net::TcpListener;
 use crate::store::Store;
 use crate::Error;
 use handlers::{Ctx, Reply};
-use journal::{Journal, RecordedRequest};
+use journal::{Journal, RawEntry};
 
 pub use mock::{random_token, MockServer, MockServerBuilder, StartError, DEFAULT_PROFILE};
 
@@ -120,13 +120,7 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     }
 }
 
-fn encode(reply: &Reply) -> Response<Full<Bytes>> {
-    let body = reply
-        .body
-        .as_ref()
-        .and_then(|b| serde_json::to_vec(b).ok())
-        .map(Bytes::from)
-        .unwrap_or_default();
+fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(body));
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -179,6 +173,12 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Byt
     };
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
     tracing::info!(method = %parts.method, path = %parts.uri, status = reply.status, us = micros, "request");
+    let response_body = reply
+        .body
+        .as_ref()
+        .and_then(|b| serde_json::to_vec(b).ok())
+        .map(Bytes::from)
+        .unwrap_or_default();
     if !route.is_admin() {
         let headers: BTreeMap<String, String> = parts
             .headers
@@ -190,17 +190,17 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Byt
                 )
             })
             .collect();
-        shared.journal.push(RecordedRequest {
+        shared.journal.push(RawEntry {
             method: parts.method.to_string(),
             uri: parts.uri.to_string(),
             headers,
-            body: journal::body_value(&body_bytes),
+            body: body_bytes,
             status: reply.status,
-            response_body: reply.body.clone(),
+            response_body: response_body.clone(),
             duration_us: micros,
         });
     }
-    encode(&reply)
+    encode(&reply, response_body)
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and

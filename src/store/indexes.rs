@@ -33,8 +33,10 @@ pub(crate) struct State {
     pub(crate) groups: BTreeMap<String, Entry>,
     user_names: HashMap<String, String>,
     group_names: HashMap<String, String>,
-    user_external: HashMap<String, BTreeSet<String>>,
-    group_external: HashMap<String, BTreeSet<String>>,
+    /// externalId → ids (a short Vec: externalIds are almost always unique, and a
+    /// BTreeSet node per user costs ~300 bytes at 100,000 users).
+    user_external: HashMap<String, Vec<String>>,
+    group_external: HashMap<String, Vec<String>>,
     /// Member id (user or group) → ids of the groups it belongs to.
     member_of: HashMap<String, BTreeSet<String>>,
 }
@@ -70,7 +72,7 @@ impl State {
         }
     }
 
-    fn externals(&mut self, kind: ResourceKind) -> &mut HashMap<String, BTreeSet<String>> {
+    fn externals(&mut self, kind: ResourceKind) -> &mut HashMap<String, Vec<String>> {
         match kind {
             ResourceKind::User => &mut self.user_external,
             ResourceKind::Group => &mut self.group_external,
@@ -93,10 +95,10 @@ impl State {
             self.names(kind).insert(fold(name), id.to_owned());
         }
         if let Some(ext) = str_attr(resource, "externalId") {
-            self.externals(kind)
-                .entry(ext.to_owned())
-                .or_default()
-                .insert(id.to_owned());
+            let ids = self.externals(kind).entry(ext.to_owned()).or_default();
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_owned());
+            }
         }
     }
 
@@ -111,7 +113,7 @@ impl State {
         if let Some(ext) = str_attr(resource, "externalId") {
             let externals = self.externals(kind);
             if let Some(set) = externals.get_mut(ext) {
-                set.remove(id);
+                set.retain(|i| i != id);
                 if set.is_empty() {
                     externals.remove(ext);
                 }
@@ -211,12 +213,7 @@ impl State {
                         ResourceKind::User => &self.user_external,
                         ResourceKind::Group => &self.group_external,
                     };
-                    Some(
-                        externals
-                            .get(value.as_str())
-                            .map(|s| s.iter().cloned().collect())
-                            .unwrap_or_default(),
-                    )
+                    Some(externals.get(value.as_str()).cloned().unwrap_or_default())
                 } else if kind == ResourceKind::Group
                     && (path.is("members", None) || path.is("members", Some("value")))
                 {

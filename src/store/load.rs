@@ -9,9 +9,9 @@ use super::indexes::{Entry, State};
 use super::{membership, validate, ResourceKind, Store};
 use crate::{Error, Result};
 
-fn resources<'v>(data: &'v Value, key: &str) -> Result<&'v [Value]> {
-    match data.get(key) {
-        None | Some(Value::Null) => Ok(&[]),
+fn resources(data: &mut Value, key: &str) -> Result<Vec<Value>> {
+    match data.get_mut(key).map(Value::take) {
+        None | Some(Value::Null) => Ok(Vec::new()),
         Some(Value::Array(items)) => Ok(items),
         Some(_) => Err(Error::InvalidValue(format!(
             "`{key}` must be an array of SCIM resources"
@@ -28,8 +28,10 @@ fn parse_version(meta: &Value) -> u64 {
 }
 
 impl Store {
-    /// Replaces all state with `data` (`{"Users": [...], "Groups": [...]}`).
-    pub fn load(&self, data: &Value) -> Result<()> {
+    /// Replaces all state with `data` (`{"Users": [...], "Groups": [...]}`). Consumes
+    /// `data` resource by resource, so loading 100,000 users does not hold two copies.
+    pub fn load(&self, data: Value) -> Result<()> {
+        let mut data = data;
         if !data.is_object() {
             return Err(Error::InvalidSyntax(
                 "seed/state must be a JSON object {\"Users\": [...], \"Groups\": [...]}".into(),
@@ -38,7 +40,10 @@ impl Store {
         let mut state = State::default();
         let mut pending_members = Vec::new();
         for kind in [ResourceKind::User, ResourceKind::Group] {
-            for (n, raw) in resources(data, kind.endpoint())?.iter().enumerate() {
+            for (n, raw) in resources(&mut data, kind.endpoint())?
+                .into_iter()
+                .enumerate()
+            {
                 let at = |e: Error| match e {
                     Error::InvalidValue(m) => {
                         Error::InvalidValue(format!("{}[{n}]: {m}", kind.endpoint()))
@@ -101,21 +106,28 @@ impl Store {
         Value::Object(out)
     }
 
-    /// Loads `seed` and remembers it for [`Store::reset`].
+    /// Loads `seed` and remembers it (as compact JSON text, the smallest form) for
+    /// [`Store::reset`].
     pub fn set_seed(&self, seed: Value) -> Result<()> {
-        self.load(&seed)?;
-        *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = seed;
+        let text = serde_json::to_vec(&seed).map_err(|e| Error::Internal(e.to_string()))?;
+        self.load(seed)?;
+        *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into_boxed_slice());
         Ok(())
     }
 
     /// Back to the seed (empty if none was set).
     pub fn reset(&self) -> Result<()> {
         let seed = self.seed.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        if seed.is_null() {
-            self.clear();
-            Ok(())
-        } else {
-            self.load(&seed)
+        match seed {
+            None => {
+                self.clear();
+                Ok(())
+            }
+            Some(text) => {
+                let value =
+                    serde_json::from_slice(&text).map_err(|e| Error::Internal(e.to_string()))?;
+                self.load(value)
+            }
         }
     }
 }

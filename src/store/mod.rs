@@ -85,7 +85,7 @@ const TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros
 #[derive(Debug)]
 pub struct Store {
     state: Mutex<State>,
-    seed: Mutex<Value>,
+    seed: Mutex<Option<Box<[u8]>>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     location_base: String,
@@ -116,7 +116,7 @@ impl Store {
     pub fn new(clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, location_base: &str) -> Self {
         Store {
             state: Mutex::new(State::default()),
-            seed: Mutex::new(Value::Null),
+            seed: Mutex::new(None),
             clock,
             ids,
             location_base: location_base.trim_end_matches('/').to_owned(),
