@@ -5,10 +5,15 @@
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
+//! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
+//! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
+//! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
+//!   and the wiremock-style [`MockServer`].
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
+pub mod clock;
 pub mod error;
 pub mod filter;
 #[doc(hidden)]
@@ -16,5 +21,13 @@ pub mod fuzzing;
 pub mod patch;
 pub mod replay;
 pub mod scim;
+pub mod server;
+pub mod store;
 
 pub use error::{Error, Result};
+pub use server::{MockServer, MockServerBuilder};
+
+/// The server section of the README (`docs/server.md`), compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../docs/server.md")]
+pub struct ServerDocs;

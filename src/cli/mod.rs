@@ -4,6 +4,7 @@
 
 mod filter;
 mod replay;
+mod serve;
 
 use std::process::ExitCode;
 
@@ -20,7 +21,7 @@ pub(crate) struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the SCIM 2.0 mock server.
-    Serve,
+    Serve(serve::ServeArgs),
     /// Parse or evaluate RFC 7644 filters.
     #[command(subcommand)]
     Filter(filter::FilterCommand),
@@ -30,10 +31,7 @@ enum Command {
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve => {
-            eprintln!("scimock serve: the server is not built yet (see the server issue)");
-            ExitCode::from(2)
-        }
+        Command::Serve(args) => serve::run(args),
         Command::Filter(cmd) => filter::run(cmd),
         Command::Replay(args) => replay::run(args),
     }

@@ -4,5 +4,7 @@ mod cli;
 mod filter;
 mod patch;
 mod replay;
+mod server;
+mod store_model;
 mod strategies;
 mod support;

@@ -1,0 +1,249 @@
+//! `scimock serve`: flags → [`scimock::MockServerBuilder`], start-up banner (defaults,
+//! base URL, token, a ready-to-paste curl), signal handling (Ctrl-C / SIGTERM → graceful
+//! shutdown) and the optional `--state` file, written atomically (temp file + rename)
+//! when state changes (checked every 200 ms) and once more on shutdown.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args, ValueEnum};
+use serde_json::Value;
+
+use scimock::store::Store;
+use scimock::MockServer;
+
+/// The built-in demo data: 5 users, 2 groups.
+const DEMO: &str = include_str!("demo.json");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Run the SCIM 2.0 mock server.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Bearer token clients must send (default: a random token, printed at start).
+    #[arg(long, conflicts_with = "no_auth")]
+    token: Option<String>,
+    /// Accept requests without a token.
+    #[arg(long)]
+    no_auth: bool,
+    /// Vendor profile (only `entra-generic` for now).
+    #[arg(long, default_value = scimock::server::DEFAULT_PROFILE)]
+    profile: String,
+    /// Seed data file: {"Users": [...], "Groups": [...]} (default: built-in demo data).
+    #[arg(long)]
+    seed: Option<PathBuf>,
+    /// State file: loaded at start if present, rewritten on change and on shutdown.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// SCIM base path.
+    #[arg(long, default_value = "/scim/v2")]
+    base_path: String,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 1024 * 1024)]
+    max_body: usize,
+    /// Requests kept in the journal (GET /_mock/requests).
+    #[arg(long, default_value_t = 1000)]
+    journal_size: usize,
+    /// Disable /_mock/requests, /_mock/reset and /_mock/health.
+    #[arg(long)]
+    no_admin: bool,
+    /// Log line format.
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: LogFormat,
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+fn read_json(path: &Path) -> Result<Value, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+}
+
+/// Writes `value` to `path` atomically: a temp file in the same directory, then rename.
+fn write_state(path: &Path, value: &Value) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path)
+}
+
+fn save(store: &Store, path: &Path) {
+    if let Err(e) = write_state(path, &store.export()) {
+        tracing::error!(error = %e, path = %path.display(), "cannot write the state file");
+    }
+}
+
+pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    init_logging(args.log_format);
+    if args.profile != scimock::server::DEFAULT_PROFILE {
+        eprintln!(
+            "error: unknown profile `{}`; this version supports only `{}` (vendor profiles come later)",
+            args.profile,
+            scimock::server::DEFAULT_PROFILE
+        );
+        return ExitCode::from(2);
+    }
+    let state_exists = args.state.as_deref().is_some_and(Path::exists);
+    let (data, source) = match (&args.state, &args.seed) {
+        (Some(state), _) if state_exists => {
+            (read_json(state), format!("state file {}", state.display()))
+        }
+        (_, Some(seed)) => (read_json(seed), format!("seed file {}", seed.display())),
+        (Some(_), None) => (Ok(Value::Null), "empty (new state file)".to_owned()),
+        (None, None) => (
+            serde_json::from_str(DEMO).map_err(|e| e.to_string()),
+            "built-in demo data (5 users, 2 groups)".to_owned(),
+        ),
+    };
+    let data = match data {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut builder = MockServer::builder()
+        .listen(args.listen)
+        .profile(&args.profile)
+        .base_path(&args.base_path)
+        .max_body(args.max_body)
+        .journal_size(args.journal_size)
+        .admin(!args.no_admin)
+        .workers(std::thread::available_parallelism().map_or(2, usize::from));
+    if !data.is_null() {
+        builder = builder.seed(data);
+    }
+    builder = match (&args.token, args.no_auth) {
+        (_, true) => builder.no_auth(),
+        (Some(t), false) => builder.token(t.clone()),
+        (None, false) => builder,
+    };
+    let server = match builder.try_start() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    banner(&args, &server, &source);
+    let store = server.store();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the signal runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let state = args.state.clone();
+    runtime.block_on(wait_for_shutdown(&store, state.as_deref()));
+    tracing::info!("shutting down");
+    drop(server);
+    if let Some(path) = &state {
+        save(&store, path);
+    }
+    ExitCode::SUCCESS
+}
+
+async fn wait_for_shutdown(store: &Store, state: Option<&Path>) {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    let mut tick = tokio::time::interval(Duration::from_millis(200));
+    let mut saved = store.generation();
+    if let Some(path) = state {
+        save(store, path);
+    }
+    loop {
+        #[cfg(unix)]
+        let terminate = async {
+            match term.as_mut() {
+                Some(t) => {
+                    t.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        };
+        #[cfg(not(unix))]
+        let terminate = std::future::pending::<()>();
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            () = terminate => return,
+            _ = tick.tick() => {
+                let now = store.generation();
+                if let (Some(path), true) = (state, now != saved) {
+                    save(store, path);
+                    saved = now;
+                }
+            }
+        }
+    }
+}
+
+fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
+    let auth = match (args.no_auth, &args.token) {
+        (true, _) => "none (--no-auth)",
+        (false, Some(_)) => "bearer token (--token)",
+        (false, None) => "bearer token (random)",
+    };
+    println!("scimock serve");
+    println!("  listen        {}", server.address());
+    println!("  base path     {}", args.base_path);
+    println!("  profile       {}", args.profile);
+    println!("  auth          {auth}");
+    println!("  max body      {} bytes", args.max_body);
+    println!("  journal size  {}", args.journal_size);
+    println!(
+        "  admin routes  {}",
+        if args.no_admin {
+            "off"
+        } else {
+            "/_mock/requests, /_mock/reset, /_mock/health"
+        }
+    );
+    println!("  data          {source}");
+    println!(
+        "  state file    {}",
+        args.state
+            .as_ref()
+            .map_or("none".into(), |p| p.display().to_string())
+    );
+    println!("  log format    {:?}", args.log_format);
+    println!();
+    println!("SCIM base URL:  {}", server.base_url());
+    let auth_header = match server.token() {
+        Some(t) => {
+            println!("Bearer token:   {t}");
+            format!("-H 'Authorization: Bearer {t}' ")
+        }
+        None => String::new(),
+    };
+    println!(
+        "Try:            curl -s {auth_header}'{}/Users?filter=userName+eq+%22adele@contoso.example%22'",
+        server.base_url()
+    );
+}

@@ -1,0 +1,133 @@
+//! Discovery endpoints (RFC 7644 §4; RFC 7643 §5 ServiceProviderConfig, §6 ResourceType,
+//! §7 Schema), generated from the same schema values the store validates with, so they
+//! say exactly what the server supports.
+
+use serde_json::{json, Value};
+
+use crate::scim::schema::{ResourceSchema, Schema};
+use crate::scim::{urn, ListResponse};
+use crate::store::{ResourceKind, Store};
+use crate::{Error, Result};
+
+/// `GET /ServiceProviderConfig` (RFC 7643 §5).
+pub fn service_provider_config(base: &str, max_results: u64) -> Value {
+    json!({
+        "schemas": [urn::SERVICE_PROVIDER_CONFIG],
+        "documentationUri": "https://docs.rs/scimock",
+        "patch": {"supported": true},
+        "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
+        "filter": {"supported": true, "maxResults": max_results},
+        "changePassword": {"supported": false},
+        "sort": {"supported": true},
+        "etag": {"supported": true},
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "OAuth Bearer Token",
+            "description": "Authentication scheme using the OAuth Bearer Token Standard (RFC 6750)",
+            "specUri": "https://www.rfc-editor.org/info/rfc6750",
+            "primary": true
+        }],
+        "meta": {
+            "resourceType": "ServiceProviderConfig",
+            "location": format!("{base}/ServiceProviderConfig")
+        }
+    })
+}
+
+fn resource_type(base: &str, kind: ResourceKind, schema: &ResourceSchema) -> Value {
+    let extensions: Vec<Value> = schema
+        .extensions
+        .iter()
+        .map(|(s, required)| json!({"schema": s.id, "required": required}))
+        .collect();
+    let mut v = json!({
+        "schemas": [urn::RESOURCE_TYPE],
+        "id": kind.resource_type(),
+        "name": kind.resource_type(),
+        "endpoint": format!("/{}", kind.endpoint()),
+        "description": match kind {
+            ResourceKind::User => "User Account",
+            ResourceKind::Group => "Group",
+        },
+        "schema": schema.core.id,
+        "meta": {
+            "resourceType": "ResourceType",
+            "location": format!("{base}/ResourceTypes/{}", kind.resource_type())
+        }
+    });
+    if !extensions.is_empty() {
+        v["schemaExtensions"] = Value::Array(extensions);
+    }
+    v
+}
+
+const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
+
+/// `GET /ResourceTypes` (RFC 7644 §4).
+pub fn resource_types(base: &str, store: &Store) -> Value {
+    let all: Vec<Value> = KINDS
+        .iter()
+        .map(|k| resource_type(base, *k, store.schema(*k)))
+        .collect();
+    list(all)
+}
+
+/// `GET /ResourceTypes/{name}`.
+pub fn one_resource_type(base: &str, store: &Store, name: &str) -> Result<Value> {
+    KINDS
+        .iter()
+        .find(|k| k.resource_type().eq_ignore_ascii_case(name))
+        .map(|k| resource_type(base, *k, store.schema(*k)))
+        .ok_or_else(|| {
+            Error::NotFound(format!(
+                "no resource type `{name}`; this server has User and Group"
+            ))
+        })
+}
+
+fn schemas(store: &Store) -> Vec<&Schema> {
+    let mut out: Vec<&Schema> = Vec::new();
+    for k in KINDS {
+        let rs = store.schema(k);
+        for s in std::iter::once(&rs.core).chain(rs.extensions.iter().map(|(s, _)| s)) {
+            if !out.iter().any(|o| o.id == s.id) {
+                out.push(s);
+            }
+        }
+    }
+    out
+}
+
+fn schema_value(base: &str, s: &Schema) -> Value {
+    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+    v["schemas"] = json!([urn::SCHEMA]);
+    v["meta"] = json!({
+        "resourceType": "Schema",
+        "location": format!("{base}/Schemas/{}", s.id)
+    });
+    v
+}
+
+/// `GET /Schemas` (RFC 7644 §4; entra-provisioning.md §1.17: a ListResponse).
+pub fn all_schemas(base: &str, store: &Store) -> Value {
+    list(
+        schemas(store)
+            .into_iter()
+            .map(|s| schema_value(base, s))
+            .collect(),
+    )
+}
+
+/// `GET /Schemas/{urn}`.
+pub fn one_schema(base: &str, store: &Store, id: &str) -> Result<Value> {
+    schemas(store)
+        .into_iter()
+        .find(|s| s.id.eq_ignore_ascii_case(id))
+        .map(|s| schema_value(base, s))
+        .ok_or_else(|| Error::NotFound(format!("no schema `{id}` on this server")))
+}
+
+fn list(items: Vec<Value>) -> Value {
+    let total = items.len() as u64;
+    serde_json::to_value(ListResponse::new(items, total, 1)).unwrap_or(Value::Null)
+}

@@ -1,0 +1,340 @@
+//! Request handlers: parsed input and the store in, a SCIM reply or a crate [`Error`] out.
+//! No hyper types, no sockets. RFC 7644 §3.3 (create), §3.4 (read, query, search),
+//! §3.5 (replace, PATCH), §3.6 (delete), §3.14 (ETags), §4 (discovery).
+
+use serde_json::{json, Value};
+
+use super::discovery;
+use super::journal::Journal;
+use super::projection::project;
+use super::query::Params;
+use super::router::Route;
+use super::Settings;
+use crate::patch::{self, MemberOp, PatchOptions};
+use crate::scim::{ListResponse, PatchRequest, SearchRequest};
+use crate::store::{etag_matches, MemberChange, Query, ResourceKind, Store};
+use crate::{Error, Result};
+
+/// Everything a handler may look at.
+#[derive(Debug)]
+pub struct Request<'a> {
+    pub route: Route,
+    /// The raw query string (without `?`), still encoded.
+    pub query: &'a str,
+    pub body: &'a [u8],
+    pub content_type: Option<&'a str>,
+    pub if_match: Option<&'a str>,
+    pub if_none_match: Option<&'a str>,
+}
+
+/// A reply: status, extra headers, optional JSON body (sent as `application/scim+json`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<Value>,
+}
+
+impl Reply {
+    fn json(status: u16, body: Value) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+        }
+    }
+
+    fn empty(status: u16) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    /// The RFC 7644 §3.12 error reply for `err`.
+    pub fn error(err: &Error) -> Reply {
+        let body = serde_json::to_value(err.to_response()).unwrap_or(Value::Null);
+        let mut reply = Reply::json(err.status_and_type().0, body);
+        if let Error::Unauthorized(_) = err {
+            reply
+                .headers
+                .push(("www-authenticate", "Bearer realm=\"scimock\"".into()));
+        }
+        reply
+    }
+
+    fn with_etag(mut self, resource: &Value) -> Reply {
+        if let Some(v) = resource["meta"]["version"].as_str() {
+            self.headers.push(("etag", v.to_owned()));
+        }
+        self
+    }
+}
+
+/// The shared parts a handler works with.
+#[derive(Debug)]
+pub struct Ctx<'a> {
+    pub store: &'a Store,
+    pub journal: &'a Journal,
+    pub settings: &'a Settings,
+}
+
+/// Handles one routed request. Errors become §3.12 replies here.
+pub fn handle(ctx: &Ctx<'_>, req: &Request<'_>) -> Reply {
+    match dispatch(ctx, req) {
+        Ok(reply) => reply,
+        Err(e) => {
+            let mut reply = Reply::error(&e);
+            if let Route::MethodNotAllowed(allow) = req.route {
+                reply.headers.push(("allow", allow.to_owned()));
+            }
+            reply
+        }
+    }
+}
+
+fn needs_body(route: &Route) -> bool {
+    matches!(
+        route,
+        Route::Create(_) | Route::Replace(..) | Route::Patch(..) | Route::Search(_)
+    )
+}
+
+/// `application/scim+json` (RFC 7644 §3.1) or `application/json`; parameters ignored.
+fn check_content_type(content_type: Option<&str>) -> Result<()> {
+    let Some(ct) = content_type else {
+        return Ok(());
+    };
+    let essence = ct.split(';').next().unwrap_or_default().trim();
+    if essence.eq_ignore_ascii_case("application/scim+json")
+        || essence.eq_ignore_ascii_case("application/json")
+    {
+        Ok(())
+    } else {
+        Err(Error::UnsupportedMediaType(format!(
+            "Content-Type `{ct}` is not supported; send application/scim+json or application/json"
+        )))
+    }
+}
+
+/// Parses the body as JSON. serde_json's recursion limit (128) turns 10,000-deep input
+/// into an ordinary error, which is a 400 like any other syntax error.
+fn json_body(body: &[u8]) -> Result<Value> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(Error::InvalidSyntax(
+            "the request body is empty; a JSON object was expected".into(),
+        ));
+    }
+    serde_json::from_slice(body)
+        .map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+}
+
+fn typed<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
+    serde_json::from_value(value)
+        .map_err(|e| Error::InvalidSyntax(format!("the body is not a valid {what}: {e}")))
+}
+
+fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
+    if needs_body(&req.route) {
+        check_content_type(req.content_type)?;
+    }
+    let store = ctx.store;
+    let base = ctx.settings.location_base.as_str();
+    match &req.route {
+        Route::List(kind) => list(ctx, *kind, &Params::from_query(req.query)?),
+        Route::Search(kind) => {
+            let search: SearchRequest =
+                typed(json_body(req.body)?, "SearchRequest (RFC 7644 §3.4.3)")?;
+            let params = Params::from_search(&search)?;
+            match kind {
+                Some(kind) => list(ctx, *kind, &params),
+                None => search_all(ctx, &params),
+            }
+        }
+        Route::Get(kind, id) => {
+            let params = Params::from_query(req.query)?;
+            let resource = store.get(*kind, id, params.wants_members())?;
+            let tag = resource["meta"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if req.if_none_match.is_some_and(|h| etag_matches(h, &tag)) {
+                // RFC 7644 §3.14 / RFC 7232 §4.1.
+                let mut r = Reply::empty(304);
+                r.headers.push(("etag", tag));
+                return Ok(r);
+            }
+            Ok(Reply::json(200, show(store, *kind, &resource, &params)).with_etag(&resource))
+        }
+        Route::Create(kind) => {
+            let params = Params::from_query(req.query)?;
+            let resource = store.create(*kind, json_body(req.body)?)?;
+            let location = resource["meta"]["location"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            let mut reply =
+                Reply::json(201, show(store, *kind, &resource, &params)).with_etag(&resource);
+            reply.headers.push(("location", location));
+            Ok(reply)
+        }
+        Route::Replace(kind, id) => {
+            let params = Params::from_query(req.query)?;
+            let resource = store.replace(*kind, id, json_body(req.body)?, req.if_match)?;
+            Ok(Reply::json(200, show(store, *kind, &resource, &params)).with_etag(&resource))
+        }
+        Route::Patch(kind, id) => patch_resource(ctx, req, *kind, id),
+        Route::Delete(kind, id) => {
+            store.delete(*kind, id, req.if_match)?;
+            Ok(Reply::empty(204))
+        }
+        Route::ServiceProviderConfig => Ok(Reply::json(
+            200,
+            discovery::service_provider_config(base, ctx.settings.max_results),
+        )),
+        Route::ResourceTypes => Ok(Reply::json(200, discovery::resource_types(base, store))),
+        Route::ResourceType(name) => Ok(Reply::json(
+            200,
+            discovery::one_resource_type(base, store, name)?,
+        )),
+        Route::Schemas => Ok(Reply::json(200, discovery::all_schemas(base, store))),
+        Route::Schema(id) => Ok(Reply::json(200, discovery::one_schema(base, store, id)?)),
+        Route::AdminRequests => Ok(Reply::json(
+            200,
+            serde_json::to_value(ctx.journal.all()).unwrap_or(Value::Null),
+        )),
+        Route::AdminReset => {
+            store.reset()?;
+            ctx.journal.clear();
+            Ok(Reply::empty(204))
+        }
+        Route::AdminHealth => Ok(Reply::json(200, json!({"status": "ok"}))),
+        Route::MethodNotAllowed(allow) => Err(Error::MethodNotAllowed(format!(
+            "this endpoint allows only {allow}"
+        ))),
+        Route::BadPath(msg) => Err(Error::InvalidSyntax(msg.clone())),
+        Route::NotFound => Err(Error::NotFound(format!(
+            "no SCIM endpoint here; resources live under {}/Users and {}/Groups",
+            ctx.settings.base_path, ctx.settings.base_path
+        ))),
+    }
+}
+
+fn show(store: &Store, kind: ResourceKind, resource: &Value, params: &Params) -> Value {
+    project(
+        resource,
+        store.schema(kind),
+        &params.attributes,
+        &params.excluded,
+    )
+}
+
+/// RFC 7644 §3.4.2.4: `startIndex` below 1 means 1, negative `count` means 0, and more
+/// than `maxResults` is capped.
+fn page_bounds(params: &Params, max: u64) -> (u64, u64) {
+    let start = params.start_index.map_or(1, |s| s.max(1) as u64);
+    let count = params.count.map_or(max, |c| (c.max(0) as u64).min(max));
+    (start, count)
+}
+
+fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
+    let (start_index, count) = page_bounds(params, ctx.settings.max_results);
+    let query = Query {
+        filter: params.filter.as_ref(),
+        sort_by: params.sort_by.as_ref(),
+        descending: params.descending,
+        start_index,
+        count,
+        with_members: params.wants_members(),
+    };
+    let page = ctx.store.list(kind, &query)?;
+    let resources: Vec<Value> = page
+        .resources
+        .iter()
+        .map(|r| show(ctx.store, kind, r, params))
+        .collect();
+    let body = ListResponse::new(resources, page.total, page.start_index);
+    Ok(Reply::json(
+        200,
+        serde_json::to_value(body).unwrap_or(Value::Null),
+    ))
+}
+
+/// `POST /.search` across both resource types (RFC 7644 §3.4.3): users then groups.
+fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
+    let (start_index, count) = page_bounds(params, ctx.settings.max_results);
+    let mut all = Vec::new();
+    for kind in [ResourceKind::User, ResourceKind::Group] {
+        let query = Query {
+            filter: params.filter.as_ref(),
+            sort_by: params.sort_by.as_ref(),
+            descending: params.descending,
+            start_index: 1,
+            count: u64::MAX,
+            with_members: params.wants_members(),
+        };
+        for r in ctx.store.list(kind, &query)?.resources {
+            all.push(show(ctx.store, kind, &r, params));
+        }
+    }
+    let total = all.len() as u64;
+    let skip = usize::try_from(start_index - 1).unwrap_or(usize::MAX);
+    let take = usize::try_from(count).unwrap_or(usize::MAX);
+    let page: Vec<Value> = all.into_iter().skip(skip).take(take).collect();
+    let body = ListResponse::new(page, total, start_index);
+    Ok(Reply::json(
+        200,
+        serde_json::to_value(body).unwrap_or(Value::Null),
+    ))
+}
+
+fn member_change(op: MemberOp) -> MemberChange {
+    match op {
+        MemberOp::Add(v) => MemberChange::Add(v),
+        MemberOp::Remove(ids) => MemberChange::Remove(ids),
+        MemberOp::RemoveWhere(f) => MemberChange::RemoveWhere(f),
+        MemberOp::Replace(v) => MemberChange::Replace(v),
+        MemberOp::RemoveAll => MemberChange::RemoveAll,
+    }
+}
+
+/// PATCH (RFC 7644 §3.5.2). Users answer 200 with the resource; groups 204 by default,
+/// as Entra expects (entra-provisioning.md §1.13–§1.15).
+fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str) -> Result<Reply> {
+    let params = Params::from_query(req.query)?;
+    let request: PatchRequest = typed(json_body(req.body)?, "PatchOp request (RFC 7644 §3.5.2)")?;
+    if request.operations.len() > super::MAX_PATCH_OPERATIONS {
+        return Err(Error::TooMany(format!(
+            "{} operations in one PATCH; this server accepts at most {}",
+            request.operations.len(),
+            super::MAX_PATCH_OPERATIONS
+        )));
+    }
+    let schema = ctx.store.schema(kind);
+    let options = PatchOptions {
+        strict_rfc: ctx.settings.strict_rfc,
+        members_attr: (kind == ResourceKind::Group).then_some("members"),
+    };
+    let answer_204 = kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource;
+    let with_members = !answer_204 && params.wants_members();
+    let (resource, _changed) =
+        ctx.store
+            .patch_with(kind, id, req.if_match, with_members, |current| {
+                let outcome = patch::apply(current, &request, schema, &options)?;
+                let changes = outcome.members.into_iter().map(member_change).collect();
+                Ok((outcome.resource, changes, outcome.changed))
+            })?;
+    if answer_204 {
+        let mut r = Reply::empty(204);
+        r.headers.push((
+            "etag",
+            resource["meta"]["version"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        ));
+        return Ok(r);
+    }
+    Ok(Reply::json(200, show(ctx.store, kind, &resource, &params)).with_etag(&resource))
+}

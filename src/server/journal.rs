@@ -1,0 +1,136 @@
+//! The request journal: a bounded ring of every SCIM request and its response, readable
+//! from [`crate::server::MockServer::received_requests`] and `GET /_mock/requests`.
+//! Its own small lock, separate from the store's; held only to push or copy.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde::Serialize;
+use serde_json::Value;
+
+/// One request and what the server answered.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedRequest {
+    pub method: String,
+    /// Path and query exactly as received (still percent-encoded).
+    pub uri: String,
+    /// Request headers, names lowercased.
+    pub headers: BTreeMap<String, String>,
+    /// The request body: JSON when it parsed, else text (lossy UTF-8), else absent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+    pub status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub response_body: Option<Value>,
+    pub duration_us: u64,
+}
+
+/// A body as the journal keeps it.
+pub(crate) fn body_value(bytes: &[u8]) -> Option<Value> {
+    if bytes.is_empty() {
+        return None;
+    }
+    Some(
+        serde_json::from_slice(bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
+    )
+}
+
+/// What the hot path records: bodies as the bytes already in hand (cheap `Bytes`
+/// clones), turned into JSON only when someone reads the journal.
+#[derive(Debug, Clone)]
+pub(crate) struct RawEntry {
+    pub(crate) method: String,
+    pub(crate) uri: String,
+    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) body: bytes::Bytes,
+    pub(crate) status: u16,
+    pub(crate) response_body: bytes::Bytes,
+    pub(crate) duration_us: u64,
+}
+
+impl RawEntry {
+    fn decode(&self) -> RecordedRequest {
+        RecordedRequest {
+            method: self.method.clone(),
+            uri: self.uri.clone(),
+            headers: self.headers.clone(),
+            body: body_value(&self.body),
+            status: self.status,
+            response_body: body_value(&self.response_body),
+            duration_us: self.duration_us,
+        }
+    }
+}
+
+/// Bounded ring buffer of recorded requests.
+#[derive(Debug)]
+pub struct Journal {
+    capacity: usize,
+    entries: Mutex<VecDeque<RawEntry>>,
+}
+
+impl Journal {
+    /// A journal keeping the last `capacity` requests (0 keeps none).
+    pub fn new(capacity: usize) -> Self {
+        Journal {
+            capacity,
+            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RawEntry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Appends, dropping the oldest when full.
+    pub(crate) fn push(&self, entry: RawEntry) {
+        if self.capacity == 0 {
+            return;
+        }
+        let mut entries = self.lock();
+        while entries.len() >= self.capacity {
+            entries.pop_front();
+        }
+        entries.push_back(entry);
+    }
+
+    /// Everything kept, oldest first.
+    pub fn all(&self) -> Vec<RecordedRequest> {
+        let raw: Vec<RawEntry> = self.lock().iter().cloned().collect();
+        raw.iter().map(RawEntry::decode).collect()
+    }
+
+    /// Forgets everything.
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u16) -> RawEntry {
+        RawEntry {
+            method: "GET".into(),
+            uri: "/".into(),
+            headers: BTreeMap::new(),
+            body: bytes::Bytes::new(),
+            status: n,
+            response_body: bytes::Bytes::from_static(b"{}"),
+            duration_us: 0,
+        }
+    }
+
+    #[test]
+    fn keeps_only_the_newest_entries() {
+        let j = Journal::new(2);
+        for n in 1..=3 {
+            j.push(entry(n));
+        }
+        let statuses: Vec<u16> = j.all().iter().map(|e| e.status).collect();
+        assert_eq!(statuses, vec![2, 3]);
+    }
+}

@@ -1,0 +1,247 @@
+//! The HTTP server: hyper 1.x over tokio, HTTP/1.1 keep-alive. hyper stays in this
+//! module. Layers: the listener with graceful shutdown ([`run`]), the pure
+//! [`router`], [`handlers`] that never see hyper types, and the [`crate::store`].
+//! This file owns the glue: bearer auth, body limits ([`http_body_util::Limited`]),
+//! response encoding, the journal and one log line per request. The wiremock-style
+//! [`MockServer`] lives in `mock.rs`.
+
+pub mod discovery;
+pub mod handlers;
+pub mod journal;
+mod mock;
+pub mod projection;
+pub mod query;
+pub mod router;
+
+use std::collections::BTreeMap;
+use std::convert::Infallible;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use subtle::ConstantTimeEq;
+use tokio::net::TcpListener;
+
+use crate::store::Store;
+use crate::Error;
+use handlers::{Ctx, Reply};
+use journal::{Journal, RawEntry};
+
+pub use mock::{random_token, MockServer, MockServerBuilder, StartError, DEFAULT_PROFILE};
+
+/// The most operations one PATCH may carry before it is refused with `tooMany`.
+pub const MAX_PATCH_OPERATIONS: usize = 1000;
+
+/// Server behaviour that is fixed once it starts.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// SCIM base path, e.g. `/scim/v2`.
+    pub base_path: String,
+    /// Absolute base URL for `meta.location`, e.g. `http://127.0.0.1:8080/scim/v2`.
+    pub location_base: String,
+    /// The bearer token, or `None` for no authentication.
+    pub token: Option<String>,
+    /// Largest accepted request body in bytes.
+    pub max_body: usize,
+    /// Serve `/_mock/*`.
+    pub admin: bool,
+    /// Largest page (ServiceProviderConfig `filter.maxResults`).
+    pub max_results: u64,
+    /// Refuse Entra's non-RFC PATCH dialect.
+    pub strict_rfc: bool,
+    /// Answer group PATCH with 200 and the group instead of 204.
+    pub group_patch_returns_resource: bool,
+}
+
+/// What every connection shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) store: Arc<Store>,
+    pub(crate) journal: Journal,
+    pub(crate) settings: Settings,
+}
+
+const SCIM_JSON: &str = "application/scim+json";
+
+fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Authorization: Bearer <token>`, scheme case-insensitive (RFC 6750 §2.1), token
+/// compared in constant time.
+fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
+    let Some(value) = header(headers, AUTHORIZATION).filter(|v| !v.trim().is_empty()) else {
+        return Err(Error::Unauthorized(
+            "missing Authorization header; send `Authorization: Bearer <token>`".into(),
+        ));
+    };
+    let sent = value
+        .split_once(' ')
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, t)| t.trim());
+    match sent {
+        Some(t) if bool::from(t.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
+        Some(_) => Err(Error::Unauthorized(
+            "the bearer token is not the one this server expects".into(),
+        )),
+        None => Err(Error::Unauthorized(
+            "the Authorization header must use the Bearer scheme".into(),
+        )),
+    }
+}
+
+async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Error> {
+    let too_large = || {
+        Error::PayloadTooLarge(format!(
+            "the request body is larger than the {max}-byte limit"
+        ))
+    };
+    let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(e) => Err(Error::InvalidSyntax(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() =
+        StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = resp.headers_mut();
+    if reply.body.is_some() {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    }
+    for (name, value) in &reply.headers {
+        if let Ok(v) = HeaderValue::from_str(value) {
+            headers.append(*name, v);
+        }
+    }
+    resp
+}
+
+async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let path = parts.uri.path().to_owned();
+    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let settings = &shared.settings;
+    let route = router::route(&parts.method, &path, &settings.base_path, settings.admin);
+    let mut body_bytes = Bytes::new();
+    let auth = match (&settings.token, route.is_public()) {
+        (Some(token), false) => authorized(&parts.headers, token),
+        _ => Ok(()),
+    };
+    let reply = match auth {
+        Err(e) => Reply::error(&e),
+        Ok(()) => match read_body(body, &parts.headers, settings.max_body).await {
+            Err(e) => Reply::error(&e),
+            Ok(bytes) => {
+                body_bytes = bytes;
+                let ctx = Ctx {
+                    store: &shared.store,
+                    journal: &shared.journal,
+                    settings,
+                };
+                let request = handlers::Request {
+                    route: route.clone(),
+                    query: &query,
+                    body: &body_bytes,
+                    content_type: header(&parts.headers, CONTENT_TYPE),
+                    if_match: header(&parts.headers, hyper::header::IF_MATCH),
+                    if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
+                };
+                handlers::handle(&ctx, &request)
+            }
+        },
+    };
+    let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(method = %parts.method, path = %parts.uri, status = reply.status, us = micros, "request");
+    let response_body = reply
+        .body
+        .as_ref()
+        .and_then(|b| serde_json::to_vec(b).ok())
+        .map(Bytes::from)
+        .unwrap_or_default();
+    if !route.is_admin() {
+        let headers: BTreeMap<String, String> = parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        shared.journal.push(RawEntry {
+            method: parts.method.to_string(),
+            uri: parts.uri.to_string(),
+            headers,
+            body: body_bytes,
+            status: reply.status,
+            response_body: response_body.clone(),
+            duration_us: micros,
+        });
+    }
+    encode(&reply, response_body)
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and
+/// gives open connections up to five seconds to finish (graceful shutdown).
+pub(crate) async fn run(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let http = hyper::server::conn::http1::Builder::new();
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let shared = Arc::clone(&shared);
+                let service = hyper::service::service_fn(move |req| {
+                    let shared = Arc::clone(&shared);
+                    async move { Ok::<_, Infallible>(serve_one(&shared, req).await) }
+                });
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}

@@ -1,0 +1,133 @@
+//! Seed and state files: `{"Users": [...], "Groups": [...]}`. Loading keeps the `id`s and
+//! `meta.created` / `lastModified` / `version` it is given (a seed or a saved state is
+//! trusted to name its own ids) and assigns what is missing; every resource still goes
+//! through the same validation as a POST. Loading is all or nothing.
+
+use serde_json::{Map, Value};
+
+use super::indexes::{Entry, State};
+use super::{membership, validate, ResourceKind, Store};
+use crate::{Error, Result};
+
+fn resources(data: &mut Value, key: &str) -> Result<Vec<Value>> {
+    match data.get_mut(key).map(Value::take) {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Array(items)) => Ok(items),
+        Some(_) => Err(Error::InvalidValue(format!(
+            "`{key}` must be an array of SCIM resources"
+        ))),
+    }
+}
+
+fn parse_version(meta: &Value) -> u64 {
+    meta.get("version")
+        .and_then(Value::as_str)
+        .map(|v| v.trim_start_matches("W/").trim_matches('"'))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1)
+}
+
+impl Store {
+    /// Replaces all state with `data` (`{"Users": [...], "Groups": [...]}`). Consumes
+    /// `data` resource by resource, so loading 100,000 users does not hold two copies.
+    pub fn load(&self, data: Value) -> Result<()> {
+        let mut data = data;
+        if !data.is_object() {
+            return Err(Error::InvalidSyntax(
+                "seed/state must be a JSON object {\"Users\": [...], \"Groups\": [...]}".into(),
+            ));
+        }
+        let mut state = State::default();
+        let mut pending_members = Vec::new();
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            for (n, raw) in resources(&mut data, kind.endpoint())?
+                .into_iter()
+                .enumerate()
+            {
+                let at = |e: Error| match e {
+                    Error::InvalidValue(m) => {
+                        Error::InvalidValue(format!("{}[{n}]: {m}", kind.endpoint()))
+                    }
+                    other => other,
+                };
+                let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+                let meta = raw.get("meta").cloned().unwrap_or(Value::Null);
+                let prepared =
+                    validate::prepare(kind, raw.clone(), self.schema(kind)).map_err(at)?;
+                self.check_unique(&state, kind, &prepared.resource, None)
+                    .map_err(at)?;
+                let id = id.unwrap_or_else(|| self.ids.next_id());
+                if state.users.contains_key(&id) || state.groups.contains_key(&id) {
+                    return Err(Error::Uniqueness(format!("id `{id}` appears twice")));
+                }
+                let now = self.now();
+                let stamp = |k: &str| {
+                    meta.get(k)
+                        .and_then(Value::as_str)
+                        .unwrap_or(&now)
+                        .to_owned()
+                };
+                let (created, modified) = (stamp("created"), stamp("lastModified"));
+                let version = parse_version(&meta);
+                let mut resource = prepared.resource;
+                self.stamp(kind, &id, &mut resource, &created, &modified, version);
+                let resource = Value::Object(resource);
+                state.index(kind, &id, &resource);
+                state.map_mut(kind).insert(
+                    id.clone(),
+                    Entry {
+                        resource,
+                        version,
+                        members: Default::default(),
+                    },
+                );
+                if let Some(m) = prepared.members {
+                    pending_members.push((id, m));
+                }
+            }
+        }
+        // Members after every resource exists, so groups may contain groups.
+        for (group_id, members) in pending_members {
+            for (member_id, m) in membership::resolve(&state, Some(&group_id), members)? {
+                state.add_member(&group_id, &member_id, m);
+            }
+        }
+        *self.lock() = state;
+        self.bump();
+        Ok(())
+    }
+
+    /// Everything, in the format [`Store::load`] reads.
+    pub fn export(&self) -> Value {
+        let mut out = Map::new();
+        for kind in [ResourceKind::User, ResourceKind::Group] {
+            out.insert(kind.endpoint().into(), Value::Array(self.all(kind)));
+        }
+        Value::Object(out)
+    }
+
+    /// Loads `seed` and remembers it (as compact JSON text, the smallest form) for
+    /// [`Store::reset`].
+    pub fn set_seed(&self, seed: Value) -> Result<()> {
+        let text = serde_json::to_vec(&seed).map_err(|e| Error::Internal(e.to_string()))?;
+        self.load(seed)?;
+        *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into_boxed_slice());
+        Ok(())
+    }
+
+    /// Back to the seed (empty if none was set).
+    pub fn reset(&self) -> Result<()> {
+        let seed = self.seed.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match seed {
+            None => {
+                self.clear();
+                Ok(())
+            }
+            Some(text) => {
+                let value =
+                    serde_json::from_slice(&text).map_err(|e| Error::Internal(e.to_string()))?;
+                self.load(value)
+            }
+        }
+    }
+}

@@ -1,0 +1,455 @@
+//! The in-memory SCIM store: the only code that mutates resources. One
+//! [`std::sync::Mutex`] guards all state (never held across an `.await`: no method here is
+//! async), so every request is atomic and concurrent PATCHes to one group never lose an
+//! update. Owns: server-assigned ids and `meta` (RFC 7643 §3.1), uniqueness of `userName`
+//! and group `displayName` (case-insensitive), `If-Match` preconditions (RFC 7644 §3.14),
+//! group membership with its reverse index, filtering/sorting/paging (RFC 7644 §3.4.2).
+//! Leaves HTTP, projection of `attributes` and PATCH path semantics to `server/` and
+//! `patch/`.
+
+mod indexes;
+mod load;
+mod membership;
+mod query;
+mod validate;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Map, Value};
+
+use crate::clock::{Clock, IdGenerator};
+use crate::scim::schema::{group_resource, user_resource, ResourceSchema};
+use crate::scim::urn;
+use crate::{Error, Result};
+use indexes::{Entry, State};
+
+pub use membership::MemberChange;
+pub use query::{Page, Query};
+
+/// The two resource types this store serves (RFC 7643 §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ResourceKind {
+    User,
+    Group,
+}
+
+impl ResourceKind {
+    /// The endpoint name, `Users` or `Groups` (RFC 7644 §3.2).
+    pub fn endpoint(self) -> &'static str {
+        match self {
+            ResourceKind::User => "Users",
+            ResourceKind::Group => "Groups",
+        }
+    }
+
+    /// `meta.resourceType`: `User` or `Group`.
+    pub fn resource_type(self) -> &'static str {
+        match self {
+            ResourceKind::User => "User",
+            ResourceKind::Group => "Group",
+        }
+    }
+
+    /// The core schema URN.
+    pub fn schema_urn(self) -> &'static str {
+        match self {
+            ResourceKind::User => urn::USER,
+            ResourceKind::Group => urn::GROUP,
+        }
+    }
+
+    /// The attribute that must be unique (case-insensitively): `userName` (RFC 7643
+    /// §4.1.1) or `displayName` (an Entra requirement, entra-provisioning.md §2.2).
+    pub fn unique_attr(self) -> &'static str {
+        match self {
+            ResourceKind::User => "userName",
+            ResourceKind::Group => "displayName",
+        }
+    }
+
+    /// The kind for an endpoint name, ignoring ASCII case.
+    pub fn from_endpoint(name: &str) -> Option<ResourceKind> {
+        [ResourceKind::User, ResourceKind::Group]
+            .into_iter()
+            .find(|k| k.endpoint().eq_ignore_ascii_case(name))
+    }
+}
+
+/// Timestamps as Entra shows them: `2018-03-27T19:59:26.000Z`.
+const TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
+    "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+);
+
+/// The in-memory store. Cheap to share behind an [`Arc`].
+#[derive(Debug)]
+pub struct Store {
+    state: Mutex<State>,
+    seed: Mutex<Option<Box<[u8]>>>,
+    clock: Arc<dyn Clock>,
+    ids: Arc<dyn IdGenerator>,
+    location_base: String,
+    users: ResourceSchema,
+    groups: ResourceSchema,
+    generation: AtomicU64,
+}
+
+/// The weak entity tag for version `n` (RFC 7644 §3.14).
+pub fn etag(version: u64) -> String {
+    format!("W/\"{version}\"")
+}
+
+/// Does an `If-Match` / `If-None-Match` header value match `current` (an ETag)? `*`
+/// matches anything; otherwise a comma-separated list compared on the opaque tag, with or
+/// without the weak prefix.
+pub fn etag_matches(header: &str, current: &str) -> bool {
+    let opaque = |t: &str| t.trim().trim_start_matches("W/").to_owned();
+    let want = opaque(current);
+    header
+        .split(',')
+        .any(|t| t.trim() == "*" || opaque(t) == want)
+}
+
+impl Store {
+    /// An empty store. `location_base` is the absolute SCIM base URL used for
+    /// `meta.location` and member `$ref`s (e.g. `http://127.0.0.1:8080/scim/v2`).
+    pub fn new(clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, location_base: &str) -> Self {
+        Store {
+            state: Mutex::new(State::default()),
+            seed: Mutex::new(None),
+            clock,
+            ids,
+            location_base: location_base.trim_end_matches('/').to_owned(),
+            users: user_resource(),
+            groups: group_resource(),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    /// The schema that governs `kind`.
+    pub fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
+        match kind {
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => &self.groups,
+        }
+    }
+
+    /// A number that changes whenever state changes (for persistence).
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    fn bump(&self) {
+        self.generation.fetch_add(1, Ordering::AcqRel);
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock is a scimock defect; the state is still
+        // structurally valid (every mutation is validated first), so keep serving.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn now(&self) -> String {
+        let now = self.clock.now().to_offset(time::UtcOffset::UTC);
+        now.format(TIMESTAMP).unwrap_or_else(|_| now.to_string())
+    }
+
+    fn location(&self, kind: ResourceKind, id: &str) -> String {
+        format!("{}/{}/{id}", self.location_base, kind.endpoint())
+    }
+
+    /// Writes `meta` (RFC 7643 §3.1) and `id` into `resource`, `id` right after `schemas`.
+    fn stamp(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        resource: &mut Map<String, Value>,
+        created: &str,
+        modified: &str,
+        version: u64,
+    ) {
+        let meta = serde_json::json!({
+            "resourceType": kind.resource_type(),
+            "created": created,
+            "lastModified": modified,
+            "location": self.location(kind, id),
+            "version": etag(version),
+        });
+        let rest = std::mem::take(resource);
+        let mut rest = rest.into_iter();
+        for (k, v) in rest.by_ref() {
+            let is_schemas = k == "schemas";
+            resource.insert(k, v);
+            if is_schemas {
+                break;
+            }
+        }
+        resource.insert("id".into(), Value::String(id.to_owned()));
+        resource.extend(rest.filter(|(k, _)| k != "id" && k != "meta"));
+        resource.insert("meta".into(), meta);
+    }
+
+    fn check_unique(
+        &self,
+        state: &State,
+        kind: ResourceKind,
+        resource: &Map<String, Value>,
+        own_id: Option<&str>,
+    ) -> Result<()> {
+        let attr = kind.unique_attr();
+        let Some(name) = resource.get(attr).and_then(Value::as_str) else {
+            return Ok(());
+        };
+        match state.id_by_name(kind, name) {
+            Some(other) if Some(other.as_str()) != own_id => Err(Error::Uniqueness(format!(
+                "{attr} `{name}` is already used by {} `{other}` (compared case-insensitively)",
+                kind.resource_type()
+            ))),
+            _ => Ok(()),
+        }
+    }
+
+    fn check_precondition(entry: &Entry, if_match: Option<&str>) -> Result<()> {
+        match if_match {
+            Some(h) if !etag_matches(h, &etag(entry.version)) => {
+                Err(Error::PreconditionFailed(format!(
+                    "If-Match `{h}` does not match the current version {} (RFC 7644 §3.14)",
+                    etag(entry.version)
+                )))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn not_found(kind: ResourceKind, id: &str) -> Error {
+        Error::NotFound(format!("{} `{id}` not found", kind.resource_type()))
+    }
+
+    /// Creates a resource from a POST body (RFC 7644 §3.3). A client-sent `id` is ignored
+    /// (RFC 7643 §3.1: the service provider assigns it). Returns the stored resource.
+    pub fn create(&self, kind: ResourceKind, body: Value) -> Result<Value> {
+        let prepared = validate::prepare(kind, body, self.schema(kind))?;
+        let mut state = self.lock();
+        self.check_unique(&state, kind, &prepared.resource, None)?;
+        let members = match prepared.members {
+            Some(m) => membership::resolve(&state, None, m)?,
+            None => Vec::new(),
+        };
+        let mut id = self.ids.next_id();
+        while state.users.contains_key(&id) || state.groups.contains_key(&id) {
+            id = self.ids.next_id();
+        }
+        let now = self.now();
+        let mut resource = prepared.resource;
+        self.stamp(kind, &id, &mut resource, &now, &now, 1);
+        let resource = Value::Object(resource);
+        state.index(kind, &id, &resource);
+        state.map_mut(kind).insert(
+            id.clone(),
+            Entry {
+                resource,
+                version: 1,
+                members: Default::default(),
+            },
+        );
+        for (member_id, member) in members {
+            state.add_member(&id, &member_id, member);
+        }
+        self.bump();
+        Ok(self.render(&state, kind, &id, true))
+    }
+
+    /// The resource with this id, members included.
+    pub fn get(&self, kind: ResourceKind, id: &str, with_members: bool) -> Result<Value> {
+        let state = self.lock();
+        if !state.map(kind).contains_key(id) {
+            return Err(Self::not_found(kind, id));
+        }
+        Ok(self.render(&state, kind, id, with_members))
+    }
+
+    /// Replaces a resource (RFC 7644 §3.5.1). `readOnly` attributes in the body are
+    /// ignored, except a body `id` that differs from the URL's, which is a mutability
+    /// error; `immutable` attributes must keep their value.
+    pub fn replace(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        body: Value,
+        if_match: Option<&str>,
+    ) -> Result<Value> {
+        if let Some(body_id) = body.get("id").and_then(Value::as_str) {
+            if body_id != id {
+                return Err(Error::Mutability(format!(
+                    "`id` is readOnly: the body says `{body_id}` but the URL addresses `{id}`"
+                )));
+            }
+        }
+        let prepared = validate::prepare(kind, body, self.schema(kind))?;
+        let mut state = self.lock();
+        let entry = state
+            .map(kind)
+            .get(id)
+            .ok_or_else(|| Self::not_found(kind, id))?;
+        Self::check_precondition(entry, if_match)?;
+        self.check_immutable(kind, &entry.resource, &prepared.resource)?;
+        self.check_unique(&state, kind, &prepared.resource, Some(id))?;
+        let members = match prepared.members {
+            Some(m) => membership::resolve(&state, Some(id), m)?,
+            None => Vec::new(),
+        };
+        let (created, version, old) = {
+            let e = &state.map(kind)[id];
+            let created = e.resource["meta"]["created"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            (created, e.version + 1, e.resource.clone())
+        };
+        let mut resource = prepared.resource;
+        let now = self.now();
+        self.stamp(kind, id, &mut resource, &created, &now, version);
+        let resource = Value::Object(resource);
+        state.unindex(kind, id, &old);
+        state.index(kind, id, &resource);
+        if let Some(e) = state.map_mut(kind).get_mut(id) {
+            e.resource = resource;
+            e.version = version;
+        }
+        if kind == ResourceKind::Group {
+            state.clear_members(id);
+            for (member_id, member) in members {
+                state.add_member(id, &member_id, member);
+            }
+        }
+        self.bump();
+        Ok(self.render(&state, kind, id, true))
+    }
+
+    fn check_immutable(
+        &self,
+        kind: ResourceKind,
+        old: &Value,
+        new: &Map<String, Value>,
+    ) -> Result<()> {
+        use crate::scim::schema::Mutability;
+        for attr in &self.schema(kind).core.attributes {
+            if attr.mutability != Mutability::Immutable {
+                continue;
+            }
+            let (Some(before), Some(after)) = (old.get(&attr.name), new.get(&attr.name)) else {
+                continue;
+            };
+            if before != after {
+                return Err(Error::Mutability(format!(
+                    "`{}` is immutable: it is {before} and cannot become {after}",
+                    attr.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Deletes a resource (RFC 7644 §3.6). A deleted user or group leaves every group it
+    /// was a member of.
+    pub fn delete(&self, kind: ResourceKind, id: &str, if_match: Option<&str>) -> Result<()> {
+        let mut state = self.lock();
+        let entry = state
+            .map(kind)
+            .get(id)
+            .ok_or_else(|| Self::not_found(kind, id))?;
+        Self::check_precondition(entry, if_match)?;
+        let now = self.now();
+        for group_id in state.groups_of(id) {
+            if state.remove_member(&group_id, id).is_some() {
+                self.touch(&mut state, ResourceKind::Group, &group_id, &now);
+            }
+        }
+        if kind == ResourceKind::Group {
+            state.clear_members(id);
+        }
+        if let Some(entry) = state.map_mut(kind).remove(id) {
+            state.unindex(kind, id, &entry.resource);
+        }
+        self.bump();
+        Ok(())
+    }
+
+    /// Bumps `meta.version` and `meta.lastModified` of an existing resource.
+    fn touch(&self, state: &mut State, kind: ResourceKind, id: &str, now: &str) {
+        if let Some(e) = state.map_mut(kind).get_mut(id) {
+            e.version += 1;
+            if let Some(meta) = e.resource.get_mut("meta").and_then(Value::as_object_mut) {
+                meta.insert("lastModified".into(), Value::String(now.to_owned()));
+                meta.insert("version".into(), Value::String(etag(e.version)));
+            }
+        }
+    }
+
+    /// Every resource of `kind`, members included, in id order.
+    pub fn all(&self, kind: ResourceKind) -> Vec<Value> {
+        let state = self.lock();
+        state
+            .map(kind)
+            .keys()
+            .map(|id| self.render(&state, kind, id, true))
+            .collect()
+    }
+
+    /// Removes everything.
+    pub fn clear(&self) {
+        *self.lock() = State::default();
+        self.bump();
+    }
+
+    /// The output form of a stored resource: for a group, `members` with `value`,
+    /// `display`, `type` and `$ref` filled in from the store (RFC 7643 §4.2).
+    fn render(&self, state: &State, kind: ResourceKind, id: &str, with_members: bool) -> Value {
+        let Some(entry) = state.map(kind).get(id) else {
+            return Value::Null;
+        };
+        let mut out = entry.resource.clone();
+        if kind == ResourceKind::Group && with_members {
+            let members = entry
+                .members
+                .iter()
+                .map(|(member_id, m)| self.render_member(state, member_id, m))
+                .collect();
+            if let Value::Object(map) = &mut out {
+                map.insert("members".into(), Value::Array(members));
+            }
+        }
+        out
+    }
+
+    fn render_member(&self, state: &State, member_id: &str, sent: &Map<String, Value>) -> Value {
+        let (kind, target) = match state.users.get(member_id) {
+            Some(u) => (ResourceKind::User, Some(u)),
+            None => (ResourceKind::Group, state.groups.get(member_id)),
+        };
+        let derived_display = target.and_then(|t| {
+            let r = &t.resource;
+            r.get("displayName").or_else(|| r.get("userName")).cloned()
+        });
+        let mut m = Map::new();
+        m.insert("value".into(), Value::String(member_id.to_owned()));
+        let display = sent.get("display").cloned().or(derived_display);
+        if let Some(d) = display {
+            m.insert("display".into(), d);
+        }
+        m.insert(
+            "type".into(),
+            Value::String(kind.resource_type().to_owned()),
+        );
+        m.insert("$ref".into(), Value::String(self.location(kind, member_id)));
+        for (k, v) in sent {
+            if !m.contains_key(k) && k != "type" {
+                m.insert(k.clone(), v.clone());
+            }
+        }
+        Value::Object(m)
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,169 @@
+//! Listing with filter, sort and paging (RFC 7644 §3.4.2.2–§3.4.2.4). `eq` on an indexed
+//! attribute (alone or as one operand of a top-level `and`) narrows the candidates through
+//! an index; the full filter then runs on those candidates. Any other filter scans.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use super::indexes::fold;
+use super::{ResourceKind, Store};
+use crate::filter::{AttrPath, Filter};
+use crate::Result;
+
+/// What to list.
+#[derive(Debug, Clone, Default)]
+pub struct Query<'a> {
+    pub filter: Option<&'a Filter>,
+    pub sort_by: Option<&'a AttrPath>,
+    pub descending: bool,
+    /// 1-based; values below 1 mean 1 (RFC 7644 §3.4.2.4).
+    pub start_index: u64,
+    /// Maximum resources to return; 0 returns only `totalResults`.
+    pub count: u64,
+    /// Render group `members` (false when the client excluded them).
+    pub with_members: bool,
+}
+
+/// One page of results.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub resources: Vec<Value>,
+    pub total: u64,
+    pub start_index: u64,
+}
+
+/// Does the filter mention `members` anywhere (so groups must be matched with them)?
+fn mentions_members(f: &Filter) -> bool {
+    match f {
+        Filter::Attr(e) => {
+            e.path.is("members", None) || e.path.name.eq_ignore_ascii_case("members")
+        }
+        Filter::ValuePath(vp) | Filter::ValuePathAttr { value_path: vp, .. } => {
+            vp.attr.name.eq_ignore_ascii_case("members")
+        }
+        Filter::Not(inner) => mentions_members(inner),
+        Filter::And(fs) | Filter::Or(fs) => fs.iter().any(mentions_members),
+    }
+}
+
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Key {
+    Bool(bool),
+    Num(f64),
+    Str(String),
+}
+
+/// The sort value of `path` in `resource` (RFC 7644 §3.4.2.3): for a multi-valued
+/// attribute, the `primary` element's value, else the first.
+fn sort_key(resource: &Value, path: &AttrPath) -> Option<Key> {
+    let get = |v: &Value, name: &str| -> Option<Value> {
+        let obj = v.as_object()?;
+        obj.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.clone())
+    };
+    let container = match &path.urn {
+        Some(urn) if !crate::scim::urn::is_schema_urn(urn) => return None,
+        Some(urn) if !urn.to_ascii_lowercase().contains(":core:") => get(resource, urn)?,
+        _ => resource.clone(),
+    };
+    let mut v = get(&container, &path.name)?;
+    if let Value::Array(items) = &v {
+        let pick = items
+            .iter()
+            .find(|i| i.get("primary") == Some(&Value::Bool(true)))
+            .or_else(|| items.first())?;
+        v = pick.clone();
+    }
+    let v = match &path.sub_attr {
+        Some(sub) => get(&v, sub)?,
+        None if v.is_object() => get(&v, "value")?,
+        None => v,
+    };
+    match v {
+        Value::Bool(b) => Some(Key::Bool(b)),
+        Value::Number(n) => n.as_f64().map(Key::Num),
+        Value::String(s) => Some(Key::Str(fold(&s))),
+        _ => None,
+    }
+}
+
+/// Missing values sort last in ascending order (RFC 7644 §3.4.2.3).
+fn compare(a: &Option<Key>, b: &Option<Key>) -> Ordering {
+    match (a, b) {
+        (Some(x), Some(y)) => x.partial_cmp(y).unwrap_or(Ordering::Equal),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => Ordering::Equal,
+    }
+}
+
+impl Store {
+    /// Lists `kind` resources matching `query`.
+    pub fn list(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page> {
+        let state = self.lock();
+        let schema = self.schema(kind);
+        let need_members =
+            kind == ResourceKind::Group && query.filter.is_some_and(mentions_members);
+        let ids: Vec<&String> = match query.filter.and_then(|f| state.candidates(kind, f)) {
+            Some(candidates) => {
+                let mut v: Vec<&String> = candidates
+                    .iter()
+                    .filter_map(|id| state.map(kind).get_key_value(id).map(|(k, _)| k))
+                    .collect();
+                v.sort();
+                v
+            }
+            None => state.map(kind).keys().collect(),
+        };
+        let mut matched = Vec::with_capacity(ids.len().min(1024));
+        for id in ids {
+            let ok = match query.filter {
+                None => true,
+                Some(f) => {
+                    let entry = &state.map(kind)[id];
+                    if need_members {
+                        let full = self.render(&state, kind, id, true);
+                        crate::filter::matches(f, &full, Some(schema))?
+                    } else {
+                        crate::filter::matches(f, &entry.resource, Some(schema))?
+                    }
+                }
+            };
+            if ok {
+                matched.push(id);
+            }
+        }
+        if let Some(path) = query.sort_by {
+            let mut keyed: Vec<(Option<Key>, &String)> = matched
+                .into_iter()
+                .map(|id| (sort_key(&state.map(kind)[id].resource, path), id))
+                .collect();
+            keyed.sort_by(|a, b| {
+                let o = compare(&a.0, &b.0);
+                if query.descending {
+                    o.reverse()
+                } else {
+                    o
+                }
+            });
+            matched = keyed.into_iter().map(|(_, id)| id).collect();
+        }
+        let total = matched.len() as u64;
+        let start = query.start_index.max(1);
+        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+        let resources = matched
+            .into_iter()
+            .skip(skip)
+            .take(take)
+            .map(|id| self.render(&state, kind, id, query.with_members))
+            .collect();
+        Ok(Page {
+            resources,
+            total,
+            start_index: start,
+        })
+    }
+}

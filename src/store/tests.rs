@@ -1,0 +1,120 @@
+use std::sync::Arc;
+
+use serde_json::json;
+
+use super::*;
+use crate::clock::{FixedClock, SequentialIds};
+
+fn store() -> Store {
+    let clock = FixedClock(time::macros::datetime!(2024-01-02 03:04:05 UTC));
+    Store::new(
+        Arc::new(clock),
+        Arc::new(SequentialIds::new()),
+        "http://h/scim/v2",
+    )
+}
+
+fn user(name: &str) -> Value {
+    json!({"schemas": [urn::USER], "userName": name})
+}
+
+#[test]
+fn create_assigns_id_and_meta_and_ignores_client_id() {
+    let s = store();
+    let u = s
+        .create(ResourceKind::User, json!({"userName": "a", "id": "mine"}))
+        .unwrap();
+    assert_eq!(u["id"], "00000000000000000001");
+    assert_eq!(u["meta"]["version"], "W/\"1\"");
+    assert_eq!(u["meta"]["created"], "2024-01-02T03:04:05.000Z");
+    assert_eq!(
+        u["meta"]["location"],
+        "http://h/scim/v2/Users/00000000000000000001"
+    );
+}
+
+#[test]
+fn user_name_is_unique_case_insensitively() {
+    let s = store();
+    s.create(ResourceKind::User, user("Alice")).unwrap();
+    let e = s.create(ResourceKind::User, user("alice")).unwrap_err();
+    assert!(matches!(e, Error::Uniqueness(_)));
+}
+
+#[test]
+fn deleting_a_user_removes_it_from_every_group() {
+    let s = store();
+    let u = s.create(ResourceKind::User, user("a")).unwrap();
+    let id = u["id"].as_str().unwrap();
+    let g = s
+        .create(
+            ResourceKind::Group,
+            json!({"displayName": "g", "members": [{"value": id}]}),
+        )
+        .unwrap();
+    assert_eq!(g["members"][0]["type"], "User");
+    s.delete(ResourceKind::User, id, None).unwrap();
+    let g = s
+        .get(ResourceKind::Group, g["id"].as_str().unwrap(), true)
+        .unwrap();
+    assert_eq!(g["members"], json!([]));
+    assert_eq!(g["meta"]["version"], "W/\"2\"");
+}
+
+#[test]
+fn failed_member_add_leaves_group_unchanged() {
+    let s = store();
+    let u = s.create(ResourceKind::User, user("a")).unwrap();
+    let uid = u["id"].as_str().unwrap().to_owned();
+    let g = s
+        .create(ResourceKind::Group, json!({"displayName": "g"}))
+        .unwrap();
+    let gid = g["id"].as_str().unwrap();
+    let err = s
+        .patch_with(ResourceKind::Group, gid, None, true, |r| {
+            Ok((
+                r.clone(),
+                vec![
+                    MemberChange::Add(vec![json!({"value": uid})]),
+                    MemberChange::Add(vec![json!({"value": "ghost"})]),
+                ],
+                false,
+            ))
+        })
+        .unwrap_err();
+    assert!(matches!(err, Error::InvalidValue(m) if m.contains("ghost")));
+    let g = s.get(ResourceKind::Group, gid, true).unwrap();
+    assert_eq!(g["members"], json!([]));
+}
+
+#[test]
+fn eq_filter_on_user_name_uses_the_index_and_matches_case_insensitively() {
+    let s = store();
+    s.create(ResourceKind::User, user("Bob")).unwrap();
+    let f = crate::filter::parse(r#"userName eq "bob""#).unwrap();
+    let page = s
+        .list(
+            ResourceKind::User,
+            &Query {
+                filter: Some(&f),
+                count: 10,
+                ..Query::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(page.total, 1);
+}
+
+#[test]
+fn if_match_mismatch_is_a_precondition_failure() {
+    let s = store();
+    let u = s.create(ResourceKind::User, user("a")).unwrap();
+    let e = s
+        .delete(
+            ResourceKind::User,
+            u["id"].as_str().unwrap(),
+            Some("W/\"9\""),
+        )
+        .unwrap_err();
+    assert!(matches!(e, Error::PreconditionFailed(_)));
+}

@@ -1,0 +1,261 @@
+//! State-machine properties: random sequences of create / get / replace / delete on users
+//! and groups (plus membership adds) run against the store, and a smaller sequence over
+//! HTTP, each checked after every step against a BTreeMap model.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use proptest::prelude::*;
+use scimock::clock::{SequentialIds, SystemClock};
+use scimock::store::{MemberChange, ResourceKind, Store};
+use serde_json::{json, Value};
+
+/// Names collide on purpose (case-insensitive uniqueness).
+const NAMES: [&str; 4] = ["ann", "ANN", "bob", "cy"];
+
+#[derive(Debug, Clone)]
+enum Op {
+    CreateUser(usize),
+    GetUser(usize),
+    ReplaceUser(usize, usize),
+    DeleteUser(usize),
+    CreateGroup(usize),
+    AddMember(usize, usize),
+    DeleteGroup(usize),
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    let n = NAMES.len();
+    prop_oneof![
+        (0..n).prop_map(Op::CreateUser),
+        (0..6usize).prop_map(Op::GetUser),
+        (0..6usize, 0..n).prop_map(|(s, i)| Op::ReplaceUser(s, i)),
+        (0..6usize).prop_map(Op::DeleteUser),
+        (0..n).prop_map(Op::CreateGroup),
+        (0..6usize, 0..6usize).prop_map(|(g, u)| Op::AddMember(g, u)),
+        (0..6usize).prop_map(Op::DeleteGroup),
+    ]
+}
+
+#[derive(Debug, Default)]
+struct Model {
+    users: BTreeMap<String, String>,
+    groups: BTreeMap<String, (String, BTreeSet<String>)>,
+}
+
+impl Model {
+    fn taken(&self, kind: ResourceKind, name: &str, except: Option<&str>) -> bool {
+        let lower = name.to_lowercase();
+        match kind {
+            ResourceKind::User => self
+                .users
+                .iter()
+                .any(|(id, n)| n.to_lowercase() == lower && Some(id.as_str()) != except),
+            ResourceKind::Group => self
+                .groups
+                .iter()
+                .any(|(id, (n, _))| n.to_lowercase() == lower && Some(id.as_str()) != except),
+        }
+    }
+    fn user_at(&self, slot: usize) -> Option<String> {
+        self.users.keys().nth(slot).cloned()
+    }
+    fn group_at(&self, slot: usize) -> Option<String> {
+        self.groups.keys().nth(slot).cloned()
+    }
+}
+
+/// Applies `op` to both; panics (failing the property) when they disagree.
+fn step(store: &Store, model: &mut Model, op: &Op) {
+    match *op {
+        Op::CreateUser(i) => {
+            let r = store.create(ResourceKind::User, json!({"userName": NAMES[i]}));
+            assert_eq!(
+                r.is_ok(),
+                !model.taken(ResourceKind::User, NAMES[i], None),
+                "{op:?}"
+            );
+            if let Ok(v) = r {
+                model
+                    .users
+                    .insert(v["id"].as_str().unwrap().to_owned(), NAMES[i].to_owned());
+            }
+        }
+        Op::GetUser(slot) => {
+            let id = model.user_at(slot).unwrap_or_else(|| "missing".into());
+            let r = store.get(ResourceKind::User, &id, true);
+            assert_eq!(
+                r.ok().map(|v| v["userName"].as_str().unwrap().to_owned()),
+                model.users.get(&id).cloned()
+            );
+        }
+        Op::ReplaceUser(slot, i) => {
+            let Some(id) = model.user_at(slot) else {
+                return;
+            };
+            let r = store.replace(ResourceKind::User, &id, json!({"userName": NAMES[i]}), None);
+            assert_eq!(
+                r.is_ok(),
+                !model.taken(ResourceKind::User, NAMES[i], Some(&id)),
+                "{op:?}"
+            );
+            if r.is_ok() {
+                model.users.insert(id, NAMES[i].to_owned());
+            }
+        }
+        Op::DeleteUser(slot) => {
+            let Some(id) = model.user_at(slot) else {
+                return;
+            };
+            store.delete(ResourceKind::User, &id, None).unwrap();
+            model.users.remove(&id);
+            for (_, members) in model.groups.values_mut() {
+                members.remove(&id);
+            }
+        }
+        Op::CreateGroup(i) => {
+            let r = store.create(
+                ResourceKind::Group,
+                json!({"displayName": NAMES[i], "members": []}),
+            );
+            assert_eq!(
+                r.is_ok(),
+                !model.taken(ResourceKind::Group, NAMES[i], None),
+                "{op:?}"
+            );
+            if let Ok(v) = r {
+                model.groups.insert(
+                    v["id"].as_str().unwrap().to_owned(),
+                    (NAMES[i].to_owned(), BTreeSet::new()),
+                );
+            }
+        }
+        Op::AddMember(g, u) => {
+            let (Some(gid), Some(uid)) = (model.group_at(g), model.user_at(u)) else {
+                return;
+            };
+            store
+                .patch_with(ResourceKind::Group, &gid, None, true, |r| {
+                    Ok((
+                        r.clone(),
+                        vec![MemberChange::Add(vec![json!({"value": uid})])],
+                        false,
+                    ))
+                })
+                .unwrap();
+            model.groups.get_mut(&gid).unwrap().1.insert(uid);
+        }
+        Op::DeleteGroup(slot) => {
+            let Some(id) = model.group_at(slot) else {
+                return;
+            };
+            store.delete(ResourceKind::Group, &id, None).unwrap();
+            model.groups.remove(&id);
+        }
+    }
+}
+
+fn check(store: &Store, model: &Model) {
+    let users: BTreeMap<String, String> = store
+        .all(ResourceKind::User)
+        .iter()
+        .map(|u| {
+            (
+                u["id"].as_str().unwrap().to_owned(),
+                u["userName"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(users, model.users);
+    let groups: BTreeMap<String, (String, BTreeSet<String>)> = store
+        .all(ResourceKind::Group)
+        .iter()
+        .map(|g| {
+            let members = g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect();
+            (
+                g["id"].as_str().unwrap().to_owned(),
+                (g["displayName"].as_str().unwrap().to_owned(), members),
+            )
+        })
+        .collect();
+    assert_eq!(groups, model.groups);
+    // The userName index agrees with a scan.
+    for name in NAMES {
+        let f =
+            scimock::filter::parse(&format!("userName eq {}", Value::String(name.into()))).unwrap();
+        let page = store
+            .list(
+                ResourceKind::User,
+                &scimock::store::Query {
+                    filter: Some(&f),
+                    count: 100,
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let expected = model
+            .users
+            .values()
+            .filter(|n| n.eq_ignore_ascii_case(name))
+            .count() as u64;
+        assert_eq!(page.total, expected);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(128))]
+
+    /// store ≡ BTreeMap model after every operation of any sequence
+    #[test]
+    fn store_agrees_with_model(ops in proptest::collection::vec(op(), 1..40)) {
+        let store = Store::new(Arc::new(SystemClock), Arc::new(SequentialIds::new()), "http://h/scim/v2");
+        let mut model = Model::default();
+        for op in &ops {
+            step(&store, &mut model, op);
+            check(&store, &model);
+        }
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(16))]
+
+    /// over HTTP: create/get/delete users agree with the model's view of which ids exist
+    #[test]
+    fn http_server_agrees_with_model(ops in proptest::collection::vec((0..3u8, 0..NAMES.len()), 1..12)) {
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        rt.block_on(async {
+            let s = super::server::server();
+            let mut model: BTreeMap<String, String> = BTreeMap::new();
+            for (kind, i) in ops {
+                match kind {
+                    0 => {
+                        let body = json!({"userName": NAMES[i]}).to_string();
+                        let a = super::server::send(&s, "POST", "/Users", Some(&body), &[]).await;
+                        let taken = model.values().any(|n| n.eq_ignore_ascii_case(NAMES[i]));
+                        assert_eq!(a.status, if taken { 409 } else { 201 });
+                        if a.status == 201 {
+                            model.insert(a.body["id"].as_str().unwrap().to_owned(), NAMES[i].to_owned());
+                        }
+                    }
+                    1 => {
+                        let id = model.keys().nth(i).cloned().unwrap_or_else(|| "nope".into());
+                        let a = super::server::send(&s, "GET", &format!("/Users/{id}"), None, &[]).await;
+                        assert_eq!(a.status, if model.contains_key(&id) { 200 } else { 404 });
+                    }
+                    _ => {
+                        let id = model.keys().nth(i).cloned().unwrap_or_else(|| "nope".into());
+                        let a = super::server::send(&s, "DELETE", &format!("/Users/{id}"), None, &[]).await;
+                        assert_eq!(a.status, if model.remove(&id).is_some() { 204 } else { 404 });
+                    }
+                }
+                assert_eq!(s.users().len(), model.len());
+            }
+        });
+    }
+}
