@@ -27,7 +27,7 @@ pub mod store;
 pub use error::{Error, Result};
 pub use server::{MockServer, MockServerBuilder};
 
-/// The server section of the README (`docs/server.md`), compiled and run as doctests.
+/// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]
-#[doc = include_str!("../docs/server.md")]
-pub struct ServerDocs;
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

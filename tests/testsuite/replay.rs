@@ -411,3 +411,143 @@ fn every_builtin_scenario_loads_and_there_are_at_least_25() {
         "every file in testdata/azure is embedded"
     );
 }
+
+fn mock() -> scimock::MockServer {
+    use scimock::clock::{SequentialIds, StepClock};
+    scimock::MockServer::builder()
+        .token("t")
+        .clock(StepClock::new(
+            time::macros::datetime!(2026-01-01 0:00 UTC),
+            time::Duration::seconds(1),
+        ))
+        .ids(SequentialIds::new())
+        .seed(json!({"Users": [], "Groups": []}))
+        .start_blocking()
+}
+
+async fn run_against_mock(server: &scimock::MockServer, scenarios: &[Scenario]) -> Report {
+    let mut config = RunnerConfig::new(server.base_url());
+    config.token = Some("t".into());
+    config.dialects = Dialect::BOTH.to_vec();
+    config.concurrency = 1;
+    config.seed = Some(2026);
+    Runner::new(config).unwrap().run(scenarios).await
+}
+
+#[tokio::test]
+async fn every_builtin_scenario_passes_against_the_mock_server_in_both_dialects() {
+    let server = mock();
+    let all = scimock::replay::builtin_scenarios().unwrap();
+    let report = run_against_mock(&server, &all).await;
+    let failures: Vec<String> = report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome != Outcome::Passed)
+        .map(|s| format!("{} ({})", s.name, s.dialect.as_str()))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{failures:?}\n{}",
+        report::terminal(&report, false)
+    );
+    assert_eq!(
+        report.summary.warnings,
+        0,
+        "{}",
+        report::terminal(&report, false)
+    );
+    assert!(report.summary.scenarios >= 60);
+    // Cleanup left nothing behind.
+    assert!(server.users().is_empty(), "{:?}", server.users());
+    assert!(server.groups().is_empty());
+}
+
+fn without_durations(text: &str) -> String {
+    let mut out = String::new();
+    for line in text.lines() {
+        match line.rfind(" ms)") {
+            Some(end) => {
+                let start = line[..end]
+                    .rfind(|c: char| !c.is_ascii_digit())
+                    .map_or(0, |i| i + 1);
+                out.push_str(&line[..start]);
+                out.push_str("[ms]");
+                out.push_str(&line[end + 3..]);
+            }
+            None => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[tokio::test]
+async fn json_report_against_the_mock_server_matches_its_snapshot() {
+    let server = mock();
+    let picked: Vec<Scenario> = ["group_remove_member", "disable_user"]
+        .iter()
+        .map(|n| builtin(n))
+        .collect();
+    let report = run_against_mock(&server, &picked).await;
+    assert_eq!(report.summary.failed, 0);
+    let value: Value = serde_json::from_str(&report::json(&report)).unwrap();
+    crate::support::snapshot_settings().bind(|| {
+        insta::assert_json_snapshot!("replay@json_report_mock", value, {
+            ".duration_ms" => "[ms]",
+            ".scenarios[].duration_ms" => "[ms]",
+            ".scenarios[].steps[].duration_ms" => "[ms]",
+            ".tenant_url" => "[tenant]",
+            ".scenarios[].steps[].response.body.meta.location" => "[location]",
+            ".scenarios[].steps[].response.body.members[][\"$ref\"]" => "[ref]",
+        });
+    });
+}
+
+#[tokio::test]
+async fn terminal_and_junit_reports_of_a_broken_endpoint_match_their_snapshots() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET")).and(path("/Users"))
+        .respond_with(scim(404, json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "404", "detail": "no such user"})))
+        .mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/Users"))
+        .respond_with(scim(201, json!({"id": "u1", "userName": "u"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/Users/u1"))
+        .respond_with(ResponseTemplate::new(204))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/Users/u1"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            json!({"id": "u1", "active": "False"}).to_string(),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    let report = run(
+        &server,
+        &[builtin("test_connection"), canned_user_scenario()],
+        &[Dialect::Legacy],
+        Duration::from_secs(5),
+    )
+    .await;
+    assert_eq!(report.exit_code(), 1);
+    let uri = server.uri();
+    let terminal = without_durations(&report::terminal(&report, false)).replace(&uri, "[tenant]");
+    let junit = report::junit(&report).unwrap().replace(&uri, "[tenant]");
+    // `time="0.012"` attributes vary run to run; everything else is fixed.
+    let mut parts = junit.split("time=\"");
+    let mut junit = parts.next().unwrap_or_default().to_owned();
+    for part in parts {
+        let rest = part.split_once('"').map_or(part, |(_, rest)| rest);
+        junit.push_str("time=\"[s]\"");
+        junit.push_str(rest);
+    }
+    crate::support::snapshot_settings().bind(|| {
+        insta::assert_snapshot!("replay@terminal_report_broken", terminal);
+        insta::assert_snapshot!("replay@junit_report_broken", junit);
+    });
+}
