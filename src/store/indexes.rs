@@ -228,3 +228,44 @@ impl State {
         }
     }
 }
+
+impl State {
+    /// Membership invariants: every member id names an existing user or group; every
+    /// member's `value` equals its key; the reverse index is exactly the inverse of the
+    /// groups' member maps. `Err` names the first violation.
+    pub(crate) fn check_membership(&self) -> Result<(), String> {
+        for (gid, group) in &self.groups {
+            for (mid, member) in &group.members {
+                if !self.users.contains_key(mid) && !self.groups.contains_key(mid) {
+                    return Err(format!("group {gid} has dangling member {mid}"));
+                }
+                if member.get("value").and_then(Value::as_str) != Some(mid.as_str()) {
+                    return Err(format!(
+                        "group {gid}: member {mid} carries value {:?}",
+                        member.get("value")
+                    ));
+                }
+                if !self.member_of.get(mid).is_some_and(|gs| gs.contains(gid)) {
+                    return Err(format!("reverse index lacks {mid} → {gid}"));
+                }
+            }
+        }
+        for (mid, gids) in &self.member_of {
+            if gids.is_empty() {
+                return Err(format!("reverse index keeps an empty set for {mid}"));
+            }
+            for gid in gids {
+                if !self
+                    .groups
+                    .get(gid)
+                    .is_some_and(|g| g.members.contains_key(mid))
+                {
+                    return Err(format!(
+                        "reverse index says {mid} ∈ {gid}, the group disagrees"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+}

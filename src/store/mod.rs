@@ -453,3 +453,12 @@ impl Store {
 
 #[cfg(test)]
 mod tests;
+
+impl Store {
+    /// Checks the membership invariants (no dangling member ids, no duplicates, reverse
+    /// index == forward index). For tests and fuzzing; `Err` names the first violation.
+    #[doc(hidden)]
+    pub fn check_invariants(&self) -> std::result::Result<(), String> {
+        self.lock().check_membership()
+    }
+}

@@ -2,6 +2,7 @@
 
 mod cli;
 mod filter;
+mod membership;
 mod patch;
 mod replay;
 mod server;

@@ -337,3 +337,52 @@ pub(crate) fn member_op() -> impl Strategy<Value = MemberOp> {
         }),
     ]
 }
+
+// ---- group membership over HTTP ------------------------------------------------------
+
+/// How many user slots and groups the membership state machine plays with.
+pub(crate) const USER_SLOTS: usize = 5;
+pub(crate) const GROUPS: usize = 2;
+
+/// One step of the membership state machine. Slots name users that may or may not
+/// exist at that moment (so adds of deleted users happen).
+#[derive(Debug, Clone)]
+pub(crate) enum MemberStep {
+    CreateUser(usize),
+    DeleteUser(usize),
+    Add {
+        group: usize,
+        slots: Vec<usize>,
+        legacy: bool,
+    },
+    Remove {
+        group: usize,
+        slots: Vec<usize>,
+        legacy: bool,
+    },
+}
+
+fn slots() -> impl Strategy<Value = Vec<usize>> {
+    proptest::collection::vec(0..USER_SLOTS, 1..=3)
+}
+
+/// Sequences of membership steps; creates are weighted up so groups fill.
+pub(crate) fn member_steps() -> impl Strategy<Value = Vec<MemberStep>> {
+    let step = prop_oneof![
+        3 => (0..USER_SLOTS).prop_map(MemberStep::CreateUser),
+        1 => (0..USER_SLOTS).prop_map(MemberStep::DeleteUser),
+        3 => (0..GROUPS, slots(), any::<bool>())
+            .prop_map(|(group, slots, legacy)| MemberStep::Add { group, slots, legacy }),
+        2 => (0..GROUPS, slots(), any::<bool>())
+            .prop_map(|(group, slots, legacy)| MemberStep::Remove { group, slots, legacy }),
+    ];
+    proptest::collection::vec(step, 1..14)
+}
+
+/// Per task: users to add one PATCH at a time, then how many of them to remove again.
+pub(crate) fn concurrent_plan() -> impl Strategy<Value = Vec<(Vec<usize>, usize)>> {
+    proptest::collection::vec(
+        (proptest::collection::vec(0..12usize, 1..4), 0..3usize),
+        2..5,
+    )
+}
