@@ -241,3 +241,47 @@ impl Store {
         Ok((self.render(&state, kind, id, with_members), changed))
     }
 }
+
+impl Store {
+    /// PATCH `id` with `request` (RFC 7644 §3.5.2) through the PATCH engine, atomically:
+    /// the engine's attribute changes and member operations both apply, or neither does.
+    /// Returns the resource (members rendered only when `with_members`) and whether it
+    /// changed.
+    pub fn apply_patch(
+        &self,
+        kind: ResourceKind,
+        id: &str,
+        request: &crate::scim::PatchRequest,
+        strict_rfc: bool,
+        if_match: Option<&str>,
+        with_members: bool,
+    ) -> Result<(Value, bool)> {
+        let options = crate::patch::PatchOptions {
+            strict_rfc,
+            members_attr: (kind == ResourceKind::Group).then_some("members"),
+        };
+        let schema = self.schema(kind);
+        self.patch_with(kind, id, if_match, with_members, |current| {
+            let outcome = crate::patch::apply(current, request, schema, &options)?;
+            let changes = outcome
+                .members
+                .into_iter()
+                .map(MemberChange::from)
+                .collect();
+            Ok((outcome.resource, changes, outcome.changed))
+        })
+    }
+}
+
+impl From<crate::patch::MemberOp> for MemberChange {
+    fn from(op: crate::patch::MemberOp) -> Self {
+        use crate::patch::MemberOp;
+        match op {
+            MemberOp::Add(v) => MemberChange::Add(v),
+            MemberOp::Remove(ids) => MemberChange::Remove(ids),
+            MemberOp::RemoveWhere(f) => MemberChange::RemoveWhere(f),
+            MemberOp::Replace(v) => MemberChange::Replace(v),
+            MemberOp::RemoveAll => MemberChange::RemoveAll,
+        }
+    }
+}
