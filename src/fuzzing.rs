@@ -62,7 +62,7 @@ pub fn filter_eval(filter_src: &str, resource: &Value) {
 /// The filter is the last field, so `arbitrary` gives it the rest of the input verbatim
 /// and a seed file is "resource bytes, then filter text".
 #[derive(Debug, Clone)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub struct FilterEvalInput {
     pub resource: FuzzObject,
     pub filter: String,
@@ -155,7 +155,7 @@ impl FuzzObject {
     }
 }
 
-#[cfg(feature = "fuzzing")]
+#[cfg(any(feature = "fuzzing", test))]
 mod arbitrary_json {
     //! Hand-written `Arbitrary` impls: a derived recursive enum would have no depth bound.
 
@@ -231,7 +231,7 @@ pub fn patch_path(data: &[u8]) {
 
 /// A scalar in a fuzzed PATCH value.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub enum FuzzScalar {
     Null,
     Bool(bool),
@@ -241,7 +241,7 @@ pub enum FuzzScalar {
 
 /// A fuzzed PATCH `value`: absent, a scalar, an object of scalars, or a list of objects.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub enum FuzzValue {
     Absent,
     Scalar(FuzzScalar),
@@ -251,7 +251,7 @@ pub enum FuzzValue {
 
 /// A fuzzed PATCH `path`: one of [`PATCH_PATHS`] (by index), raw text, or none.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub enum FuzzPath {
     None,
     Known(u8),
@@ -287,7 +287,7 @@ pub const PATCH_PATHS: &[&str] = &[
 
 /// One fuzzed operation.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub struct FuzzOp {
     pub op: String,
     pub path: FuzzPath,
@@ -296,7 +296,7 @@ pub struct FuzzOp {
 
 /// The structured input of `patch_apply`: a resource built from fields, and operations.
 #[derive(Debug, Clone, PartialEq)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub struct PatchApplyInput {
     /// Patch a Group (members become member ops) instead of a User.
     pub group: bool,
@@ -427,7 +427,7 @@ pub fn patch_apply(input: &PatchApplyInput) {
 /// and groups; a member number is a user slot when even, a group slot when odd, so nested
 /// groups, deleted ids and self-membership all come up.
 #[derive(Debug, Clone)]
-#[cfg_attr(feature = "fuzzing", derive(arbitrary::Arbitrary))]
+#[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]
 pub enum MembershipStep {
     CreateUser(u8),
     DeleteUser(u8),
@@ -803,5 +803,53 @@ mod tests {
             DeleteGroup(0),
             RemoveAll { group: 1 },
         ]);
+    }
+
+    /// Every saved finding in `testdata/fuzz/<target>/` (libFuzzer's raw input bytes,
+    /// decoded the way the target decodes them) runs through its target again.
+    #[test]
+    fn saved_fuzz_findings_replay_without_failing() {
+        use arbitrary::{Arbitrary, Unstructured};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/fuzz");
+        let mut replayed = 0;
+        for target in [
+            "filter_parser",
+            "filter_eval",
+            "patch_path",
+            "patch_apply",
+            "membership",
+        ] {
+            let Ok(entries) = std::fs::read_dir(root.join(target)) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                if entry.file_name().to_string_lossy().starts_with('.') {
+                    continue;
+                }
+                let data = std::fs::read(entry.path()).unwrap();
+                let u = Unstructured::new(&data);
+                match target {
+                    "filter_parser" => filter_parser(&data),
+                    "patch_path" => patch_path(&data),
+                    "filter_eval" => {
+                        if let Ok(input) = FilterEvalInput::arbitrary_take_rest(u) {
+                            filter_eval_input(&input);
+                        }
+                    }
+                    "patch_apply" => {
+                        if let Ok(input) = PatchApplyInput::arbitrary_take_rest(u) {
+                            patch_apply(&input);
+                        }
+                    }
+                    _ => {
+                        if let Ok(steps) = Vec::<MembershipStep>::arbitrary_take_rest(u) {
+                            membership(&steps);
+                        }
+                    }
+                }
+                replayed += 1;
+            }
+        }
+        eprintln!("replayed {replayed} saved fuzz findings");
     }
 }

@@ -173,35 +173,6 @@ fn a_64_kib_or_chain_parses_and_evaluates() {
     );
 }
 
-#[test]
-fn saved_fuzz_findings_no_longer_fail() {
-    for target in ["filter_parser", "filter_eval"] {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("testdata/fuzz")
-            .join(target);
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let name = entry.file_name();
-            if name.to_string_lossy().starts_with('.') {
-                continue;
-            }
-            let data = std::fs::read(entry.path()).unwrap();
-            match target {
-                "filter_parser" => scimock::fuzzing::filter_parser(&data),
-                _ => {
-                    if let Ok(text) = std::str::from_utf8(&data) {
-                        let (f, json) = text.split_once('\n').unwrap_or((text, "{}"));
-                        let resource = serde_json::from_str(json).unwrap_or(Value::Null);
-                        scimock::fuzzing::filter_eval(f, &resource);
-                    }
-                }
-            }
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
         std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000)
