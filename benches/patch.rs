@@ -1,11 +1,16 @@
 //! PATCH engine micro benches: the cost of applying a 1-op and a 10-op user PATCH (the
 //! shape of entra-provisioning.md §4.3c without the flag), and of turning an Entra
-//! add-one-member PATCH into a `MemberOp` (§1.14). Results go in BENCHMARKS.md.
+//! add-one-member PATCH into a `MemberOp` (§1.14), and adding one member through the store
+//! to groups of 10, 10,000 and 100,000 members (must be flat). Results go in BENCHMARKS.md.
+
+use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use scimock::clock::{SequentialIds, SystemClock};
 use scimock::patch::{apply, PatchOptions};
 use scimock::scim::schema::{group_resource, user_resource};
 use scimock::scim::{urn, PatchRequest};
+use scimock::store::{ResourceKind, Store};
 use serde_json::{json, Value};
 
 fn user() -> Value {
@@ -79,5 +84,70 @@ fn benches(c: &mut Criterion) {
     });
 }
 
-criterion_group!(patch, benches);
+/// A store with `size` + 1 users and one group holding the first `size` of them.
+fn store_with_group(size: usize) -> (Store, String, String) {
+    let store = Store::new(
+        Arc::new(SystemClock),
+        Arc::new(SequentialIds::new()),
+        "http://b/scim/v2",
+    );
+    let mut ids = Vec::with_capacity(size + 1);
+    for i in 0..=size {
+        let u = store
+            .create(ResourceKind::User, json!({"userName": format!("u{i}")}))
+            .unwrap();
+        ids.push(u["id"].as_str().unwrap().to_owned());
+    }
+    let extra = ids.pop().unwrap();
+    let members: Vec<Value> = ids.iter().take(size).map(|id| json!({"value": id})).collect();
+    let g = store
+        .create(
+            ResourceKind::Group,
+            json!({"displayName": "big", "members": members}),
+        )
+        .unwrap();
+    (store, g["id"].as_str().unwrap().to_owned(), extra)
+}
+
+/// Adding one member through the store (engine + indexes, as a 204 group PATCH does) must
+/// cost the same in a 10-member group as in a 100,000-member one. Each iteration adds the
+/// member and removes it again, so the group keeps its size.
+fn membership_scaling(c: &mut Criterion) {
+    let mut g = c.benchmark_group("store/add_then_remove_one_member");
+    for size in [10usize, 10_000, 100_000] {
+        let (store, gid, extra) = store_with_group(size);
+        let add = request(
+            json!([{"op": "Add", "path": "members", "value": [{"$ref": null, "value": extra}]}]),
+        );
+        let remove =
+            request(json!([{"op": "remove", "path": format!("members[value eq \"{extra}\"]")}]));
+        g.bench_function(format!("group_of_{size}"), |b| {
+            b.iter(|| {
+                store
+                    .apply_patch(
+                        ResourceKind::Group,
+                        &gid,
+                        black_box(&add),
+                        false,
+                        None,
+                        false,
+                    )
+                    .unwrap();
+                store
+                    .apply_patch(
+                        ResourceKind::Group,
+                        &gid,
+                        black_box(&remove),
+                        false,
+                        None,
+                        false,
+                    )
+                    .unwrap();
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(patch, benches, membership_scaling);
 criterion_main!(patch);
