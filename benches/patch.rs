@@ -99,7 +99,11 @@ fn store_with_group(size: usize) -> (Store, String, String) {
         ids.push(u["id"].as_str().unwrap().to_owned());
     }
     let extra = ids.pop().unwrap();
-    let members: Vec<Value> = ids.iter().take(size).map(|id| json!({"value": id})).collect();
+    let members: Vec<Value> = ids
+        .iter()
+        .take(size)
+        .map(|id| json!({"value": id}))
+        .collect();
     let g = store
         .create(
             ResourceKind::Group,
