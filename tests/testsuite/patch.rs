@@ -126,21 +126,13 @@ fn run(case: &Case) -> String {
     out
 }
 
-fn snapshot_settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
-
 #[test]
 fn every_reference_patch_example_matches_its_fixture_and_snapshot() {
     insta::glob!("../../testdata/patch", "*.json", |path| {
         let case = load(path);
         let body = run(&case);
         let stem = path.file_stem().unwrap().to_str().unwrap();
-        let mut settings = snapshot_settings();
+        let mut settings = crate::support::snapshot_settings();
         settings.set_snapshot_suffix(stem);
         settings.set_input_file(path);
         settings.bind(|| insta::assert_snapshot!("patch", body));

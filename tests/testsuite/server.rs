@@ -13,14 +13,6 @@ use serde_json::{json, Value};
 
 pub(crate) const TOKEN: &str = "test-token";
 
-fn settings() -> insta::Settings {
-    let mut settings = insta::Settings::clone_current();
-    settings.set_snapshot_path("../../snapshots");
-    settings.set_prepend_module_to_snapshot(false);
-    settings.set_omit_expression(true);
-    settings
-}
-
 pub(crate) fn server() -> MockServer {
     MockServer::builder()
         .token(TOKEN)
@@ -114,7 +106,8 @@ fn snap(server: &MockServer, name: &str, request: &str, a: &Answer) {
         .unwrap()
         .replace(&server.uri(), "http://127.0.0.1:PORT");
     let shown: Value = serde_json::from_str(&text).unwrap();
-    settings().bind(|| insta::assert_json_snapshot!(format!("server@{name}"), shown));
+    crate::support::snapshot_settings()
+        .bind(|| insta::assert_json_snapshot!(format!("server@{name}"), shown));
 }
 
 async fn exchange(

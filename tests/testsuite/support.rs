@@ -8,11 +8,12 @@ pub(crate) fn snapshot_settings() -> insta::Settings {
     let mut settings = insta::Settings::clone_current();
     settings.set_snapshot_path(Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots"));
     settings.set_prepend_module_to_snapshot(false);
+    settings.set_omit_expression(true);
     settings
 }
 
-/// Runs `f` for every file matching `pattern` under `testdata/`, with the snapshot
-/// suffix set to the file stem, so snapshots are named `<name>@<case>.snap`.
+/// A fixture file's case name (its stem), used as the snapshot suffix so snapshots are
+/// named `<name>@<case>.snap`.
 pub(crate) fn case_name(path: &Path) -> String {
     path.file_stem()
         .and_then(|s| s.to_str())
