@@ -696,6 +696,34 @@ pub fn membership(steps: &[MembershipStep]) {
     }
 }
 
+/// `replay_fixture`: any bytes as a recorded Entra sequence (`testdata/azure/*.json`
+/// format). Loading never panics; a scenario that loads serializes back to JSON that loads
+/// to the same scenario; substituting its strings never panics.
+pub fn replay_fixture(data: &[u8]) {
+    use crate::replay::scenario::{Scenario, Vars};
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let Ok(scenario) = Scenario::from_json(text, "fuzz") else {
+        return;
+    };
+    let json = serde_json::to_string(&scenario).unwrap_or_else(|e| panic!("serialize: {e}"));
+    let again = Scenario::from_json(&json, "fuzz").unwrap_or_else(|e| panic!("reload: {e}"));
+    assert_eq!(again, scenario, "scenario changed on a JSON round trip");
+    let mut vars = Vars::seeded(1);
+    for (name, template) in &scenario.vars {
+        if let Ok(v) = vars.substitute(template) {
+            vars.set(name, v);
+        }
+    }
+    for step in &scenario.steps {
+        let _ = vars.substitute(&step.request.path);
+        if let Some(body) = &step.request.body {
+            let _ = vars.substitute_json(body);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,6 +859,7 @@ mod tests {
                 match target {
                     "filter_parser" => filter_parser(&data),
                     "patch_path" => patch_path(&data),
+                    "replay_fixture" => replay_fixture(&data),
                     "filter_eval" => {
                         if let Ok(input) = FilterEvalInput::arbitrary_take_rest(u) {
                             filter_eval_input(&input);
@@ -851,5 +880,15 @@ mod tests {
             }
         }
         eprintln!("replayed {replayed} saved fuzz findings");
+    }
+
+    #[test]
+    fn replay_fixture_round_trips_every_built_in_scenario() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/azure");
+        for entry in std::fs::read_dir(dir).unwrap().flatten() {
+            replay_fixture(&std::fs::read(entry.path()).unwrap());
+        }
+        replay_fixture(b"{\"steps\": [");
+        replay_fixture(b"\xff");
     }
 }
