@@ -3,6 +3,7 @@
 mod cli;
 mod filter;
 mod patch;
+mod profile;
 mod replay;
 mod server;
 mod store_model;
