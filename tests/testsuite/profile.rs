@@ -121,7 +121,7 @@ async fn alexishr_rejects_a_phone_that_is_not_e164_and_quotes_the_example() {
         "E.164 phone number such as `+16175551212`",
     );
     assert!(a.body["detail"].as_str().unwrap().contains("617-555-1212"));
-    let snap = json!({"request": "POST /Users (work phone 617-555-1212)", "status": a.status, "body": a.body});
+    let snap = json!({"request": "POST /Users (work phone 617-555-1212)", "status": a.status, "response": a.body});
     crate::support::snapshot_settings()
         .bind(|| insta::assert_json_snapshot!("profile@alexishr_invalid_phone", snap));
 }
@@ -361,10 +361,13 @@ fn builder_profile_id_refuses_unknown_ids_listing_the_builtin_ones() {
 /// Snapshot `profile@<id>_<step>`: the request line, its body (when it has one), the status
 /// and the response body, with the port replaced.
 fn snap(s: &MockServer, id: &str, step: &str, request: &str, body: Option<&Value>, a: &Answer) {
-    let mut shown = json!({"request": request, "status": a.status, "response": a.body});
+    let mut shown = serde_json::Map::new();
+    shown.insert("request".into(), json!(request));
     if let Some(b) = body {
-        shown["body"] = b.clone();
+        shown.insert("body".into(), b.clone());
     }
+    shown.insert("status".into(), json!(a.status));
+    shown.insert("response".into(), a.body.clone());
     let text = serde_json::to_string(&shown)
         .unwrap()
         .replace(&s.uri(), "http://127.0.0.1:PORT");
