@@ -19,6 +19,9 @@ pub enum Error {
     /// A body that is not JSON, or not the JSON shape the endpoint takes.
     #[error("{0}")]
     InvalidSyntax(String),
+    /// A filter on an attribute the vendor profile does not let clients filter on.
+    #[error("{0}")]
+    UnfilterableAttribute(String),
     /// A value of the wrong type, format, or missing where required.
     #[error("{0}")]
     InvalidValue(String),
@@ -68,6 +71,7 @@ impl Error {
     pub fn status_and_type(&self) -> (u16, Option<ScimType>) {
         match self {
             Error::FilterSyntax(_) | Error::FilterEval(_) => (400, Some(ScimType::InvalidFilter)),
+            Error::UnfilterableAttribute(_) => (400, Some(ScimType::InvalidFilter)),
             Error::InvalidSyntax(_) => (400, Some(ScimType::InvalidSyntax)),
             Error::InvalidValue(_) => (400, Some(ScimType::InvalidValue)),
             Error::InvalidPath(_) => (400, Some(ScimType::InvalidPath)),

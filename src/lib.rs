@@ -10,6 +10,8 @@
 //! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
 //!   and the wiremock-style [`MockServer`].
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
+//! - [`profile`]: vendor profiles (TOML in `profiles/`): schemas, required and matching
+//!   attributes, value rules, quirks; the checks they add to requests.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
@@ -19,6 +21,7 @@ pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod patch;
+pub mod profile;
 pub mod replay;
 pub mod scim;
 pub mod server;

@@ -3,6 +3,7 @@
 //! error.
 
 mod filter;
+mod profiles;
 mod replay;
 mod serve;
 
@@ -27,6 +28,9 @@ enum Command {
     Filter(filter::FilterCommand),
     /// Replay recorded Entra request sequences against a SCIM endpoint (the Entra stand-in).
     Replay(replay::ReplayArgs),
+    /// List and show vendor profiles.
+    #[command(subcommand)]
+    Profiles(profiles::ProfilesCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -34,5 +38,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Filter(cmd) => filter::run(cmd),
         Command::Replay(args) => replay::run(args),
+        Command::Profiles(cmd) => profiles::run(cmd),
     }
 }

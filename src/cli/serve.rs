@@ -1,4 +1,5 @@
-//! `scimock serve`: flags → [`scimock::MockServerBuilder`], start-up banner (defaults,
+//! `scimock serve`: flags → [`scimock::MockServerBuilder`] (one profile, or several
+//! `--tenant`s under their own path prefixes), start-up banner (defaults,
 //! base URL, token, a ready-to-paste curl), signal handling (Ctrl-C / SIGTERM → graceful
 //! shutdown) and the optional `--state` file, written atomically (temp file + rename)
 //! when state changes (checked every 200 ms) and once more on shutdown.
@@ -11,6 +12,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
+use scimock::profile::Profile;
 use scimock::store::Store;
 use scimock::MockServer;
 
@@ -35,18 +37,22 @@ pub(crate) struct ServeArgs {
     /// Accept requests without a token.
     #[arg(long)]
     no_auth: bool,
-    /// Vendor profile (only `entra-generic` for now).
+    /// Vendor profile: a built-in id (`scimock profiles list`) or a profile TOML file.
     #[arg(long, default_value = scimock::server::DEFAULT_PROFILE)]
     profile: String,
+    /// Multi-tenant mode: `id=profile[:token]`, repeatable. Each tenant is served under
+    /// `/<id>` plus its profile's base path, with its own store and token; no seed data.
+    #[arg(long = "tenant", value_name = "ID=PROFILE[:TOKEN]", conflicts_with_all = ["seed", "state", "token"])]
+    tenants: Vec<String>,
     /// Seed data file: {"Users": [...], "Groups": [...]} (default: built-in demo data).
     #[arg(long)]
     seed: Option<PathBuf>,
     /// State file: loaded at start if present, rewritten on change and on shutdown.
     #[arg(long)]
     state: Option<PathBuf>,
-    /// SCIM base path.
-    #[arg(long, default_value = "/scim/v2")]
-    base_path: String,
+    /// SCIM base path (default: the profile's, `/scim/v2` for most).
+    #[arg(long)]
+    base_path: Option<String>,
     /// Largest request body in bytes.
     #[arg(long, default_value_t = 1024 * 1024)]
     max_body: usize,
@@ -96,15 +102,37 @@ fn save(store: &Store, path: &Path) {
     }
 }
 
+/// `id=profile[:token]`.
+fn parse_tenant(arg: &str) -> Result<(String, Profile, Option<String>), String> {
+    let (id, rest) = arg
+        .split_once('=')
+        .ok_or_else(|| format!("--tenant `{arg}`: expected ID=PROFILE[:TOKEN]"))?;
+    let (profile, token) = match rest.split_once(':') {
+        Some((p, t)) => (p, Some(t.to_owned())),
+        None => (rest, None),
+    };
+    let profile = Profile::resolve(profile).map_err(|e| format!("--tenant `{id}`: {e}"))?;
+    Ok((id.to_owned(), profile, token))
+}
+
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
-    if args.profile != scimock::server::DEFAULT_PROFILE {
-        eprintln!(
-            "error: unknown profile `{}`; this version supports only `{}` (vendor profiles come later)",
-            args.profile,
-            scimock::server::DEFAULT_PROFILE
-        );
-        return ExitCode::from(2);
+    let profile = match Profile::resolve(&args.profile) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let mut tenants = Vec::new();
+    for t in &args.tenants {
+        match parse_tenant(t) {
+            Ok(t) => tenants.push(t),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return ExitCode::from(2);
+            }
+        }
     }
     let state_exists = args.state.as_deref().is_some_and(Path::exists);
     let (data, source) = match (&args.state, &args.seed) {
@@ -113,6 +141,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         }
         (_, Some(seed)) => (read_json(seed), format!("seed file {}", seed.display())),
         (Some(_), None) => (Ok(Value::Null), "empty (new state file)".to_owned()),
+        (None, None) if !tenants.is_empty() => (Ok(Value::Null), "empty (tenants)".to_owned()),
+        // The demo data is entra-generic's; a vendor profile starts empty.
+        (None, None) if profile.id() != scimock::server::DEFAULT_PROFILE => {
+            (Ok(Value::Null), format!("empty (profile {})", profile.id()))
+        }
         (None, None) => (
             serde_json::from_str(DEMO).map_err(|e| e.to_string()),
             "built-in demo data (5 users, 2 groups)".to_owned(),
@@ -127,12 +160,17 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     };
     let mut builder = MockServer::builder()
         .listen(args.listen)
-        .profile(&args.profile)
-        .base_path(&args.base_path)
+        .profile(profile)
         .max_body(args.max_body)
         .journal_size(args.journal_size)
         .admin(!args.no_admin)
         .workers(std::thread::available_parallelism().map_or(2, usize::from));
+    if let Some(base) = &args.base_path {
+        builder = builder.base_path(base);
+    }
+    for (id, profile, token) in tenants {
+        builder = builder.tenant(&id, profile, token);
+    }
     if !data.is_null() {
         builder = builder.seed(data);
     }
@@ -212,8 +250,9 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     };
     println!("scimock serve");
     println!("  listen        {}", server.address());
-    println!("  base path     {}", args.base_path);
-    println!("  profile       {}", args.profile);
+    if args.tenants.is_empty() {
+        println!("  profile       {}", server.profile().id());
+    }
     println!("  auth          {auth}");
     println!("  max body      {} bytes", args.max_body);
     println!("  journal size  {}", args.journal_size);
@@ -234,6 +273,14 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     );
     println!("  log format    {:?}", args.log_format);
     println!();
+    if !args.tenants.is_empty() {
+        for id in server.tenant_ids() {
+            let url = server.tenant_base_url(id).unwrap_or_default();
+            let token = server.tenant_token(id).unwrap_or("(none)");
+            println!("Tenant {id}:  {url}  token {token}");
+        }
+        return;
+    }
     println!("SCIM base URL:  {}", server.base_url());
     let auth_header = match server.token() {
         Some(t) => {

@@ -4,14 +4,16 @@
 
 use serde_json::{json, Value};
 
+use super::handlers::Ctx;
+use crate::profile::{AuthScheme, Profile};
 use crate::scim::schema::{ResourceSchema, Schema};
 use crate::scim::{urn, ListResponse};
 use crate::store::{ResourceKind, Store};
 use crate::{Error, Result};
 
-/// `GET /ServiceProviderConfig` (RFC 7643 §5).
-pub fn service_provider_config(base: &str, max_results: u64) -> Value {
-    json!({
+/// `GET /ServiceProviderConfig` (RFC 7643 §5): page limit and auth from the profile.
+pub fn service_provider_config(base: &str, max_results: u64, profile: &Profile) -> Value {
+    let mut v = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://docs.rs/scimock",
         "patch": {"supported": true},
@@ -31,7 +33,11 @@ pub fn service_provider_config(base: &str, max_results: u64) -> Value {
             "resourceType": "ServiceProviderConfig",
             "location": format!("{base}/ServiceProviderConfig")
         }
-    })
+    });
+    if profile.spec().auth == AuthScheme::None {
+        v["authenticationSchemes"] = json!([]);
+    }
+    v
 }
 
 fn resource_type(base: &str, kind: ResourceKind, schema: &ResourceSchema) -> Value {
@@ -61,34 +67,38 @@ fn resource_type(base: &str, kind: ResourceKind, schema: &ResourceSchema) -> Val
     v
 }
 
-const KINDS: [ResourceKind; 2] = [ResourceKind::User, ResourceKind::Group];
-
-/// `GET /ResourceTypes` (RFC 7644 §4).
-pub fn resource_types(base: &str, store: &Store) -> Value {
-    let all: Vec<Value> = KINDS
+/// `GET /ResourceTypes` (RFC 7644 §4): the resource types the profile serves.
+pub fn resource_types(base: &str, ctx: &Ctx<'_>) -> Value {
+    let all: Vec<Value> = ctx
+        .settings
+        .profile
+        .kinds()
         .iter()
-        .map(|k| resource_type(base, *k, store.schema(*k)))
+        .map(|k| resource_type(base, *k, ctx.store.schema(*k)))
         .collect();
     list(all)
 }
 
 /// `GET /ResourceTypes/{name}`.
-pub fn one_resource_type(base: &str, store: &Store, name: &str) -> Result<Value> {
-    KINDS
+pub fn one_resource_type(base: &str, ctx: &Ctx<'_>, name: &str) -> Result<Value> {
+    let kinds = ctx.settings.profile.kinds();
+    kinds
         .iter()
         .find(|k| k.resource_type().eq_ignore_ascii_case(name))
-        .map(|k| resource_type(base, *k, store.schema(*k)))
+        .map(|k| resource_type(base, *k, ctx.store.schema(*k)))
         .ok_or_else(|| {
+            let names: Vec<&str> = kinds.iter().map(|k| k.resource_type()).collect();
             Error::NotFound(format!(
-                "no resource type `{name}`; this server has User and Group"
+                "no resource type `{name}`; this server has {}",
+                names.join(" and ")
             ))
         })
 }
 
-fn schemas(store: &Store) -> Vec<&Schema> {
+fn schemas<'a>(store: &'a Store, kinds: &[ResourceKind]) -> Vec<&'a Schema> {
     let mut out: Vec<&Schema> = Vec::new();
-    for k in KINDS {
-        let rs = store.schema(k);
+    for k in kinds {
+        let rs = store.schema(*k);
         for s in std::iter::once(&rs.core).chain(rs.extensions.iter().map(|(s, _)| s)) {
             if !out.iter().any(|o| o.id == s.id) {
                 out.push(s);
@@ -109,9 +119,9 @@ fn schema_value(base: &str, s: &Schema) -> Value {
 }
 
 /// `GET /Schemas` (RFC 7644 §4; entra-provisioning.md §1.17: a ListResponse).
-pub fn all_schemas(base: &str, store: &Store) -> Value {
+pub fn all_schemas(base: &str, ctx: &Ctx<'_>) -> Value {
     list(
-        schemas(store)
+        schemas(ctx.store, &ctx.settings.profile.kinds())
             .into_iter()
             .map(|s| schema_value(base, s))
             .collect(),
@@ -119,8 +129,8 @@ pub fn all_schemas(base: &str, store: &Store) -> Value {
 }
 
 /// `GET /Schemas/{urn}`.
-pub fn one_schema(base: &str, store: &Store, id: &str) -> Result<Value> {
-    schemas(store)
+pub fn one_schema(base: &str, ctx: &Ctx<'_>, id: &str) -> Result<Value> {
+    schemas(ctx.store, &ctx.settings.profile.kinds())
         .into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))
         .map(|s| schema_value(base, s))

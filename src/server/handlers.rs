@@ -169,7 +169,9 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Create(kind) => {
             let params = Params::from_query(req.query)?;
-            let resource = store.create(*kind, json_body(req.body)?)?;
+            let body = json_body(req.body)?;
+            ctx.settings.profile.check_write(*kind, &body)?;
+            let resource = store.create(*kind, body)?;
             let location = resource["meta"]["location"]
                 .as_str()
                 .unwrap_or_default()
@@ -181,7 +183,9 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Replace(kind, id) => {
             let params = Params::from_query(req.query)?;
-            let resource = store.replace(*kind, id, json_body(req.body)?, req.if_match)?;
+            let body = json_body(req.body)?;
+            ctx.settings.profile.check_write(*kind, &body)?;
+            let resource = store.replace(*kind, id, body, req.if_match)?;
             Ok(Reply::json(200, show(store, *kind, &resource, &params)).with_etag(&resource))
         }
         Route::Patch(kind, id) => patch_resource(ctx, req, *kind, id),
@@ -191,15 +195,19 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::ServiceProviderConfig => Ok(Reply::json(
             200,
-            discovery::service_provider_config(base, ctx.settings.max_results),
+            discovery::service_provider_config(
+                base,
+                ctx.settings.max_results,
+                &ctx.settings.profile,
+            ),
         )),
-        Route::ResourceTypes => Ok(Reply::json(200, discovery::resource_types(base, store))),
+        Route::ResourceTypes => Ok(Reply::json(200, discovery::resource_types(base, ctx))),
         Route::ResourceType(name) => Ok(Reply::json(
             200,
-            discovery::one_resource_type(base, store, name)?,
+            discovery::one_resource_type(base, ctx, name)?,
         )),
-        Route::Schemas => Ok(Reply::json(200, discovery::all_schemas(base, store))),
-        Route::Schema(id) => Ok(Reply::json(200, discovery::one_schema(base, store, id)?)),
+        Route::Schemas => Ok(Reply::json(200, discovery::all_schemas(base, ctx))),
+        Route::Schema(id) => Ok(Reply::json(200, discovery::one_schema(base, ctx, id)?)),
         Route::AdminRequests => Ok(Reply::json(
             200,
             serde_json::to_value(ctx.journal.all()).unwrap_or(Value::Null),
@@ -214,11 +222,22 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             "this endpoint allows only {allow}"
         ))),
         Route::BadPath(msg) => Err(Error::InvalidSyntax(msg.clone())),
-        Route::NotFound => Err(Error::NotFound(format!(
-            "no SCIM endpoint here; resources live under {}/Users and {}/Groups",
-            ctx.settings.base_path, ctx.settings.base_path
-        ))),
+        Route::NotFound => Err(Error::NotFound(not_found_detail(ctx.settings))),
     }
+}
+
+/// Where resources live, for a 404: only the resource types the profile serves.
+fn not_found_detail(settings: &Settings) -> String {
+    let kinds: Vec<String> = settings
+        .profile
+        .kinds()
+        .iter()
+        .map(|k| format!("{}/{}", settings.base_path, k.endpoint()))
+        .collect();
+    format!(
+        "no SCIM endpoint here; resources live under {}",
+        kinds.join(" and ")
+    )
 }
 
 fn show(store: &Store, kind: ResourceKind, resource: &Value, params: &Params) -> Value {
@@ -239,6 +258,9 @@ fn page_bounds(params: &Params, max: u64) -> (u64, u64) {
 }
 
 fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
+    if let Some(f) = &params.filter {
+        ctx.settings.profile.check_filter(kind, f)?;
+    }
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let query = Query {
         filter: params.filter.as_ref(),
@@ -265,7 +287,10 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
 fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let mut all = Vec::new();
-    for kind in [ResourceKind::User, ResourceKind::Group] {
+    for kind in ctx.settings.profile.kinds() {
+        if let Some(f) = &params.filter {
+            ctx.settings.profile.check_filter(kind, f)?;
+        }
         let query = Query {
             filter: params.filter.as_ref(),
             sort_by: params.sort_by.as_ref(),
@@ -322,6 +347,9 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
         ctx.store
             .patch_with(kind, id, req.if_match, with_members, |current| {
                 let outcome = patch::apply(current, &request, schema, &options)?;
+                ctx.settings
+                    .profile
+                    .check_patched(kind, &outcome.resource)?;
                 let changes = outcome.members.into_iter().map(member_change).collect();
                 Ok((outcome.resource, changes, outcome.changed))
             })?;

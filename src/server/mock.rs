@@ -11,12 +11,12 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use super::journal::{Journal, RecordedRequest};
-use super::{Settings, Shared};
+use super::{Settings, Shared, Tenant};
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
+use crate::profile::{AuthScheme, PatchDialect, Profile};
 use crate::store::{ResourceKind, Store};
 
-/// The only profile this version knows (vendor profiles come later).
-pub const DEFAULT_PROFILE: &str = "entra-generic";
+pub use crate::profile::DEFAULT_PROFILE;
 
 /// Why a server did not start.
 #[derive(Debug, thiserror::Error)]
@@ -26,27 +26,41 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
-    #[error("unknown profile `{0}`; this version supports only `entra-generic`")]
+    /// An unknown or invalid profile (the detail lists the built-in ones).
+    #[error("{0}")]
     UnknownProfile(String),
+    /// Two tenants with one id, or an id that is not one path segment.
+    #[error("tenant `{0}`: ids must be unique, non-empty, and contain no `/`")]
+    BadTenant(String),
     #[error("invalid seed data: {0}")]
     Seed(crate::Error),
     #[error("cannot start the server thread: {0}")]
     Runtime(std::io::Error),
 }
 
-/// Configures a [`MockServer`]. Defaults: 127.0.0.1:0, `/scim/v2`, a random token,
-/// profile `entra-generic`, journal of 1000, 1 MiB bodies, admin routes on, system
-/// clock, random 20-hex-digit ids, no seed data.
+/// One tenant of a multi-tenant server: its id (the path prefix), profile and token.
+#[derive(Debug, Clone)]
+struct TenantSpec {
+    id: String,
+    profile: Profile,
+    token: Option<String>,
+}
+
+/// Configures a [`MockServer`]. Defaults: 127.0.0.1:0, the profile's base path
+/// (`/scim/v2`), a random token, profile `entra-generic`, journal of 1000, 1 MiB bodies,
+/// admin routes on, system clock, random 20-hex-digit ids, no seed data, one tenant.
 #[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
-    profile: String,
+    profile: Profile,
+    profile_error: Option<String>,
+    tenants: Vec<TenantSpec>,
     seed: Option<Value>,
     token: Option<String>,
     auth: bool,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
-    base_path: String,
+    base_path: Option<String>,
     journal_size: usize,
     max_body: usize,
     admin: bool,
@@ -58,13 +72,15 @@ impl Default for MockServerBuilder {
     fn default() -> Self {
         MockServerBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            profile: DEFAULT_PROFILE.to_owned(),
+            profile: Profile::default(),
+            profile_error: None,
+            tenants: Vec::new(),
             seed: None,
             token: None,
             auth: true,
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
-            base_path: "/scim/v2".to_owned(),
+            base_path: None,
             journal_size: 1000,
             max_body: 1024 * 1024,
             admin: true,
@@ -85,9 +101,30 @@ impl MockServerBuilder {
         self.listen = addr;
         self
     }
-    /// Vendor profile id; only `entra-generic` for now.
-    pub fn profile(mut self, id: &str) -> Self {
-        self.profile = id.to_owned();
+    /// The vendor profile (default `entra-generic`); see [`crate::profile`].
+    pub fn profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self.profile_error = None;
+        self
+    }
+    /// A built-in profile by id (`"alexishr"`); an unknown id makes `try_start` fail.
+    pub fn profile_id(mut self, id: &str) -> Self {
+        match Profile::builtin(id) {
+            Ok(p) => self = self.profile(p),
+            Err(e) => self.profile_error = Some(e.to_string()),
+        }
+        self
+    }
+    /// Adds a tenant: multi-tenant mode serves each tenant's API under `/<id>` plus its
+    /// profile's base path (`/acme/scim/v2`), with its own store, journal and token
+    /// (`None`: a random one, or none with [`MockServerBuilder::no_auth`]). Once a tenant
+    /// is added, `profile`, `base_path`, `token` and `seed` no longer apply.
+    pub fn tenant(mut self, id: &str, profile: Profile, token: Option<String>) -> Self {
+        self.tenants.push(TenantSpec {
+            id: id.to_owned(),
+            profile,
+            token,
+        });
         self
     }
     /// Initial data `{"Users": [...], "Groups": [...]}`, also what `reset()` returns to.
@@ -116,14 +153,9 @@ impl MockServerBuilder {
         self.ids = Arc::new(ids);
         self
     }
-    /// SCIM base path (default `/scim/v2`).
+    /// SCIM base path (default: the profile's, `/scim/v2` for most).
     pub fn base_path(mut self, path: &str) -> Self {
-        let trimmed = path.trim_end_matches('/');
-        self.base_path = if trimmed.starts_with('/') {
-            trimmed.to_owned()
-        } else {
-            format!("/{trimmed}")
-        };
+        self.base_path = Some(normal_path(path));
         self
     }
     /// How many requests the journal keeps (default 1000).
@@ -169,8 +201,14 @@ impl MockServerBuilder {
     /// Starts the server, or says why not. Binding happens on the calling thread, so the
     /// port is listening when this returns.
     pub fn try_start(self) -> Result<MockServer, StartError> {
-        if self.profile != DEFAULT_PROFILE {
-            return Err(StartError::UnknownProfile(self.profile));
+        if let Some(e) = self.profile_error.clone() {
+            return Err(StartError::UnknownProfile(e));
+        }
+        for (i, t) in self.tenants.iter().enumerate() {
+            let dup = self.tenants[..i].iter().any(|o| o.id == t.id);
+            if dup || t.id.is_empty() || t.id.contains('/') {
+                return Err(StartError::BadTenant(t.id.clone()));
+            }
         }
         let std_listener =
             std::net::TcpListener::bind(self.listen).map_err(|source| StartError::Bind {
@@ -182,26 +220,8 @@ impl MockServerBuilder {
             .set_nonblocking(true)
             .map_err(StartError::Runtime)?;
         let uri = format!("http://{addr}");
-        let location_base = format!("{uri}{}", self.base_path);
-        let store = Arc::new(Store::new(self.clock, self.ids, &location_base));
-        if let Some(seed) = self.seed {
-            store.set_seed(seed).map_err(StartError::Seed)?;
-        }
-        let token = self.auth.then(|| self.token.unwrap_or_else(random_token));
-        let shared = Arc::new(Shared {
-            store,
-            journal: Journal::new(self.journal_size),
-            settings: Settings {
-                base_path: self.base_path,
-                location_base,
-                token,
-                max_body: self.max_body,
-                admin: self.admin,
-                max_results: 1000,
-                strict_rfc: false,
-                group_patch_returns_resource: self.group_patch_returns_resource,
-            },
-        });
+        let tenants = self.tenants(&uri)?;
+        let tenants = Arc::new(tenants);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.workers)
             .thread_name("scimock-server")
@@ -209,14 +229,14 @@ impl MockServerBuilder {
             .build()
             .map_err(StartError::Runtime)?;
         let (stop, stopped) = oneshot::channel::<()>();
-        let server_shared = Arc::clone(&shared);
+        let server_tenants = Arc::clone(&tenants);
         let thread = std::thread::Builder::new()
             .name("scimock".into())
             .spawn(move || {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => {
-                            super::run(listener, server_shared, async {
+                            super::run(listener, server_tenants, async {
                                 let _ = stopped.await;
                             })
                             .await
@@ -229,10 +249,97 @@ impl MockServerBuilder {
         Ok(MockServer {
             addr,
             uri,
-            shared,
+            tenants,
             stop: Some(stop),
             thread: Some(thread),
         })
+    }
+
+    /// The tenants to serve: the one default tenant (prefix `""`, seed data, explicit
+    /// token and base path) or the `tenant(..)` ones.
+    fn tenants(&self, uri: &str) -> Result<Vec<Tenant>, StartError> {
+        if self.tenants.is_empty() {
+            let auth = self.auth
+                && (self.token.is_some() || self.profile.spec().auth == AuthScheme::Bearer);
+            let token = auth.then(|| self.token.clone().unwrap_or_else(random_token));
+            let base = self
+                .base_path
+                .clone()
+                .unwrap_or_else(|| normal_path(&self.profile.spec().base_path));
+            let tenant = self.tenant_state("", "", &self.profile, base, token, uri);
+            if let Some(seed) = &self.seed {
+                tenant
+                    .shared
+                    .store
+                    .set_seed(seed.clone())
+                    .map_err(StartError::Seed)?;
+            }
+            return Ok(vec![tenant]);
+        }
+        Ok(self
+            .tenants
+            .iter()
+            .map(|t| {
+                let auth = self.auth && t.profile.spec().auth == AuthScheme::Bearer;
+                let token = auth.then(|| t.token.clone().unwrap_or_else(random_token));
+                let base = normal_path(&t.profile.spec().base_path);
+                let prefix = format!("/{}", t.id);
+                self.tenant_state(&t.id, &prefix, &t.profile, base, token, uri)
+            })
+            .collect())
+    }
+
+    fn tenant_state(
+        &self,
+        id: &str,
+        prefix: &str,
+        profile: &Profile,
+        base_path: String,
+        token: Option<String>,
+        uri: &str,
+    ) -> Tenant {
+        let location_base = format!("{uri}{prefix}{base_path}");
+        let store = Store::new(
+            Arc::clone(&self.clock),
+            Arc::clone(&self.ids),
+            &location_base,
+        )
+        .with_schemas(
+            profile.schema(ResourceKind::User),
+            profile.schema(ResourceKind::Group),
+        );
+        let spec = profile.spec();
+        let settings = Settings {
+            base_path,
+            location_base,
+            token,
+            max_body: self.max_body,
+            admin: self.admin,
+            max_results: spec.max_results,
+            strict_rfc: spec.patch_dialect == PatchDialect::Rfc,
+            group_patch_returns_resource: self.group_patch_returns_resource
+                || spec.group_patch_response == 200,
+            profile: Arc::new(profile.clone()),
+        };
+        Tenant {
+            id: id.to_owned(),
+            prefix: prefix.to_owned(),
+            shared: Arc::new(Shared {
+                store: Arc::new(store),
+                journal: Journal::new(self.journal_size),
+                settings,
+            }),
+        }
+    }
+}
+
+/// `/scim/v2` from `scim/v2/` and friends.
+fn normal_path(path: &str) -> String {
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.starts_with('/') {
+        trimmed.to_owned()
+    } else {
+        format!("/{trimmed}")
     }
 }
 
@@ -241,7 +348,8 @@ impl MockServerBuilder {
 pub struct MockServer {
     addr: SocketAddr,
     uri: String,
-    shared: Arc<Shared>,
+    /// Never empty: `try_start` builds at least one.
+    tenants: Arc<Vec<Tenant>>,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
 }
@@ -267,42 +375,80 @@ impl MockServer {
         self.addr
     }
 
+    /// The first (in single-tenant mode, the only) tenant.
+    fn shared(&self) -> &Shared {
+        &self.tenants[0].shared
+    }
+
+    fn tenant_shared(&self, id: &str) -> Option<&Shared> {
+        self.tenants
+            .iter()
+            .find(|t| t.id == id)
+            .map(|t| t.shared.as_ref())
+    }
+
+    /// The tenant ids, in the order they were added (`[""]` in single-tenant mode).
+    pub fn tenant_ids(&self) -> Vec<&str> {
+        self.tenants.iter().map(|t| t.id.as_str()).collect()
+    }
+
+    /// A tenant's SCIM base URL: `http://127.0.0.1:<port>/<id><profile base path>`.
+    pub fn tenant_base_url(&self, id: &str) -> Option<String> {
+        self.tenant_shared(id)
+            .map(|s| s.settings.location_base.clone())
+    }
+
+    /// A tenant's bearer token (`None`: unknown tenant or no auth).
+    pub fn tenant_token(&self, id: &str) -> Option<&str> {
+        self.tenant_shared(id)?.settings.token.as_deref()
+    }
+
+    /// A tenant's store.
+    pub fn tenant_store(&self, id: &str) -> Option<Arc<Store>> {
+        self.tenant_shared(id).map(|s| Arc::clone(&s.store))
+    }
+
+    /// The profile of the first (or only) tenant.
+    pub fn profile(&self) -> &Profile {
+        &self.shared().settings.profile
+    }
+
     /// The SCIM base URL: [`MockServer::uri`] plus the base path.
     pub fn base_url(&self) -> String {
-        self.shared.settings.location_base.clone()
+        self.shared().settings.location_base.clone()
     }
 
     /// The bearer token, or `None` with authentication off.
     pub fn token(&self) -> Option<&str> {
-        self.shared.settings.token.as_deref()
+        self.shared().settings.token.as_deref()
     }
 
     /// Every SCIM request received (and its response), oldest first, up to the journal size.
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
-        self.shared.journal.all()
+        self.shared().journal.all()
     }
 
     /// All users as the server would return them (members included for groups).
     pub fn users(&self) -> Vec<Value> {
-        self.shared.store.all(ResourceKind::User)
+        self.shared().store.all(ResourceKind::User)
     }
 
     /// All groups, members included.
     pub fn groups(&self) -> Vec<Value> {
-        self.shared.store.all(ResourceKind::Group)
+        self.shared().store.all(ResourceKind::Group)
     }
 
     /// Back to the seed data, journal emptied.
     pub fn reset(&self) {
-        if let Err(e) = self.shared.store.reset() {
+        if let Err(e) = self.shared().store.reset() {
             tracing::error!(error = %e, "reset to seed failed");
         }
-        self.shared.journal.clear();
+        self.shared().journal.clear();
     }
 
     /// The store (for state persistence and inspection); outlives the server.
     pub fn store(&self) -> Arc<Store> {
-        Arc::clone(&self.shared.store)
+        Arc::clone(&self.shared().store)
     }
 }
 

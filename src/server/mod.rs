@@ -2,8 +2,10 @@
 //! module. Layers: the listener with graceful shutdown ([`run`]), the pure
 //! [`router`], [`handlers`] that never see hyper types, and the [`crate::store`].
 //! This file owns the glue: bearer auth, body limits ([`http_body_util::Limited`]),
-//! response encoding, the journal and one log line per request. The wiremock-style
-//! [`MockServer`] lives in `mock.rs`.
+//! response encoding, the journal and one log line per request, and multi-tenancy: one
+//! listener, several [`Tenant`]s, each an app (vendor profile) with its own store, token
+//! and journal under its own path prefix. The wiremock-style [`MockServer`] lives in
+//! `mock.rs`.
 
 pub mod discovery;
 pub mod handlers;
@@ -28,6 +30,7 @@ use hyper_util::rt::TokioIo;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
+use crate::profile::Profile;
 use crate::store::Store;
 use crate::Error;
 use handlers::{Ctx, Reply};
@@ -57,14 +60,62 @@ pub struct Settings {
     pub strict_rfc: bool,
     /// Answer group PATCH with 200 and the group instead of 204.
     pub group_patch_returns_resource: bool,
+    /// The vendor profile: resource types served, required attributes, value rules,
+    /// filterable attributes (see [`crate::profile`]).
+    pub profile: Arc<Profile>,
 }
 
-/// What every connection shares.
+/// What every connection to one tenant shares.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) journal: Journal,
     pub(crate) settings: Settings,
+}
+
+/// One app the process stands in for: requests under `prefix` (`""` when there is only
+/// one tenant, `/alexishr` in multi-tenant mode) go to `shared`, with the prefix removed
+/// before routing, so each tenant keeps its own base path and `/_mock/*` routes.
+#[derive(Debug)]
+pub(crate) struct Tenant {
+    pub(crate) id: String,
+    pub(crate) prefix: String,
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// The rest of `path` after the tenant prefix, at a segment boundary.
+fn strip_tenant<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
+    if prefix.is_empty() {
+        return Some(path);
+    }
+    let rest = path.strip_prefix(prefix)?;
+    (rest.is_empty() || rest.starts_with('/')).then_some(rest)
+}
+
+async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_owned();
+    let found = tenants
+        .iter()
+        .filter_map(|t| strip_tenant(&path, &t.prefix).map(|rest| (t, rest)))
+        .max_by_key(|(t, _)| t.prefix.len());
+    match found {
+        Some((tenant, rest)) => serve_one(&tenant.shared, req, rest).await,
+        None => {
+            let prefixes: Vec<&str> = tenants.iter().map(|t| t.prefix.as_str()).collect();
+            let err = Error::NotFound(format!(
+                "no tenant at `{path}`; this server's tenants live under {}",
+                prefixes.join(", ")
+            ));
+            let reply = Reply::error(&err);
+            let body = reply
+                .body
+                .as_ref()
+                .and_then(|b| serde_json::to_vec(b).ok())
+                .map(Bytes::from)
+                .unwrap_or_default();
+            encode(&reply, body)
+        }
+    }
 }
 
 const SCIM_JSON: &str = "application/scim+json";
@@ -136,13 +187,17 @@ fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
     resp
 }
 
-async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// Serves one request for one tenant; `path` is the URI path without the tenant prefix.
+async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
     let query = parts.uri.query().unwrap_or_default().to_owned();
     let settings = &shared.settings;
-    let route = router::route(&parts.method, &path, &settings.base_path, settings.admin);
+    let mut route = router::route(&parts.method, path, &settings.base_path, settings.admin);
+    // A users-only app has no /Groups at all (profile `groups` absent).
+    if route.kind().is_some_and(|k| !settings.profile.supports(k)) {
+        route = router::Route::NotFound;
+    }
     let mut body_bytes = Bytes::new();
     let auth = match (&settings.token, route.is_public()) {
         (Some(token), false) => authorized(&parts.headers, token),
@@ -207,7 +262,7 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Byt
 /// gives open connections up to five seconds to finish (graceful shutdown).
 pub(crate) async fn run(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    tenants: Arc<Vec<Tenant>>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -226,10 +281,10 @@ pub(crate) async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let shared = Arc::clone(&shared);
+                let tenants = Arc::clone(&tenants);
                 let service = hyper::service::service_fn(move |req| {
-                    let shared = Arc::clone(&shared);
-                    async move { Ok::<_, Infallible>(serve_one(&shared, req).await) }
+                    let tenants = Arc::clone(&tenants);
+                    async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
                 });
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {

@@ -38,6 +38,17 @@ impl Route {
         matches!(self, Route::AdminHealth)
     }
 
+    /// The resource type a resource route addresses.
+    pub fn kind(&self) -> Option<ResourceKind> {
+        match self {
+            Route::List(k) | Route::Create(k) | Route::Search(Some(k)) => Some(*k),
+            Route::Get(k, _) | Route::Replace(k, _) | Route::Patch(k, _) | Route::Delete(k, _) => {
+                Some(*k)
+            }
+            _ => None,
+        }
+    }
+
     /// True for the admin routes, which the journal does not record.
     pub fn is_admin(&self) -> bool {
         matches!(

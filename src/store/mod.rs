@@ -126,6 +126,13 @@ impl Store {
         }
     }
 
+    /// Replaces the RFC schemas with a vendor profile's (see [`crate::profile`]).
+    pub fn with_schemas(mut self, users: ResourceSchema, groups: ResourceSchema) -> Self {
+        self.users = users;
+        self.groups = groups;
+        self
+    }
+
     /// The schema that governs `kind`.
     pub fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
         match kind {

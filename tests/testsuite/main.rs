@@ -4,6 +4,7 @@ mod cli;
 mod filter;
 mod membership;
 mod patch;
+mod profile;
 mod replay;
 mod server;
 mod store_model;

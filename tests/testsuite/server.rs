@@ -735,7 +735,7 @@ fn mock_server_works_from_a_sync_test_and_stops_on_drop() {
 #[test]
 fn unknown_profiles_are_refused_with_a_clear_message() {
     let e = MockServer::builder()
-        .profile("okta")
+        .profile_id("okta")
         .try_start()
         .unwrap_err();
     assert!(e.to_string().contains("entra-generic"));
