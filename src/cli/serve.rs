@@ -62,6 +62,11 @@ pub(crate) struct ServeArgs {
     /// Disable /_mock/requests, /_mock/reset and /_mock/health.
     #[arg(long)]
     no_admin: bool,
+    /// Refuse Entra's non-RFC PATCH forms (PascalCase ops, "True"/"False" strings, members
+    /// removed by value list, dotted keys, manager as a string…) with a detail naming the
+    /// quirk; same as `patch_dialect = "rfc"` in the profile.
+    #[arg(long)]
+    strict_rfc: bool,
     /// Log line format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
@@ -118,6 +123,7 @@ fn parse_tenant(arg: &str) -> Result<(String, Profile, Option<String>), String> 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
     init_logging(args.log_format);
     let profile = match Profile::resolve(&args.profile) {
+        Ok(p) if args.strict_rfc => p.strict_rfc(),
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -127,6 +133,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     let mut tenants = Vec::new();
     for t in &args.tenants {
         match parse_tenant(t) {
+            Ok((id, p, token)) if args.strict_rfc => tenants.push((id, p.strict_rfc(), token)),
             Ok(t) => tenants.push(t),
             Err(e) => {
                 eprintln!("error: {e}");
@@ -252,6 +259,11 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     println!("  listen        {}", server.address());
     if args.tenants.is_empty() {
         println!("  profile       {}", server.profile().id());
+        let dialect = match server.profile().spec().patch_dialect {
+            scimock::profile::PatchDialect::Rfc => "rfc (Entra's PATCH quirks refused)",
+            scimock::profile::PatchDialect::Entra => "entra (legacy and aadOptscim062020 accepted)",
+        };
+        println!("  patch         {dialect}");
     }
     println!("  auth          {auth}");
     println!("  max body      {} bytes", args.max_body);

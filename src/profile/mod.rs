@@ -301,6 +301,13 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// The same profile with Entra's PATCH quirks refused (`patch_dialect = "rfc"`), as
+    /// `scimock serve --strict-rfc` asks.
+    pub fn strict_rfc(mut self) -> Profile {
+        self.spec.patch_dialect = PatchDialect::Rfc;
+        self
+    }
+
     /// Parses and checks a profile from TOML text; `origin` names it in errors.
     pub fn from_toml(text: &str, origin: &str) -> Result<Profile, ProfileError> {
         let spec: ProfileSpec = toml::from_str(text).map_err(|e| ProfileError::Toml {

@@ -110,3 +110,85 @@ fn filter_eval_reports_ordering_a_boolean_as_invalid_filter() {
         .unwrap()
         .contains("cannot order the boolean attribute `active`"));
 }
+
+/// A child process killed when dropped, so a failing assertion leaves no server behind.
+struct Running(std::process::Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `scimock serve` with `args` on a free port; returns the running child and the
+/// base URL read from its banner.
+fn spawn_serve(args: &[&str]) -> (Running, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("banner ended before the base URL")
+            .unwrap();
+        if let Some(url) = line.strip_prefix("SCIM base URL:") {
+            break url.trim().to_owned();
+        }
+    };
+    (Running(child), base)
+}
+
+#[tokio::test]
+async fn serve_strict_rfc_refuses_entra_pascal_case_ops_with_a_named_quirk() {
+    use bytes::Bytes;
+    use http_body_util::{BodyExt, Full};
+    let (_server, base) = spawn_serve(&["--no-auth", "--strict-rfc"]);
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<Full<Bytes>>();
+    let send = |method: &str, uri: String, body: &str| {
+        hyper::Request::builder()
+            .method(method)
+            .uri(uri)
+            .header("content-type", "application/scim+json")
+            .body(Full::new(Bytes::from(body.to_owned())))
+            .unwrap()
+    };
+    let created = client
+        .request(send(
+            "POST",
+            format!("{base}/Users"),
+            r#"{"userName":"strict@example.com"}"#,
+        ))
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    let user: serde_json::Value =
+        serde_json::from_slice(&created.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let id = user["id"].as_str().unwrap();
+    let legacy = r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations":[{"op":"Replace","path":"active","value":"False"}]}"#;
+    let answer = client
+        .request(send("PATCH", format!("{base}/Users/{id}"), legacy))
+        .await
+        .unwrap();
+    let status = answer.status();
+    let body: serde_json::Value =
+        serde_json::from_slice(&answer.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["scimType"], "invalidSyntax");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("legacy PascalCase"),
+        "{body}"
+    );
+}
