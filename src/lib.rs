@@ -12,6 +12,7 @@
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`profile`]: vendor profiles (TOML in `profiles/`): schemas, required and matching
 //!   attributes, value rules, quirks; the checks they add to requests.
+//! - [`record`]: a recording reverse proxy that turns live traffic into replay sequences.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
@@ -22,6 +23,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod patch;
 pub mod profile;
+pub mod record;
 pub mod replay;
 pub mod scim;
 pub mod server;

@@ -4,6 +4,7 @@
 
 mod filter;
 mod profiles;
+mod record;
 mod replay;
 mod serve;
 
@@ -28,6 +29,8 @@ enum Command {
     Filter(filter::FilterCommand),
     /// Replay recorded Entra request sequences against a SCIM endpoint (the Entra stand-in).
     Replay(replay::ReplayArgs),
+    /// Record SCIM traffic through a reverse proxy into a replayable sequence.
+    Record(record::RecordArgs),
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
@@ -38,6 +41,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Serve(args) => serve::run(args),
         Command::Filter(cmd) => filter::run(cmd),
         Command::Replay(args) => replay::run(args),
+        Command::Record(args) => record::run(args),
         Command::Profiles(cmd) => profiles::run(cmd),
     }
 }

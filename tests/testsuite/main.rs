@@ -5,6 +5,7 @@ mod filter;
 mod membership;
 mod patch;
 mod profile;
+mod record;
 mod replay;
 mod server;
 mod store_model;
