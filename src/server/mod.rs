@@ -8,6 +8,7 @@
 //! `mock.rs`.
 
 pub mod discovery;
+pub mod faults;
 pub mod handlers;
 pub mod journal;
 mod mock;
