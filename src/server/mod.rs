@@ -13,7 +13,6 @@ pub mod projection;
 pub mod query;
 pub mod router;
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -139,10 +138,10 @@ fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
 async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let path = parts.uri.path().to_owned();
-    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let path = parts.uri.path();
+    let query = parts.uri.query().unwrap_or_default();
     let settings = &shared.settings;
-    let route = router::route(&parts.method, &path, &settings.base_path, settings.admin);
+    let route = router::route(&parts.method, path, &settings.base_path, settings.admin);
     let mut body_bytes = Bytes::new();
     let auth = match (&settings.token, route.is_public()) {
         (Some(token), false) => authorized(&parts.headers, token),
@@ -161,7 +160,7 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Byt
                 };
                 let request = handlers::Request {
                     route: route.clone(),
-                    query: &query,
+                    query,
                     body: &body_bytes,
                     content_type: header(&parts.headers, CONTENT_TYPE),
                     if_match: header(&parts.headers, hyper::header::IF_MATCH),
@@ -176,24 +175,13 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>) -> Response<Full<Byt
     let response_body = reply
         .body
         .as_ref()
-        .and_then(|b| serde_json::to_vec(b).ok())
-        .map(Bytes::from)
+        .map(handlers::Body::to_bytes)
         .unwrap_or_default();
     if !route.is_admin() {
-        let headers: BTreeMap<String, String> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
         shared.journal.push(RawEntry {
-            method: parts.method.to_string(),
-            uri: parts.uri.to_string(),
-            headers,
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
             body: body_bytes,
             status: reply.status,
             response_body: response_body.clone(),

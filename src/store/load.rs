@@ -5,7 +5,7 @@
 
 use serde_json::{Map, Value};
 
-use super::indexes::{Entry, State};
+use super::indexes::State;
 use super::{membership, validate, ResourceKind, Store};
 use crate::{Error, Result};
 
@@ -73,14 +73,8 @@ impl Store {
                 self.stamp(kind, &id, &mut resource, &created, &modified, version);
                 let resource = Value::Object(resource);
                 state.index(kind, &id, &resource);
-                state.map_mut(kind).insert(
-                    id.clone(),
-                    Entry {
-                        resource,
-                        version,
-                        members: Default::default(),
-                    },
-                );
+                let entry = self.entry(kind, &resource, version);
+                state.map_mut(kind).insert(id.clone(), entry);
                 if let Some(m) = prepared.members {
                     pending_members.push((id, m));
                 }
