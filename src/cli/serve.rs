@@ -61,17 +61,25 @@ pub(crate) struct ServeArgs {
     log_format: LogFormat,
 }
 
-fn init_logging(format: LogFormat) {
+/// Log lines go through a channel to one writer thread that batches them into few
+/// `write(2)`s (a locked, unbuffered stderr write per request cost ~8 % of a GET's CPU).
+/// Lossless: a full channel makes the request wait instead of dropping its line. The
+/// returned guard flushes on drop.
+fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuard {
+    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+        .lossy(false)
+        .finish(std::io::BufWriter::new(std::io::stderr()));
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(writer)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     let _ = match format {
         LogFormat::Text => builder.try_init(),
         LogFormat::Json => builder.json().try_init(),
     };
+    guard
 }
 
 fn read_json(path: &Path) -> Result<Value, String> {
@@ -97,7 +105,7 @@ fn save(store: &Store, path: &Path) {
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
-    init_logging(args.log_format);
+    let _log_flush = init_logging(args.log_format);
     if args.profile != scimock::server::DEFAULT_PROFILE {
         eprintln!(
             "error: unknown profile `{}`; this version supports only `{}` (vendor profiles come later)",
