@@ -11,6 +11,7 @@ use std::time::Duration;
 use clap::{Args, ValueEnum};
 use serde_json::Value;
 
+use scimock::server::Seed;
 use scimock::store::Store;
 use scimock::MockServer;
 
@@ -82,10 +83,17 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
     guard
 }
 
-fn read_json(path: &Path) -> Result<Value, String> {
+/// A seed or state file as JSON text (syntax checked here, loaded by the store one
+/// resource at a time: never one big `Value`).
+fn read_json(path: &Path) -> Result<Seed, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str(&text).map_err(|e| format!("{} is not valid JSON: {e}", path.display()))
+    serde_json::from_str::<serde::de::IgnoredAny>(&text)
+        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
+    Ok(match text.trim() {
+        "null" => Seed::Json(Value::Null),
+        _ => Seed::Text(text.into_bytes()),
+    })
 }
 
 /// Writes `value` to `path` atomically: a temp file in the same directory, then rename.
@@ -120,9 +128,14 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             (read_json(state), format!("state file {}", state.display()))
         }
         (_, Some(seed)) => (read_json(seed), format!("seed file {}", seed.display())),
-        (Some(_), None) => (Ok(Value::Null), "empty (new state file)".to_owned()),
+        (Some(_), None) => (
+            Ok(Seed::Json(Value::Null)),
+            "empty (new state file)".to_owned(),
+        ),
         (None, None) => (
-            serde_json::from_str(DEMO).map_err(|e| e.to_string()),
+            serde_json::from_str(DEMO)
+                .map(Seed::Json)
+                .map_err(|e| e.to_string()),
             "built-in demo data (5 users, 2 groups)".to_owned(),
         ),
     };

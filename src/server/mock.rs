@@ -37,11 +37,33 @@ pub enum StartError {
 /// Configures a [`MockServer`]. Defaults: 127.0.0.1:0, `/scim/v2`, a random token,
 /// profile `entra-generic`, journal of 1000, 1 MiB bodies, admin routes on, system
 /// clock, random 20-hex-digit ids, no seed data.
+/// Seed data for [`MockServerBuilder::seed`]: a value, or JSON text (a seed file's bytes),
+/// which is loaded one resource at a time and never held as one `Value`, so a
+/// 100,000-user file does not leave the process at its parse-time peak.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seed {
+    Json(Value),
+    Text(Vec<u8>),
+}
+
+impl Seed {
+    /// A `null` value: no seed at all.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Seed::Json(Value::Null))
+    }
+}
+
+impl From<Value> for Seed {
+    fn from(v: Value) -> Seed {
+        Seed::Json(v)
+    }
+}
+
 #[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
     profile: String,
-    seed: Option<Value>,
+    seed: Option<Seed>,
     token: Option<String>,
     auth: bool,
     clock: Arc<dyn Clock>,
@@ -91,8 +113,8 @@ impl MockServerBuilder {
         self
     }
     /// Initial data `{"Users": [...], "Groups": [...]}`, also what `reset()` returns to.
-    pub fn seed(mut self, seed: Value) -> Self {
-        self.seed = Some(seed);
+    pub fn seed(mut self, seed: impl Into<Seed>) -> Self {
+        self.seed = Some(seed.into());
         self
     }
     /// The bearer token clients must send.
@@ -184,8 +206,10 @@ impl MockServerBuilder {
         let uri = format!("http://{addr}");
         let location_base = format!("{uri}{}", self.base_path);
         let store = Arc::new(Store::new(self.clock, self.ids, &location_base));
-        if let Some(seed) = self.seed {
-            store.set_seed(seed).map_err(StartError::Seed)?;
+        match self.seed {
+            Some(Seed::Json(v)) => store.set_seed(v).map_err(StartError::Seed)?,
+            Some(Seed::Text(t)) => store.set_seed_text(t).map_err(StartError::Seed)?,
+            None => {}
         }
         let token = self.auth.then(|| self.token.unwrap_or_else(random_token));
         let shared = Arc::new(Shared {

@@ -32,7 +32,7 @@ use crate::Error;
 use handlers::{Ctx, Reply};
 use journal::{Journal, RawEntry};
 
-pub use mock::{random_token, MockServer, MockServerBuilder, StartError, DEFAULT_PROFILE};
+pub use mock::{random_token, MockServer, MockServerBuilder, Seed, StartError, DEFAULT_PROFILE};
 
 /// The most operations one PATCH may carry before it is refused with `tooMany`.
 pub const MAX_PATCH_OPERATIONS: usize = 1000;

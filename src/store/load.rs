@@ -87,6 +87,10 @@ impl Store {
     fn load_text(&self, text: &[u8]) -> Result<()> {
         let seed: SeedText =
             serde_json::from_slice(text).map_err(|e| Error::Internal(e.to_string()))?;
+        self.load_seed_text(seed)
+    }
+
+    fn load_seed_text(&self, seed: SeedText) -> Result<()> {
         let (mut users, mut groups) = (seed.users, seed.groups);
         self.load_items(|kind| {
             let texts = match kind {
@@ -177,6 +181,28 @@ impl Store {
         let text = serde_json::to_vec(&map).map_err(|e| Error::Internal(e.to_string()))?;
         drop(map);
         self.load_text(&text)?;
+        *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into_boxed_slice());
+        Ok(())
+    }
+
+    /// [`Store::set_seed`] from JSON text (a seed file's bytes), without ever holding the
+    /// whole seed as one `Value`. The text is kept as given for [`Store::reset`].
+    pub fn set_seed_text(&self, text: Vec<u8>) -> Result<()> {
+        // A derived struct would also accept an array; only an object is a seed.
+        let is_object = text.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+        match serde_json::from_slice::<SeedText>(&text)
+            .ok()
+            .filter(|_| is_object)
+        {
+            Some(seed) => self.load_seed_text(seed)?,
+            // Not the seed shape (or not JSON): the Value path words the error.
+            None => {
+                let value: Value = serde_json::from_slice(&text).map_err(|e| {
+                    Error::InvalidSyntax(format!("seed/state is not valid JSON: {e}"))
+                })?;
+                return self.set_seed(value);
+            }
+        }
         *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into_boxed_slice());
         Ok(())
     }
