@@ -22,7 +22,10 @@ if ! command -v wrk >/dev/null 2>&1; then
   apt-get install -y wrk
 fi
 
+# SCIMOCK_BIN=path runs another scimock binary (e.g. an older build, for before/after
+# figures measured under the same conditions); the baseline is always examples/hello.rs.
 cargo build --release --bin scimock --example hello
+SCIMOCK=${SCIMOCK_BIN:-./target/release/scimock}
 
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; }
@@ -112,7 +115,7 @@ wait_for $PORT_BASE
 run_wrk "baseline hello" "http://127.0.0.1:$PORT_BASE/"
 
 # --- scimock with 10,000 users ------------------------------------------------------
-./target/release/scimock serve --listen "127.0.0.1:$PORT_SCIM" --token "$TOKEN" \
+"$SCIMOCK" serve --listen "127.0.0.1:$PORT_SCIM" --token "$TOKEN" \
   --seed "$OUT/seed-10k.json" --journal-size 1000 >/dev/null 2>"$OUT/serve.log" & PIDS+=($!)
 wait_for $PORT_SCIM
 B="http://127.0.0.1:$PORT_SCIM/scim/v2"
@@ -124,7 +127,7 @@ run_wrk "PATCH member add/remove, group of 10,000" "$B/Groups/g10k" "$OUT/patch_
 run_wrk "POST /Users" "$B/Users" "$OUT/post_users.lua"
 
 # --- RSS with 100,000 users ---------------------------------------------------------
-./target/release/scimock serve --listen "127.0.0.1:$PORT_RSS" --token "$TOKEN" \
+"$SCIMOCK" serve --listen "127.0.0.1:$PORT_RSS" --token "$TOKEN" \
   --seed "$OUT/seed-100k.json" >/dev/null 2>/dev/null & RSS_PID=$!; PIDS+=($RSS_PID)
 wait_for $PORT_RSS
 sleep 1

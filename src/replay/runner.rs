@@ -257,12 +257,16 @@ impl Runner {
         let limit = Arc::new(tokio::sync::Semaphore::new(self.config.concurrency.max(1)));
         let done = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let mut set = tokio::task::JoinSet::new();
+        // Permits are taken here, in job order, so scenarios start in file order and a
+        // concurrency of 1 is a strict sequence (reproducible ids on a deterministic server).
         for (index, (scenario, dialect)) in jobs.into_iter().enumerate() {
+            let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
+                break;
+            };
             let runner = self.clone();
-            let limit = Arc::clone(&limit);
             let done = Arc::clone(&done);
             set.spawn(async move {
-                let _permit = limit.acquire_owned().await.ok();
+                let _permit = permit;
                 let seed = runner
                     .config
                     .seed

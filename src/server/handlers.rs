@@ -2,6 +2,8 @@
 //! No hyper types, no sockets. RFC 7644 §3.3 (create), §3.4 (read, query, search),
 //! §3.5 (replace, PATCH), §3.6 (delete), §3.14 (ETags), §4 (discovery).
 
+use bytes::Bytes;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::discovery;
@@ -12,7 +14,7 @@ use super::router::Route;
 use super::Settings;
 use crate::patch::{self, MemberOp, PatchOptions};
 use crate::scim::{ListResponse, PatchRequest, SearchRequest};
-use crate::store::{etag_matches, MemberChange, Query, ResourceKind, Store};
+use crate::store::{etag, etag_matches, MemberChange, PageItem, Query, ResourceKind, Store};
 use crate::{Error, Result};
 
 /// Everything a handler may look at.
@@ -32,7 +34,25 @@ pub struct Request<'a> {
 pub struct Reply {
     pub status: u16,
     pub headers: Vec<(&'static str, String)>,
-    pub body: Option<Value>,
+    pub body: Option<Body>,
+}
+
+/// A JSON reply body: a value to serialise, or JSON text already serialised (a stored
+/// resource, a list page), sent as is.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Body {
+    Json(Value),
+    Text(Bytes),
+}
+
+impl Body {
+    /// The bytes on the wire.
+    pub fn to_bytes(&self) -> Bytes {
+        match self {
+            Body::Json(v) => serde_json::to_vec(v).map(Bytes::from).unwrap_or_default(),
+            Body::Text(b) => b.clone(),
+        }
+    }
 }
 
 impl Reply {
@@ -40,7 +60,15 @@ impl Reply {
         Reply {
             status,
             headers: Vec::new(),
-            body: Some(body),
+            body: Some(Body::Json(body)),
+        }
+    }
+
+    fn text(status: u16, body: Bytes) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Some(Body::Text(body)),
         }
     }
 
@@ -154,6 +182,19 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Get(kind, id) => {
             let params = Params::from_query(req.query)?;
+            if params.attributes.is_empty() && params.excluded.is_empty() {
+                if let Some(stored) = store.get_plain(*kind, id)? {
+                    debug_assert_plain(store, *kind, &stored.text);
+                    let tag = etag(stored.version);
+                    let mut r = if req.if_none_match.is_some_and(|h| etag_matches(h, &tag)) {
+                        Reply::empty(304)
+                    } else {
+                        Reply::text(200, stored.text)
+                    };
+                    r.headers.push(("etag", tag));
+                    return Ok(r);
+                }
+            }
             let resource = store.get(*kind, id, params.wants_members())?;
             let tag = resource["meta"]["version"]
                 .as_str()
@@ -171,13 +212,20 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             let params = Params::from_query(req.query)?;
             let body = json_body(req.body)?;
             ctx.settings.profile.check_write(*kind, &body)?;
-            let resource = store.create(*kind, body)?;
+            let (resource, text) = store.create_with_text(*kind, body)?;
             let location = resource["meta"]["location"]
                 .as_str()
                 .unwrap_or_default()
                 .to_owned();
-            let mut reply =
-                Reply::json(201, show(store, *kind, &resource, &params)).with_etag(&resource);
+            let default_view = params.attributes.is_empty() && params.excluded.is_empty();
+            let mut reply = match text {
+                Some(stored) if default_view => {
+                    debug_assert_plain(store, *kind, &stored.text);
+                    Reply::text(201, stored.text)
+                }
+                _ => Reply::json(201, show(store, *kind, &resource, &params)),
+            }
+            .with_etag(&resource);
             reply.headers.push(("location", location));
             Ok(reply)
         }
@@ -240,6 +288,15 @@ fn not_found_detail(settings: &Settings) -> String {
     )
 }
 
+/// A stored text sent as is must equal its default projection (`Store::get_plain`'s
+/// promise); debug builds, and so every test, check it.
+fn debug_assert_plain(store: &Store, kind: ResourceKind, text: &[u8]) {
+    if cfg!(debug_assertions) {
+        let stored: Value = serde_json::from_slice(text).unwrap_or_default();
+        debug_assert_eq!(project(&stored, store.schema(kind), &[], &[]), stored);
+    }
+}
+
 fn show(store: &Store, kind: ResourceKind, resource: &Value, params: &Params) -> Value {
     project(
         resource,
@@ -270,17 +327,37 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
         count,
         with_members: params.wants_members(),
     };
-    let page = ctx.store.list(kind, &query)?;
-    let resources: Vec<Value> = page
-        .resources
-        .iter()
-        .map(|r| show(ctx.store, kind, r, params))
-        .collect();
+    // Resources go into the page as JSON text: a stored user's text when the default
+    // projection is asked for, so an indexed `userName eq` lookup parses one resource
+    // (for the filter) and serialises nothing but the envelope.
+    let default_view = params.attributes.is_empty() && params.excluded.is_empty();
+    let page = if default_view {
+        ctx.store.list_items(kind, &query)?
+    } else {
+        let page = ctx.store.list(kind, &query)?;
+        crate::store::Page {
+            resources: page.resources.into_iter().map(PageItem::Value).collect(),
+            total: page.total,
+            start_index: page.start_index,
+        }
+    };
+    let mut resources: Vec<Box<RawValue>> = Vec::with_capacity(page.resources.len());
+    for item in page.resources {
+        let text = match item {
+            PageItem::Text(bytes) => {
+                debug_assert_plain(ctx.store, kind, &bytes);
+                String::from_utf8(bytes.to_vec()).ok()
+            }
+            PageItem::Value(v) => serde_json::to_string(&show(ctx.store, kind, &v, params)).ok(),
+        };
+        if let Some(raw) = text.and_then(|t| RawValue::from_string(t).ok()) {
+            resources.push(raw);
+        }
+    }
     let body = ListResponse::new(resources, page.total, page.start_index);
-    Ok(Reply::json(
-        200,
-        serde_json::to_value(body).unwrap_or(Value::Null),
-    ))
+    let bytes = serde_json::to_vec(&body)
+        .map_err(|e| Error::Internal(format!("cannot serialise a ListResponse: {e}")))?;
+    Ok(Reply::text(200, Bytes::from(bytes)))
 }
 
 /// `POST /.search` across both resource types (RFC 7644 §3.4.3): users then groups.

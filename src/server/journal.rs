@@ -37,13 +37,15 @@ pub(crate) fn body_value(bytes: &[u8]) -> Option<Value> {
     )
 }
 
-/// What the hot path records: bodies as the bytes already in hand (cheap `Bytes`
-/// clones), turned into JSON only when someone reads the journal.
+/// What the hot path records: method, URI and headers as hyper parsed them (their
+/// clones share hyper's buffers instead of copying every header into a `String`), bodies
+/// as the bytes already in hand (cheap `Bytes` clones). All of it is turned into text and
+/// JSON only when someone reads the journal.
 #[derive(Debug, Clone)]
 pub(crate) struct RawEntry {
-    pub(crate) method: String,
-    pub(crate) uri: String,
-    pub(crate) headers: BTreeMap<String, String>,
+    pub(crate) method: hyper::Method,
+    pub(crate) uri: hyper::Uri,
+    pub(crate) headers: hyper::HeaderMap,
     pub(crate) body: bytes::Bytes,
     pub(crate) status: u16,
     pub(crate) response_body: bytes::Bytes,
@@ -53,9 +55,19 @@ pub(crate) struct RawEntry {
 impl RawEntry {
     fn decode(&self) -> RecordedRequest {
         RecordedRequest {
-            method: self.method.clone(),
-            uri: self.uri.clone(),
-            headers: self.headers.clone(),
+            method: self.method.to_string(),
+            uri: self.uri.to_string(),
+            // Names are lowercase in a HeaderMap; a repeated header keeps its last value.
+            headers: self
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.as_str().to_owned(),
+                        String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                    )
+                })
+                .collect(),
             body: body_value(&self.body),
             status: self.status,
             response_body: body_value(&self.response_body),
@@ -114,9 +126,9 @@ mod tests {
 
     fn entry(n: u16) -> RawEntry {
         RawEntry {
-            method: "GET".into(),
-            uri: "/".into(),
-            headers: BTreeMap::new(),
+            method: hyper::Method::GET,
+            uri: hyper::Uri::from_static("/"),
+            headers: hyper::HeaderMap::new(),
             body: bytes::Bytes::new(),
             status: n,
             response_body: bytes::Bytes::from_static(b"{}"),

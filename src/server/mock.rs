@@ -38,6 +38,28 @@ pub enum StartError {
     Runtime(std::io::Error),
 }
 
+/// Seed data for [`MockServerBuilder::seed`]: a value, or JSON text (a seed file's bytes),
+/// which is loaded one resource at a time and never held as one `Value`, so a
+/// 100,000-user file does not leave the process at its parse-time peak.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Seed {
+    Json(Value),
+    Text(Vec<u8>),
+}
+
+impl Seed {
+    /// A `null` value: no seed at all.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Seed::Json(Value::Null))
+    }
+}
+
+impl From<Value> for Seed {
+    fn from(v: Value) -> Seed {
+        Seed::Json(v)
+    }
+}
+
 /// One tenant of a multi-tenant server: its id (the path prefix), profile and token.
 #[derive(Debug, Clone)]
 struct TenantSpec {
@@ -55,7 +77,7 @@ pub struct MockServerBuilder {
     profile: Profile,
     profile_error: Option<String>,
     tenants: Vec<TenantSpec>,
-    seed: Option<Value>,
+    seed: Option<Seed>,
     token: Option<String>,
     auth: bool,
     clock: Arc<dyn Clock>,
@@ -128,8 +150,8 @@ impl MockServerBuilder {
         self
     }
     /// Initial data `{"Users": [...], "Groups": [...]}`, also what `reset()` returns to.
-    pub fn seed(mut self, seed: Value) -> Self {
-        self.seed = Some(seed);
+    pub fn seed(mut self, seed: impl Into<Seed>) -> Self {
+        self.seed = Some(seed.into());
         self
     }
     /// The bearer token clients must send.
@@ -267,12 +289,11 @@ impl MockServerBuilder {
                 .clone()
                 .unwrap_or_else(|| normal_path(&self.profile.spec().base_path));
             let tenant = self.tenant_state("", "", &self.profile, base, token, uri);
-            if let Some(seed) = &self.seed {
-                tenant
-                    .shared
-                    .store
-                    .set_seed(seed.clone())
-                    .map_err(StartError::Seed)?;
+            let store = &tenant.shared.store;
+            match &self.seed {
+                Some(Seed::Json(v)) => store.set_seed(v.clone()).map_err(StartError::Seed)?,
+                Some(Seed::Text(t)) => store.set_seed_text(t.clone()).map_err(StartError::Seed)?,
+                None => {}
             }
             return Ok(vec![tenant]);
         }

@@ -16,7 +16,6 @@ pub mod projection;
 pub mod query;
 pub mod router;
 
-use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
@@ -37,7 +36,7 @@ use crate::Error;
 use handlers::{Ctx, Reply};
 use journal::{Journal, RawEntry};
 
-pub use mock::{random_token, MockServer, MockServerBuilder, StartError, DEFAULT_PROFILE};
+pub use mock::{random_token, MockServer, MockServerBuilder, Seed, StartError, DEFAULT_PROFILE};
 
 /// The most operations one PATCH may carry before it is refused with `tooMany`.
 pub const MAX_PATCH_OPERATIONS: usize = 1000;
@@ -111,8 +110,7 @@ async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<Full<B
             let body = reply
                 .body
                 .as_ref()
-                .and_then(|b| serde_json::to_vec(b).ok())
-                .map(Bytes::from)
+                .map(handlers::Body::to_bytes)
                 .unwrap_or_default();
             encode(&reply, body)
         }
@@ -120,6 +118,9 @@ async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<Full<B
 }
 
 const SCIM_JSON: &str = "application/scim+json";
+
+/// How much of an oversized body is read and thrown away before answering 413.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
@@ -156,6 +157,19 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     };
     let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
+        // Read and discard what the client is still sending (up to a cap, briefly), so it
+        // sees the 413 instead of a broken pipe from a connection closed under its writes.
+        let mut body = body;
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
         return Err(too_large());
     }
     match Limited::new(body, max).collect().await {
@@ -192,7 +206,7 @@ fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
 async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    let query = parts.uri.query().unwrap_or_default().to_owned();
+    let query = parts.uri.query().unwrap_or_default();
     let settings = &shared.settings;
     let mut route = router::route(&parts.method, path, &settings.base_path, settings.admin);
     // A users-only app has no /Groups at all (profile `groups` absent).
@@ -217,7 +231,7 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
                 };
                 let request = handlers::Request {
                     route: route.clone(),
-                    query: &query,
+                    query,
                     body: &body_bytes,
                     content_type: header(&parts.headers, CONTENT_TYPE),
                     if_match: header(&parts.headers, hyper::header::IF_MATCH),
@@ -232,24 +246,13 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
     let response_body = reply
         .body
         .as_ref()
-        .and_then(|b| serde_json::to_vec(b).ok())
-        .map(Bytes::from)
+        .map(handlers::Body::to_bytes)
         .unwrap_or_default();
     if !route.is_admin() {
-        let headers: BTreeMap<String, String> = parts
-            .headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
         shared.journal.push(RawEntry {
-            method: parts.method.to_string(),
-            uri: parts.uri.to_string(),
-            headers,
+            method: parts.method,
+            uri: parts.uri,
+            headers: parts.headers,
             body: body_bytes,
             status: reply.status,
             response_body: response_body.clone(),

@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
+use bytes::Bytes;
 use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
@@ -16,14 +17,63 @@ use super::ResourceKind;
 use crate::filter::{AttrOp, CompValue, CompareOp, Filter};
 
 /// One stored resource. `members` is empty for users.
+///
+/// The resource is kept as its compact JSON text (~700 bytes for an Entra user) rather
+/// than a `serde_json::Value` (~6 KB with `preserve_order`: an `IndexMap` per object and
+/// a heap `String` per key), and parsed when read (a few µs). The text is [`Bytes`], so a
+/// GET can send it as the response body without a copy.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct Entry {
-    /// The resource (always a JSON object) without `members`, with `meta` kept current.
-    pub(crate) resource: Value,
+    /// The resource (always a JSON object) without `members`, with `meta` kept current,
+    /// as compact JSON.
+    pub(crate) text: Bytes,
     /// The number in `meta.version` (`W/"n"`).
     pub(crate) version: u64,
+    /// True when the default projection (no `attributes` / `excludedAttributes`) returns
+    /// the resource unchanged, so its text can be sent as is.
+    pub(crate) plain: bool,
+    /// `displayName`, else `userName`: a member's `display` (RFC 7643 §4.2), kept so
+    /// rendering a 10,000-member group parses no member.
+    pub(crate) display: Option<Box<str>>,
     /// Member id → member object as the client sent it (nulls dropped).
     pub(crate) members: IndexMap<String, Map<String, Value>>,
+}
+
+impl Entry {
+    /// An entry for `resource` (a JSON object) at `version`.
+    pub(crate) fn new(resource: &Value, version: u64, plain: bool) -> Entry {
+        let text = serde_json::to_vec(resource).unwrap_or_default();
+        let display = resource
+            .get("displayName")
+            .or_else(|| resource.get("userName"))
+            .and_then(Value::as_str)
+            .map(Box::from);
+        Entry {
+            text: Bytes::from(text.into_boxed_slice()),
+            version,
+            plain,
+            display,
+            members: IndexMap::new(),
+        }
+    }
+
+    /// The stored resource, parsed. The text was written by [`Entry::new`], so it parses;
+    /// `Null` would mean a scimock defect, never a client's doing.
+    pub(crate) fn resource(&self) -> Value {
+        serde_json::from_slice(&self.text).unwrap_or_default()
+    }
+
+    /// The value a member's `display` derives from: `displayName`, else `userName`.
+    pub(crate) fn display_value(&self) -> Option<Value> {
+        match &self.display {
+            Some(d) => Some(Value::String(d.to_string())),
+            // Only a non-string name (which validation refuses) gets here.
+            None => {
+                let r = self.resource();
+                r.get("displayName").or_else(|| r.get("userName")).cloned()
+            }
+        }
+    }
 }
 
 /// All resources and their indexes.

@@ -207,7 +207,7 @@ impl Store {
             .get(id)
             .ok_or_else(|| Self::not_found(kind, id))?;
         Self::check_precondition(entry, if_match)?;
-        let old = entry.resource.clone();
+        let old = entry.resource();
         let (new, changes, attrs_changed) = apply(&old)?;
         let prepared = validate::prepare(kind, new, self.schema(kind))?;
         if attrs_changed {
@@ -232,13 +232,23 @@ impl Store {
             let resource = Value::Object(resource);
             state.unindex(kind, id, &old);
             state.index(kind, id, &resource);
+            let fresh = self.entry(kind, &resource, version);
             if let Some(e) = state.map_mut(kind).get_mut(id) {
-                e.resource = resource;
-                e.version = version;
+                e.text = fresh.text;
+                e.version = fresh.version;
+                e.plain = fresh.plain;
+                e.display = fresh.display;
             }
             self.bump();
+            return Ok((
+                self.render_value(&state, kind, id, resource, with_members),
+                true,
+            ));
         }
-        Ok((self.render(&state, kind, id, with_members), changed))
+        Ok((
+            self.render_value(&state, kind, id, old, with_members),
+            false,
+        ))
     }
 }
 

@@ -6,6 +6,13 @@
 //! group membership with its reverse index, filtering/sorting/paging (RFC 7644 §3.4.2).
 //! Leaves HTTP, projection of `attributes` and PATCH path semantics to `server/` and
 //! `patch/`.
+//!
+//! Resources are stored as compact JSON text (see `indexes::Entry`), not as
+//! `serde_json::Value`s: 100,000 Entra users take ~70 MB instead of ~600 MB. Reads parse
+//! the text; a GET of a user in the default projection sends the text itself. Indexed
+//! lookups (`id`, `userName`/`displayName`, `externalId`, `members`) parse only their hits;
+//! a filter no index answers parses every resource of the type it scans (a few µs each),
+//! which is acceptable for a mock and keeps memory flat.
 
 mod indexes;
 mod load;
@@ -16,16 +23,57 @@ mod validate;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, IdGenerator};
-use crate::scim::schema::{group_resource, user_resource, ResourceSchema};
+use crate::scim::schema::{group_resource, user_resource, Attribute, ResourceSchema, Returned};
 use crate::scim::urn;
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
 pub use membership::MemberChange;
-pub use query::{Page, Query};
+pub use query::{Page, PageItem, Query};
+
+/// A stored resource as the bytes a default-projection GET answers with.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredText {
+    /// The resource as compact JSON, `meta` included.
+    pub text: Bytes,
+    /// The number in `meta.version`.
+    pub version: u64,
+}
+
+/// Does the default projection (RFC 7643 §7 `returned`, no `attributes` or
+/// `excludedAttributes`) keep this attribute and all its sub-attributes?
+fn shown_whole(def: Option<&Attribute>) -> bool {
+    def.is_none_or(|a| {
+        matches!(a.returned, Returned::Always | Returned::Default)
+            && a.sub_attributes
+                .iter()
+                .all(|s| s.returned != Returned::Never)
+    })
+}
+
+/// True when the default projection returns `resource` unchanged (nothing `returned:
+/// never` or `request` in it), so its stored text can be sent as is.
+fn is_plain(schema: &ResourceSchema, resource: &Value) -> bool {
+    let Value::Object(obj) = resource else {
+        return false;
+    };
+    obj.iter().all(|(key, value)| {
+        let ext = schema
+            .extensions
+            .iter()
+            .find(|(s, _)| s.id.eq_ignore_ascii_case(key));
+        match (ext, value) {
+            (Some((ext, _)), Value::Object(inner)) => {
+                inner.keys().all(|k| shown_whole(ext.attribute(k)))
+            }
+            _ => shown_whole(schema.resolve(None, key, None)),
+        }
+    })
+}
 
 /// The two resource types this store serves (RFC 7643 §4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -196,6 +244,11 @@ impl Store {
         resource.insert("meta".into(), meta);
     }
 
+    /// A new entry for `resource` (stamped, without members).
+    fn entry(&self, kind: ResourceKind, resource: &Value, version: u64) -> Entry {
+        Entry::new(resource, version, is_plain(self.schema(kind), resource))
+    }
+
     fn check_unique(
         &self,
         state: &State,
@@ -235,6 +288,16 @@ impl Store {
     /// Creates a resource from a POST body (RFC 7644 §3.3). A client-sent `id` is ignored
     /// (RFC 7643 §3.1: the service provider assigns it). Returns the stored resource.
     pub fn create(&self, kind: ResourceKind, body: Value) -> Result<Value> {
+        self.create_with_text(kind, body).map(|(v, _)| v)
+    }
+
+    /// [`Store::create`], plus the stored text when it is also the default projection
+    /// (see [`Store::get_plain`]), taken under the same lock.
+    pub fn create_with_text(
+        &self,
+        kind: ResourceKind,
+        body: Value,
+    ) -> Result<(Value, Option<StoredText>)> {
         let prepared = validate::prepare(kind, body, self.schema(kind))?;
         let mut state = self.lock();
         self.check_unique(&state, kind, &prepared.resource, None)?;
@@ -251,19 +314,21 @@ impl Store {
         self.stamp(kind, &id, &mut resource, &now, &now, 1);
         let resource = Value::Object(resource);
         state.index(kind, &id, &resource);
-        state.map_mut(kind).insert(
-            id.clone(),
-            Entry {
-                resource,
-                version: 1,
-                members: Default::default(),
-            },
-        );
+        let entry = self.entry(kind, &resource, 1);
+        state.map_mut(kind).insert(id.clone(), entry);
         for (member_id, member) in members {
             state.add_member(&id, &member_id, member);
         }
         self.bump();
-        Ok(self.render(&state, kind, &id, true))
+        let text = state
+            .map(kind)
+            .get(&id)
+            .filter(|e| kind == ResourceKind::User && e.plain)
+            .map(|e| StoredText {
+                text: e.text.clone(),
+                version: e.version,
+            });
+        Ok((self.render_value(&state, kind, &id, resource, true), text))
     }
 
     /// The resource with this id, members included.
@@ -273,6 +338,23 @@ impl Store {
             return Err(Self::not_found(kind, id));
         }
         Ok(self.render(&state, kind, id, with_members))
+    }
+
+    /// The stored text of a user whose default projection is the text itself; `None`
+    /// when it must be parsed and projected (groups render members; some users hold
+    /// `returned: never` attributes such as `password`).
+    pub fn get_plain(&self, kind: ResourceKind, id: &str) -> Result<Option<StoredText>> {
+        let state = self.lock();
+        let entry = state
+            .map(kind)
+            .get(id)
+            .ok_or_else(|| Self::not_found(kind, id))?;
+        Ok(
+            (kind == ResourceKind::User && entry.plain).then(|| StoredText {
+                text: entry.text.clone(),
+                version: entry.version,
+            }),
+        )
     }
 
     /// Replaces a resource (RFC 7644 §3.5.1). `readOnly` attributes in the body are
@@ -299,29 +381,30 @@ impl Store {
             .get(id)
             .ok_or_else(|| Self::not_found(kind, id))?;
         Self::check_precondition(entry, if_match)?;
-        self.check_immutable(kind, &entry.resource, &prepared.resource)?;
+        let old = entry.resource();
+        self.check_immutable(kind, &old, &prepared.resource)?;
         self.check_unique(&state, kind, &prepared.resource, Some(id))?;
         let members = match prepared.members {
             Some(m) => membership::resolve(&state, Some(id), m)?,
             None => Vec::new(),
         };
-        let (created, version, old) = {
-            let e = &state.map(kind)[id];
-            let created = e.resource["meta"]["created"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            (created, e.version + 1, e.resource.clone())
-        };
+        let version = state.map(kind).get(id).map_or(1, |e| e.version + 1);
+        let created = old["meta"]["created"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let mut resource = prepared.resource;
         let now = self.now();
         self.stamp(kind, id, &mut resource, &created, &now, version);
         let resource = Value::Object(resource);
         state.unindex(kind, id, &old);
         state.index(kind, id, &resource);
+        let fresh = self.entry(kind, &resource, version);
         if let Some(e) = state.map_mut(kind).get_mut(id) {
-            e.resource = resource;
-            e.version = version;
+            e.text = fresh.text;
+            e.version = fresh.version;
+            e.plain = fresh.plain;
+            e.display = fresh.display;
         }
         if kind == ResourceKind::Group {
             state.clear_members(id);
@@ -330,7 +413,7 @@ impl Store {
             }
         }
         self.bump();
-        Ok(self.render(&state, kind, id, true))
+        Ok(self.render_value(&state, kind, id, resource, true))
     }
 
     fn check_immutable(
@@ -376,7 +459,7 @@ impl Store {
             state.clear_members(id);
         }
         if let Some(entry) = state.map_mut(kind).remove(id) {
-            state.unindex(kind, id, &entry.resource);
+            state.unindex(kind, id, &entry.resource());
         }
         self.bump();
         Ok(())
@@ -386,10 +469,12 @@ impl Store {
     fn touch(&self, state: &mut State, kind: ResourceKind, id: &str, now: &str) {
         if let Some(e) = state.map_mut(kind).get_mut(id) {
             e.version += 1;
-            if let Some(meta) = e.resource.get_mut("meta").and_then(Value::as_object_mut) {
+            let mut resource = e.resource();
+            if let Some(meta) = resource.get_mut("meta").and_then(Value::as_object_mut) {
                 meta.insert("lastModified".into(), Value::String(now.to_owned()));
                 meta.insert("version".into(), Value::String(etag(e.version)));
             }
+            e.text = Bytes::from(serde_json::to_vec(&resource).unwrap_or_default());
         }
     }
 
@@ -415,7 +500,22 @@ impl Store {
         let Some(entry) = state.map(kind).get(id) else {
             return Value::Null;
         };
-        let mut out = entry.resource.clone();
+        self.render_value(state, kind, id, entry.resource(), with_members)
+    }
+
+    /// [`Store::render`] for a resource already parsed (or just built) from entry `id`.
+    fn render_value(
+        &self,
+        state: &State,
+        kind: ResourceKind,
+        id: &str,
+        resource: Value,
+        with_members: bool,
+    ) -> Value {
+        let mut out = resource;
+        let Some(entry) = state.map(kind).get(id) else {
+            return Value::Null;
+        };
         if kind == ResourceKind::Group && with_members {
             let members = entry
                 .members
@@ -434,13 +534,12 @@ impl Store {
             Some(u) => (ResourceKind::User, Some(u)),
             None => (ResourceKind::Group, state.groups.get(member_id)),
         };
-        let derived_display = target.and_then(|t| {
-            let r = &t.resource;
-            r.get("displayName").or_else(|| r.get("userName")).cloned()
-        });
         let mut m = Map::new();
         m.insert("value".into(), Value::String(member_id.to_owned()));
-        let display = sent.get("display").cloned().or(derived_display);
+        let display = sent
+            .get("display")
+            .cloned()
+            .or_else(|| target.and_then(Entry::display_value));
         if let Some(d) = display {
             m.insert("display".into(), d);
         }

@@ -7,6 +7,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::indexes::fold;
+use super::indexes::State;
 use super::{ResourceKind, Store};
 use crate::filter::{AttrPath, Filter};
 use crate::Result;
@@ -27,10 +28,19 @@ pub struct Query<'a> {
 
 /// One page of results.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Page {
-    pub resources: Vec<Value>,
+pub struct Page<T = Value> {
+    pub resources: Vec<T>,
     pub total: u64,
     pub start_index: u64,
+}
+
+/// One resource of a [`Store::list_items`] page: the stored text when the default
+/// projection would return it unchanged (a user with nothing `returned: never`), else the
+/// rendered resource.
+#[derive(Debug, Clone, PartialEq)]
+pub enum PageItem {
+    Text(bytes::Bytes),
+    Value(Value),
 }
 
 /// Does the filter mention `members` anywhere (so groups must be matched with them)?
@@ -103,6 +113,45 @@ impl Store {
     /// Lists `kind` resources matching `query`.
     pub fn list(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page> {
         let state = self.lock();
+        let (ids, total, start_index) = self.select(&state, kind, query)?;
+        let resources = ids
+            .into_iter()
+            .map(|id| self.render(&state, kind, id, query.with_members))
+            .collect();
+        Ok(Page {
+            resources,
+            total,
+            start_index,
+        })
+    }
+
+    /// [`Store::list`] for a caller that will apply the default projection: users whose
+    /// stored text is already that projection come back as text, unparsed.
+    pub fn list_items(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page<PageItem>> {
+        let state = self.lock();
+        let (ids, total, start_index) = self.select(&state, kind, query)?;
+        let resources = ids
+            .into_iter()
+            .map(|id| match state.map(kind).get(id) {
+                Some(e) if kind == ResourceKind::User && e.plain => PageItem::Text(e.text.clone()),
+                _ => PageItem::Value(self.render(&state, kind, id, query.with_members)),
+            })
+            .collect();
+        Ok(Page {
+            resources,
+            total,
+            start_index,
+        })
+    }
+
+    /// The ids of one page of `query`'s matches, the number of matches, and the
+    /// effective `startIndex`.
+    fn select<'s>(
+        &self,
+        state: &'s State,
+        kind: ResourceKind,
+        query: &Query<'_>,
+    ) -> Result<(Vec<&'s String>, u64, u64)> {
         let schema = self.schema(kind);
         let need_members =
             kind == ResourceKind::Group && query.filter.is_some_and(mentions_members);
@@ -122,13 +171,8 @@ impl Store {
             let ok = match query.filter {
                 None => true,
                 Some(f) => {
-                    let entry = &state.map(kind)[id];
-                    if need_members {
-                        let full = self.render(&state, kind, id, true);
-                        crate::filter::matches(f, &full, Some(schema))?
-                    } else {
-                        crate::filter::matches(f, &entry.resource, Some(schema))?
-                    }
+                    let resource = self.render(state, kind, id, need_members);
+                    crate::filter::matches(f, &resource, Some(schema))?
                 }
             };
             if ok {
@@ -138,7 +182,7 @@ impl Store {
         if let Some(path) = query.sort_by {
             let mut keyed: Vec<(Option<Key>, &String)> = matched
                 .into_iter()
-                .map(|id| (sort_key(&state.map(kind)[id].resource, path), id))
+                .map(|id| (sort_key(&state.map(kind)[id].resource(), path), id))
                 .collect();
             keyed.sort_by(|a, b| {
                 let o = compare(&a.0, &b.0);
@@ -154,16 +198,7 @@ impl Store {
         let start = query.start_index.max(1);
         let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
         let take = usize::try_from(query.count).unwrap_or(usize::MAX);
-        let resources = matched
-            .into_iter()
-            .skip(skip)
-            .take(take)
-            .map(|id| self.render(&state, kind, id, query.with_members))
-            .collect();
-        Ok(Page {
-            resources,
-            total,
-            start_index: start,
-        })
+        let page = matched.into_iter().skip(skip).take(take).collect();
+        Ok((page, total, start))
     }
 }
