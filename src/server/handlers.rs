@@ -12,9 +12,9 @@ use super::projection::project;
 use super::query::Params;
 use super::router::Route;
 use super::Settings;
-use crate::patch::{self, MemberOp, PatchOptions};
+use crate::patch::{self, PatchOptions};
 use crate::scim::{ListResponse, PatchRequest, SearchRequest};
-use crate::store::{etag, etag_matches, MemberChange, PageItem, Query, ResourceKind, Store};
+use crate::store::{etag, etag_matches, PageItem, Query, ResourceKind, Store};
 use crate::{Error, Result};
 
 /// Everything a handler may look at.
@@ -391,16 +391,6 @@ fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     ))
 }
 
-fn member_change(op: MemberOp) -> MemberChange {
-    match op {
-        MemberOp::Add(v) => MemberChange::Add(v),
-        MemberOp::Remove(ids) => MemberChange::Remove(ids),
-        MemberOp::RemoveWhere(f) => MemberChange::RemoveWhere(f),
-        MemberOp::Replace(v) => MemberChange::Replace(v),
-        MemberOp::RemoveAll => MemberChange::RemoveAll,
-    }
-}
-
 /// PATCH (RFC 7644 §3.5.2). Users answer 200 with the resource; groups 204 by default,
 /// as Entra expects (entra-provisioning.md §1.13–§1.15).
 fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str) -> Result<Reply> {
@@ -427,8 +417,7 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
                 ctx.settings
                     .profile
                     .check_patched(kind, &outcome.resource)?;
-                let changes = outcome.members.into_iter().map(member_change).collect();
-                Ok((outcome.resource, changes, outcome.changed))
+                Ok((outcome.resource, outcome.members, outcome.changed))
             })?;
     if answer_204 {
         let mut r = Reply::empty(204);

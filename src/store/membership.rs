@@ -9,22 +9,8 @@ use serde_json::{Map, Value};
 use super::indexes::State;
 use super::{validate, ResourceKind, Store};
 use crate::filter::Filter;
+use crate::patch::MemberOp;
 use crate::{Error, Result};
-
-/// A change to a group's `members`, in the store's terms (mirrors `patch::MemberOp`).
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberChange {
-    /// Add these member objects (each with a string `value`); existing members stay once.
-    Add(Vec<Value>),
-    /// Remove the members with these ids; absent ids are no error.
-    Remove(Vec<String>),
-    /// Remove every member matching the filter (`members[<filter>]`).
-    RemoveWhere(Filter),
-    /// Replace the whole member list.
-    Replace(Vec<Value>),
-    /// Remove every member.
-    RemoveAll,
-}
 
 /// Checks that every member names an existing user or group (not `group_id` itself) and
 /// returns `(id, member object)` pairs.
@@ -75,13 +61,13 @@ enum Ready {
     RemoveAll,
 }
 
-fn ready(state: &State, group_id: &str, change: MemberChange) -> Result<Ready> {
+fn ready(state: &State, group_id: &str, change: MemberOp) -> Result<Ready> {
     Ok(match change {
-        MemberChange::Add(v) => Ready::Add(resolve(state, Some(group_id), objects(v)?)?),
-        MemberChange::Replace(v) => Ready::Replace(resolve(state, Some(group_id), objects(v)?)?),
-        MemberChange::Remove(ids) => Ready::Remove(ids),
-        MemberChange::RemoveWhere(f) => Ready::RemoveWhere(f),
-        MemberChange::RemoveAll => Ready::RemoveAll,
+        MemberOp::Add(v) => Ready::Add(resolve(state, Some(group_id), objects(v)?)?),
+        MemberOp::Replace(v) => Ready::Replace(resolve(state, Some(group_id), objects(v)?)?),
+        MemberOp::Remove(ids) => Ready::Remove(ids),
+        MemberOp::RemoveWhere(f) => Ready::RemoveWhere(f),
+        MemberOp::RemoveAll => Ready::RemoveAll,
     })
 }
 
@@ -92,7 +78,7 @@ impl Store {
         &self,
         state: &mut State,
         group_id: &str,
-        changes: Vec<MemberChange>,
+        changes: Vec<MemberOp>,
     ) -> Result<bool> {
         let ready: Vec<Ready> = changes
             .into_iter()
@@ -199,7 +185,7 @@ impl Store {
         id: &str,
         if_match: Option<&str>,
         with_members: bool,
-        apply: impl FnOnce(&Value) -> Result<(Value, Vec<MemberChange>, bool)>,
+        apply: impl FnOnce(&Value) -> Result<(Value, Vec<MemberOp>, bool)>,
     ) -> Result<(Value, bool)> {
         let mut state = self.lock();
         let entry = state
@@ -273,25 +259,7 @@ impl Store {
         let schema = self.schema(kind);
         self.patch_with(kind, id, if_match, with_members, |current| {
             let outcome = crate::patch::apply(current, request, schema, &options)?;
-            let changes = outcome
-                .members
-                .into_iter()
-                .map(MemberChange::from)
-                .collect();
-            Ok((outcome.resource, changes, outcome.changed))
+            Ok((outcome.resource, outcome.members, outcome.changed))
         })
-    }
-}
-
-impl From<crate::patch::MemberOp> for MemberChange {
-    fn from(op: crate::patch::MemberOp) -> Self {
-        use crate::patch::MemberOp;
-        match op {
-            MemberOp::Add(v) => MemberChange::Add(v),
-            MemberOp::Remove(ids) => MemberChange::Remove(ids),
-            MemberOp::RemoveWhere(f) => MemberChange::RemoveWhere(f),
-            MemberOp::Replace(v) => MemberChange::Replace(v),
-            MemberOp::RemoveAll => MemberChange::RemoveAll,
-        }
     }
 }

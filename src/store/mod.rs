@@ -32,7 +32,6 @@ use crate::scim::urn;
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
-pub use membership::MemberChange;
 pub use query::{Page, PageItem, Query};
 
 /// A stored resource as the bytes a default-projection GET answers with.

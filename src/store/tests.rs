@@ -4,6 +4,7 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::{FixedClock, SequentialIds};
+use crate::patch::MemberOp;
 
 fn store() -> Store {
     let clock = FixedClock(time::macros::datetime!(2024-01-02 03:04:05 UTC));
@@ -75,8 +76,8 @@ fn failed_member_add_leaves_group_unchanged() {
             Ok((
                 r.clone(),
                 vec![
-                    MemberChange::Add(vec![json!({"value": uid})]),
-                    MemberChange::Add(vec![json!({"value": "ghost"})]),
+                    MemberOp::Add(vec![json!({"value": uid})]),
+                    MemberOp::Add(vec![json!({"value": "ghost"})]),
                 ],
                 false,
             ))

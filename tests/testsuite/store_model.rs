@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use scimock::clock::{SequentialIds, SystemClock};
-use scimock::store::{MemberChange, ResourceKind, Store};
+use scimock::patch::MemberOp;
+use scimock::store::{ResourceKind, Store};
 use serde_json::{json, Value};
 
 /// Names collide on purpose (case-insensitive uniqueness).
@@ -138,7 +139,7 @@ fn step(store: &Store, model: &mut Model, op: &Op) {
                 .patch_with(ResourceKind::Group, &gid, None, true, |r| {
                     Ok((
                         r.clone(),
-                        vec![MemberChange::Add(vec![json!({"value": uid})])],
+                        vec![MemberOp::Add(vec![json!({"value": uid})])],
                         false,
                     ))
                 })
