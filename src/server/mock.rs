@@ -329,6 +329,16 @@ impl MockServerBuilder {
             profile.schema(ResourceKind::User),
             profile.schema(ResourceKind::Group),
         );
+        let matching = |kind| {
+            profile
+                .mapping(kind)
+                .iter()
+                .filter(|m| m.filter)
+                .map(|m| m.path.as_str())
+        };
+        let store = store
+            .with_matching(ResourceKind::User, matching(ResourceKind::User))
+            .with_matching(ResourceKind::Group, matching(ResourceKind::Group));
         let spec = profile.spec();
         let settings = Settings {
             base_path,

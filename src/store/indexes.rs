@@ -89,6 +89,114 @@ pub(crate) struct State {
     group_external: HashMap<String, Vec<String>>,
     /// Member id (user or group) → ids of the groups it belongs to.
     member_of: HashMap<String, BTreeSet<String>>,
+    /// A vendor profile's other matching attributes (`emails[type eq "work"].value`).
+    matching: Vec<MatchIndex>,
+}
+
+/// An index of one matching attribute (a profile row with `filter = true`) for `eq`
+/// filters: folded value → ids. It only proposes candidates; the query still runs the
+/// whole filter on them, so folding case here is safe whatever the attribute's `caseExact`.
+#[derive(Debug, Clone)]
+pub(crate) struct MatchIndex {
+    kind: ResourceKind,
+    urn: Option<String>,
+    attr: String,
+    /// `type eq "…"` of a value path such as `emails[type eq "work"].value`.
+    type_eq: Option<String>,
+    sub: Option<String>,
+    values: HashMap<String, Vec<String>>,
+}
+
+fn get_ci<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
+    let map = value.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+fn same(a: Option<&str>, b: Option<&str>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        _ => false,
+    }
+}
+
+/// `type eq "X"` as the only term of a value filter.
+fn type_eq(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Attr(e) if e.path.is("type", None) => match &e.op {
+            AttrOp::Compare(CompareOp::Eq, CompValue::String(t)) => Some(t),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+impl MatchIndex {
+    /// An index for a mapping path, or `None` for paths the built-in indexes already cover
+    /// (`id`, `userName`, `displayName`, `externalId`) or that are not of the indexable
+    /// shapes `attr`, `attr.sub`, `urn:…:attr` and `attr[type eq "X"].sub`.
+    pub(crate) fn for_path(kind: ResourceKind, path: &str) -> Option<MatchIndex> {
+        use crate::filter::PatchPath;
+        let (urn, attr, type_eq, sub) = match crate::filter::parse_path(path).ok()? {
+            PatchPath::Attr(p) => (p.urn, p.name, None, p.sub_attr),
+            PatchPath::Value {
+                value_path,
+                sub_attr,
+            } => {
+                let t = type_eq(&value_path.filter)?.to_owned();
+                (value_path.attr.urn, value_path.attr.name, Some(t), sub_attr)
+            }
+        };
+        let builtin = ["id", "userName", "displayName", "externalId"];
+        if urn.is_none() && sub.is_none() && builtin.iter().any(|b| b.eq_ignore_ascii_case(&attr)) {
+            return None;
+        }
+        Some(MatchIndex {
+            kind,
+            urn,
+            attr,
+            type_eq,
+            sub,
+            values: HashMap::new(),
+        })
+    }
+
+    fn keys(&self, resource: &Value) -> Vec<String> {
+        let container = match &self.urn {
+            Some(u) => get_ci(resource, u),
+            None => Some(resource),
+        };
+        let Some(v) = container.and_then(|c| get_ci(c, &self.attr)) else {
+            return Vec::new();
+        };
+        let items: &[Value] = match v {
+            Value::Array(items) => items,
+            other => std::slice::from_ref(other),
+        };
+        let mut out = Vec::new();
+        for item in items {
+            if let Some(t) = &self.type_eq {
+                let matches = get_ci(item, "type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|x| x.eq_ignore_ascii_case(t));
+                if !matches {
+                    continue;
+                }
+            }
+            let value = match &self.sub {
+                Some(s) => get_ci(item, s),
+                None => Some(item),
+            };
+            if let Some(text) = value.and_then(Value::as_str) {
+                out.push(fold(text));
+            }
+        }
+        out
+    }
 }
 
 /// Case folding for the case-insensitive unique attributes (`caseExact: false`).
@@ -139,8 +247,21 @@ impl State {
         names.get(&fold(name))
     }
 
-    /// Adds `resource`'s unique name and externalId to the indexes.
+    /// Indexes a profile's matching attribute from now on (call before loading data).
+    pub(crate) fn add_match_index(&mut self, index: MatchIndex) {
+        self.matching.push(index);
+    }
+
+    /// Adds `resource`'s unique name, externalId and matching attributes to the indexes.
     pub(crate) fn index(&mut self, kind: ResourceKind, id: &str, resource: &Value) {
+        for m in self.matching.iter_mut().filter(|m| m.kind == kind) {
+            for key in m.keys(resource) {
+                let ids = m.values.entry(key).or_default();
+                if !ids.iter().any(|i| i == id) {
+                    ids.push(id.to_owned());
+                }
+            }
+        }
         if let Some(name) = str_attr(resource, kind.unique_attr()) {
             self.names(kind).insert(fold(name), id.to_owned());
         }
@@ -154,6 +275,16 @@ impl State {
 
     /// Removes what [`State::index`] added for the same resource.
     pub(crate) fn unindex(&mut self, kind: ResourceKind, id: &str, resource: &Value) {
+        for m in self.matching.iter_mut().filter(|m| m.kind == kind) {
+            for key in m.keys(resource) {
+                if let Some(ids) = m.values.get_mut(&key) {
+                    ids.retain(|i| i != id);
+                    if ids.is_empty() {
+                        m.values.remove(&key);
+                    }
+                }
+            }
+        }
         if let Some(name) = str_attr(resource, kind.unique_attr()) {
             let key = fold(name);
             if self.names(kind).get(&key).is_some_and(|v| v == id) {
@@ -270,8 +401,36 @@ impl State {
                     // Member ids compare case-exactly, like `id`.
                     Some(self.groups_of(value))
                 } else {
-                    None
+                    self.matching
+                        .iter()
+                        .find(|m| {
+                            m.kind == kind
+                                && m.type_eq.is_none()
+                                && same(m.urn.as_deref(), path.urn.as_deref())
+                                && m.attr.eq_ignore_ascii_case(&path.name)
+                                && same(m.sub.as_deref(), path.sub_attr.as_deref())
+                        })
+                        .map(|m| m.values.get(&fold(value)).cloned().unwrap_or_default())
                 }
+            }
+            // Entra's `emails[type eq "work"].value eq "x"` (entra-provisioning.md §2.2).
+            Filter::ValuePathAttr {
+                value_path,
+                sub_attr,
+                op,
+            } => {
+                let AttrOp::Compare(CompareOp::Eq, CompValue::String(value)) = op else {
+                    return None;
+                };
+                let t = type_eq(&value_path.filter)?;
+                let m = self.matching.iter().find(|m| {
+                    m.kind == kind
+                        && same(m.urn.as_deref(), value_path.attr.urn.as_deref())
+                        && m.attr.eq_ignore_ascii_case(&value_path.attr.name)
+                        && same(m.type_eq.as_deref(), Some(t))
+                        && same(m.sub.as_deref(), Some(sub_attr))
+                })?;
+                Some(m.values.get(&fold(value)).cloned().unwrap_or_default())
             }
             Filter::And(operands) => operands.iter().find_map(|f| self.candidates(kind, f)),
             _ => None,

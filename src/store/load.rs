@@ -13,7 +13,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
-use super::indexes::State;
 use super::{membership, validate, ResourceKind, Store};
 use crate::{Error, Result};
 
@@ -104,7 +103,7 @@ impl Store {
     /// Builds a new state from the resources `items` yields for each kind (users first),
     /// then swaps it in.
     fn load_items(&self, mut items: impl FnMut(ResourceKind) -> Result<Items>) -> Result<()> {
-        let mut state = State::default();
+        let mut state = self.new_state();
         let mut pending_members = Vec::new();
         for kind in [ResourceKind::User, ResourceKind::Group] {
             for (n, raw) in items(kind)?.enumerate() {

@@ -138,6 +138,8 @@ pub struct Store {
     location_base: String,
     users: ResourceSchema,
     groups: ResourceSchema,
+    /// Extra indexes for a profile's matching attributes, empty; every new state gets them.
+    matching: Vec<indexes::MatchIndex>,
     generation: AtomicU64,
 }
 
@@ -169,8 +171,35 @@ impl Store {
             location_base: location_base.trim_end_matches('/').to_owned(),
             users: user_resource(),
             groups: group_resource(),
+            matching: Vec::new(),
             generation: AtomicU64::new(0),
         }
+    }
+
+    /// Also indexes these matching attributes (a profile's `filter = true` rows, e.g.
+    /// `emails[type eq "work"].value`) so `eq` filters on them need no scan. Paths the
+    /// built-in indexes cover, or of shapes it cannot index, are skipped.
+    pub fn with_matching<'p>(
+        mut self,
+        kind: ResourceKind,
+        paths: impl IntoIterator<Item = &'p str>,
+    ) -> Self {
+        for path in paths {
+            if let Some(index) = indexes::MatchIndex::for_path(kind, path) {
+                self.matching.push(index);
+            }
+        }
+        *self.state.get_mut().unwrap_or_else(|e| e.into_inner()) = self.new_state();
+        self
+    }
+
+    /// An empty state with this store's matching indexes.
+    pub(crate) fn new_state(&self) -> State {
+        let mut state = State::default();
+        for index in &self.matching {
+            state.add_match_index(index.clone());
+        }
+        state
     }
 
     /// Replaces the RFC schemas with a vendor profile's (see [`crate::profile`]).
@@ -489,7 +518,8 @@ impl Store {
 
     /// Removes everything.
     pub fn clear(&self) {
-        *self.lock() = State::default();
+        let fresh = self.new_state();
+        *self.lock() = fresh;
         self.bump();
     }
 

@@ -119,3 +119,63 @@ fn if_match_mismatch_is_a_precondition_failure() {
         .unwrap_err();
     assert!(matches!(e, Error::PreconditionFailed(_)));
 }
+
+#[test]
+fn a_profile_matching_attribute_is_indexed_and_kept_current() {
+    let s = store().with_matching(
+        ResourceKind::User,
+        [r#"emails[type eq "work"].value"#, "userName"],
+    );
+    let with_mail = |name: &str, mail: &str| json!({"userName": name, "emails": [{"type": "home", "value": "h@x"}, {"type": "work", "value": mail}]});
+    let a = s
+        .create(ResourceKind::User, with_mail("a", "A@Contoso.com"))
+        .unwrap();
+    s.create(ResourceKind::User, with_mail("b", "b@contoso.com"))
+        .unwrap();
+    let id = a["id"].as_str().unwrap().to_owned();
+    let f = crate::filter::parse(r#"emails[type eq "work"].value eq "a@contoso.com""#).unwrap();
+    // The index answers (a candidate list, not a scan) …
+    assert_eq!(
+        s.lock().candidates(ResourceKind::User, &f),
+        Some(vec![id.clone()])
+    );
+    let home = crate::filter::parse(r#"emails[type eq "home"].value eq "h@x""#).unwrap();
+    assert_eq!(
+        s.lock().candidates(ResourceKind::User, &home),
+        None,
+        "not a matching attribute"
+    );
+    // … and follows replace and delete.
+    s.replace(
+        ResourceKind::User,
+        &id,
+        with_mail("a", "new@contoso.com"),
+        None,
+    )
+    .unwrap();
+    assert_eq!(s.lock().candidates(ResourceKind::User, &f), Some(vec![]));
+    let g = crate::filter::parse(r#"emails[type eq "work"].value eq "NEW@contoso.com""#).unwrap();
+    assert_eq!(
+        s.lock().candidates(ResourceKind::User, &g),
+        Some(vec![id.clone()])
+    );
+    let page = s
+        .list(
+            ResourceKind::User,
+            &Query {
+                filter: Some(&g),
+                count: 10,
+                ..Query::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(page.total, 1);
+    s.delete(ResourceKind::User, &id, None).unwrap();
+    assert_eq!(s.lock().candidates(ResourceKind::User, &g), Some(vec![]));
+    s.clear();
+    assert_eq!(
+        s.lock().candidates(ResourceKind::User, &g),
+        Some(vec![]),
+        "kept after clear"
+    );
+}
