@@ -9,10 +9,12 @@ use serde_json::{Map, Value};
 use crate::filter;
 use crate::scim::schema::ResourceSchema;
 
+mod http;
 mod membership;
 mod patch;
 mod replay;
 
+pub use http::{http_request, FuzzBody, HttpRequestInput};
 pub use membership::{membership, MembershipStep};
 pub use patch::{
     patch_apply, patch_path, FuzzOp, FuzzPath, FuzzScalar, FuzzValue, PatchApplyInput, PATCH_PATHS,
@@ -360,6 +362,11 @@ mod tests {
                             filter_eval_input(&input);
                         }
                     }
+                    "http_request" => {
+                        if let Ok(input) = HttpRequestInput::arbitrary_take_rest(u) {
+                            http_request(&input);
+                        }
+                    }
                     "patch_apply" => {
                         if let Ok(input) = PatchApplyInput::arbitrary_take_rest(u) {
                             patch_apply(&input);
@@ -385,5 +392,20 @@ mod tests {
         }
         replay_fixture(b"{\"steps\": [");
         replay_fixture(b"\xff");
+    }
+
+    #[test]
+    fn http_request_answers_hostile_requests_with_scim_errors() {
+        use arbitrary::{Arbitrary, Unstructured};
+        // A spread of decoded inputs from fixed byte patterns: bodies of every kind, known
+        // and raw paths, odd methods and content types.
+        for seed in 0u8..64 {
+            let bytes: Vec<u8> = (0..256u32)
+                .map(|i| (i as u8).wrapping_mul(seed).wrapping_add(seed))
+                .collect();
+            if let Ok(input) = HttpRequestInput::arbitrary_take_rest(Unstructured::new(&bytes)) {
+                http_request(&input);
+            }
+        }
     }
 }
