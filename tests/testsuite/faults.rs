@@ -318,33 +318,104 @@ fn builder_reports_a_bad_rule_from_try_start() {
     assert!(err.to_string().contains("not an HTTP status"), "{err}");
 }
 
-#[test]
-fn cli_exits_2_on_an_invalid_fault_rule() {
+/// Runs `scimock serve` with `args`; it must exit within ten seconds. Exit code, stderr.
+fn serve_exit(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--fault",
-            "GET /Users wobble",
-        ])
-        .stdout(std::process::Stdio::piped())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
         }
         if Instant::now() > deadline {
             let _ = child.kill();
             panic!("scimock serve did not exit on a bad rule");
         }
         std::thread::sleep(Duration::from_millis(20));
-    };
-    assert_eq!(status.code(), Some(2));
+    }
     let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn cli_exits_2_on_an_invalid_fault_rule() {
+    let (code, stderr) = serve_exit(&["--fault".as_ref(), "GET /Users wobble".as_ref()]);
+    assert_eq!(code, Some(2));
     assert!(stderr.contains("unknown part `wobble`"), "{stderr}");
+}
+
+#[tokio::test]
+async fn the_same_fault_seed_fires_on_the_same_requests() {
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let server = MockServer::builder()
+            .token(TOKEN)
+            .fault("GET /Users status=500 p=0.5")
+            .fault_seed(7)
+            .start_blocking();
+        let mut statuses = Vec::new();
+        for _ in 0..20 {
+            statuses.push(send(&server, "GET", "/Users", None, &[]).await.status);
+        }
+        runs.push(statuses);
+    }
+    assert_eq!(runs[0], runs[1]);
+    assert!(
+        runs[0].contains(&500) && runs[0].contains(&200),
+        "{:?}",
+        runs[0]
+    );
+}
+
+#[tokio::test]
+async fn the_journal_json_names_the_rule_that_fired() {
+    let server = with_faults(&["GET /Users nth=2 status=502"]);
+    send(&server, "GET", "/Users", None, &[]).await;
+    send(&server, "GET", "/Users", None, &[]).await;
+    let journal = send(&server, "GET", "/_mock/requests", None, &[]).await;
+    assert!(journal.body[0].get("fault").is_none());
+    assert_eq!(journal.body[1]["status"], 502);
+    assert_eq!(journal.body[1]["fault"], "GET /Users nth=2 status=502");
+}
+
+#[tokio::test]
+async fn each_tenant_has_its_own_fault_counters() {
+    let profile = scimock::profile::Profile::default();
+    let server = MockServer::builder()
+        .tenant("a", profile.clone(), Some("ta".into()))
+        .tenant("b", profile, Some("tb".into()))
+        .fault("GET /Users status=500")
+        .start_blocking();
+    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
+    let req = Request::get(format!("{}/Users", server.tenant_base_url("a").unwrap()))
+        .header("authorization", "Bearer ta")
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    assert_eq!(client.request(req).await.unwrap().status(), 500);
+    let a = server.tenant_faults("a").unwrap();
+    let b = server.tenant_faults("b").unwrap();
+    assert_eq!(a[0].rule, b[0].rule);
+    assert_eq!((a[0].fired, b[0].fired), (1, 0));
+}
+
+#[test]
+fn cli_exits_2_on_an_invalid_rule_in_a_faults_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("faults.txt");
+    std::fs::write(
+        &path,
+        "# throttling\nPATCH /Groups/* status=429 every=3\n\nGET /Users latency=fast\n",
+    )
+    .unwrap();
+    let (code, stderr) = serve_exit(&["--faults".as_ref(), path.as_os_str()]);
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("latency `fast`"), "{stderr}");
 }
