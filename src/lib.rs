@@ -8,7 +8,7 @@
 //! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
 //! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
 //! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
-//!   and the wiremock-style [`MockServer`].
+//!   fault injection, and the wiremock-style [`MockServer`].
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`profile`]: vendor profiles (TOML in `profiles/`): schemas, required and matching
 //!   attributes, value rules, quirks; the checks they add to requests.

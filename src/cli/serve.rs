@@ -13,6 +13,7 @@ use clap::{Args, ValueEnum};
 use serde_json::Value;
 
 use scimock::profile::Profile;
+use scimock::server::faults::FaultRule;
 use scimock::server::Seed;
 use scimock::store::Store;
 use scimock::MockServer;
@@ -68,9 +69,41 @@ pub(crate) struct ServeArgs {
     /// quirk; same as `patch_dialect = "rfc"` in the profile.
     #[arg(long)]
     strict_rfc: bool,
+    /// Fault rule, repeatable: `'PATCH /Groups/* status=429 retry-after=2 every=3'`
+    /// (syntax in the README, "Testing your client against failures"). With `--tenant`,
+    /// every tenant gets every rule, each with its own counters.
+    #[arg(long = "fault", value_name = "RULE")]
+    faults: Vec<String>,
+    /// File of fault rules: one rule per line; blank lines and lines starting with `#`
+    /// are ignored.
+    #[arg(long = "faults", value_name = "FILE")]
+    faults_file: Option<PathBuf>,
+    /// Seed for `p=` fault triggers and latency ranges: same seed, same faults.
+    #[arg(long, default_value_t = 0)]
+    fault_seed: u64,
     /// Log line format.
     #[arg(long, value_enum, default_value = "text")]
     log_format: LogFormat,
+}
+
+/// The fault rules from `--fault` and `--faults FILE`, each checked; the first error is
+/// the parser's message.
+fn fault_rules(args: &ServeArgs) -> Result<Vec<String>, String> {
+    let mut rules = args.faults.clone();
+    if let Some(path) = &args.faults_file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        rules.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_owned),
+        );
+    }
+    for rule in &rules {
+        FaultRule::parse(rule).map_err(|e| e.to_string())?;
+    }
+    Ok(rules)
 }
 
 /// Log lines go through a channel to one writer thread that batches them into few
@@ -138,6 +171,13 @@ fn parse_tenant(arg: &str) -> Result<(String, Profile, Option<String>), String> 
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
     let _log_flush = init_logging(args.log_format);
+    let faults = match fault_rules(&args) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let profile = match Profile::resolve(&args.profile) {
         Ok(p) if args.strict_rfc => p.strict_rfc(),
         Ok(p) => p,
@@ -195,7 +235,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         .max_body(args.max_body)
         .journal_size(args.journal_size)
         .admin(!args.no_admin)
-        .workers(std::thread::available_parallelism().map_or(2, usize::from));
+        .workers(std::thread::available_parallelism().map_or(2, usize::from))
+        .fault_seed(args.fault_seed);
+    for rule in &faults {
+        builder = builder.fault(rule);
+    }
     if let Some(base) = &args.base_path {
         builder = builder.base_path(base);
     }
@@ -297,9 +341,18 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
         if args.no_admin {
             "off"
         } else {
-            "/_mock/requests, /_mock/reset, /_mock/health"
+            "/_mock/requests, /_mock/reset, /_mock/health, /_mock/faults"
         }
     );
+    let faults = server.faults();
+    if faults.is_empty() {
+        println!("  faults        none");
+    } else {
+        println!("  faults        seed {}", args.fault_seed);
+        for f in &faults {
+            println!("    #{}  {}", f.id, f.rule);
+        }
+    }
     println!("  data          {source}");
     println!(
         "  state file    {}",

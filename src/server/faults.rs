@@ -29,7 +29,7 @@
 //! checked in the order they were added; the first that fires wins. Every fire is counted
 //! and recorded in the request journal.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -273,6 +273,9 @@ struct Slot {
 pub struct Faults {
     slots: Mutex<(Vec<Slot>, fastrand::Rng)>,
     next_id: AtomicU64,
+    /// Mirrors `slots.0.is_empty()` (written under the lock) so the per-request fast path
+    /// takes no lock when there are no rules.
+    empty: AtomicBool,
 }
 
 /// A rule as listed by `GET /_mock/faults`.
@@ -290,6 +293,7 @@ impl Faults {
         Faults {
             slots: Mutex::new((Vec::new(), fastrand::Rng::with_seed(seed))),
             next_id: AtomicU64::new(1),
+            empty: AtomicBool::new(true),
         }
     }
 
@@ -300,12 +304,14 @@ impl Faults {
     /// Adds a rule; returns its id.
     pub fn add(&self, rule: FaultRule) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        self.lock().0.push(Slot {
+        let mut g = self.lock();
+        g.0.push(Slot {
             id,
             rule,
             matched: 0,
             fired: 0,
         });
+        self.empty.store(false, Ordering::Release);
         id
     }
 
@@ -314,12 +320,15 @@ impl Faults {
         let mut g = self.lock();
         let before = g.0.len();
         g.0.retain(|s| s.id != id);
+        self.empty.store(g.0.is_empty(), Ordering::Release);
         g.0.len() != before
     }
 
     /// Removes every rule.
     pub fn clear(&self) {
-        self.lock().0.clear();
+        let mut g = self.lock();
+        g.0.clear();
+        self.empty.store(true, Ordering::Release);
     }
 
     /// The rules with their counters.
@@ -338,7 +347,7 @@ impl Faults {
 
     /// True when no rule is set (the fast path skips everything else).
     pub fn is_empty(&self) -> bool {
-        self.lock().0.is_empty()
+        self.empty.load(Ordering::Acquire)
     }
 
     /// The first rule that fires for this request, counting matches and fires.
@@ -451,6 +460,19 @@ mod tests {
         let p = probe("DELETE", "/Users/u1", &h);
         assert!(f.check(&p).is_none());
         assert!(f.check(&p).unwrap().action.close);
+    }
+
+    #[test]
+    fn is_empty_follows_add_remove_and_clear() {
+        let f = Faults::new(0);
+        assert!(f.is_empty());
+        let id = f.add(FaultRule::parse("GET /Users status=500").unwrap());
+        assert!(!f.is_empty());
+        assert!(f.remove(id));
+        assert!(f.is_empty());
+        f.add(FaultRule::parse("GET /Users status=500").unwrap());
+        f.clear();
+        assert!(f.is_empty());
     }
 
     #[test]

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::discovery;
+use super::faults::{FaultRule, Faults};
 use super::journal::Journal;
 use super::projection::project;
 use super::query::Params;
@@ -106,6 +107,7 @@ pub struct Ctx<'a> {
     pub store: &'a Store,
     pub journal: &'a Journal,
     pub settings: &'a Settings,
+    pub faults: &'a Faults,
 }
 
 /// Handles one routed request. Errors become §3.12 replies here.
@@ -266,12 +268,43 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             Ok(Reply::empty(204))
         }
         Route::AdminHealth => Ok(Reply::json(200, json!({"status": "ok"}))),
+        Route::AdminFaultsList => Ok(Reply::json(
+            200,
+            serde_json::to_value(ctx.faults.list()).unwrap_or(Value::Null),
+        )),
+        Route::AdminFaultsAdd => add_fault(ctx, req),
+        Route::AdminFaultsClear => {
+            ctx.faults.clear();
+            Ok(Reply::empty(204))
+        }
+        Route::AdminFaultRemove(id) => {
+            let removed = id.parse::<u64>().is_ok_and(|n| ctx.faults.remove(n));
+            if removed {
+                Ok(Reply::empty(204))
+            } else {
+                Err(Error::NotFound(format!("no fault rule with id `{id}`")))
+            }
+        }
         Route::MethodNotAllowed(allow) => Err(Error::MethodNotAllowed(format!(
             "this endpoint allows only {allow}"
         ))),
         Route::BadPath(msg) => Err(Error::InvalidSyntax(msg.clone())),
         Route::NotFound => Err(Error::NotFound(not_found_detail(ctx.settings))),
     }
+}
+
+/// `POST /_mock/faults` with `{"rule": "..."}`: 201 `{"id", "rule"}`, or 400
+/// `invalidValue` naming what is wrong with the rule.
+fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
+    #[derive(serde::Deserialize)]
+    struct NewRule {
+        rule: String,
+    }
+    let body: NewRule = typed(json_body(req.body)?, "fault rule (`{\"rule\": \"...\"}`)")?;
+    let rule = FaultRule::parse(&body.rule).map_err(|e| Error::InvalidValue(e.to_string()))?;
+    let source = rule.source.clone();
+    let id = ctx.faults.add(rule);
+    Ok(Reply::json(201, json!({"id": id, "rule": source})))
 }
 
 /// Where resources live, for a 404: only the resource types the profile serves.

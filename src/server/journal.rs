@@ -24,6 +24,9 @@ pub struct RecordedRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_body: Option<Value>,
     pub duration_us: u64,
+    /// The fault rule that fired for this request (see [`crate::server::faults`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<String>,
 }
 
 /// A body as the journal keeps it.
@@ -50,6 +53,7 @@ pub(crate) struct RawEntry {
     pub(crate) status: u16,
     pub(crate) response_body: bytes::Bytes,
     pub(crate) duration_us: u64,
+    pub(crate) fault: Option<String>,
 }
 
 impl RawEntry {
@@ -72,6 +76,7 @@ impl RawEntry {
             status: self.status,
             response_body: body_value(&self.response_body),
             duration_us: self.duration_us,
+            fault: self.fault.clone(),
         }
     }
 }
@@ -133,6 +138,7 @@ mod tests {
             status: n,
             response_body: bytes::Bytes::from_static(b"{}"),
             duration_us: 0,
+            fault: None,
         }
     }
 

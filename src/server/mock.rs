@@ -10,6 +10,7 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+use super::faults::{FaultError, FaultRule, Faults, Listed};
 use super::journal::{Journal, RecordedRequest};
 use super::{Settings, Shared, Tenant};
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
@@ -34,6 +35,9 @@ pub enum StartError {
     BadTenant(String),
     #[error("invalid seed data: {0}")]
     Seed(crate::Error),
+    /// A fault rule given to [`MockServerBuilder::fault`] that does not parse.
+    #[error("{0}")]
+    Fault(FaultError),
     #[error("cannot start the server thread: {0}")]
     Runtime(std::io::Error),
 }
@@ -88,6 +92,9 @@ pub struct MockServerBuilder {
     admin: bool,
     workers: usize,
     group_patch_returns_resource: bool,
+    faults: Vec<FaultRule>,
+    fault_error: Option<FaultError>,
+    fault_seed: u64,
 }
 
 impl Default for MockServerBuilder {
@@ -108,6 +115,9 @@ impl Default for MockServerBuilder {
             admin: true,
             workers: 2,
             group_patch_returns_resource: false,
+            faults: Vec::new(),
+            fault_error: None,
+            fault_seed: 0,
         }
     }
 }
@@ -206,6 +216,26 @@ impl MockServerBuilder {
         self
     }
 
+    /// Adds a fault rule (syntax: [`crate::server::faults`]), e.g.
+    /// `"PATCH /Groups/* status=429 retry-after=2 every=3"`. In multi-tenant mode every
+    /// tenant gets its own copy with its own counters. A rule that does not parse makes
+    /// `try_start` fail with [`StartError::Fault`].
+    pub fn fault(mut self, rule: &str) -> Self {
+        match FaultRule::parse(rule) {
+            Ok(r) => self.faults.push(r),
+            Err(e) => {
+                self.fault_error.get_or_insert(e);
+            }
+        }
+        self
+    }
+    /// Seed for `p=` triggers and latency ranges (default 0): the same seed and the same
+    /// requests fire the same faults.
+    pub fn fault_seed(mut self, seed: u64) -> Self {
+        self.fault_seed = seed;
+        self
+    }
+
     /// Starts the server. Returns as soon as it is listening.
     pub async fn start(self) -> MockServer {
         self.start_blocking()
@@ -225,6 +255,9 @@ impl MockServerBuilder {
     pub fn try_start(self) -> Result<MockServer, StartError> {
         if let Some(e) = self.profile_error.clone() {
             return Err(StartError::UnknownProfile(e));
+        }
+        if let Some(e) = self.fault_error.clone() {
+            return Err(StartError::Fault(e));
         }
         for (i, t) in self.tenants.iter().enumerate() {
             let dup = self.tenants[..i].iter().any(|o| o.id == t.id);
@@ -352,6 +385,10 @@ impl MockServerBuilder {
                 || spec.group_patch_response == 200,
             profile: Arc::new(profile.clone()),
         };
+        let faults = Faults::new(self.fault_seed);
+        for rule in &self.faults {
+            faults.add(rule.clone());
+        }
         Tenant {
             id: id.to_owned(),
             prefix: prefix.to_owned(),
@@ -359,6 +396,7 @@ impl MockServerBuilder {
                 store: Arc::new(store),
                 journal: Journal::new(self.journal_size),
                 settings,
+                faults,
             }),
         }
     }
@@ -457,6 +495,16 @@ impl MockServer {
     /// Every SCIM request received (and its response), oldest first, up to the journal size.
     pub fn received_requests(&self) -> Vec<RecordedRequest> {
         self.shared().journal.all()
+    }
+
+    /// The fault rules of the first (or only) tenant, with how often each matched and fired.
+    pub fn faults(&self) -> Vec<Listed> {
+        self.shared().faults.list()
+    }
+
+    /// A tenant's fault rules (`None`: unknown tenant).
+    pub fn tenant_faults(&self, id: &str) -> Option<Vec<Listed>> {
+        self.tenant_shared(id).map(|s| s.faults.list())
     }
 
     /// All users as the server would return them (members included for groups).

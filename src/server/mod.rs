@@ -5,7 +5,8 @@
 //! response encoding, the journal and one log line per request, and multi-tenancy: one
 //! listener, several [`Tenant`]s, each an app (vendor profile) with its own store, token
 //! and journal under its own path prefix. The wiremock-style [`MockServer`] lives in
-//! `mock.rs`.
+//! `mock.rs`. Fault injection ([`faults`]) is applied here, after auth and before the
+//! handler: the rules decide, this file delays, short-circuits or mangles the answer.
 
 pub mod discovery;
 pub mod faults;
@@ -21,18 +22,26 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
 use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::header::{HeaderMap, HeaderValue, AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE};
-use hyper::{Request, Response, StatusCode};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{
+    HeaderMap, HeaderValue, AUTHORIZATION, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE,
+};
+use hyper::{Request, Response, StatusCode, Version};
 use hyper_util::rt::TokioIo;
 use subtle::ConstantTimeEq;
 use tokio::net::TcpListener;
 
 use crate::profile::Profile;
+use crate::scim::ErrorResponse;
 use crate::store::Store;
 use crate::Error;
+use faults::{Faults, Fired, Probe};
 use handlers::{Ctx, Reply};
 use journal::{Journal, RawEntry};
 
@@ -71,6 +80,7 @@ pub(crate) struct Shared {
     pub(crate) store: Arc<Store>,
     pub(crate) journal: Journal,
     pub(crate) settings: Settings,
+    pub(crate) faults: Faults,
 }
 
 /// One app the process stands in for: requests under `prefix` (`""` when there is only
@@ -92,7 +102,35 @@ fn strip_tenant<'a>(path: &'a str, prefix: &str) -> Option<&'a str> {
     (rest.is_empty() || rest.starts_with('/')).then_some(rest)
 }
 
-async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<Full<Bytes>> {
+/// What the service answers with: usually a whole body, but a `close` fault needs a body
+/// that fails.
+type ResponseBody = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A body whose first poll fails: hyper then aborts the connection before flushing the
+/// head it has buffered, so the client sees a connection error and no response byte.
+#[derive(Debug)]
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault: close",
+        ))))
+    }
+}
+
+async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<ResponseBody> {
     let path = req.uri().path().to_owned();
     let found = tenants
         .iter()
@@ -186,8 +224,8 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     }
 }
 
-fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(body));
+fn encode(reply: &Reply, body: Bytes) -> Response<ResponseBody> {
+    let mut resp = Response::new(full(body));
     *resp.status_mut() =
         StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let headers = resp.headers_mut();
@@ -202,8 +240,58 @@ fn encode(reply: &Reply, body: Bytes) -> Response<Full<Bytes>> {
     resp
 }
 
+/// The request facts fault rules match on, or `None` outside the SCIM base path.
+fn check_faults(
+    shared: &Shared,
+    parts: &hyper::http::request::Parts,
+    path: &str,
+    route: &router::Route,
+) -> Option<Fired> {
+    let base = shared.settings.base_path.trim_end_matches('/');
+    let rest = path.strip_prefix(base)?;
+    if !rest.is_empty() && !rest.starts_with('/') {
+        return None;
+    }
+    let relative = if rest.is_empty() { "/" } else { rest };
+    let filter = parts.uri.query().and_then(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .find(|(k, _)| k == "filter")
+            .map(|(_, v)| v.into_owned())
+    });
+    shared.faults.check(&Probe {
+        method: parts.method.as_str(),
+        path: relative,
+        resource: route.kind(),
+        filter: filter.as_deref(),
+        headers: &parts.headers,
+    })
+}
+
+/// RFC 7644 §3.12 error body for a `status=` fault; the request is not applied.
+fn injected_reply(fired: &Fired, status: u16) -> Reply {
+    let detail = fired
+        .action
+        .detail
+        .clone()
+        .unwrap_or_else(|| format!("injected fault: {}", fired.rule));
+    let body = serde_json::to_value(ErrorResponse::new(status, None, detail))
+        .unwrap_or(serde_json::Value::Null);
+    let mut headers = Vec::new();
+    if let Some(secs) = fired.action.retry_after {
+        headers.push(("retry-after", secs.to_string()));
+    }
+    Reply {
+        status,
+        headers,
+        body: Some(handlers::Body::Json(body)),
+    }
+}
+
+/// What an `invalid-json` fault sends: the start of a SCIM body, cut off mid-array.
+const INVALID_JSON: &[u8] = b"{\"schemas\": [\"urn:ietf:params:scim:api:messages:2.0:Li";
+
 /// Serves one request for one tenant; `path` is the URI path without the tenant prefix.
-async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<Full<Bytes>> {
+async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<ResponseBody> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let query = parts.uri.query().unwrap_or_default();
@@ -218,36 +306,59 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
         (Some(token), false) => authorized(&parts.headers, token),
         _ => Ok(()),
     };
+    let mut fired = None;
     let reply = match auth {
         Err(e) => Reply::error(&e),
         Ok(()) => match read_body(body, &parts.headers, settings.max_body).await {
             Err(e) => Reply::error(&e),
             Ok(bytes) => {
                 body_bytes = bytes;
-                let ctx = Ctx {
-                    store: &shared.store,
-                    journal: &shared.journal,
-                    settings,
-                };
-                let request = handlers::Request {
-                    route: route.clone(),
-                    query,
-                    body: &body_bytes,
-                    content_type: header(&parts.headers, CONTENT_TYPE),
-                    if_match: header(&parts.headers, hyper::header::IF_MATCH),
-                    if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
-                };
-                handlers::handle(&ctx, &request)
+                // Fast path: no rules, no probe.
+                if !route.is_admin() && !shared.faults.is_empty() {
+                    fired = check_faults(shared, &parts, path, &route);
+                }
+                if let Some(delay) = fired.as_ref().and_then(|f| f.delay) {
+                    tokio::time::sleep(delay).await;
+                }
+                match fired.as_ref().and_then(|f| Some((f, f.action.status?))) {
+                    Some((f, status)) => injected_reply(f, status),
+                    None => {
+                        let ctx = Ctx {
+                            store: &shared.store,
+                            journal: &shared.journal,
+                            settings,
+                            faults: &shared.faults,
+                        };
+                        let request = handlers::Request {
+                            route: route.clone(),
+                            query,
+                            body: &body_bytes,
+                            content_type: header(&parts.headers, CONTENT_TYPE),
+                            if_match: header(&parts.headers, hyper::header::IF_MATCH),
+                            if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
+                        };
+                        handlers::handle(&ctx, &request)
+                    }
+                }
             }
         },
     };
     let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
-    tracing::info!(method = %parts.method, path = %parts.uri, status = reply.status, us = micros, "request");
-    let response_body = reply
+    let fault = fired.as_ref().map(|f| f.rule.as_str());
+    tracing::info!(method = %parts.method, path = %parts.uri, status = reply.status, us = micros, fault, "request");
+    let mut response_body = reply
         .body
         .as_ref()
         .map(handlers::Body::to_bytes)
         .unwrap_or_default();
+    let action = fired.as_ref().map(|f| &f.action);
+    if reply.body.is_some() {
+        if action.is_some_and(|a| a.invalid_json) {
+            response_body = Bytes::from_static(INVALID_JSON);
+        } else if action.is_some_and(|a| a.truncate) {
+            response_body = response_body.slice(..response_body.len() / 2);
+        }
+    }
     if !route.is_admin() {
         shared.journal.push(RawEntry {
             method: parts.method,
@@ -257,9 +368,26 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
             status: reply.status,
             response_body: response_body.clone(),
             duration_us: micros,
+            fault: fired.as_ref().map(|f| f.rule.clone()),
         });
     }
-    encode(&reply, response_body)
+    let mut resp = encode(&reply, response_body);
+    if let Some(action) = action {
+        if let Some(ct) = action.content_type.as_deref() {
+            if let Ok(v) = HeaderValue::from_str(ct) {
+                resp.headers_mut().insert(CONTENT_TYPE, v);
+            }
+        }
+        if action.http10 {
+            *resp.version_mut() = Version::HTTP_10;
+            resp.headers_mut()
+                .insert(CONNECTION, HeaderValue::from_static("close"));
+        }
+        if action.close {
+            *resp.body_mut() = BrokenBody.boxed();
+        }
+    }
+    resp
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and

@@ -25,6 +25,14 @@ pub enum Route {
     AdminRequests,
     AdminReset,
     AdminHealth,
+    /// `GET /_mock/faults`: the fault rules with their counters.
+    AdminFaultsList,
+    /// `POST /_mock/faults`: add a rule (`{"rule": "..."}`).
+    AdminFaultsAdd,
+    /// `DELETE /_mock/faults`: remove every rule.
+    AdminFaultsClear,
+    /// `DELETE /_mock/faults/{id}`: remove one rule.
+    AdminFaultRemove(String),
     /// The path exists but not for this method; `Allow` lists what does.
     MethodNotAllowed(&'static str),
     /// A path segment that is not valid percent-encoded UTF-8.
@@ -53,7 +61,13 @@ impl Route {
     pub fn is_admin(&self) -> bool {
         matches!(
             self,
-            Route::AdminRequests | Route::AdminReset | Route::AdminHealth
+            Route::AdminRequests
+                | Route::AdminReset
+                | Route::AdminHealth
+                | Route::AdminFaultsList
+                | Route::AdminFaultsAdd
+                | Route::AdminFaultsClear
+                | Route::AdminFaultRemove(_)
         )
     }
 }
@@ -97,7 +111,22 @@ pub fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
                     (m == Method::GET).then_some(Route::AdminHealth)
                 })
             }
-            _ => {}
+            "/_mock/faults" => {
+                return method_check(method, "GET, POST, DELETE", |m| match *m {
+                    Method::GET => Some(Route::AdminFaultsList),
+                    Method::POST => Some(Route::AdminFaultsAdd),
+                    Method::DELETE => Some(Route::AdminFaultsClear),
+                    _ => None,
+                })
+            }
+            _ => {
+                if let Some(id) = path.strip_prefix("/_mock/faults/") {
+                    let id = id.to_owned();
+                    return method_check(method, "DELETE", |m| {
+                        (m == Method::DELETE).then_some(Route::AdminFaultRemove(id))
+                    });
+                }
+            }
         }
     }
     let base = base.trim_end_matches('/');
@@ -228,6 +257,15 @@ mod tests {
             route(&Method::GET, "/scim/v2/_mock/requests", B, true),
             Route::NotFound
         );
+        assert_eq!(
+            route(&Method::DELETE, "/_mock/faults/3", B, true),
+            Route::AdminFaultRemove("3".into())
+        );
+        assert_eq!(
+            route(&Method::POST, "/_mock/faults", B, true),
+            Route::AdminFaultsAdd
+        );
+        assert!(Route::AdminFaultsClear.is_admin());
     }
 
     #[test]
