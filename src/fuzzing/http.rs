@@ -163,6 +163,7 @@ fn build_settings() -> Settings {
 pub fn http_request(input: &HttpRequestInput) {
     let store = seeded_store();
     let journal = Journal::new(16);
+    let faults = crate::server::faults::Faults::new(0);
     let settings = settings();
     let method_name = METHODS[usize::from(input.method) % METHODS.len()];
     let Ok(method) = hyper::Method::from_bytes(method_name.as_bytes()) else {
@@ -189,6 +190,7 @@ pub fn http_request(input: &HttpRequestInput) {
         store: &store,
         journal: &journal,
         settings,
+        faults: &faults,
     };
     let request = handlers::Request {
         route,
