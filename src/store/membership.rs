@@ -207,24 +207,7 @@ impl Store {
         let members_changed = self.apply_members(&mut state, id, changes)?;
         let changed = attrs_changed || members_changed;
         if changed {
-            let version = state.map(kind)[id].version + 1;
-            let created = old["meta"]["created"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
-            let now = self.now();
-            let mut resource = prepared.resource;
-            self.stamp(kind, id, &mut resource, &created, &now, version);
-            let resource = Value::Object(resource);
-            state.unindex(kind, id, &old);
-            state.index(kind, id, &resource);
-            let fresh = self.entry(kind, &resource, version);
-            if let Some(e) = state.map_mut(kind).get_mut(id) {
-                e.text = fresh.text;
-                e.version = fresh.version;
-                e.plain = fresh.plain;
-                e.display = fresh.display;
-            }
+            let resource = self.store_new_version(&mut state, kind, id, &old, prepared.resource);
             self.bump();
             return Ok((
                 self.render_value(&state, kind, id, resource, with_members),

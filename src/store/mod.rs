@@ -277,6 +277,37 @@ impl Store {
         Entry::new(resource, version, is_plain(self.schema(kind), resource))
     }
 
+    /// Stores `resource` as the next version of `id` (whose stored form was `old`): keeps
+    /// `meta.created`, stamps `lastModified` and the version, moves the indexes. Returns
+    /// the stamped resource.
+    fn store_new_version(
+        &self,
+        state: &mut State,
+        kind: ResourceKind,
+        id: &str,
+        old: &Value,
+        mut resource: Map<String, Value>,
+    ) -> Value {
+        let version = state.map(kind).get(id).map_or(1, |e| e.version + 1);
+        let created = old["meta"]["created"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let now = self.now();
+        self.stamp(kind, id, &mut resource, &created, &now, version);
+        let resource = Value::Object(resource);
+        state.unindex(kind, id, old);
+        state.index(kind, id, &resource);
+        let fresh = self.entry(kind, &resource, version);
+        if let Some(e) = state.map_mut(kind).get_mut(id) {
+            e.text = fresh.text;
+            e.version = fresh.version;
+            e.plain = fresh.plain;
+            e.display = fresh.display;
+        }
+        resource
+    }
+
     fn check_unique(
         &self,
         state: &State,
@@ -416,24 +447,7 @@ impl Store {
             Some(m) => membership::resolve(&state, Some(id), m)?,
             None => Vec::new(),
         };
-        let version = state.map(kind).get(id).map_or(1, |e| e.version + 1);
-        let created = old["meta"]["created"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        let mut resource = prepared.resource;
-        let now = self.now();
-        self.stamp(kind, id, &mut resource, &created, &now, version);
-        let resource = Value::Object(resource);
-        state.unindex(kind, id, &old);
-        state.index(kind, id, &resource);
-        let fresh = self.entry(kind, &resource, version);
-        if let Some(e) = state.map_mut(kind).get_mut(id) {
-            e.text = fresh.text;
-            e.version = fresh.version;
-            e.plain = fresh.plain;
-            e.display = fresh.display;
-        }
+        let resource = self.store_new_version(&mut state, kind, id, &old, prepared.resource);
         if kind == ResourceKind::Group {
             state.clear_members(id);
             for (member_id, member) in members {
