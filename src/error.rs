@@ -58,6 +58,9 @@ pub enum Error {
     /// A body with a content type other than SCIM or plain JSON.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The server is at a configured limit (connections); the client should retry.
+    #[error("{0}")]
+    ServiceUnavailable(String),
     /// A feature the server deliberately does not offer (bulk, sorting off, …).
     #[error("{0}")]
     NotImplemented(String),
@@ -86,6 +89,7 @@ impl Error {
             Error::PayloadTooLarge(_) => (413, None),
             Error::UnsupportedMediaType(_) => (415, None),
             Error::NotImplemented(_) => (501, None),
+            Error::ServiceUnavailable(_) => (503, None),
             Error::Internal(_) => (500, None),
         }
     }

@@ -69,6 +69,12 @@ pub(crate) struct ServeArgs {
     /// quirk; same as `patch_dialect = "rfc"` in the profile.
     #[arg(long)]
     strict_rfc: bool,
+    /// Open connections served at once; one more gets 503 and is closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to send a complete request head (slowloris protection).
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
     /// Fault rule, repeatable: `'PATCH /Groups/* status=429 retry-after=2 every=3'`
     /// (syntax in the README, "Testing your client against failures"). With `--tenant`,
     /// every tenant gets every rule, each with its own counters.
@@ -229,6 +235,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if !(args.header_timeout.is_finite() && args.header_timeout > 0.0) {
+        eprintln!("error: --header-timeout must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    let header_timeout = args.header_timeout.min(3600.0);
     let mut builder = MockServer::builder()
         .listen(args.listen)
         .profile(profile)
@@ -236,6 +247,8 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         .journal_size(args.journal_size)
         .admin(!args.no_admin)
         .workers(std::thread::available_parallelism().map_or(2, usize::from))
+        .max_connections(args.max_connections)
+        .header_read_timeout(Duration::from_secs_f64(header_timeout))
         .fault_seed(args.fault_seed);
     for rule in &faults {
         builder = builder.fault(rule);

@@ -91,6 +91,7 @@ pub struct MockServerBuilder {
     max_body: usize,
     admin: bool,
     workers: usize,
+    limits: super::Limits,
     group_patch_returns_resource: bool,
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
@@ -114,6 +115,7 @@ impl Default for MockServerBuilder {
             max_body: 1024 * 1024,
             admin: true,
             workers: 2,
+            limits: super::Limits::default(),
             group_patch_returns_resource: false,
             faults: Vec::new(),
             fault_error: None,
@@ -205,6 +207,18 @@ impl MockServerBuilder {
         self.admin = on;
         self
     }
+    /// Open connections served at once (default 1024); one more is answered 503.
+    pub fn max_connections(mut self, n: usize) -> Self {
+        self.limits.max_connections = n.max(1);
+        self
+    }
+
+    /// Time a client has to send a complete request head (default 10 s; slowloris).
+    pub fn header_read_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
     /// Runtime worker threads (default 2).
     pub fn workers(mut self, n: usize) -> Self {
         self.workers = n.max(1);
@@ -285,13 +299,14 @@ impl MockServerBuilder {
             .map_err(StartError::Runtime)?;
         let (stop, stopped) = oneshot::channel::<()>();
         let server_tenants = Arc::clone(&tenants);
+        let limits = self.limits;
         let thread = std::thread::Builder::new()
             .name("scimock".into())
             .spawn(move || {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => {
-                            super::run(listener, server_tenants, async {
+                            super::run(listener, server_tenants, limits, async {
                                 let _ = stopped.await;
                             })
                             .await

@@ -157,6 +157,46 @@ async fn dispatch(tenants: &[Tenant], req: Request<Incoming>) -> Response<Respon
 
 const SCIM_JSON: &str = "application/scim+json";
 
+/// hyper's read-buffer cap per connection (bounds what a request head can occupy).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// Connection-level limits of a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head (slowloris protection).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// The answer to a connection over the limit.
+fn over_capacity(max: usize) -> Response<Full<Bytes>> {
+    let err = Error::ServiceUnavailable(format!(
+        "this server already serves {max} connections; retry shortly"
+    ));
+    let body = serde_json::to_vec(&err.to_response())
+        .map(Bytes::from)
+        .unwrap_or_default();
+    let mut resp = Response::new(Full::new(body));
+    *resp.status_mut() = StatusCode::SERVICE_UNAVAILABLE;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(SCIM_JSON));
+    resp.headers_mut()
+        .insert(hyper::header::RETRY_AFTER, HeaderValue::from_static("1"));
+    resp.headers_mut()
+        .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
+
 /// How much of an oversized body is read and thrown away before answering 413.
 const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
@@ -395,10 +435,17 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
 pub(crate) async fn run(
     listener: TcpListener,
     tenants: Arc<Vec<Tenant>>,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let http = hyper::server::conn::http1::Builder::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // Slow clients (slowloris) get `header_read_timeout` to send a request head; a head
+    // that does not fit hyper's read buffer is refused by hyper and the connection closed.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
@@ -413,6 +460,20 @@ pub(crate) async fn run(
                     }
                 };
                 let _ = stream.set_nodelay(true);
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    // Over the connection limit: one clear 503, then close.
+                    let mut busy = hyper::server::conn::http1::Builder::new();
+                    busy.keep_alive(false);
+                    let max = limits.max_connections;
+                    let service = hyper::service::service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(over_capacity(max))
+                    });
+                    let conn = busy.serve_connection(TokioIo::new(stream), service);
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                    });
+                    continue;
+                };
                 let tenants = Arc::clone(&tenants);
                 let service = hyper::service::service_fn(move |req| {
                     let tenants = Arc::clone(&tenants);
@@ -421,6 +482,7 @@ pub(crate) async fn run(
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(slot);
                 });
             }
             () = &mut shutdown => break,

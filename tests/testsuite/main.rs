@@ -3,6 +3,7 @@
 mod cli;
 mod faults;
 mod filter;
+mod hardening;
 mod membership;
 mod patch;
 mod profile;
