@@ -551,3 +551,32 @@ async fn terminal_and_junit_reports_of_a_broken_endpoint_match_their_snapshots()
         insta::assert_snapshot!("replay@junit_report_broken", junit);
     });
 }
+
+#[tokio::test]
+async fn each_vendor_scenario_passes_against_the_mock_running_that_vendors_profile() {
+    for id in ["servicely", "freshservice", "visibly", "alvao", "alexishr"] {
+        let server = scimock::MockServer::builder()
+            .token("t")
+            .profile_id(id)
+            .ids(scimock::clock::SequentialIds::new())
+            .start_blocking();
+        let scenarios: Vec<Scenario> = scimock::replay::builtin_scenarios()
+            .unwrap()
+            .into_iter()
+            .filter(|s| s.name.starts_with(&format!("vendor_{id}")))
+            .collect();
+        assert!(!scenarios.is_empty(), "no vendor scenario for {id}");
+        let mut config = RunnerConfig::new(server.base_url());
+        config.token = Some("t".into());
+        config.dialects = Dialect::BOTH.to_vec();
+        config.concurrency = 1;
+        let report = Runner::new(config).unwrap().run(&scenarios).await;
+        assert_eq!(
+            report.summary.failed,
+            0,
+            "{id}:\n{}",
+            report::terminal(&report, false)
+        );
+        assert!(report.summary.passed >= 2, "{id}: {:?}", report.summary);
+    }
+}
