@@ -8,6 +8,7 @@ mod membership;
 mod patch;
 mod profile;
 mod record;
+mod reliability;
 mod replay;
 mod server;
 mod store_model;

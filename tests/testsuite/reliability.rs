@@ -1,0 +1,216 @@
+//! Reliability under concurrency and injected faults (bounded, 127.0.0.1 only): 64 clients
+//! do mixed user CRUD and group membership PATCHes while 5 % of SCIM requests are answered
+//! 503 by a seeded fault rule. Afterwards the store equals a model built from the
+//! acknowledged operations only: nothing acknowledged is lost, nothing rejected is applied.
+//! `RELIABILITY_RUNS=20 cargo test --release reliability` repeats it (figures in
+//! BENCHMARKS.md).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Instant;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+
+const CLIENTS: usize = 64;
+const OPS_PER_CLIENT: usize = 30;
+
+async fn call(
+    client: &Client<HttpConnector, Full<Bytes>>,
+    base: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let req = hyper::Request::builder()
+        .method(method)
+        .uri(format!("{base}{path}"))
+        .header("authorization", "Bearer t")
+        .header("content-type", "application/scim+json")
+        .body(Full::new(Bytes::from(
+            body.map(|b| b.to_string()).unwrap_or_default(),
+        )))
+        .unwrap();
+    let resp = client.request(req).await.unwrap();
+    let status = resp.status().as_u16();
+    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+    (
+        status,
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
+}
+
+/// What one client saw acknowledged.
+#[derive(Default)]
+struct Acked {
+    users: BTreeSet<String>,
+    members: BTreeSet<String>,
+    requests: usize,
+    faults: usize,
+}
+
+async fn client_run(t: usize, base: String, gid: String) -> Acked {
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let mut acked = Acked::default();
+    let mut mine: Vec<String> = Vec::new();
+    for i in 0..OPS_PER_CLIENT {
+        let (method, path, body) = match (i % 5, mine.last()) {
+            (0 | 1, _) | (_, None) => (
+                "POST",
+                "/Users".to_owned(),
+                Some(json!({"userName": format!("c{t}-u{i}")})),
+            ),
+            (2, Some(uid)) => (
+                "PATCH",
+                format!("/Groups/{gid}"),
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Add", "path": "members", "value": [{"value": uid}]}]}),
+                ),
+            ),
+            (3, Some(uid)) => (
+                "PATCH",
+                format!("/Users/{uid}"),
+                Some(
+                    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": [{"op": "Replace", "path": "displayName", "value": format!("n{i}")}]}),
+                ),
+            ),
+            (_, Some(uid)) => ("DELETE", format!("/Users/{uid}"), None),
+        };
+        let (status, answer) = call(&client, &base, method, &path, body).await;
+        acked.requests += 1;
+        if status == 503 {
+            acked.faults += 1;
+            continue;
+        }
+        match method {
+            "POST" => {
+                assert_eq!(status, 201, "{answer}");
+                let id = answer["id"].as_str().unwrap().to_owned();
+                acked.users.insert(id.clone());
+                mine.push(id);
+            }
+            "DELETE" => {
+                assert_eq!(status, 204, "{answer}");
+                if let Some(uid) = mine.pop() {
+                    acked.users.remove(&uid);
+                    acked.members.remove(&uid);
+                }
+            }
+            _ if path.starts_with("/Groups") => {
+                assert_eq!(status, 204, "{answer}");
+                if let Some(uid) = mine.last() {
+                    acked.members.insert(uid.clone());
+                }
+            }
+            _ => assert_eq!(status, 200, "{answer}"),
+        }
+    }
+    acked
+}
+
+/// One run: returns (requests, faults fired, milliseconds).
+fn run_once(seed: u64) -> (usize, usize, u128) {
+    let server = scimock::MockServer::builder()
+        .token("t")
+        .workers(2)
+        .fault("* /** status=503 p=0.05")
+        .fault_seed(seed)
+        .start_blocking();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let started = Instant::now();
+    let (acked, gid) = rt.block_on(async {
+        let client: Client<HttpConnector, Full<Bytes>> =
+            Client::builder(TokioExecutor::new()).build_http();
+        let base = server.base_url();
+        // The shared group, created before the faults can matter (retried until acknowledged).
+        let gid = loop {
+            let (s, g) = call(
+                &client,
+                &base,
+                "POST",
+                "/Groups",
+                Some(json!({"displayName": "hot"})),
+            )
+            .await;
+            if s == 201 {
+                break g["id"].as_str().unwrap().to_owned();
+            }
+        };
+        let tasks: Vec<_> = (0..CLIENTS)
+            .map(|t| tokio::spawn(client_run(t, base.clone(), gid.clone())))
+            .collect();
+        let mut all = Vec::new();
+        for task in tasks {
+            all.push(task.await.unwrap());
+        }
+        (all, gid)
+    });
+    let elapsed = started.elapsed().as_millis();
+    let users: BTreeSet<String> = acked.iter().flat_map(|a| a.users.iter().cloned()).collect();
+    let members: BTreeSet<String> = acked
+        .iter()
+        .flat_map(|a| a.members.iter().cloned())
+        .collect();
+    let stored: BTreeSet<String> = server
+        .users()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(stored, users, "store vs acknowledged users");
+    let group = server
+        .groups()
+        .into_iter()
+        .find(|g| g["id"] == gid.as_str())
+        .unwrap();
+    let in_group: BTreeMap<String, usize> = group["members"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .fold(BTreeMap::new(), |mut m, x| {
+            *m.entry(x["value"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+            m
+        });
+    assert!(in_group.values().all(|n| *n == 1), "duplicate members");
+    assert_eq!(
+        in_group.keys().cloned().collect::<BTreeSet<_>>(),
+        members,
+        "group vs acknowledged members"
+    );
+    server.store().check_invariants().unwrap();
+    let requests: usize = acked.iter().map(|a| a.requests).sum();
+    let faults: usize = acked.iter().map(|a| a.faults).sum();
+    // The journal (the last 1,000 requests) marks every fired fault, and only 503s.
+    let journal = server.received_requests();
+    let marked: Vec<_> = journal.iter().filter(|r| r.fault.is_some()).collect();
+    assert!(!marked.is_empty() && marked.iter().all(|r| r.status == 503));
+    assert!(journal
+        .iter()
+        .filter(|r| r.status == 503)
+        .all(|r| r.fault.is_some()));
+    (requests, faults, elapsed)
+}
+
+#[test]
+fn concurrent_clients_with_injected_faults_lose_nothing_acknowledged_and_apply_nothing_rejected() {
+    let runs: u64 = std::env::var("RELIABILITY_RUNS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(2);
+    for seed in 0..runs {
+        let (requests, faults, ms) = run_once(seed);
+        assert!(
+            faults > 0,
+            "the 5 % rule never fired in {requests} requests"
+        );
+        eprintln!("reliability run {seed}: {requests} requests, {faults} faults fired, {ms} ms");
+    }
+}
