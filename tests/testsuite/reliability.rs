@@ -214,3 +214,92 @@ fn concurrent_clients_with_injected_faults_lose_nothing_acknowledged_and_apply_n
         eprintln!("reliability run {seed}: {requests} requests, {faults} faults fired, {ms} ms");
     }
 }
+
+#[test]
+fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
+        .arg(&state)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines.next().expect("banner").unwrap();
+        if let Some(url) = line.strip_prefix("SCIM base URL:") {
+            break url.trim().to_owned();
+        }
+    };
+    let pid = child.id().to_string();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let acked: BTreeSet<String> = rt.block_on(async {
+        let tasks: Vec<_> = (0..16)
+            .map(|t| {
+                let base = base.clone();
+                tokio::spawn(async move {
+                    let client: Client<HttpConnector, Full<Bytes>> =
+                        Client::builder(TokioExecutor::new()).build_http();
+                    let mut mine = Vec::new();
+                    for i in 0..200 {
+                        let req = hyper::Request::builder()
+                            .method("POST")
+                            .uri(format!("{base}/Users"))
+                            .header("content-type", "application/scim+json")
+                            .body(Full::new(Bytes::from(
+                                json!({"userName": format!("t{t}-{i}")}).to_string(),
+                            )))
+                            .unwrap();
+                        // After SIGTERM the server stops accepting: errors end this client.
+                        let Ok(resp) = client.request(req).await else {
+                            break;
+                        };
+                        let status = resp.status().as_u16();
+                        let Ok(body) = resp.into_body().collect().await else {
+                            break;
+                        };
+                        if status == 201 {
+                            let v: Value = serde_json::from_slice(&body.to_bytes()).unwrap();
+                            mine.push(v["id"].as_str().unwrap().to_owned());
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let mut all = BTreeSet::new();
+        for task in tasks {
+            all.extend(task.await.unwrap());
+        }
+        all
+    });
+    let status = child.wait().unwrap();
+    assert!(status.success() || status.code().is_some(), "{status:?}");
+    assert!(
+        !acked.is_empty(),
+        "no write was acknowledged before SIGTERM"
+    );
+    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let stored: BTreeSet<String> = saved["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect();
+    let lost: Vec<&String> = acked.difference(&stored).collect();
+    assert!(
+        lost.is_empty(),
+        "{} acknowledged users missing from the state file: {lost:?}",
+        lost.len()
+    );
+}
