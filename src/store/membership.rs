@@ -188,11 +188,7 @@ impl Store {
         apply: impl FnOnce(&Value) -> Result<(Value, Vec<MemberOp>, bool)>,
     ) -> Result<(Value, bool)> {
         let mut state = self.lock();
-        let entry = state
-            .map(kind)
-            .get(id)
-            .ok_or_else(|| Self::not_found(kind, id))?;
-        Self::check_precondition(entry, if_match)?;
+        let entry = Self::current(&state, kind, id, if_match)?;
         let old = entry.resource();
         let (new, changes, attrs_changed) = apply(&old)?;
         let prepared = validate::prepare(kind, new, self.schema(kind))?;

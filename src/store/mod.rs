@@ -328,6 +328,21 @@ impl Store {
         }
     }
 
+    /// The stored entry for `id`, if it exists and `If-Match` (when given) matches it.
+    fn current<'s>(
+        state: &'s State,
+        kind: ResourceKind,
+        id: &str,
+        if_match: Option<&str>,
+    ) -> Result<&'s Entry> {
+        let entry = state
+            .map(kind)
+            .get(id)
+            .ok_or_else(|| Self::not_found(kind, id))?;
+        Self::check_precondition(entry, if_match)?;
+        Ok(entry)
+    }
+
     fn check_precondition(entry: &Entry, if_match: Option<&str>) -> Result<()> {
         match if_match {
             Some(h) if !etag_matches(h, &etag(entry.version)) => {
@@ -435,11 +450,7 @@ impl Store {
         }
         let prepared = validate::prepare(kind, body, self.schema(kind))?;
         let mut state = self.lock();
-        let entry = state
-            .map(kind)
-            .get(id)
-            .ok_or_else(|| Self::not_found(kind, id))?;
-        Self::check_precondition(entry, if_match)?;
+        let entry = Self::current(&state, kind, id, if_match)?;
         let old = entry.resource();
         self.check_immutable(kind, &old, &prepared.resource)?;
         self.check_unique(&state, kind, &prepared.resource, Some(id))?;
@@ -486,11 +497,7 @@ impl Store {
     /// was a member of.
     pub fn delete(&self, kind: ResourceKind, id: &str, if_match: Option<&str>) -> Result<()> {
         let mut state = self.lock();
-        let entry = state
-            .map(kind)
-            .get(id)
-            .ok_or_else(|| Self::not_found(kind, id))?;
-        Self::check_precondition(entry, if_match)?;
+        Self::current(&state, kind, id, if_match)?;
         let now = self.now();
         for group_id in state.groups_of(id) {
             if state.remove_member(&group_id, id).is_some() {
