@@ -69,6 +69,23 @@ impl MembershipModel {
     }
 }
 
+/// PATCHes group `gid` with `ops` through the engine, as a 204 group PATCH does.
+fn patch_group(
+    store: &crate::store::Store,
+    gid: &str,
+    ops: Vec<Value>,
+) -> crate::Result<(Value, bool)> {
+    let request = membership_patch(ops);
+    store.apply_patch(
+        crate::store::ResourceKind::Group,
+        gid,
+        &request,
+        false,
+        None,
+        false,
+    )
+}
+
 fn membership_patch(ops: Vec<Value>) -> crate::scim::PatchRequest {
     let ops = ops
         .into_iter()
@@ -187,14 +204,7 @@ pub fn membership(steps: &[MembershipStep]) {
                     continue;
                 }
                 let valid = !add || ids.iter().all(|id| model.exists(id) && *id != gid);
-                let result = store.apply_patch(
-                    ResourceKind::Group,
-                    &gid,
-                    &membership_patch(ops),
-                    false,
-                    None,
-                    false,
-                );
+                let result = patch_group(&store, &gid, ops);
                 assert_eq!(result.is_ok(), valid, "{step:?}: {result:?}");
                 if valid {
                     let set = model.members.entry(gid).or_default();
@@ -219,14 +229,7 @@ pub fn membership(steps: &[MembershipStep]) {
                 let values: Vec<Value> = ids.iter().map(|id| json!({"value": id})).collect();
                 let ops = vec![json!({"op": "replace", "path": "members", "value": values})];
                 let valid = ids.iter().all(|id| model.exists(id) && *id != gid);
-                let result = store.apply_patch(
-                    ResourceKind::Group,
-                    &gid,
-                    &membership_patch(ops),
-                    false,
-                    None,
-                    false,
-                );
+                let result = patch_group(&store, &gid, ops);
                 assert_eq!(result.is_ok(), valid, "{step:?}: {result:?}");
                 if valid {
                     model.members.insert(gid, ids.into_iter().collect());
@@ -237,14 +240,7 @@ pub fn membership(steps: &[MembershipStep]) {
                     continue;
                 };
                 let ops = vec![json!({"op": "remove", "path": "members"})];
-                let result = store.apply_patch(
-                    ResourceKind::Group,
-                    &gid,
-                    &membership_patch(ops),
-                    false,
-                    None,
-                    false,
-                );
+                let result = patch_group(&store, &gid, ops);
                 assert!(result.is_ok(), "{step:?}: {result:?}");
                 model.members.insert(gid, Default::default());
             }
