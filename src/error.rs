@@ -94,6 +94,16 @@ impl Error {
         }
     }
 
+    /// The response headers this error carries: `WWW-Authenticate` with a 401
+    /// (RFC 6750 §3).
+    pub fn headers(&self) -> Vec<(&'static str, String)> {
+        let mut headers = Vec::new();
+        if let Error::Unauthorized(_) = self {
+            headers.push(("www-authenticate", "Bearer realm=\"scimock\"".into()));
+        }
+        headers
+    }
+
     /// The RFC 7644 §3.12 body for this error.
     pub fn to_response(&self) -> ErrorResponse {
         let (status, scim_type) = self.status_and_type();

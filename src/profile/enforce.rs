@@ -12,7 +12,7 @@ use super::{ExtensionPolicy, FilterPolicy, Format, Mapping, Profile};
 use crate::filter::{self, AttrPath, Filter, PatchPath};
 use crate::scim::schema::ResourceSchema;
 use crate::scim::urn;
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 use crate::{Error, Result};
 
 /// A compiled value rule: the regex and a valid example for the error detail.

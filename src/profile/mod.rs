@@ -73,7 +73,7 @@ pub mod table;
 use serde::{Deserialize, Serialize};
 
 use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 pub use enforce::ValueRule;
 

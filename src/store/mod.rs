@@ -28,10 +28,10 @@ use serde_json::{Map, Value};
 
 use crate::clock::{Clock, IdGenerator};
 use crate::scim::schema::{group_resource, user_resource, Attribute, ResourceSchema, Returned};
-use crate::scim::urn;
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
+pub use crate::scim::ResourceKind;
 pub use query::{Page, PageItem, Query};
 
 /// A stored resource as the bytes a default-projection GET answers with.
@@ -72,55 +72,6 @@ fn is_plain(schema: &ResourceSchema, resource: &Value) -> bool {
             _ => shown_whole(schema.resolve(None, key, None)),
         }
     })
-}
-
-/// The two resource types this store serves (RFC 7643 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ResourceKind {
-    User,
-    Group,
-}
-
-impl ResourceKind {
-    /// The endpoint name, `Users` or `Groups` (RFC 7644 §3.2).
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-
-    /// `meta.resourceType`: `User` or `Group`.
-    pub fn resource_type(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-
-    /// The core schema URN.
-    pub fn schema_urn(self) -> &'static str {
-        match self {
-            ResourceKind::User => urn::USER,
-            ResourceKind::Group => urn::GROUP,
-        }
-    }
-
-    /// The attribute that must be unique (case-insensitively): `userName` (RFC 7643
-    /// §4.1.1) or `displayName` (an Entra requirement, entra-provisioning.md §2.2).
-    pub fn unique_attr(self) -> &'static str {
-        match self {
-            ResourceKind::User => "userName",
-            ResourceKind::Group => "displayName",
-        }
-    }
-
-    /// The kind for an endpoint name, ignoring ASCII case.
-    pub fn from_endpoint(name: &str) -> Option<ResourceKind> {
-        [ResourceKind::User, ResourceKind::Group]
-            .into_iter()
-            .find(|k| k.endpoint().eq_ignore_ascii_case(name))
-    }
 }
 
 /// Timestamps as Entra shows them: `2018-03-27T19:59:26.000Z`.

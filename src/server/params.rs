@@ -12,14 +12,14 @@ use crate::{Error, Result};
 
 /// Parsed list/read parameters.
 #[derive(Debug, Clone, Default)]
-pub struct Params {
-    pub filter: Option<Filter>,
-    pub start_index: Option<i64>,
-    pub count: Option<i64>,
-    pub sort_by: Option<AttrPath>,
-    pub descending: bool,
-    pub attributes: Vec<AttrPath>,
-    pub excluded: Vec<AttrPath>,
+pub(crate) struct Params {
+    pub(crate) filter: Option<Filter>,
+    pub(crate) start_index: Option<i64>,
+    pub(crate) count: Option<i64>,
+    pub(crate) sort_by: Option<AttrPath>,
+    pub(crate) descending: bool,
+    pub(crate) attributes: Vec<AttrPath>,
+    pub(crate) excluded: Vec<AttrPath>,
 }
 
 /// True when `raw` has a `%` not followed by two hex digits.
@@ -108,7 +108,7 @@ impl Params {
     }
 
     /// Parses a raw (still encoded) query string.
-    pub fn from_query(query: &str) -> Result<Params> {
+    pub(crate) fn from_query(query: &str) -> Result<Params> {
         let mut params = Params::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -127,7 +127,7 @@ impl Params {
     }
 
     /// Parameters from a `POST .search` body (RFC 7644 §3.4.3).
-    pub fn from_search(req: &SearchRequest) -> Result<Params> {
+    pub(crate) fn from_search(req: &SearchRequest) -> Result<Params> {
         let mut params = Params::default();
         if let Some(f) = &req.filter {
             params.set("filter", f)?;
@@ -150,7 +150,7 @@ impl Params {
     }
 
     /// Whether `members` would be returned at all (lets the store skip rendering them).
-    pub fn wants_members(&self) -> bool {
+    pub(crate) fn wants_members(&self) -> bool {
         let members = |p: &AttrPath| p.name.eq_ignore_ascii_case("members");
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(members);
