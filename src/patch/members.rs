@@ -2,69 +2,17 @@
 //! [`MemberOp`] instead of an edit of the resource JSON, because the store keeps members
 //! indexed (RFC 7644 §3.5.2; entra-provisioning.md §1.14, §1.15, §4.3d).
 //!
-//! This module owns the translation (path + value → `MemberOp`) and the reference
-//! semantics on a plain list ([`MemberOp::apply_to`]). Whether a member id exists is the
+//! This module owns the translation (path + value → `MemberOp`). The type and its
+//! reference semantics on a plain list ([`MemberOp::apply_to`]) are the store's
+//! instruction language and live in [`crate::store`]. Whether a member id exists is the
 //! store's question, not this module's.
 
 use serde_json::{Map, Value};
 
 use super::Kind;
-use crate::filter::{self, AttrOp, CompValue, CompareOp, Filter, PatchPath};
+use crate::filter::{AttrOp, CompValue, CompareOp, Filter, PatchPath};
+use crate::store::{member_id, MemberOp};
 use crate::{Error, Result};
-
-/// One change to a group's member list, in request order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberOp {
-    /// Add these member objects; each has a string `"value"` (the member id) and keeps
-    /// `"$ref"` (even `null`), `"type"` and `"display"` as sent. Ids already present are
-    /// left alone.
-    Add(Vec<Value>),
-    /// Remove the members with these ids; absent ids are a no-op.
-    Remove(Vec<String>),
-    /// Remove the members matching `members[<filter>]` when the filter is not a plain
-    /// `value eq "id"` (plain ones become [`MemberOp::Remove`]).
-    RemoveWhere(Filter),
-    /// Replace the whole list.
-    Replace(Vec<Value>),
-    /// `remove` with path `members` and no value: remove every member.
-    RemoveAll,
-}
-
-impl MemberOp {
-    /// Applies this operation to a plain list of member objects: the reference semantics
-    /// the store reproduces with indexes. Never two members with the same `value`; removing
-    /// an absent member is a no-op.
-    pub fn apply_to(&self, members: &mut Vec<Value>) {
-        match self {
-            MemberOp::Add(new) => add_unique(members, new),
-            MemberOp::Remove(ids) => {
-                members.retain(|m| !member_id(m).is_some_and(|id| ids.iter().any(|x| x == id)))
-            }
-            MemberOp::RemoveWhere(f) => {
-                members.retain(|m| !filter::matches_element(f, m, None).unwrap_or(false))
-            }
-            MemberOp::Replace(new) => {
-                members.clear();
-                add_unique(members, new);
-            }
-            MemberOp::RemoveAll => members.clear(),
-        }
-    }
-}
-
-fn add_unique(members: &mut Vec<Value>, new: &[Value]) {
-    for m in new {
-        let Some(id) = member_id(m) else { continue };
-        if !members.iter().any(|x| member_id(x) == Some(id)) {
-            members.push(m.clone());
-        }
-    }
-}
-
-/// The member id: the `value` sub-attribute.
-pub(super) fn member_id(member: &Value) -> Option<&str> {
-    member.get("value").and_then(Value::as_str)
-}
 
 /// True when `path` names the members attribute `members_attr` (unqualified or qualified
 /// with the core schema URN `core`).
@@ -205,6 +153,7 @@ fn member_object(item: Value) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter;
     use serde_json::json;
 
     #[test]

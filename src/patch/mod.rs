@@ -19,7 +19,7 @@ mod value;
 
 use serde_json::Value;
 
-pub use members::MemberOp;
+pub use crate::store::MemberOp;
 
 use crate::filter::{self, PatchPath};
 use crate::scim::{urn, PatchOperation, PatchRequest, ResourceSchema};

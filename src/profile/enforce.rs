@@ -207,7 +207,7 @@ impl Profile {
         }
         let schema = self.schema(kind);
         for row in self.mapping(kind).iter().filter(|r| r.required) {
-            if values_at(body, &row.path, &schema).is_empty() {
+            if values_at(body, &row.path, schema).is_empty() {
                 return Err(Error::InvalidValue(format!(
                     "`{}` is required by {} (profile `{}`) and is missing or empty",
                     row.path,
@@ -216,13 +216,13 @@ impl Profile {
                 )));
             }
         }
-        self.check_values(kind, body, &schema)
+        self.check_values(kind, body, schema)
     }
 
     /// Checks a resource after PATCH: value rules and unknown extensions. Required rows
     /// are not re-checked here: Entra creates with them and then sends only changes.
     pub fn check_patched(&self, kind: ResourceKind, resource: &Value) -> Result<()> {
-        self.check_values(kind, resource, &self.schema(kind))
+        self.check_values(kind, resource, self.schema(kind))
     }
 
     fn check_values(

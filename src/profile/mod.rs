@@ -70,6 +70,8 @@ pub mod enforce;
 pub mod example;
 pub mod table;
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 
 use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
@@ -294,8 +296,9 @@ pub struct ProfileSpec {
 #[derive(Debug, Clone)]
 pub struct Profile {
     spec: ProfileSpec,
-    users: ResourceSchema,
-    groups: Option<ResourceSchema>,
+    /// Shared with every store serving this profile: one copy, never cloned per request.
+    users: Arc<ResourceSchema>,
+    groups: Option<Arc<ResourceSchema>>,
     /// Value rules per resource kind: (mapping path, rule).
     rules: Vec<(ResourceKind, String, ValueRule)>,
 }
@@ -335,9 +338,11 @@ impl Profile {
                 spec.base_path
             )));
         }
-        let users = build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?;
+        let users = Arc::new(build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?);
         let groups = match &spec.groups {
-            Some(_) => Some(build::resource_schema(&spec, ResourceKind::Group).map_err(invalid)?),
+            Some(_) => Some(Arc::new(
+                build::resource_schema(&spec, ResourceKind::Group).map_err(invalid)?,
+            )),
             None => None,
         };
         let mut rules = Vec::new();
@@ -420,13 +425,24 @@ impl Profile {
     }
 
     /// The schema of `kind`; for an unsupported kind, the RFC one (never served).
-    pub fn schema(&self, kind: ResourceKind) -> ResourceSchema {
+    pub fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
         match kind {
-            ResourceKind::User => self.users.clone(),
-            ResourceKind::Group => self
-                .groups
-                .clone()
-                .unwrap_or_else(crate::scim::schema::group_resource),
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => match &self.groups {
+                Some(groups) => groups,
+                None => group_fallback(),
+            },
+        }
+    }
+
+    /// The same schema as [`Profile::schema`], shared, for a store to hold.
+    pub(crate) fn shared_schema(&self, kind: ResourceKind) -> Arc<ResourceSchema> {
+        match kind {
+            ResourceKind::User => Arc::clone(&self.users),
+            ResourceKind::Group => match &self.groups {
+                Some(groups) => Arc::clone(groups),
+                None => crate::scim::schema::shared_group_resource(),
+            },
         }
     }
 
@@ -440,10 +456,24 @@ impl Profile {
     }
 }
 
+/// The RFC Group schema, for a profile that serves no groups (one per process).
+fn group_fallback() -> &'static ResourceSchema {
+    static SCHEMA: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
+    SCHEMA.get_or_init(crate::scim::schema::shared_group_resource)
+}
+
 impl Default for Profile {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; failing here is a build defect.
-        Profile::builtin(DEFAULT_PROFILE).expect("the embedded entra-generic profile is valid")
+        // Parsed once per process; a clone shares the schemas.
+        static DEFAULT: OnceLock<Profile> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                // The embedded default is checked by a unit test; failing here is a build
+                // defect.
+                Profile::builtin(DEFAULT_PROFILE)
+                    .expect("the embedded entra-generic profile is valid")
+            })
+            .clone()
     }
 }
 

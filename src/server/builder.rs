@@ -371,8 +371,8 @@ impl MockServerBuilder {
             &location_base,
         )
         .with_schemas(
-            profile.schema(ResourceKind::User),
-            profile.schema(ResourceKind::Group),
+            profile.shared_schema(ResourceKind::User),
+            profile.shared_schema(ResourceKind::Group),
         );
         let matching = |kind| {
             profile

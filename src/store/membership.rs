@@ -7,9 +7,9 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::indexes::State;
+use super::MemberOp;
 use super::{validate, ResourceKind, Store};
 use crate::filter::Filter;
-use crate::patch::MemberOp;
 use crate::{Error, Result};
 
 /// Checks that every member names an existing user or group (not `group_id` itself) and

@@ -16,6 +16,7 @@
 
 mod indexes;
 mod load;
+mod member_op;
 mod membership;
 mod query;
 mod validate;
@@ -27,11 +28,15 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, IdGenerator};
-use crate::scim::schema::{group_resource, user_resource, Attribute, ResourceSchema, Returned};
+use crate::scim::schema::{
+    shared_group_resource, shared_user_resource, Attribute, ResourceSchema, Returned,
+};
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
 pub use crate::scim::ResourceKind;
+pub(crate) use member_op::member_id;
+pub use member_op::MemberOp;
 pub use query::{Page, PageItem, Query};
 
 /// A stored resource as the bytes a default-projection GET answers with.
@@ -87,8 +92,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     location_base: String,
-    users: ResourceSchema,
-    groups: ResourceSchema,
+    users: Arc<ResourceSchema>,
+    groups: Arc<ResourceSchema>,
     /// Extra indexes for a profile's matching attributes, empty; every new state gets them.
     matching: Vec<indexes::MatchIndex>,
     generation: AtomicU64,
@@ -120,8 +125,8 @@ impl Store {
             clock,
             ids,
             location_base: location_base.trim_end_matches('/').to_owned(),
-            users: user_resource(),
-            groups: group_resource(),
+            users: shared_user_resource(),
+            groups: shared_group_resource(),
             matching: Vec::new(),
             generation: AtomicU64::new(0),
         }
@@ -154,7 +159,7 @@ impl Store {
     }
 
     /// Replaces the RFC schemas with a vendor profile's (see [`crate::profile`]).
-    pub fn with_schemas(mut self, users: ResourceSchema, groups: ResourceSchema) -> Self {
+    pub fn with_schemas(mut self, users: Arc<ResourceSchema>, groups: Arc<ResourceSchema>) -> Self {
         self.users = users;
         self.groups = groups;
         self

@@ -4,8 +4,8 @@ use serde_json::json;
 
 use super::*;
 use crate::clock::{FixedClock, SequentialIds};
-use crate::patch::MemberOp;
 use crate::scim::urn;
+use crate::store::MemberOp;
 
 fn store() -> Store {
     let clock = FixedClock(time::macros::datetime!(2024-01-02 03:04:05 UTC));

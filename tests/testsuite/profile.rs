@@ -411,7 +411,7 @@ async fn entra_sequence(id: &str) {
         .iter()
         .find(|r| r.filter)
         .map_or("userName", |r| r.path.as_str());
-    let value = values_at(&user, matching, &p.schema(ResourceKind::User))[0].clone();
+    let value = values_at(&user, matching, p.schema(ResourceKind::User))[0].clone();
     let filter = format!("{matching} eq {value}");
     let found = step(
         &s,
