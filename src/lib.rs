@@ -29,7 +29,7 @@ pub mod scim;
 pub mod server;
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use server::{MockServer, MockServerBuilder};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.

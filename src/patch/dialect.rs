@@ -20,12 +20,12 @@ pub(super) fn op_kind(op: &str, strict: bool) -> Result<Kind> {
     } else if op.eq_ignore_ascii_case("remove") {
         Kind::Remove
     } else {
-        return Err(Error::InvalidSyntax(format!(
+        return Err(Error::invalid_syntax(format!(
             "unknown op {op:?}; expected \"add\", \"replace\" or \"remove\" (RFC 7644 §3.5.2)"
         )));
     };
     if strict && op != kind.as_str() {
-        return Err(Error::InvalidSyntax(format!(
+        return Err(Error::invalid_syntax(format!(
             "op {op:?} is Entra's legacy PascalCase dialect (entra-provisioning.md §4.3); \
              strict RFC mode takes {:?} (RFC 7644 §3.5.2)",
             kind.as_str()

@@ -36,7 +36,7 @@ pub(super) fn member_ops(
     strict: bool,
 ) -> Result<Vec<MemberOp>> {
     let read_only = || {
-        Error::Mutability(format!(
+        Error::mutability(format!(
             "`{path}`: member sub-attributes are immutable (`value`, `$ref`, `type`) or readOnly \
              (`display`); add or remove whole members instead"
         ))
@@ -49,18 +49,17 @@ pub(super) fn member_ops(
         PatchPath::Attr(_) => match (kind, value) {
             (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
             (Kind::Replace, Some(v)) => Ok(vec![MemberOp::Replace(member_objects(v)?)]),
-            (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+            (Kind::Add | Kind::Replace, None) => Err(Error::invalid_value(format!(
                 "`{}` on `members` needs a value: a list of member objects (RFC 7644 §3.5.2)",
                 kind.as_str()
             ))),
             (Kind::Remove, None | Some(Value::Null)) => Ok(vec![MemberOp::RemoveAll]),
             // entra-provisioning.md §1.15/§4.3d: the legacy dialect removes members with
             // `path: "members"` plus a value list. It must NOT mean "remove all".
-            (Kind::Remove, Some(_)) if strict => Err(Error::InvalidSyntax(
+            (Kind::Remove, Some(_)) if strict => Err(Error::invalid_syntax(
                 "`remove` on `members` with a value list is Entra's legacy dialect \
                  (entra-provisioning.md §4.3d); RFC 7644 §3.5.2.2 wants \
-                 `members[value eq \"id\"]` without a value"
-                    .into(),
+                 `members[value eq \"id\"]` without a value",
             )),
             (Kind::Remove, Some(v)) => {
                 let ids = member_objects(v)?
@@ -81,7 +80,7 @@ pub(super) fn member_ops(
                 (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
                 // RFC 7644 §3.5.2.3: the matching values are replaced by the new ones.
                 (Kind::Replace, Some(v)) => Ok(vec![removal, MemberOp::Add(member_objects(v)?)]),
-                (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+                (Kind::Add | Kind::Replace, None) => Err(Error::invalid_value(format!(
                     "`{path}`: add and replace need a value"
                 ))),
             }
@@ -123,7 +122,7 @@ fn member_objects(value: Value) -> Result<Vec<Value>> {
 
 fn member_object(item: Value) -> Result<Value> {
     let Value::Object(map) = item else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "a member must be an object like {{\"value\": \"<id>\"}}, got {item}"
         )));
     };
@@ -143,8 +142,8 @@ fn member_object(item: Value) -> Result<Value> {
         }
     }
     if !has_id {
-        return Err(Error::InvalidValue(
-            "a member needs a non-empty string `value` (the member's id)".into(),
+        return Err(Error::invalid_value(
+            "a member needs a non-empty string `value` (the member's id)",
         ));
     }
     Ok(Value::Object(out))

@@ -79,14 +79,14 @@ pub fn apply(
 ) -> Result<PatchOutcome> {
     check_envelope(request)?;
     let Value::Object(original) = resource else {
-        return Err(Error::InvalidValue(
-            "the resource to patch is not a JSON object".into(),
+        return Err(Error::invalid_value(
+            "the resource to patch is not a JSON object",
         ));
     };
     let mut doc = original.clone();
     let mut members = Vec::new();
     for (i, op) in request.operations.iter().enumerate() {
-        apply_op(&mut doc, &mut members, op, schema, options).map_err(|e| in_operation(i, e))?;
+        apply_op(&mut doc, &mut members, op, schema, options).map_err(|e| e.in_operation(i))?;
     }
     let patched = Value::Object(doc);
     let changed = &patched != resource;
@@ -109,14 +109,14 @@ fn check_envelope(request: &PatchRequest) -> Result<()> {
         } else {
             request.schemas.join(", ")
         };
-        return Err(Error::InvalidSyntax(format!(
+        return Err(Error::invalid_syntax(format!(
             "a PATCH body must list the schema \"{}\" (RFC 7644 §3.5.2); schemas: {got}",
             urn::PATCH_OP
         )));
     }
     if request.operations.is_empty() {
-        return Err(Error::InvalidSyntax(
-            "a PATCH body needs at least one entry in \"Operations\" (RFC 7644 §3.5.2)".into(),
+        return Err(Error::invalid_syntax(
+            "a PATCH body needs at least one entry in \"Operations\" (RFC 7644 §3.5.2)",
         ));
     }
     Ok(())
@@ -133,15 +133,15 @@ fn apply_op(
     match (&op.path, kind) {
         (Some(p), _) => {
             let path = filter::parse_path(p)
-                .map_err(|e| Error::InvalidPath(format!("path {p:?}: {e}")))?;
+                .map_err(|e| Error::invalid_path(format!("path {p:?}: {e}")))?;
             route(doc, members, kind, &path, op.value.clone(), schema, options)
         }
-        (None, Kind::Remove) => Err(Error::NoTarget(
-            "`remove` needs a `path` (RFC 7644 §3.5.2.2)".into(),
+        (None, Kind::Remove) => Err(Error::no_target(
+            "`remove` needs a `path` (RFC 7644 §3.5.2.2)",
         )),
         (None, _) => {
             let Some(v) = op.value.clone() else {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "`{}` without `path` needs an object value (RFC 7644 §3.5.2)",
                     kind.as_str()
                 )));
@@ -173,19 +173,6 @@ fn route(
     }
     let target = path::resolve(path, schema, strict)?;
     ops::apply_edit(doc, &target, kind, value, strict, &schema.core.id)
-}
-
-/// Prefixes the detail with the failing operation's index.
-fn in_operation(i: usize, e: Error) -> Error {
-    let at = |m: String| format!("Operations[{i}]: {m}");
-    match e {
-        Error::InvalidSyntax(m) => Error::InvalidSyntax(at(m)),
-        Error::InvalidValue(m) => Error::InvalidValue(at(m)),
-        Error::InvalidPath(m) => Error::InvalidPath(at(m)),
-        Error::NoTarget(m) => Error::NoTarget(at(m)),
-        Error::Mutability(m) => Error::Mutability(at(m)),
-        other => other,
-    }
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub(super) fn apply_edit(
         Some(ext) => match key_in(doc, ext).and_then(|k| doc.get_mut(&k)) {
             Some(Value::Object(m)) => m,
             _ => {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "the resource's `{ext}` is not an object, so `{}` cannot be patched",
                     t.label
                 )))
@@ -77,7 +77,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
     for def in [t.def, t.sub_def].into_iter().flatten() {
         match def.mutability {
             Mutability::ReadOnly => {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is readOnly and cannot be changed (RFC 7643 §7)",
                     t.label
                 )))
@@ -85,7 +85,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
             // RFC 7643 §7: immutable "MAY be defined at resource creation … or at a record
             // of a multi-valued attribute"; here: settable while it has no value.
             Mutability::Immutable if before.is_some() => {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is immutable and already has a value (RFC 7643 §7)",
                     t.label
                 )))
@@ -94,7 +94,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
         }
     }
     if t.def.is_some_and(|d| d.required) && after.is_none() {
-        return Err(Error::Mutability(format!(
+        return Err(Error::mutability(format!(
             "`{}` is required and cannot be removed (RFC 7644 §3.5.2.2)",
             t.label
         )));
@@ -146,7 +146,7 @@ fn normalize(t: &Target<'_>, v: Value, strict: bool) -> Result<Value> {
 
 fn needs_value(t: &Target<'_>, kind: Kind, value: Option<Value>) -> Result<Value> {
     value.ok_or_else(|| {
-        Error::InvalidValue(format!(
+        Error::invalid_value(format!(
             "`{}` on `{}` needs a value (RFC 7644 §3.5.2)",
             kind.as_str(),
             t.label
@@ -262,7 +262,7 @@ fn set_sub(c: &mut Map<String, Value>, t: &Target<'_>, sub: &str, v: Value) -> R
             set_ci(o, sub, v);
             Ok(())
         }
-        _ => Err(Error::InvalidValue(format!(
+        _ => Err(Error::invalid_value(format!(
             "`{}` holds a simple value, so `{}` cannot be set",
             t.name, t.label
         ))),
@@ -277,7 +277,7 @@ fn ensure_array<'c>(c: &'c mut Map<String, Value>, t: &Target<'_>) -> Result<&'c
     }
     match slot {
         Value::Array(items) => Ok(items),
-        _ => Err(Error::InvalidValue(format!(
+        _ => Err(Error::invalid_value(format!(
             "`{}` holds a single value, not a list, so `{}` cannot add to it",
             t.name, t.label
         ))),
@@ -329,7 +329,7 @@ fn remove_plain(
         },
         (None, Some(v)) if !v.is_null() && c.get(&key).is_some_and(Value::is_array) => {
             if strict {
-                return Err(Error::InvalidSyntax(format!(
+                return Err(Error::invalid_syntax(format!(
                     "`remove` on `{}` with a value is Entra's legacy dialect \
                      (entra-provisioning.md §1.15); RFC 7644 §3.5.2.2 wants a filtered path",
                     t.label
@@ -366,7 +366,7 @@ fn filtered(
     strict: bool,
 ) -> Result<()> {
     if let Some(d) = t.def.filter(|d| !d.multi_valued) {
-        return Err(Error::InvalidPath(format!(
+        return Err(Error::invalid_path(format!(
             "`{}`: a `[filter]` needs a multi-valued attribute and `{}` is single-valued",
             t.label, d.name
         )));
@@ -417,7 +417,7 @@ fn filtered(
 }
 
 fn not_an_element(t: &Target<'_>) -> Error {
-    Error::InvalidValue(format!(
+    Error::invalid_value(format!(
         "`{}` expects an object for the matching values",
         t.label
     ))
@@ -431,7 +431,7 @@ fn remove_matched(
 ) -> Result<()> {
     if matched.is_empty() {
         return if strict {
-            Err(Error::NoTarget(format!(
+            Err(Error::no_target(format!(
                 "`{}` matched no value (RFC 7644 §3.5.2.2)",
                 t.label
             )))
@@ -473,7 +473,7 @@ fn create_on_absent(
     strict: bool,
 ) -> Result<()> {
     let no_target = || {
-        Error::NoTarget(format!(
+        Error::no_target(format!(
             "`{}` matched no value (RFC 7644 §3.5.2.3){}",
             t.label,
             if strict {

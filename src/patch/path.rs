@@ -48,14 +48,14 @@ pub(super) fn resolve<'s>(
     let label = path.to_string();
     let (ext, def) = attribute(attr, schema, strict);
     if def.is_none() && strict {
-        return Err(Error::InvalidPath(format!(
+        return Err(Error::invalid_path(format!(
             "`{label}`: no attribute `{}` in the resource's schemas",
             attr.name
         )));
     }
     let sub_def = match (def, sub) {
         (Some(d), Some(s)) if d.kind != AttrType::Complex => {
-            return Err(Error::InvalidPath(format!(
+            return Err(Error::invalid_path(format!(
                 "`{label}`: `{}` is a {:?} attribute and has no sub-attribute `{s}`",
                 d.name, d.kind
             )))
@@ -63,7 +63,7 @@ pub(super) fn resolve<'s>(
         (Some(d), Some(s)) => {
             let found = d.sub_attribute(s);
             if found.is_none() && strict {
-                return Err(Error::InvalidPath(format!(
+                return Err(Error::invalid_path(format!(
                     "`{label}`: `{}` has no sub-attribute `{s}`",
                     d.name
                 )));
@@ -129,8 +129,8 @@ pub(super) fn expand(
     strict: bool,
 ) -> Result<Vec<(PatchPath, Value)>> {
     let Value::Object(map) = value else {
-        return Err(Error::InvalidValue(
-            "an operation without `path` needs an object value (RFC 7644 §3.5.2.1)".into(),
+        return Err(Error::invalid_value(
+            "an operation without `path` needs an object value (RFC 7644 §3.5.2.1)",
         ));
     };
     let mut out = Vec::new();
@@ -151,7 +151,7 @@ pub(super) fn expand(
             continue;
         }
         if strict && (path.urn.is_some() || path.sub_attr.is_some()) {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "key {key:?} in a path-less value is Entra's dotted/URN-qualified key quirk \
                  (entra-provisioning.md §4.3c); strict RFC mode wants nested objects"
             )));
@@ -170,14 +170,14 @@ fn nested(
     strict: bool,
 ) -> Result<()> {
     let Value::Object(map) = value else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "`{key}` in a path-less value must be an object of that schema's attributes"
         )));
     };
     for (k, v) in map {
         let mut path = parse_key(&k)?;
         if path.urn.is_some() || (strict && path.sub_attr.is_some()) {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "key {k:?} inside `{key}` must be a plain attribute name"
             )));
         }
@@ -190,10 +190,10 @@ fn nested(
 fn parse_key(key: &str) -> Result<AttrPath> {
     match filter::parse_path(key) {
         Ok(PatchPath::Attr(a)) => Ok(a),
-        Ok(PatchPath::Value { .. }) => Err(Error::InvalidPath(format!(
+        Ok(PatchPath::Value { .. }) => Err(Error::invalid_path(format!(
             "key {key:?} in a path-less value cannot carry a `[filter]`"
         ))),
-        Err(e) => Err(Error::InvalidPath(format!(
+        Err(e) => Err(Error::invalid_path(format!(
             "key {key:?} in a path-less value: {e}"
         ))),
     }

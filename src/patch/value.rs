@@ -61,7 +61,7 @@ pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -
             if !def.multi_valued && def.sub_attribute("value").is_some() =>
         {
             if strict {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "`{label}` is complex; a plain string for it is Entra's manager quirk \
                      (entra-provisioning.md §7.2), refused in strict RFC mode"
                 )));
@@ -74,7 +74,7 @@ pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -
         (AttrType::Boolean, v @ Value::Bool(_)) => Ok(v),
         // entra-provisioning.md §4.3a, §4.5: the legacy job sends booleans as "True"/"False".
         (AttrType::Boolean, Value::String(s)) => match bool_string(&s) {
-            Some(_) if strict => Err(Error::InvalidValue(format!(
+            Some(_) if strict => Err(Error::invalid_value(format!(
                 "`{label}` is boolean; the string {s:?} is Entra's legacy dialect \
                  (entra-provisioning.md §4.3a), refused in strict RFC mode"
             ))),
@@ -113,7 +113,7 @@ fn expected(def: &Attribute, label: &str, what: &str) -> Error {
     } else {
         ""
     };
-    Error::InvalidValue(format!("attribute `{label}`{shape} expects {what}"))
+    Error::invalid_value(format!("attribute `{label}`{shape} expects {what}"))
 }
 
 /// Does this value mean "clear the attribute"? `null` always does (RFC 7643 §2.5: null

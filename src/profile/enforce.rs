@@ -69,7 +69,7 @@ impl ValueRule {
         } else {
             format!(" such as `{}`", self.example)
         };
-        Err(Error::InvalidValue(format!(
+        Err(Error::invalid_value(format!(
             "`{path}` must be {}{example} ({app} rule), got {v}",
             self.what
         )))
@@ -208,7 +208,7 @@ impl Profile {
         let schema = self.schema(kind);
         for row in self.mapping(kind).iter().filter(|r| r.required) {
             if values_at(body, &row.path, schema).is_empty() {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "`{}` is required by {} (profile `{}`) and is missing or empty",
                     row.path,
                     self.name(),
@@ -250,7 +250,7 @@ impl Profile {
             return Ok(());
         };
         let reject = |what: String| {
-            Err(Error::InvalidSyntax(format!(
+            Err(Error::invalid_syntax(format!(
                 "{what} is not in this app's schemas; {} (profile `{}`) rejects unknown extension attributes",
                 self.name(),
                 self.id()
@@ -310,7 +310,7 @@ impl Profile {
                     .filter(|r| r.filter)
                     .map(|r| r.path.as_str())
                     .collect();
-                return Err(Error::UnfilterableAttribute(format!(
+                return Err(Error::unfilterable_attribute(format!(
                     "attribute not filterable in this app: `{shown}`; {} filters {} on {}",
                     self.name(),
                     kind.endpoint(),

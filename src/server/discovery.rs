@@ -89,7 +89,7 @@ pub(crate) fn one_resource_type(base: &str, ctx: &Ctx<'_>, name: &str) -> Result
         .map(|k| resource_type(base, *k, ctx.store.schema(*k)))
         .ok_or_else(|| {
             let names: Vec<&str> = kinds.iter().map(|k| k.resource_type()).collect();
-            Error::NotFound(format!(
+            Error::not_found(format!(
                 "no resource type `{name}`; this server has {}",
                 names.join(" and ")
             ))
@@ -111,7 +111,7 @@ fn schemas<'a>(store: &'a Store, kinds: &[ResourceKind]) -> Vec<&'a Schema> {
 
 fn schema_value(base: &str, s: &Schema) -> Result<Value> {
     let mut v = serde_json::to_value(s)
-        .map_err(|e| Error::Internal(format!("cannot serialise schema `{}`: {e}", s.id)))?;
+        .map_err(|e| Error::internal(format!("cannot serialise schema `{}`: {e}", s.id)))?;
     v["schemas"] = json!([urn::SCHEMA]);
     v["meta"] = json!({
         "resourceType": "Schema",
@@ -134,7 +134,7 @@ pub(crate) fn one_schema(base: &str, ctx: &Ctx<'_>, id: &str) -> Result<Value> {
     schemas(ctx.store, &ctx.settings.profile.kinds())
         .into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))
-        .ok_or_else(|| Error::NotFound(format!("no schema `{id}` on this server")))
+        .ok_or_else(|| Error::not_found(format!("no schema `{id}` on this server")))
         .and_then(|s| schema_value(base, s))
 }
 

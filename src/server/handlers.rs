@@ -45,7 +45,7 @@ impl Reply {
     /// `body` serialised; a value that does not serialise is a defect, answered as one.
     fn json(status: u16, body: &impl serde::Serialize) -> Result<Reply> {
         let bytes = serde_json::to_vec(body)
-            .map_err(|e| Error::Internal(format!("cannot serialise a reply: {e}")))?;
+            .map_err(|e| Error::internal(format!("cannot serialise a reply: {e}")))?;
         Ok(Reply::text(status, Bytes::from(bytes)))
     }
 
@@ -114,16 +114,7 @@ pub(crate) struct Ctx<'a> {
 
 /// Handles one routed request. Errors become §3.12 replies here.
 pub(crate) fn handle(ctx: &Ctx<'_>, req: &Request<'_>) -> Reply {
-    match dispatch(ctx, req) {
-        Ok(reply) => reply,
-        Err(e) => {
-            let mut reply = Reply::error(&e);
-            if let Route::MethodNotAllowed(allow) = req.route {
-                reply.headers.push(("allow", allow.to_owned()));
-            }
-            reply
-        }
-    }
+    dispatch(ctx, req).unwrap_or_else(|e| Reply::error(&e))
 }
 
 fn needs_body(route: &Route) -> bool {
@@ -144,7 +135,7 @@ fn check_content_type(content_type: Option<&str>) -> Result<()> {
     {
         Ok(())
     } else {
-        Err(Error::UnsupportedMediaType(format!(
+        Err(Error::unsupported_media_type(format!(
             "Content-Type `{ct}` is not supported; send application/scim+json or application/json"
         )))
     }
@@ -154,17 +145,17 @@ fn check_content_type(content_type: Option<&str>) -> Result<()> {
 /// into an ordinary error, which is a 400 like any other syntax error.
 fn json_body(body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidSyntax(
-            "the request body is empty; a JSON object was expected".into(),
+        return Err(Error::invalid_syntax(
+            "the request body is empty; a JSON object was expected",
         ));
     }
     serde_json::from_slice(body)
-        .map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+        .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
     serde_json::from_value(value)
-        .map_err(|e| Error::InvalidSyntax(format!("the body is not a valid {what}: {e}")))
+        .map_err(|e| Error::invalid_syntax(format!("the body is not a valid {what}: {e}")))
 }
 
 fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
@@ -274,14 +265,12 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             if removed {
                 Ok(Reply::empty(204))
             } else {
-                Err(Error::NotFound(format!("no fault rule with id `{id}`")))
+                Err(Error::not_found(format!("no fault rule with id `{id}`")))
             }
         }
-        Route::MethodNotAllowed(allow) => Err(Error::MethodNotAllowed(format!(
-            "this endpoint allows only {allow}"
-        ))),
-        Route::BadPath(msg) => Err(Error::InvalidSyntax(msg.clone())),
-        Route::NotFound => Err(Error::NotFound(not_found_detail(ctx.settings))),
+        Route::MethodNotAllowed(allow) => Err(Error::method_not_allowed(allow)),
+        Route::BadPath(msg) => Err(Error::invalid_syntax(msg.clone())),
+        Route::NotFound => Err(Error::not_found(not_found_detail(ctx.settings))),
     }
 }
 
@@ -293,7 +282,7 @@ fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         rule: String,
     }
     let body: NewRule = typed(json_body(req.body)?, "fault rule (`{\"rule\": \"...\"}`)")?;
-    let rule = FaultRule::parse(&body.rule).map_err(|e| Error::InvalidValue(e.to_string()))?;
+    let rule = FaultRule::parse(&body.rule).map_err(|e| Error::invalid_value(e.to_string()))?;
     let source = rule.source.clone();
     let id = ctx.faults.add(rule);
     Reply::json(201, &json!({"id": id, "rule": source}))
@@ -381,7 +370,7 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
     }
     let body = ListResponse::new(resources, page.total, page.start_index);
     let bytes = serde_json::to_vec(&body)
-        .map_err(|e| Error::Internal(format!("cannot serialise a ListResponse: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot serialise a ListResponse: {e}")))?;
     Ok(Reply::text(200, Bytes::from(bytes)))
 }
 
@@ -419,7 +408,7 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
     let params = Params::from_query(req.query)?;
     let request: PatchRequest = typed(json_body(req.body)?, "PatchOp request (RFC 7644 §3.5.2)")?;
     if request.operations.len() > super::MAX_PATCH_OPERATIONS {
-        return Err(Error::TooMany(format!(
+        return Err(Error::too_many(format!(
             "{} operations in one PATCH; this server accepts at most {}",
             request.operations.len(),
             super::MAX_PATCH_OPERATIONS

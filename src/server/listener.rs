@@ -78,15 +78,12 @@ impl hyper::body::Body for BrokenBody {
 
 /// The answer to a connection over the limit: 503 with `Retry-After`, then close.
 fn over_capacity(max: usize) -> Response<Full<Bytes>> {
-    let err = Error::ServiceUnavailable(format!(
-        "this server already serves {max} connections; retry shortly"
-    ));
+    let err = Error::service_unavailable(
+        format!("this server already serves {max} connections; retry shortly"),
+        1,
+    );
     let reply = Reply::error(&err);
     let mut resp = pipeline::encode(&reply, reply.body_bytes()).map(Full::new);
-    resp.headers_mut().insert(
-        hyper::header::RETRY_AFTER,
-        hyper::header::HeaderValue::from_static("1"),
-    );
     resp.headers_mut().insert(
         hyper::header::CONNECTION,
         hyper::header::HeaderValue::from_static("close"),
@@ -102,7 +99,7 @@ fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> 
 /// refused with 413 (so the client reads the answer, not a broken pipe).
 async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Error> {
     let too_large = || {
-        Error::PayloadTooLarge(format!(
+        Error::payload_too_large(format!(
             "the request body is larger than the {max}-byte limit"
         ))
     };
@@ -131,7 +128,7 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
         {
             Err(too_large())
         }
-        Err(e) => Err(Error::InvalidSyntax(format!(
+        Err(e) => Err(Error::invalid_syntax(format!(
             "could not read the request body: {e}"
         ))),
     }

@@ -52,7 +52,7 @@ pub(crate) fn tenant_for<'t, 'p>(
 /// The 404 for a path under no tenant, listing where the tenants live.
 pub(crate) fn no_tenant(tenants: &[Mount], path: &str) -> Response<Bytes> {
     let prefixes: Vec<&str> = tenants.iter().map(|t| t.prefix.as_str()).collect();
-    let err = Error::NotFound(format!(
+    let err = Error::not_found(format!(
         "no tenant at `{path}`; this server's tenants live under {}",
         prefixes.join(", ")
     ));
@@ -252,8 +252,8 @@ fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> 
 /// compared in constant time.
 fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
     let Some(value) = header(headers, AUTHORIZATION).filter(|v| !v.trim().is_empty()) else {
-        return Err(Error::Unauthorized(
-            "missing Authorization header; send `Authorization: Bearer <token>`".into(),
+        return Err(Error::unauthorized(
+            "missing Authorization header; send `Authorization: Bearer <token>`",
         ));
     };
     let sent = value
@@ -262,11 +262,11 @@ fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
         .map(|(_, t)| t.trim());
     match sent {
         Some(t) if bool::from(t.as_bytes().ct_eq(token.as_bytes())) => Ok(()),
-        Some(_) => Err(Error::Unauthorized(
-            "the bearer token is not the one this server expects".into(),
+        Some(_) => Err(Error::unauthorized(
+            "the bearer token is not the one this server expects",
         )),
-        None => Err(Error::Unauthorized(
-            "the Authorization header must use the Bearer scheme".into(),
+        None => Err(Error::unauthorized(
+            "the Authorization header must use the Bearer scheme",
         )),
     }
 }

@@ -276,7 +276,7 @@ impl Store {
             return Ok(());
         };
         match state.id_by_name(kind, name) {
-            Some(other) if Some(other.as_str()) != own_id => Err(Error::Uniqueness(format!(
+            Some(other) if Some(other.as_str()) != own_id => Err(Error::uniqueness(format!(
                 "{attr} `{name}` is already used by {} `{other}` (compared case-insensitively)",
                 kind.resource_type()
             ))),
@@ -302,7 +302,7 @@ impl Store {
     fn check_precondition(entry: &Entry, if_match: Option<&str>) -> Result<()> {
         match if_match {
             Some(h) if !etag_matches(h, &etag(entry.version)) => {
-                Err(Error::PreconditionFailed(format!(
+                Err(Error::precondition_failed(format!(
                     "If-Match `{h}` does not match the current version {} (RFC 7644 §3.14)",
                     etag(entry.version)
                 )))
@@ -312,7 +312,7 @@ impl Store {
     }
 
     fn not_found(kind: ResourceKind, id: &str) -> Error {
-        Error::NotFound(format!("{} `{id}` not found", kind.resource_type()))
+        Error::not_found(format!("{} `{id}` not found", kind.resource_type()))
     }
 
     /// Creates a resource from a POST body (RFC 7644 §3.3). A client-sent `id` is ignored
@@ -399,7 +399,7 @@ impl Store {
     ) -> Result<Value> {
         if let Some(body_id) = body.get("id").and_then(Value::as_str) {
             if body_id != id {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`id` is readOnly: the body says `{body_id}` but the URL addresses `{id}`"
                 )));
             }
@@ -440,7 +440,7 @@ impl Store {
                 continue;
             };
             if before != after {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is immutable: it is {before} and cannot become {after}",
                     attr.name
                 )));
