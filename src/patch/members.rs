@@ -9,6 +9,7 @@
 
 use serde_json::{Map, Value};
 
+use super::dialect::{Dialect, Quirk};
 use super::Kind;
 use crate::filter::{AttrOp, CompValue, CompareOp, Filter, PatchPath};
 use crate::store::{member_id, MemberOp};
@@ -33,7 +34,7 @@ pub(super) fn member_ops(
     kind: Kind,
     path: &PatchPath,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<Vec<MemberOp>> {
     let read_only = || {
         Error::mutability(format!(
@@ -56,12 +57,8 @@ pub(super) fn member_ops(
             (Kind::Remove, None | Some(Value::Null)) => Ok(vec![MemberOp::RemoveAll]),
             // entra-provisioning.md §1.15/§4.3d: the legacy dialect removes members with
             // `path: "members"` plus a value list. It must NOT mean "remove all".
-            (Kind::Remove, Some(_)) if strict => Err(Error::invalid_syntax(
-                "`remove` on `members` with a value list is Entra's legacy dialect \
-                 (entra-provisioning.md §4.3d); RFC 7644 §3.5.2.2 wants \
-                 `members[value eq \"id\"]` without a value",
-            )),
             (Kind::Remove, Some(v)) => {
+                dialect.allow(Quirk::RemoveMembersByValueList, "members", "")?;
                 let ids = member_objects(v)?
                     .iter()
                     .filter_map(member_id)
@@ -182,7 +179,7 @@ mod tests {
     #[test]
     fn or_of_plain_value_comparisons_becomes_remove() {
         let path = filter::parse_path(r#"members[value eq "a" or value eq "b"]"#).unwrap();
-        let ops = member_ops(Kind::Remove, &path, None, false).unwrap();
+        let ops = member_ops(Kind::Remove, &path, None, Dialect::Entra).unwrap();
         assert_eq!(ops, vec![MemberOp::Remove(vec!["a".into(), "b".into()])]);
     }
 }

@@ -4,8 +4,8 @@
 //! Owns: the envelope checks, `add`/`replace`/`remove` with and without `path`
 //! ([`ops`]), path resolution and path-less value expansion ([`path`]; the path grammar is
 //! [`crate::filter::parse_path`], never a second parser), value checks and Entra's value
-//! quirks ([`value`]), op names and filter literals of the two Entra dialects
-//! ([`dialect`], entra-provisioning.md §4), and turning group-membership operations into
+//! quirks ([`value`]), the one table of Entra quirks and the policy that admits or
+//! refuses them ([`Quirk`], [`Dialect`], entra-provisioning.md §4), and turning group-membership operations into
 //! [`MemberOp`]s ([`members`]).
 //!
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids
@@ -20,6 +20,7 @@ mod value;
 use serde_json::Value;
 
 pub use crate::store::MemberOp;
+pub use dialect::{Dialect, Quirk};
 
 use crate::filter::{self, PatchPath};
 use crate::scim::{urn, PatchOperation, PatchRequest, ResourceSchema};
@@ -28,13 +29,20 @@ use crate::{Error, Result};
 /// How to apply a PATCH.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PatchOptions {
-    /// Refuse Entra's non-RFC forms (PascalCase ops, boolean strings, manager as a string,
-    /// members removed by value list, dotted keys, empty-means-clear, create-on-absent)
-    /// with a detail naming the quirk.
+    /// Speak [`Dialect::Rfc`]: refuse every Entra [`Quirk`] (PascalCase ops, boolean
+    /// strings, manager as a string, members removed by value list, dotted keys, …); the
+    /// table of quirks is in `dialect.rs` and the README.
     pub strict_rfc: bool,
     /// The attribute whose operations become [`MemberOp`]s: `Some("members")` for Groups,
     /// `None` for Users.
     pub members_attr: Option<&'static str>,
+}
+
+impl PatchOptions {
+    /// The dialect `strict_rfc` selects.
+    pub fn dialect(&self) -> Dialect {
+        Dialect::from_strict(self.strict_rfc)
+    }
 }
 
 /// A successful PATCH.
@@ -129,7 +137,7 @@ fn apply_op(
     schema: &ResourceSchema,
     options: &PatchOptions,
 ) -> Result<()> {
-    let kind = dialect::op_kind(&op.op, options.strict_rfc)?;
+    let kind = dialect::op_kind(&op.op, options.dialect())?;
     match (&op.path, kind) {
         (Some(p), _) => {
             let path = filter::parse_path(p)
@@ -146,7 +154,7 @@ fn apply_op(
                     kind.as_str()
                 )));
             };
-            for (path, v) in path::expand(v, schema, options.strict_rfc)? {
+            for (path, v) in path::expand(v, schema, options.dialect())? {
                 route(doc, members, kind, &path, Some(v), schema, options)?;
             }
             Ok(())
@@ -164,15 +172,15 @@ fn route(
     schema: &ResourceSchema,
     options: &PatchOptions,
 ) -> Result<()> {
-    let strict = options.strict_rfc;
+    let dialect = options.dialect();
     if let Some(attr) = options.members_attr {
         if members::is_members_path(path, attr, &schema.core.id) {
-            members.extend(members::member_ops(kind, path, value, strict)?);
+            members.extend(members::member_ops(kind, path, value, dialect)?);
             return Ok(());
         }
     }
-    let target = path::resolve(path, schema, strict)?;
-    ops::apply_edit(doc, &target, kind, value, strict, &schema.core.id)
+    let target = path::resolve(path, schema, dialect)?;
+    ops::apply_edit(doc, &target, kind, value, dialect, &schema.core.id)
 }
 
 #[cfg(test)]
