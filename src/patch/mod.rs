@@ -2,11 +2,11 @@
 //! operations or none: the engine works on a copy and returns it only on success).
 //!
 //! Owns: the envelope checks, `add`/`replace`/`remove` with and without `path`
-//! ([`ops`]), path resolution and path-less value expansion ([`path`]; the path grammar is
+//! (`ops.rs`), path resolution and path-less value expansion (`path.rs`; the path grammar is
 //! [`crate::filter::parse_path`], never a second parser), value checks and Entra's value
-//! quirks ([`value`]), the one table of Entra quirks and the policy that admits or
+//! quirks (`value.rs`), the one table of Entra quirks and the policy that admits or
 //! refuses them ([`Quirk`], [`Dialect`], entra-provisioning.md §4), and turning group-membership operations into
-//! [`MemberOp`]s ([`members`]).
+//! [`MemberOp`]s (`members.rs`).
 //!
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids
 //! exist and member indexes (the store), HTTP (the server).

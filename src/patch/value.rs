@@ -27,12 +27,15 @@ pub(super) fn whole(def: &Attribute, value: Value, dialect: Dialect, label: &str
     }
     let value = match value {
         // entra-provisioning.md §1.18 Example 5: `manager` sent as a one-element list.
-        Value::Array(mut items)
+        Value::Array(items)
             if def.kind == AttrType::Complex
                 && items.len() == 1
                 && dialect.admits(Quirk::SingleElementList) =>
         {
-            items.pop().unwrap_or(Value::Null)
+            match <[Value; 1]>::try_from(items) {
+                Ok([only]) => only,
+                Err(_) => return Err(expected(def, label, "a single value, not a list")),
+            }
         }
         Value::Array(_) => return Err(expected(def, label, "a single value, not a list")),
         other => other,

@@ -233,7 +233,7 @@ impl MockServerBuilder {
         self
     }
 
-    /// Adds a fault rule (syntax: [`crate::server::faults`]), e.g.
+    /// Adds a fault rule (syntax: [`crate::server::FaultRule`]), e.g.
     /// `"PATCH /Groups/* status=429 retry-after=2 every=3"`. In multi-tenant mode every
     /// tenant gets its own copy with its own counters. A rule that does not parse makes
     /// `try_start` fail with [`StartError::Fault`].

@@ -24,7 +24,7 @@ pub struct RecordedRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_body: Option<Value>,
     pub duration_us: u64,
-    /// The fault rule that fired for this request (see [`crate::server::faults`]).
+    /// The fault rule that fired for this request (see [`crate::server::FaultRule`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
 }

@@ -115,7 +115,8 @@ impl Store {
                     }
                 };
                 let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-                let meta = raw.get("meta").cloned().unwrap_or(Value::Null);
+                // A seed entry without `meta` gets fresh timestamps and version 1.
+                let meta = raw.get("meta").cloned().unwrap_or_default();
                 let prepared =
                     validate::prepare(kind, raw.clone(), self.schema(kind)).map_err(at)?;
                 self.check_unique(&state, kind, &prepared.resource, None)
