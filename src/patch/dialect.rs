@@ -138,8 +138,10 @@ impl Quirk {
     }
 }
 
-/// Which PATCH dialect the engine speaks.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Which PATCH dialect the engine speaks (a profile's `patch_dialect`: `"entra"` or
+/// `"rfc"`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Dialect {
     /// Both Entra jobs: every [`Quirk`] admitted (the default).
     #[default]

@@ -142,14 +142,9 @@ pub enum ExtensionPolicy {
     Reject,
 }
 
-/// `patch_dialect`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PatchDialect {
-    #[default]
-    Entra,
-    Rfc,
-}
+/// `patch_dialect`: the PATCH engine's own [`crate::patch::Dialect`] (`"entra"` or
+/// `"rfc"`), so a profile names the policy rather than a copy of it.
+pub use crate::patch::Dialect as PatchDialect;
 
 /// `auth`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]

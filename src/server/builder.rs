@@ -16,7 +16,7 @@ use super::listener::Limits;
 use super::mock_server::MockServer;
 use super::{Mount, Settings, Shared};
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
-use crate::profile::{AuthScheme, PatchDialect, Profile};
+use crate::profile::{AuthScheme, Profile};
 use crate::scim::ResourceKind;
 use crate::store::Store;
 
@@ -392,7 +392,7 @@ impl MockServerBuilder {
             max_body: self.max_body,
             admin: self.admin,
             max_results: spec.max_results,
-            strict_rfc: spec.patch_dialect == PatchDialect::Rfc,
+            dialect: spec.patch_dialect,
             group_patch_returns_resource: self.group_patch_returns_resource
                 || spec.group_patch_response == 200,
             profile: Arc::new(profile.clone()),

@@ -416,7 +416,7 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
     }
     let schema = ctx.store.schema(kind);
     let options = PatchOptions {
-        strict_rfc: ctx.settings.strict_rfc,
+        strict_rfc: ctx.settings.dialect == crate::patch::Dialect::Rfc,
         members_attr: (kind == ResourceKind::Group).then_some("members"),
     };
     let answer_204 = kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource;

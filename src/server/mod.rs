@@ -63,8 +63,8 @@ pub(crate) struct Settings {
     pub(crate) admin: bool,
     /// Largest page (ServiceProviderConfig `filter.maxResults`).
     pub(crate) max_results: u64,
-    /// Refuse Entra's non-RFC PATCH dialect.
-    pub(crate) strict_rfc: bool,
+    /// The PATCH dialect: Entra's quirks admitted, or refused (RFC only).
+    pub(crate) dialect: crate::patch::Dialect,
     /// Answer group PATCH with 200 and the group instead of 204.
     pub(crate) group_patch_returns_resource: bool,
     /// The vendor profile: resource types served, required attributes, value rules,
