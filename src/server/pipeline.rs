@@ -325,3 +325,75 @@ pub(crate) fn encode(reply: &Reply, body: Bytes) -> Response<Bytes> {
     }
     resp
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::MockServer;
+
+    fn tenant(builder: crate::MockServerBuilder) -> Mount {
+        builder.mounts("http://test").unwrap().remove(0)
+    }
+
+    fn get(path: &str, token: Option<&str>) -> Request<Bytes> {
+        let mut r = Request::get(path);
+        if let Some(t) = token {
+            r = r.header(AUTHORIZATION, format!("Bearer {t}"));
+        }
+        r.body(Bytes::new()).unwrap()
+    }
+
+    #[test]
+    fn a_request_without_a_token_is_refused_before_the_handler_and_journaled() {
+        let t = tenant(MockServer::builder().token("secret"));
+        let out = respond(&t.shared, get("/scim/v2/Users", None));
+        assert_eq!(out.response.status(), 401);
+        assert_eq!(
+            out.response.headers()["www-authenticate"],
+            "Bearer realm=\"scimock\""
+        );
+        assert_eq!(out.response.headers()[CONTENT_TYPE], SCIM_JSON);
+        let journal = t.shared.journal.all();
+        assert_eq!((journal.len(), journal[0].status), (1, 401));
+        let ok = respond(&t.shared, get("/scim/v2/Users", Some("secret")));
+        assert_eq!(ok.response.status(), 200);
+    }
+
+    #[test]
+    fn a_status_fault_short_circuits_and_a_truncate_fault_mangles_the_body() {
+        let t = tenant(
+            MockServer::builder()
+                .no_auth()
+                .fault("GET /Users status=429 retry-after=2 times=1")
+                .fault("GET /Users truncate"),
+        );
+        let throttled = respond(&t.shared, get("/scim/v2/Users", None));
+        assert_eq!(throttled.response.status(), 429);
+        assert_eq!(throttled.response.headers()["retry-after"], "2");
+        assert!(throttled.fired.is_some() && !throttled.closes());
+        let whole = respond(&t.shared, get("/scim/v2/ServiceProviderConfig", None));
+        let cut = respond(&t.shared, get("/scim/v2/Users", None));
+        assert_eq!(cut.response.status(), 200);
+        assert!(serde_json::from_slice::<serde_json::Value>(cut.response.body()).is_err());
+        assert!(serde_json::from_slice::<serde_json::Value>(whole.response.body()).is_ok());
+        let recorded = t.shared.journal.all();
+        assert_eq!(recorded.len(), 3);
+        assert!(recorded[2]
+            .fault
+            .as_deref()
+            .is_some_and(|f| f.contains("truncate")));
+    }
+
+    #[test]
+    fn the_longest_tenant_prefix_wins_at_a_segment_boundary() {
+        let mounts = MockServer::builder()
+            .tenant("a", crate::profile::Profile::default(), None)
+            .tenant("ab", crate::profile::Profile::default(), None)
+            .mounts("http://test")
+            .unwrap();
+        let (t, rest) = tenant_for(&mounts, "/ab/scim/v2/Users").unwrap();
+        assert_eq!((t.id.as_str(), rest), ("ab", "/scim/v2/Users"));
+        assert!(tenant_for(&mounts, "/abc/scim/v2/Users").is_none());
+        assert_eq!(no_tenant(&mounts, "/abc").status(), 404);
+    }
+}
