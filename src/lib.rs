@@ -3,18 +3,29 @@
 //!
 //! # Layout
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
-//! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
+//! - [`scim`]: protocol types, serde only: resource types, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
 //! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
 //! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
-//! - [`server`]: hyper only here: listener, pure router, handlers, discovery, journal,
-//!   fault injection, and the wiremock-style [`MockServer`].
+//! - [`server`]: the SCIM service provider over hyper: listener, the sans-IO request
+//!   pipeline, pure router, handlers, discovery, journal, fault injection, and the
+//!   wiremock-style [`MockServer`]. Only its public face is public.
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`profile`]: vendor profiles (TOML in `profiles/`): schemas, required and matching
 //!   attributes, value rules, quirks; the checks they add to requests.
 //! - [`record`]: a recording reverse proxy that turns live traffic into replay sequences.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
+//!
+//! hyper lives in three places only: [`server`], the replay client ([`replay`]) and the
+//! recording proxy ([`record`]). `scim`, `filter`, `patch`, `store` and `profile` never see
+//! an HTTP type.
+//!
+//! # Finding an RFC section
+//!
+//! `docs/rfc-index.md` maps every RFC 7643/7644 section scimock implements to
+//! `file::function` (for example RFC 7644 §3.5.2.3, replace with a value filter:
+//! `patch/ops.rs::filtered`), and points to [`patch::Quirk`] for every Entra deviation.
 
 pub mod clock;
 pub mod error;
@@ -29,7 +40,7 @@ pub mod scim;
 pub mod server;
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Error, ErrorKind, Result};
 pub use server::{MockServer, MockServerBuilder};
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.

@@ -13,7 +13,7 @@ use clap::{Args, ValueEnum};
 use serde_json::Value;
 
 use scimock::profile::Profile;
-use scimock::server::faults::FaultRule;
+use scimock::server::FaultRule;
 use scimock::server::Seed;
 use scimock::store::Store;
 use scimock::MockServer;
@@ -377,8 +377,11 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     println!();
     if !args.tenants.is_empty() {
         for id in server.tenant_ids() {
-            let url = server.tenant_base_url(id).unwrap_or_default();
-            let token = server.tenant_token(id).unwrap_or("(none)");
+            let url = server.tenant(id).map(|t| t.base_url()).unwrap_or_default();
+            let token = server
+                .tenant(id)
+                .and_then(|t| t.token())
+                .unwrap_or("(none)");
             println!("Tenant {id}:  {url}  token {token}");
         }
         return;

@@ -1,18 +1,34 @@
 //! Fuzz body for `http_request`: any method, path, query, headers and body through the
-//! pure router and the handlers in-process (no sockets), against a store with a few users
-//! and a group. Every answer is a well-formed reply: a status in 100..=599, never 500 (no
+//! server's request pipeline in-process (no sockets; the same `server::pipeline` the
+//! listener drives: route, profile support, auth, faults, handler, journal, encoding),
+//! against a tenant built by `MockServerBuilder` with a few users and a group. Every answer is a well-formed reply: a status in 100..=599, never 500 (no
 //! input may cause an internal error), every 4xx/5xx a RFC 7644 §3.12 body whose `status`
 //! matches; and the store's invariants hold afterwards.
 
-use std::sync::Arc;
-
+use bytes::Bytes;
+use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use serde_json::Value;
 
 use super::{FuzzJson, FuzzOp, PatchApplyInput};
-use crate::server::handlers::{self, Body, Ctx};
-use crate::server::journal::Journal;
-use crate::server::{router, Settings};
-use crate::store::Store;
+use crate::clock::SequentialIds;
+use crate::server::{pipeline, Mount};
+
+/// Bytes a request target cannot carry raw (RFC 3986 §2, RFC 9112 §3.2).
+const WIRE: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}')
+    .add(b'|')
+    .add(b'\\')
+    .add(b'^');
+
+/// In the path, `?` would start the query.
+const WIRE_PATH: &AsciiSet = &WIRE.add(b'?');
 
 /// Methods the fuzzer picks from (by index); the last is not one SCIM uses.
 const METHODS: &[&str] = &[
@@ -119,52 +135,40 @@ impl HttpRequestInput {
     }
 }
 
-/// A store with two users (`u1`, `u2`) and a group `g1` holding `u1`.
-fn seeded_store() -> Store {
-    use crate::clock::{SequentialIds, SystemClock};
-    let store = Store::new(
-        Arc::new(SystemClock),
-        Arc::new(SequentialIds::new()),
-        "http://fuzz/scim/v2",
-    );
+/// The profile every input is served under, parsed once per process (parsing is the slow
+/// part; a clone shares its schemas).
+fn profile() -> crate::profile::Profile {
+    static PROFILE: std::sync::OnceLock<crate::profile::Profile> = std::sync::OnceLock::new();
+    PROFILE
+        .get_or_init(crate::profile::Profile::default)
+        .clone()
+}
+
+/// A fresh tenant as `MockServer` builds it (no auth, admin routes on, sequential ids),
+/// with two users (`u1`, `u2`) and a group `g1` holding `u1`; no listener.
+fn tenant() -> Mount {
     let seed = serde_json::json!({
         "Users": [{"id": "u1", "userName": "ann"}, {"id": "u2", "userName": "bob", "active": true}],
         "Groups": [{"id": "g1", "displayName": "g", "members": [{"value": "u1"}]}]
     });
-    store
-        .set_seed(seed)
-        .unwrap_or_else(|e| panic!("fuzz seed: {e}"));
-    store
-}
-
-/// Server settings, built once per process (parsing the profile is the slow part).
-fn settings() -> &'static Settings {
-    static SETTINGS: std::sync::OnceLock<Settings> = std::sync::OnceLock::new();
-    SETTINGS.get_or_init(build_settings)
-}
-
-fn build_settings() -> Settings {
-    let profile = crate::profile::Profile::builtin(crate::server::DEFAULT_PROFILE)
-        .unwrap_or_else(|e| panic!("built-in profile: {e}"));
-    Settings {
-        base_path: "/scim/v2".into(),
-        location_base: "http://fuzz/scim/v2".into(),
-        token: None,
-        max_body: 1024 * 1024,
-        admin: true,
-        max_results: 1000,
-        strict_rfc: false,
-        group_patch_returns_resource: false,
-        profile: Arc::new(profile),
-    }
+    let builder = crate::MockServer::builder()
+        .profile(profile())
+        .no_auth()
+        .ids(SequentialIds::new())
+        .journal_size(16)
+        .seed(seed);
+    builder
+        .mounts("http://fuzz")
+        .unwrap_or_else(|e| panic!("fuzz tenant: {e}"))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("the builder made no tenant"))
 }
 
 /// `http_request`: see the module docs.
 pub fn http_request(input: &HttpRequestInput) {
-    let store = seeded_store();
-    let journal = Journal::new(16);
-    let faults = crate::server::faults::Faults::new(0);
-    let settings = settings();
+    let tenant = tenant();
+    let shared = &tenant.shared;
     let method_name = METHODS[usize::from(input.method) % METHODS.len()];
     let Ok(method) = hyper::Method::from_bytes(method_name.as_bytes()) else {
         return;
@@ -181,44 +185,41 @@ pub fn http_request(input: &HttpRequestInput) {
         3 => Some("text/plain"),
         _ => Some(input.raw_content_type.as_str()),
     };
-    let body = input.body();
-    let mut route = router::route(&method, &path, &settings.base_path, settings.admin);
-    if route.kind().is_some_and(|k| !settings.profile.supports(k)) {
-        route = router::Route::NotFound;
+    // As a client sends them: bytes not allowed in a request target percent-encoded
+    // (RFC 3986 §2.1), `%` left alone so malformed escapes still arrive.
+    let path = utf8_percent_encode(&path, WIRE_PATH).to_string();
+    let query = utf8_percent_encode(&query, WIRE).to_string();
+    let uri = if query.is_empty() {
+        path.clone()
+    } else {
+        format!("{path}?{query}")
+    };
+    let mut request = hyper::Request::builder().method(method).uri(uri.as_str());
+    if let Some(ct) = content_type {
+        request = request.header(hyper::header::CONTENT_TYPE, ct);
     }
-    let ctx = Ctx {
-        store: &store,
-        journal: &journal,
-        settings,
-        faults: &faults,
+    if let Some(tag) = &input.if_match {
+        request = request.header(hyper::header::IF_MATCH, tag.as_str());
+    }
+    let Ok(request) = request.body(Bytes::from(input.body())) else {
+        return;
     };
-    let request = handlers::Request {
-        route,
-        query: &query,
-        body: &body,
-        content_type,
-        if_match: input.if_match.as_deref(),
-        if_none_match: None,
-    };
-    let reply = handlers::handle(&ctx, &request);
-    assert!(
-        (100..=599).contains(&reply.status),
-        "status {}",
-        reply.status
-    );
+    let outcome = pipeline::respond(shared, request);
+    let status = outcome.response.status().as_u16();
+    let text = outcome.response.body();
+    assert!((100..=599).contains(&status), "status {status}");
     assert_ne!(
-        reply.status, 500,
-        "{method_name} {path}?{query}: internal error from input: {:?}",
-        reply.body
+        status, 500,
+        "{method_name} {uri}: internal error from input: {text:?}"
     );
-    if reply.status >= 400 {
-        let text = reply.body.as_ref().map(Body::to_bytes).unwrap_or_default();
-        let v: Value = serde_json::from_slice(&text)
-            .unwrap_or_else(|e| panic!("{} error body is not JSON ({e}): {text:?}", reply.status));
+    if status >= 400 {
+        let v: Value = serde_json::from_slice(text)
+            .unwrap_or_else(|e| panic!("{status} error body is not JSON ({e}): {text:?}"));
         assert_eq!(v["schemas"][0], crate::scim::urn::ERROR, "{v}");
-        assert_eq!(v["status"], reply.status.to_string(), "{v}");
+        assert_eq!(v["status"], status.to_string(), "{v}");
     }
-    store
+    shared
+        .store
         .check_invariants()
         .unwrap_or_else(|e| panic!("{method_name} {path}: {e}"));
 }

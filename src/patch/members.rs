@@ -2,69 +2,18 @@
 //! [`MemberOp`] instead of an edit of the resource JSON, because the store keeps members
 //! indexed (RFC 7644 §3.5.2; entra-provisioning.md §1.14, §1.15, §4.3d).
 //!
-//! This module owns the translation (path + value → `MemberOp`) and the reference
-//! semantics on a plain list ([`MemberOp::apply_to`]). Whether a member id exists is the
+//! This module owns the translation (path + value → `MemberOp`). The type and its
+//! reference semantics on a plain list ([`MemberOp::apply_to`]) are the store's
+//! instruction language and live in [`crate::store`]. Whether a member id exists is the
 //! store's question, not this module's.
 
 use serde_json::{Map, Value};
 
+use super::dialect::{Dialect, Quirk};
 use super::Kind;
-use crate::filter::{self, AttrOp, CompValue, CompareOp, Filter, PatchPath};
+use crate::filter::{AttrOp, CompValue, CompareOp, Filter, PatchPath};
+use crate::store::{member_id, MemberOp};
 use crate::{Error, Result};
-
-/// One change to a group's member list, in request order.
-#[derive(Debug, Clone, PartialEq)]
-pub enum MemberOp {
-    /// Add these member objects; each has a string `"value"` (the member id) and keeps
-    /// `"$ref"` (even `null`), `"type"` and `"display"` as sent. Ids already present are
-    /// left alone.
-    Add(Vec<Value>),
-    /// Remove the members with these ids; absent ids are a no-op.
-    Remove(Vec<String>),
-    /// Remove the members matching `members[<filter>]` when the filter is not a plain
-    /// `value eq "id"` (plain ones become [`MemberOp::Remove`]).
-    RemoveWhere(Filter),
-    /// Replace the whole list.
-    Replace(Vec<Value>),
-    /// `remove` with path `members` and no value: remove every member.
-    RemoveAll,
-}
-
-impl MemberOp {
-    /// Applies this operation to a plain list of member objects: the reference semantics
-    /// the store reproduces with indexes. Never two members with the same `value`; removing
-    /// an absent member is a no-op.
-    pub fn apply_to(&self, members: &mut Vec<Value>) {
-        match self {
-            MemberOp::Add(new) => add_unique(members, new),
-            MemberOp::Remove(ids) => {
-                members.retain(|m| !member_id(m).is_some_and(|id| ids.iter().any(|x| x == id)))
-            }
-            MemberOp::RemoveWhere(f) => {
-                members.retain(|m| !filter::matches_element(f, m, None).unwrap_or(false))
-            }
-            MemberOp::Replace(new) => {
-                members.clear();
-                add_unique(members, new);
-            }
-            MemberOp::RemoveAll => members.clear(),
-        }
-    }
-}
-
-fn add_unique(members: &mut Vec<Value>, new: &[Value]) {
-    for m in new {
-        let Some(id) = member_id(m) else { continue };
-        if !members.iter().any(|x| member_id(x) == Some(id)) {
-            members.push(m.clone());
-        }
-    }
-}
-
-/// The member id: the `value` sub-attribute.
-pub(super) fn member_id(member: &Value) -> Option<&str> {
-    member.get("value").and_then(Value::as_str)
-}
 
 /// True when `path` names the members attribute `members_attr` (unqualified or qualified
 /// with the core schema URN `core`).
@@ -85,10 +34,10 @@ pub(super) fn member_ops(
     kind: Kind,
     path: &PatchPath,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<Vec<MemberOp>> {
     let read_only = || {
-        Error::Mutability(format!(
+        Error::mutability(format!(
             "`{path}`: member sub-attributes are immutable (`value`, `$ref`, `type`) or readOnly \
              (`display`); add or remove whole members instead"
         ))
@@ -101,20 +50,15 @@ pub(super) fn member_ops(
         PatchPath::Attr(_) => match (kind, value) {
             (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
             (Kind::Replace, Some(v)) => Ok(vec![MemberOp::Replace(member_objects(v)?)]),
-            (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+            (Kind::Add | Kind::Replace, None) => Err(Error::invalid_value(format!(
                 "`{}` on `members` needs a value: a list of member objects (RFC 7644 §3.5.2)",
                 kind.as_str()
             ))),
             (Kind::Remove, None | Some(Value::Null)) => Ok(vec![MemberOp::RemoveAll]),
             // entra-provisioning.md §1.15/§4.3d: the legacy dialect removes members with
             // `path: "members"` plus a value list. It must NOT mean "remove all".
-            (Kind::Remove, Some(_)) if strict => Err(Error::InvalidSyntax(
-                "`remove` on `members` with a value list is Entra's legacy dialect \
-                 (entra-provisioning.md §4.3d); RFC 7644 §3.5.2.2 wants \
-                 `members[value eq \"id\"]` without a value"
-                    .into(),
-            )),
             (Kind::Remove, Some(v)) => {
+                dialect.allow(Quirk::RemoveMembersByValueList, "members", "")?;
                 let ids = member_objects(v)?
                     .iter()
                     .filter_map(member_id)
@@ -133,7 +77,7 @@ pub(super) fn member_ops(
                 (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
                 // RFC 7644 §3.5.2.3: the matching values are replaced by the new ones.
                 (Kind::Replace, Some(v)) => Ok(vec![removal, MemberOp::Add(member_objects(v)?)]),
-                (Kind::Add | Kind::Replace, None) => Err(Error::InvalidValue(format!(
+                (Kind::Add | Kind::Replace, None) => Err(Error::invalid_value(format!(
                     "`{path}`: add and replace need a value"
                 ))),
             }
@@ -175,7 +119,7 @@ fn member_objects(value: Value) -> Result<Vec<Value>> {
 
 fn member_object(item: Value) -> Result<Value> {
     let Value::Object(map) = item else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "a member must be an object like {{\"value\": \"<id>\"}}, got {item}"
         )));
     };
@@ -195,8 +139,8 @@ fn member_object(item: Value) -> Result<Value> {
         }
     }
     if !has_id {
-        return Err(Error::InvalidValue(
-            "a member needs a non-empty string `value` (the member's id)".into(),
+        return Err(Error::invalid_value(
+            "a member needs a non-empty string `value` (the member's id)",
         ));
     }
     Ok(Value::Object(out))
@@ -205,6 +149,7 @@ fn member_object(item: Value) -> Result<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::filter;
     use serde_json::json;
 
     #[test]
@@ -234,7 +179,7 @@ mod tests {
     #[test]
     fn or_of_plain_value_comparisons_becomes_remove() {
         let path = filter::parse_path(r#"members[value eq "a" or value eq "b"]"#).unwrap();
-        let ops = member_ops(Kind::Remove, &path, None, false).unwrap();
+        let ops = member_ops(Kind::Remove, &path, None, Dialect::Entra).unwrap();
         assert_eq!(ops, vec![MemberOp::Remove(vec!["a".into(), "b".into()])]);
     }
 }

@@ -2,11 +2,11 @@
 //! operations or none: the engine works on a copy and returns it only on success).
 //!
 //! Owns: the envelope checks, `add`/`replace`/`remove` with and without `path`
-//! ([`ops`]), path resolution and path-less value expansion ([`path`]; the path grammar is
+//! (`ops.rs`), path resolution and path-less value expansion (`path.rs`; the path grammar is
 //! [`crate::filter::parse_path`], never a second parser), value checks and Entra's value
-//! quirks ([`value`]), op names and filter literals of the two Entra dialects
-//! ([`dialect`], entra-provisioning.md §4), and turning group-membership operations into
-//! [`MemberOp`]s ([`members`]).
+//! quirks (`value.rs`), the one table of Entra quirks and the policy that admits or
+//! refuses them ([`Quirk`], [`Dialect`], entra-provisioning.md §4), and turning group-membership operations into
+//! [`MemberOp`]s (`members.rs`).
 //!
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids
 //! exist and member indexes (the store), HTTP (the server).
@@ -19,7 +19,8 @@ mod value;
 
 use serde_json::Value;
 
-pub use members::MemberOp;
+pub use crate::store::MemberOp;
+pub use dialect::{Dialect, Quirk};
 
 use crate::filter::{self, PatchPath};
 use crate::scim::{urn, PatchOperation, PatchRequest, ResourceSchema};
@@ -28,13 +29,20 @@ use crate::{Error, Result};
 /// How to apply a PATCH.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PatchOptions {
-    /// Refuse Entra's non-RFC forms (PascalCase ops, boolean strings, manager as a string,
-    /// members removed by value list, dotted keys, empty-means-clear, create-on-absent)
-    /// with a detail naming the quirk.
+    /// Speak [`Dialect::Rfc`]: refuse every Entra [`Quirk`] (PascalCase ops, boolean
+    /// strings, manager as a string, members removed by value list, dotted keys, …); the
+    /// table of quirks is in `dialect.rs` and the README.
     pub strict_rfc: bool,
     /// The attribute whose operations become [`MemberOp`]s: `Some("members")` for Groups,
     /// `None` for Users.
     pub members_attr: Option<&'static str>,
+}
+
+impl PatchOptions {
+    /// The dialect `strict_rfc` selects.
+    pub fn dialect(&self) -> Dialect {
+        Dialect::from_strict(self.strict_rfc)
+    }
 }
 
 /// A successful PATCH.
@@ -79,14 +87,14 @@ pub fn apply(
 ) -> Result<PatchOutcome> {
     check_envelope(request)?;
     let Value::Object(original) = resource else {
-        return Err(Error::InvalidValue(
-            "the resource to patch is not a JSON object".into(),
+        return Err(Error::invalid_value(
+            "the resource to patch is not a JSON object",
         ));
     };
     let mut doc = original.clone();
     let mut members = Vec::new();
     for (i, op) in request.operations.iter().enumerate() {
-        apply_op(&mut doc, &mut members, op, schema, options).map_err(|e| in_operation(i, e))?;
+        apply_op(&mut doc, &mut members, op, schema, options).map_err(|e| e.in_operation(i))?;
     }
     let patched = Value::Object(doc);
     let changed = &patched != resource;
@@ -109,14 +117,14 @@ fn check_envelope(request: &PatchRequest) -> Result<()> {
         } else {
             request.schemas.join(", ")
         };
-        return Err(Error::InvalidSyntax(format!(
+        return Err(Error::invalid_syntax(format!(
             "a PATCH body must list the schema \"{}\" (RFC 7644 §3.5.2); schemas: {got}",
             urn::PATCH_OP
         )));
     }
     if request.operations.is_empty() {
-        return Err(Error::InvalidSyntax(
-            "a PATCH body needs at least one entry in \"Operations\" (RFC 7644 §3.5.2)".into(),
+        return Err(Error::invalid_syntax(
+            "a PATCH body needs at least one entry in \"Operations\" (RFC 7644 §3.5.2)",
         ));
     }
     Ok(())
@@ -129,24 +137,24 @@ fn apply_op(
     schema: &ResourceSchema,
     options: &PatchOptions,
 ) -> Result<()> {
-    let kind = dialect::op_kind(&op.op, options.strict_rfc)?;
+    let kind = dialect::op_kind(&op.op, options.dialect())?;
     match (&op.path, kind) {
         (Some(p), _) => {
             let path = filter::parse_path(p)
-                .map_err(|e| Error::InvalidPath(format!("path {p:?}: {e}")))?;
+                .map_err(|e| Error::invalid_path(format!("path {p:?}: {e}")))?;
             route(doc, members, kind, &path, op.value.clone(), schema, options)
         }
-        (None, Kind::Remove) => Err(Error::NoTarget(
-            "`remove` needs a `path` (RFC 7644 §3.5.2.2)".into(),
+        (None, Kind::Remove) => Err(Error::no_target(
+            "`remove` needs a `path` (RFC 7644 §3.5.2.2)",
         )),
         (None, _) => {
             let Some(v) = op.value.clone() else {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "`{}` without `path` needs an object value (RFC 7644 §3.5.2)",
                     kind.as_str()
                 )));
             };
-            for (path, v) in path::expand(v, schema, options.strict_rfc)? {
+            for (path, v) in path::expand(v, schema, options.dialect())? {
                 route(doc, members, kind, &path, Some(v), schema, options)?;
             }
             Ok(())
@@ -164,28 +172,15 @@ fn route(
     schema: &ResourceSchema,
     options: &PatchOptions,
 ) -> Result<()> {
-    let strict = options.strict_rfc;
+    let dialect = options.dialect();
     if let Some(attr) = options.members_attr {
         if members::is_members_path(path, attr, &schema.core.id) {
-            members.extend(members::member_ops(kind, path, value, strict)?);
+            members.extend(members::member_ops(kind, path, value, dialect)?);
             return Ok(());
         }
     }
-    let target = path::resolve(path, schema, strict)?;
-    ops::apply_edit(doc, &target, kind, value, strict, &schema.core.id)
-}
-
-/// Prefixes the detail with the failing operation's index.
-fn in_operation(i: usize, e: Error) -> Error {
-    let at = |m: String| format!("Operations[{i}]: {m}");
-    match e {
-        Error::InvalidSyntax(m) => Error::InvalidSyntax(at(m)),
-        Error::InvalidValue(m) => Error::InvalidValue(at(m)),
-        Error::InvalidPath(m) => Error::InvalidPath(at(m)),
-        Error::NoTarget(m) => Error::NoTarget(at(m)),
-        Error::Mutability(m) => Error::Mutability(at(m)),
-        other => other,
-    }
+    let target = path::resolve(path, schema, dialect)?;
+    ops::apply_edit(doc, &target, kind, value, dialect, &schema.core.id)
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@
 
 use serde_json::{Map, Value};
 
+use super::dialect::{Dialect, Quirk};
 use super::path::Target;
 use super::value::{self, key_in, merge, remove_ci, set_ci};
 use super::Kind;
@@ -27,7 +28,7 @@ pub(super) fn apply_edit(
     t: &Target<'_>,
     kind: Kind,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
     core_urn: &str,
 ) -> Result<()> {
     let before = current(doc, t).cloned();
@@ -43,7 +44,7 @@ pub(super) fn apply_edit(
         Some(ext) => match key_in(doc, ext).and_then(|k| doc.get_mut(&k)) {
             Some(Value::Object(m)) => m,
             _ => {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "the resource's `{ext}` is not an object, so `{}` cannot be patched",
                     t.label
                 )))
@@ -51,8 +52,8 @@ pub(super) fn apply_edit(
         },
     };
     match &t.filter {
-        None => plain(container, t, kind, value, strict)?,
-        Some(f) => filtered(container, t, f, kind, value, strict)?,
+        None => plain(container, t, kind, value, dialect)?,
+        Some(f) => filtered(container, t, f, kind, value, dialect)?,
     }
     let after = current(doc, t).cloned();
     let changed = before != after;
@@ -77,7 +78,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
     for def in [t.def, t.sub_def].into_iter().flatten() {
         match def.mutability {
             Mutability::ReadOnly => {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is readOnly and cannot be changed (RFC 7643 §7)",
                     t.label
                 )))
@@ -85,7 +86,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
             // RFC 7643 §7: immutable "MAY be defined at resource creation … or at a record
             // of a multi-valued attribute"; here: settable while it has no value.
             Mutability::Immutable if before.is_some() => {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is immutable and already has a value (RFC 7643 §7)",
                     t.label
                 )))
@@ -94,7 +95,7 @@ fn check_mutability(t: &Target<'_>, before: Option<&Value>, after: Option<&Value
         }
     }
     if t.def.is_some_and(|d| d.required) && after.is_none() {
-        return Err(Error::Mutability(format!(
+        return Err(Error::mutability(format!(
             "`{}` is required and cannot be removed (RFC 7644 §3.5.2.2)",
             t.label
         )));
@@ -136,17 +137,17 @@ fn tidy_extension(
 }
 
 /// The value checked against the target's definition (sub-attribute or attribute).
-fn normalize(t: &Target<'_>, v: Value, strict: bool) -> Result<Value> {
+fn normalize(t: &Target<'_>, v: Value, dialect: Dialect) -> Result<Value> {
     let def = if t.sub.is_some() { t.sub_def } else { t.def };
     match def {
-        Some(d) => value::whole(d, v, strict, &t.label),
+        Some(d) => value::whole(d, v, dialect, &t.label),
         None => Ok(v),
     }
 }
 
 fn needs_value(t: &Target<'_>, kind: Kind, value: Option<Value>) -> Result<Value> {
     value.ok_or_else(|| {
-        Error::InvalidValue(format!(
+        Error::invalid_value(format!(
             "`{}` on `{}` needs a value (RFC 7644 §3.5.2)",
             kind.as_str(),
             t.label
@@ -171,14 +172,14 @@ fn plain(
     t: &Target<'_>,
     kind: Kind,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     if kind == Kind::Remove {
-        return remove_plain(c, t, value, strict);
+        return remove_plain(c, t, value, dialect);
     }
-    let v = normalize(t, needs_value(t, kind, value)?, strict)?;
-    if value::means_clear(&v, strict) {
-        return remove_plain(c, t, None, strict);
+    let v = normalize(t, needs_value(t, kind, value)?, dialect)?;
+    if value::means_clear(&v, dialect) {
+        return remove_plain(c, t, None, dialect);
     }
     match &t.sub {
         Some(sub) => set_sub(c, t, sub, v)?,
@@ -262,7 +263,7 @@ fn set_sub(c: &mut Map<String, Value>, t: &Target<'_>, sub: &str, v: Value) -> R
             set_ci(o, sub, v);
             Ok(())
         }
-        _ => Err(Error::InvalidValue(format!(
+        _ => Err(Error::invalid_value(format!(
             "`{}` holds a simple value, so `{}` cannot be set",
             t.name, t.label
         ))),
@@ -277,7 +278,7 @@ fn ensure_array<'c>(c: &'c mut Map<String, Value>, t: &Target<'_>) -> Result<&'c
     }
     match slot {
         Value::Array(items) => Ok(items),
-        _ => Err(Error::InvalidValue(format!(
+        _ => Err(Error::invalid_value(format!(
             "`{}` holds a single value, not a list, so `{}` cannot add to it",
             t.name, t.label
         ))),
@@ -307,7 +308,7 @@ fn remove_plain(
     c: &mut Map<String, Value>,
     t: &Target<'_>,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     let Some(key) = key_in(c, &t.name) else {
         return Ok(());
@@ -328,13 +329,7 @@ fn remove_plain(
             _ => {}
         },
         (None, Some(v)) if !v.is_null() && c.get(&key).is_some_and(Value::is_array) => {
-            if strict {
-                return Err(Error::InvalidSyntax(format!(
-                    "`remove` on `{}` with a value is Entra's legacy dialect \
-                     (entra-provisioning.md §1.15); RFC 7644 §3.5.2.2 wants a filtered path",
-                    t.label
-                )));
-            }
+            dialect.allow(Quirk::RemoveByValue, &t.label, "")?;
             let gone = match v {
                 Value::Array(items) => items,
                 other => vec![other],
@@ -363,10 +358,10 @@ fn filtered(
     f: &Filter,
     kind: Kind,
     value: Option<Value>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     if let Some(d) = t.def.filter(|d| !d.multi_valued) {
-        return Err(Error::InvalidPath(format!(
+        return Err(Error::invalid_path(format!(
             "`{}`: a `[filter]` needs a multi-valued attribute and `{}` is single-valued",
             t.label, d.name
         )));
@@ -384,18 +379,18 @@ fn filtered(
         Kind::Add | Kind::Replace => {
             let v = needs_value(t, kind, value)?;
             let v = match (&t.sub, t.def) {
-                (Some(_), _) => normalize(t, v, strict)?,
-                (None, Some(d)) => value::single(d, v, strict, &t.label)?,
+                (Some(_), _) => normalize(t, v, dialect)?,
+                (None, Some(d)) => value::single(d, v, dialect, &t.label)?,
                 (None, None) => v,
             };
-            Some(v).filter(|v| !value::means_clear(v, strict))
+            Some(v).filter(|v| !value::means_clear(v, dialect))
         }
     };
     let Some(v) = v else {
-        return remove_matched(c, t, &matched, strict);
+        return remove_matched(c, t, &matched, dialect);
     };
     if matched.is_empty() {
-        return create_on_absent(c, t, f, v, strict);
+        return create_on_absent(c, t, f, v, dialect);
     }
     let list = ensure_array(c, t)?;
     for &i in &matched {
@@ -417,7 +412,7 @@ fn filtered(
 }
 
 fn not_an_element(t: &Target<'_>) -> Error {
-    Error::InvalidValue(format!(
+    Error::invalid_value(format!(
         "`{}` expects an object for the matching values",
         t.label
     ))
@@ -427,11 +422,11 @@ fn remove_matched(
     c: &mut Map<String, Value>,
     t: &Target<'_>,
     matched: &[usize],
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     if matched.is_empty() {
-        return if strict {
-            Err(Error::NoTarget(format!(
+        return if !dialect.admits(Quirk::RemoveOfNothing) {
+            Err(Error::no_target(format!(
                 "`{}` matched no value (RFC 7644 §3.5.2.2)",
                 t.label
             )))
@@ -470,23 +465,23 @@ fn create_on_absent(
     t: &Target<'_>,
     f: &Filter,
     v: Value,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     let no_target = || {
-        Error::NoTarget(format!(
+        Error::no_target(format!(
             "`{}` matched no value (RFC 7644 §3.5.2.3){}",
             t.label,
-            if strict {
+            if !dialect.admits(Quirk::CreateOnAbsent) {
                 ""
             } else {
                 " and its filter has no `eq` terms to create one from"
             }
         ))
     };
-    if strict {
+    if !dialect.admits(Quirk::CreateOnAbsent) {
         return Err(no_target());
     }
-    let Some(mut element) = eq_seed(f, t.def, strict)? else {
+    let Some(mut element) = eq_seed(f, t.def, dialect)? else {
         return Err(no_target());
     };
     match (&t.sub, v) {
@@ -505,7 +500,7 @@ fn create_on_absent(
 fn eq_seed(
     f: &Filter,
     def: Option<&Attribute>,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<Option<Map<String, Value>>> {
     match f {
         Filter::Attr(exp) if exp.path.urn.is_none() && exp.path.sub_attr.is_none() => {
@@ -521,7 +516,7 @@ fn eq_seed(
             let (name, v) = match def.and_then(|d| d.sub_attribute(&exp.path.name)) {
                 Some(sd) => (
                     sd.name.clone(),
-                    value::single(sd, v, strict, &exp.path.to_string())?,
+                    value::single(sd, v, dialect, &exp.path.to_string())?,
                 ),
                 None => (exp.path.name.clone(), v),
             };
@@ -532,7 +527,7 @@ fn eq_seed(
         Filter::And(terms) => {
             let mut seed = Map::new();
             for term in terms {
-                match eq_seed(term, def, strict)? {
+                match eq_seed(term, def, dialect)? {
                     Some(part) => seed.extend(part),
                     None => return Ok(None),
                 }

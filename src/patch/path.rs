@@ -5,7 +5,7 @@
 
 use serde_json::Value;
 
-use super::dialect;
+use super::dialect::{Dialect, Quirk};
 use crate::filter::{self, AttrPath, Filter, PatchPath};
 use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
 use crate::scim::urn;
@@ -32,7 +32,7 @@ pub(super) struct Target<'s> {
 pub(super) fn resolve<'s>(
     path: &PatchPath,
     schema: &'s ResourceSchema,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<Target<'s>> {
     let (attr, sub, filter) = match path {
         PatchPath::Attr(a) => (a, a.sub_attr.as_deref(), None),
@@ -46,24 +46,24 @@ pub(super) fn resolve<'s>(
         ),
     };
     let label = path.to_string();
-    let (ext, def) = attribute(attr, schema, strict);
-    if def.is_none() && strict {
-        return Err(Error::InvalidPath(format!(
+    let (ext, def) = attribute(attr, schema, dialect);
+    if def.is_none() && !dialect.admits(Quirk::UnknownAttribute) {
+        return Err(Error::invalid_path(format!(
             "`{label}`: no attribute `{}` in the resource's schemas",
             attr.name
         )));
     }
     let sub_def = match (def, sub) {
         (Some(d), Some(s)) if d.kind != AttrType::Complex => {
-            return Err(Error::InvalidPath(format!(
+            return Err(Error::invalid_path(format!(
                 "`{label}`: `{}` is a {:?} attribute and has no sub-attribute `{s}`",
                 d.name, d.kind
             )))
         }
         (Some(d), Some(s)) => {
             let found = d.sub_attribute(s);
-            if found.is_none() && strict {
-                return Err(Error::InvalidPath(format!(
+            if found.is_none() && !dialect.admits(Quirk::UnknownAttribute) {
+                return Err(Error::invalid_path(format!(
                     "`{label}`: `{}` has no sub-attribute `{s}`",
                     d.name
                 )));
@@ -73,7 +73,9 @@ pub(super) fn resolve<'s>(
         _ => None,
     };
     let filter = match (filter, def) {
-        (Some(f), Some(d)) if !strict => Some(dialect::coerce_filter(f, d)),
+        (Some(f), Some(d)) if dialect.admits(Quirk::BooleanFilterLiteral) => {
+            Some(super::dialect::coerce_filter(f, d))
+        }
         (f, _) => f.cloned(),
     };
     Ok(Target {
@@ -91,7 +93,7 @@ pub(super) fn resolve<'s>(
 fn attribute<'s>(
     attr: &AttrPath,
     schema: &'s ResourceSchema,
-    strict: bool,
+    dialect: Dialect,
 ) -> (Option<String>, Option<&'s Attribute>) {
     match &attr.urn {
         Some(u) if u.eq_ignore_ascii_case(&schema.core.id) => {
@@ -104,7 +106,7 @@ fn attribute<'s>(
         },
         None => match schema.resolve(None, &attr.name, None) {
             Some(d) => (None, Some(d)),
-            None if strict => (None, None),
+            None if !dialect.admits(Quirk::UnqualifiedExtensionAttribute) => (None, None),
             // entra-provisioning.md §1.18 Example 5 sends the enterprise `manager` unqualified;
             // take an unqualified name from the one extension that defines it.
             None => {
@@ -126,18 +128,18 @@ fn attribute<'s>(
 pub(super) fn expand(
     value: Value,
     schema: &ResourceSchema,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<Vec<(PatchPath, Value)>> {
     let Value::Object(map) = value else {
-        return Err(Error::InvalidValue(
-            "an operation without `path` needs an object value (RFC 7644 §3.5.2.1)".into(),
+        return Err(Error::invalid_value(
+            "an operation without `path` needs an object value (RFC 7644 §3.5.2.1)",
         ));
     };
     let mut out = Vec::new();
     for (key, v) in map {
         if let Some(s) = schema.schema(&key) {
             let ext = (!s.id.eq_ignore_ascii_case(&schema.core.id)).then(|| s.id.clone());
-            nested(&mut out, ext, &key, v, strict)?;
+            nested(&mut out, ext, &key, v, dialect)?;
             continue;
         }
         let path = parse_key(&key)?;
@@ -147,14 +149,11 @@ pub(super) fn expand(
         if urn::is_schema_urn(&key) && v.is_object() && unknown {
             // `"urn:…:CustomExtensionName:2.0:User": {…}`: an extension object the schema
             // does not list (entra-provisioning.md §7.4).
-            nested(&mut out, Some(key.clone()), &key, v, strict)?;
+            nested(&mut out, Some(key.clone()), &key, v, dialect)?;
             continue;
         }
-        if strict && (path.urn.is_some() || path.sub_attr.is_some()) {
-            return Err(Error::InvalidValue(format!(
-                "key {key:?} in a path-less value is Entra's dotted/URN-qualified key quirk \
-                 (entra-provisioning.md §4.3c); strict RFC mode wants nested objects"
-            )));
+        if path.urn.is_some() || path.sub_attr.is_some() {
+            dialect.allow(Quirk::DottedKey, &key, &key)?;
         }
         out.push((PatchPath::Attr(path), v));
     }
@@ -167,17 +166,17 @@ fn nested(
     ext: Option<String>,
     key: &str,
     value: Value,
-    strict: bool,
+    dialect: Dialect,
 ) -> Result<()> {
     let Value::Object(map) = value else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "`{key}` in a path-less value must be an object of that schema's attributes"
         )));
     };
     for (k, v) in map {
         let mut path = parse_key(&k)?;
-        if path.urn.is_some() || (strict && path.sub_attr.is_some()) {
-            return Err(Error::InvalidValue(format!(
+        if path.urn.is_some() || (path.sub_attr.is_some() && !dialect.admits(Quirk::DottedKey)) {
+            return Err(Error::invalid_value(format!(
                 "key {k:?} inside `{key}` must be a plain attribute name"
             )));
         }
@@ -190,10 +189,10 @@ fn nested(
 fn parse_key(key: &str) -> Result<AttrPath> {
     match filter::parse_path(key) {
         Ok(PatchPath::Attr(a)) => Ok(a),
-        Ok(PatchPath::Value { .. }) => Err(Error::InvalidPath(format!(
+        Ok(PatchPath::Value { .. }) => Err(Error::invalid_path(format!(
             "key {key:?} in a path-less value cannot carry a `[filter]`"
         ))),
-        Err(e) => Err(Error::InvalidPath(format!(
+        Err(e) => Err(Error::invalid_path(format!(
             "key {key:?} in a path-less value: {e}"
         ))),
     }

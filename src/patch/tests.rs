@@ -70,7 +70,8 @@ fn strict_mode_names_the_boolean_string_quirk() {
     )
     .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m.contains("legacy dialect")),
+        err.kind() == crate::error::ErrorKind::InvalidValue
+            && err.to_string().contains("legacy dialect"),
         "{err}"
     );
 }
@@ -139,13 +140,13 @@ fn a_failing_operation_leaves_no_partial_outcome() {
         {"op": "replace", "path": "id", "value": "other"}
     ]))
     .unwrap_err();
-    assert!(matches!(err, Error::Mutability(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::Mutability, "{err}");
 }
 
 #[test]
 fn removing_a_required_attribute_is_a_mutability_error() {
     let err = patch_user(json!([{"op": "remove", "path": "userName"}])).unwrap_err();
-    assert!(matches!(err, Error::Mutability(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::Mutability, "{err}");
 }
 
 #[test]
@@ -154,7 +155,7 @@ fn missing_patch_op_schema_is_invalid_syntax() {
     r.schemas.clear();
     let err = apply(&user(), &r, &user_resource(), &USERS).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidSyntax(m) if m.contains("PatchOp")),
+        err.kind() == crate::error::ErrorKind::InvalidSyntax && err.to_string().contains("PatchOp"),
         "{err}"
     );
 }
@@ -194,7 +195,7 @@ fn unknown_attributes_are_kept_unless_strict() {
     let out = patch_user(ops.clone()).unwrap();
     assert_eq!(out.resource["favouriteColour"], "teal");
     let err = apply(&user(), &req(ops), &user_resource(), &STRICT).unwrap_err();
-    assert!(matches!(err, Error::InvalidPath(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::InvalidPath, "{err}");
 }
 
 #[test]
@@ -213,18 +214,20 @@ fn pathless_add_with_an_enterprise_urn_keyed_object_sets_its_attributes() {
 fn a_string_for_a_complex_or_a_list_for_a_simple_attribute_is_invalid_value() {
     let err = patch_user(json!([{"op": "add", "path": "name", "value": "Barbara"}])).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m.contains("complex")),
+        err.kind() == crate::error::ErrorKind::InvalidValue && err.to_string().contains("complex"),
         "{err}"
     );
     let err =
         patch_user(json!([{"op": "add", "path": "nickName", "value": ["a", "b"]}])).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m.contains("single value")),
+        err.kind() == crate::error::ErrorKind::InvalidValue
+            && err.to_string().contains("single value"),
         "{err}"
     );
     let err = patch_user(json!([{"op": "add", "path": "emails", "value": [7]}])).unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidValue(m) if m.contains("multi-valued")),
+        err.kind() == crate::error::ErrorKind::InvalidValue
+            && err.to_string().contains("multi-valued"),
         "{err}"
     );
 }
@@ -233,7 +236,7 @@ fn a_string_for_a_complex_or_a_list_for_a_simple_attribute_is_invalid_value() {
 fn a_sub_attribute_of_a_simple_attribute_is_invalid_path() {
     let err =
         patch_user(json!([{"op": "add", "path": "userName.first", "value": "x"}])).unwrap_err();
-    assert!(matches!(err, Error::InvalidPath(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::InvalidPath, "{err}");
 }
 
 #[test]
@@ -271,7 +274,7 @@ fn immutable_member_sub_attributes_cannot_be_patched() {
         &GROUPS,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Mutability(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::Mutability, "{err}");
 }
 
 #[test]
@@ -309,14 +312,14 @@ fn a_member_without_a_string_id_is_invalid_value() {
         &GROUPS,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::InvalidValue(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::InvalidValue, "{err}");
 }
 
 #[test]
 fn meta_is_read_only_and_an_equal_read_only_value_is_a_no_op() {
     let err = patch_user(json!([{"op": "replace", "path": "meta.version", "value": "W/\"9\""}]))
         .unwrap_err();
-    assert!(matches!(err, Error::Mutability(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::Mutability, "{err}");
     let out = patch_user(json!([{"op": "replace", "value": {"id": "u1"}}])).unwrap();
     assert!(!out.changed);
 }
@@ -342,7 +345,7 @@ fn an_immutable_attribute_may_be_set_while_absent_but_not_changed() {
         &USERS,
     )
     .unwrap_err();
-    assert!(matches!(err, Error::Mutability(_)), "{err}");
+    assert!(err.kind() == crate::error::ErrorKind::Mutability, "{err}");
 }
 
 #[test]
@@ -359,7 +362,8 @@ fn an_unknown_op_is_invalid_syntax_and_names_the_operation_index() {
     ]))
     .unwrap_err();
     assert!(
-        matches!(&err, Error::InvalidSyntax(m) if m.starts_with("Operations[1]")),
+        err.kind() == crate::error::ErrorKind::InvalidSyntax
+            && err.to_string().starts_with("Operations[1]"),
         "{err}"
     );
 }

@@ -4,11 +4,12 @@
 
 use serde_json::{Map, Value};
 
+use super::dialect::{Dialect, Quirk};
 use crate::scim::schema::{AttrType, Attribute};
 use crate::{Error, Result};
 
 /// Checks and normalizes `value` as the whole value of `def` (an array when multi-valued).
-pub(super) fn whole(def: &Attribute, value: Value, strict: bool, label: &str) -> Result<Value> {
+pub(super) fn whole(def: &Attribute, value: Value, dialect: Dialect, label: &str) -> Result<Value> {
     if value.is_null() {
         return Ok(value);
     }
@@ -20,23 +21,35 @@ pub(super) fn whole(def: &Attribute, value: Value, strict: bool, label: &str) ->
         };
         return items
             .into_iter()
-            .map(|v| single(def, v, strict, label))
+            .map(|v| single(def, v, dialect, label))
             .collect::<Result<Vec<_>>>()
             .map(Value::Array);
     }
     let value = match value {
         // entra-provisioning.md §1.18 Example 5: `manager` sent as a one-element list.
-        Value::Array(mut items) if def.kind == AttrType::Complex && items.len() == 1 && !strict => {
-            items.pop().unwrap_or(Value::Null)
+        Value::Array(items)
+            if def.kind == AttrType::Complex
+                && items.len() == 1
+                && dialect.admits(Quirk::SingleElementList) =>
+        {
+            match <[Value; 1]>::try_from(items) {
+                Ok([only]) => only,
+                Err(_) => return Err(expected(def, label, "a single value, not a list")),
+            }
         }
         Value::Array(_) => return Err(expected(def, label, "a single value, not a list")),
         other => other,
     };
-    single(def, value, strict, label)
+    single(def, value, dialect, label)
 }
 
 /// Checks and normalizes one value of `def`'s type (one element when multi-valued).
-pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -> Result<Value> {
+pub(super) fn single(
+    def: &Attribute,
+    value: Value,
+    dialect: Dialect,
+    label: &str,
+) -> Result<Value> {
     match (def.kind, value) {
         (_, Value::Null) => Ok(Value::Null),
         (AttrType::Complex, Value::Object(map)) => {
@@ -45,7 +58,7 @@ pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -
                 match def.sub_attribute(&k) {
                     Some(sub) => {
                         let sub_label = format!("{label}.{}", sub.name);
-                        let v = whole(sub, v, strict, &sub_label)?;
+                        let v = whole(sub, v, dialect, &sub_label)?;
                         out.insert(sub.name.clone(), v);
                     }
                     None => {
@@ -60,12 +73,7 @@ pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -
         (AttrType::Complex, Value::String(s))
             if !def.multi_valued && def.sub_attribute("value").is_some() =>
         {
-            if strict {
-                return Err(Error::InvalidValue(format!(
-                    "`{label}` is complex; a plain string for it is Entra's manager quirk \
-                     (entra-provisioning.md §7.2), refused in strict RFC mode"
-                )));
-            }
+            dialect.allow(Quirk::ManagerAsString, label, &s)?;
             let mut out = Map::new();
             out.insert("value".to_owned(), Value::String(s));
             Ok(Value::Object(out))
@@ -74,11 +82,10 @@ pub(super) fn single(def: &Attribute, value: Value, strict: bool, label: &str) -
         (AttrType::Boolean, v @ Value::Bool(_)) => Ok(v),
         // entra-provisioning.md §4.3a, §4.5: the legacy job sends booleans as "True"/"False".
         (AttrType::Boolean, Value::String(s)) => match bool_string(&s) {
-            Some(_) if strict => Err(Error::InvalidValue(format!(
-                "`{label}` is boolean; the string {s:?} is Entra's legacy dialect \
-                 (entra-provisioning.md §4.3a), refused in strict RFC mode"
-            ))),
-            Some(b) => Ok(Value::Bool(b)),
+            Some(b) => {
+                dialect.allow(Quirk::BooleanString, label, &s)?;
+                Ok(Value::Bool(b))
+            }
             None => Err(expected(def, label, "a boolean")),
         },
         (AttrType::Boolean, _) => Err(expected(def, label, "a boolean")),
@@ -113,18 +120,20 @@ fn expected(def: &Attribute, label: &str, what: &str) -> Error {
     } else {
         ""
     };
-    Error::InvalidValue(format!("attribute `{label}`{shape} expects {what}"))
+    Error::invalid_value(format!("attribute `{label}`{shape} expects {what}"))
 }
 
 /// Does this value mean "clear the attribute"? `null` always does (RFC 7643 §2.5: null
 /// is unassigned); outside strict mode so do `""` and an object whose members are all
 /// empty, such as `{"value": ""}` for manager (entra-provisioning.md §7.2, §1.7 note).
-pub(super) fn means_clear(value: &Value, strict: bool) -> bool {
+pub(super) fn means_clear(value: &Value, dialect: Dialect) -> bool {
     match value {
         Value::Null => true,
-        Value::String(s) => s.is_empty() && !strict,
+        Value::String(s) => s.is_empty() && dialect.admits(Quirk::EmptyMeansClear),
         Value::Object(map) => {
-            !strict && !map.is_empty() && map.values().all(|v| v.is_null() || v == "")
+            dialect.admits(Quirk::EmptyMeansClear)
+                && !map.is_empty()
+                && map.values().all(|v| v.is_null() || v == "")
         }
         _ => false,
     }
@@ -204,22 +213,22 @@ mod tests {
         let users = user_resource();
         let active = users.resolve(None, "active", None).unwrap();
         assert_eq!(
-            whole(active, json!("False"), false, "active").unwrap(),
+            whole(active, json!("False"), Dialect::Entra, "active").unwrap(),
             json!(false)
         );
         assert_eq!(
-            whole(active, json!("true"), false, "active").unwrap(),
+            whole(active, json!("true"), Dialect::Entra, "active").unwrap(),
             json!(true)
         );
-        assert!(whole(active, json!("False"), true, "active").is_err());
-        assert!(whole(active, json!("nope"), false, "active").is_err());
+        assert!(whole(active, json!("False"), Dialect::Rfc, "active").is_err());
+        assert!(whole(active, json!("nope"), Dialect::Entra, "active").is_err());
     }
 
     #[test]
     fn wrong_type_names_the_attribute_and_the_expectation() {
         let users = user_resource();
         let name = users.resolve(None, "userName", None).unwrap();
-        let err = whole(name, json!(7), false, "userName").unwrap_err();
+        let err = whole(name, json!(7), Dialect::Entra, "userName").unwrap_err();
         assert_eq!(err.to_string(), "attribute `userName` expects a string");
     }
 

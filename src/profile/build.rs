@@ -7,7 +7,7 @@ use crate::scim::schema::{
     core_group, core_user, enterprise_user, Attribute, ResourceSchema, Schema,
 };
 use crate::scim::urn;
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 use super::{AttributeSpec, ProfileSpec, SchemaSpec};
 

@@ -12,7 +12,7 @@ use super::{ExtensionPolicy, FilterPolicy, Format, Mapping, Profile};
 use crate::filter::{self, AttrPath, Filter, PatchPath};
 use crate::scim::schema::ResourceSchema;
 use crate::scim::urn;
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 use crate::{Error, Result};
 
 /// A compiled value rule: the regex and a valid example for the error detail.
@@ -69,7 +69,7 @@ impl ValueRule {
         } else {
             format!(" such as `{}`", self.example)
         };
-        Err(Error::InvalidValue(format!(
+        Err(Error::invalid_value(format!(
             "`{path}` must be {}{example} ({app} rule), got {v}",
             self.what
         )))
@@ -207,8 +207,8 @@ impl Profile {
         }
         let schema = self.schema(kind);
         for row in self.mapping(kind).iter().filter(|r| r.required) {
-            if values_at(body, &row.path, &schema).is_empty() {
-                return Err(Error::InvalidValue(format!(
+            if values_at(body, &row.path, schema).is_empty() {
+                return Err(Error::invalid_value(format!(
                     "`{}` is required by {} (profile `{}`) and is missing or empty",
                     row.path,
                     self.name(),
@@ -216,13 +216,13 @@ impl Profile {
                 )));
             }
         }
-        self.check_values(kind, body, &schema)
+        self.check_values(kind, body, schema)
     }
 
     /// Checks a resource after PATCH: value rules and unknown extensions. Required rows
     /// are not re-checked here: Entra creates with them and then sends only changes.
     pub fn check_patched(&self, kind: ResourceKind, resource: &Value) -> Result<()> {
-        self.check_values(kind, resource, &self.schema(kind))
+        self.check_values(kind, resource, self.schema(kind))
     }
 
     fn check_values(
@@ -250,7 +250,7 @@ impl Profile {
             return Ok(());
         };
         let reject = |what: String| {
-            Err(Error::InvalidSyntax(format!(
+            Err(Error::invalid_syntax(format!(
                 "{what} is not in this app's schemas; {} (profile `{}`) rejects unknown extension attributes",
                 self.name(),
                 self.id()
@@ -310,7 +310,7 @@ impl Profile {
                     .filter(|r| r.filter)
                     .map(|r| r.path.as_str())
                     .collect();
-                return Err(Error::UnfilterableAttribute(format!(
+                return Err(Error::unfilterable_attribute(format!(
                     "attribute not filterable in this app: `{shown}`; {} filters {} on {}",
                     self.name(),
                     kind.endpoint(),

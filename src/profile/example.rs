@@ -10,7 +10,7 @@ use serde_json::{json, Map, Value};
 use super::Profile;
 use crate::filter::{self, AttrOp, AttrPath, CompValue, CompareOp, Filter, PatchPath};
 use crate::scim::urn;
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 /// A plausible value for a mapped attribute, chosen by its name (and the element's type).
 fn sample(kind: ResourceKind, leaf: &str, element_type: Option<&str>, seed_type: &str) -> Value {

@@ -43,7 +43,7 @@
 //! | `path` | string | required | SCIM attribute path as Entra maps it: `emails[type eq "work"].value`, `urn:…:enterprise:2.0:User:manager` |
 //! | `type` | string | required | the seed's Type column: `String`, `Boolean`, `Reference` |
 //! | `filter` | bool | `false` | "Supported for filtering" / matching attribute: filterable and indexed |
-//! | `required` | bool | `false` | "Required by <app>": POST and PUT without a value here are 400 `invalidValue` |
+//! | `required` | bool | `false` | "Required by &lt;app&gt;": POST and PUT without a value here are 400 `invalidValue` |
 //! | `format` | `"e164"` \| `"email"` | none | a built-in value rule (E.164 phone `+16175551212`, email address) |
 //! | `pattern` | string (regex) | none | a custom value rule; every value at `path` must match |
 //! | `example` | string | none | a valid value, quoted in the error when `pattern` fails |
@@ -70,10 +70,12 @@ pub mod enforce;
 pub mod example;
 pub mod table;
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 
 use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 pub use enforce::ValueRule;
 
@@ -140,14 +142,9 @@ pub enum ExtensionPolicy {
     Reject,
 }
 
-/// `patch_dialect`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum PatchDialect {
-    #[default]
-    Entra,
-    Rfc,
-}
+/// `patch_dialect`: the PATCH engine's own [`crate::patch::Dialect`] (`"entra"` or
+/// `"rfc"`), so a profile names the policy rather than a copy of it.
+pub use crate::patch::Dialect as PatchDialect;
 
 /// `auth`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -294,8 +291,9 @@ pub struct ProfileSpec {
 #[derive(Debug, Clone)]
 pub struct Profile {
     spec: ProfileSpec,
-    users: ResourceSchema,
-    groups: Option<ResourceSchema>,
+    /// Shared with every store serving this profile: one copy, never cloned per request.
+    users: Arc<ResourceSchema>,
+    groups: Option<Arc<ResourceSchema>>,
     /// Value rules per resource kind: (mapping path, rule).
     rules: Vec<(ResourceKind, String, ValueRule)>,
 }
@@ -335,9 +333,11 @@ impl Profile {
                 spec.base_path
             )));
         }
-        let users = build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?;
+        let users = Arc::new(build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?);
         let groups = match &spec.groups {
-            Some(_) => Some(build::resource_schema(&spec, ResourceKind::Group).map_err(invalid)?),
+            Some(_) => Some(Arc::new(
+                build::resource_schema(&spec, ResourceKind::Group).map_err(invalid)?,
+            )),
             None => None,
         };
         let mut rules = Vec::new();
@@ -420,13 +420,24 @@ impl Profile {
     }
 
     /// The schema of `kind`; for an unsupported kind, the RFC one (never served).
-    pub fn schema(&self, kind: ResourceKind) -> ResourceSchema {
+    pub fn schema(&self, kind: ResourceKind) -> &ResourceSchema {
         match kind {
-            ResourceKind::User => self.users.clone(),
-            ResourceKind::Group => self
-                .groups
-                .clone()
-                .unwrap_or_else(crate::scim::schema::group_resource),
+            ResourceKind::User => &self.users,
+            ResourceKind::Group => match &self.groups {
+                Some(groups) => groups,
+                None => group_fallback(),
+            },
+        }
+    }
+
+    /// The same schema as [`Profile::schema`], shared, for a store to hold.
+    pub(crate) fn shared_schema(&self, kind: ResourceKind) -> Arc<ResourceSchema> {
+        match kind {
+            ResourceKind::User => Arc::clone(&self.users),
+            ResourceKind::Group => match &self.groups {
+                Some(groups) => Arc::clone(groups),
+                None => crate::scim::schema::shared_group_resource(),
+            },
         }
     }
 
@@ -440,10 +451,24 @@ impl Profile {
     }
 }
 
+/// The RFC Group schema, for a profile that serves no groups (one per process).
+fn group_fallback() -> &'static ResourceSchema {
+    static SCHEMA: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
+    SCHEMA.get_or_init(crate::scim::schema::shared_group_resource)
+}
+
 impl Default for Profile {
     fn default() -> Self {
-        // The embedded default is checked by a unit test; failing here is a build defect.
-        Profile::builtin(DEFAULT_PROFILE).expect("the embedded entra-generic profile is valid")
+        // Parsed once per process; a clone shares the schemas.
+        static DEFAULT: OnceLock<Profile> = OnceLock::new();
+        DEFAULT
+            .get_or_init(|| {
+                // The embedded default is checked by a unit test; failing here is a build
+                // defect.
+                Profile::builtin(DEFAULT_PROFILE)
+                    .expect("the embedded entra-generic profile is valid")
+            })
+            .clone()
     }
 }
 

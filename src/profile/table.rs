@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::{Mapping, Profile};
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 fn rule(row: &Mapping) -> String {
     match (row.format, &row.pattern) {

@@ -5,6 +5,8 @@
 //! validation. The three RFC schemas (core User, core Group, enterprise User extension)
 //! are embedded from `src/scim/schemas/*.json`; vendor profiles add their own.
 
+use std::sync::{Arc, OnceLock};
+
 use serde::{Deserialize, Serialize};
 
 /// An attribute's data type (RFC 7643 §2.3).
@@ -243,6 +245,19 @@ pub fn user_resource() -> ResourceSchema {
         core: core_user(),
         extensions: vec![(enterprise_user(), false)],
     }
+}
+
+/// The RFC User resource schema, parsed once per process and shared.
+pub(crate) fn shared_user_resource() -> Arc<ResourceSchema> {
+    static SCHEMA: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
+    Arc::clone(SCHEMA.get_or_init(|| Arc::new(user_resource())))
+}
+
+/// The RFC Group resource schema, parsed once per process and shared: every profile
+/// without a `[groups]` table, and every store, points here.
+pub(crate) fn shared_group_resource() -> Arc<ResourceSchema> {
+    static SCHEMA: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
+    Arc::clone(SCHEMA.get_or_init(|| Arc::new(group_resource())))
 }
 
 /// Group resource schema: core Group, no extensions.

@@ -7,12 +7,13 @@ use serde_json::{json, Value};
 use super::handlers::Ctx;
 use crate::profile::{AuthScheme, Profile};
 use crate::scim::schema::{ResourceSchema, Schema};
+use crate::scim::ResourceKind;
 use crate::scim::{urn, ListResponse};
-use crate::store::{ResourceKind, Store};
+use crate::store::Store;
 use crate::{Error, Result};
 
 /// `GET /ServiceProviderConfig` (RFC 7643 §5): page limit and auth from the profile.
-pub fn service_provider_config(base: &str, max_results: u64, profile: &Profile) -> Value {
+pub(crate) fn service_provider_config(base: &str, max_results: u64, profile: &Profile) -> Value {
     let mut v = json!({
         "schemas": [urn::SERVICE_PROVIDER_CONFIG],
         "documentationUri": "https://docs.rs/scimock",
@@ -68,7 +69,7 @@ fn resource_type(base: &str, kind: ResourceKind, schema: &ResourceSchema) -> Val
 }
 
 /// `GET /ResourceTypes` (RFC 7644 §4): the resource types the profile serves.
-pub fn resource_types(base: &str, ctx: &Ctx<'_>) -> Value {
+pub(crate) fn resource_types(base: &str, ctx: &Ctx<'_>) -> ListResponse<Value> {
     let all: Vec<Value> = ctx
         .settings
         .profile
@@ -80,7 +81,7 @@ pub fn resource_types(base: &str, ctx: &Ctx<'_>) -> Value {
 }
 
 /// `GET /ResourceTypes/{name}`.
-pub fn one_resource_type(base: &str, ctx: &Ctx<'_>, name: &str) -> Result<Value> {
+pub(crate) fn one_resource_type(base: &str, ctx: &Ctx<'_>, name: &str) -> Result<Value> {
     let kinds = ctx.settings.profile.kinds();
     kinds
         .iter()
@@ -88,7 +89,7 @@ pub fn one_resource_type(base: &str, ctx: &Ctx<'_>, name: &str) -> Result<Value>
         .map(|k| resource_type(base, *k, ctx.store.schema(*k)))
         .ok_or_else(|| {
             let names: Vec<&str> = kinds.iter().map(|k| k.resource_type()).collect();
-            Error::NotFound(format!(
+            Error::not_found(format!(
                 "no resource type `{name}`; this server has {}",
                 names.join(" and ")
             ))
@@ -108,36 +109,36 @@ fn schemas<'a>(store: &'a Store, kinds: &[ResourceKind]) -> Vec<&'a Schema> {
     out
 }
 
-fn schema_value(base: &str, s: &Schema) -> Value {
-    let mut v = serde_json::to_value(s).unwrap_or(Value::Null);
+fn schema_value(base: &str, s: &Schema) -> Result<Value> {
+    let mut v = serde_json::to_value(s)
+        .map_err(|e| Error::internal(format!("cannot serialise schema `{}`: {e}", s.id)))?;
     v["schemas"] = json!([urn::SCHEMA]);
     v["meta"] = json!({
         "resourceType": "Schema",
         "location": format!("{base}/Schemas/{}", s.id)
     });
-    v
+    Ok(v)
 }
 
 /// `GET /Schemas` (RFC 7644 §4; entra-provisioning.md §1.17: a ListResponse).
-pub fn all_schemas(base: &str, ctx: &Ctx<'_>) -> Value {
-    list(
-        schemas(ctx.store, &ctx.settings.profile.kinds())
-            .into_iter()
-            .map(|s| schema_value(base, s))
-            .collect(),
-    )
+pub(crate) fn all_schemas(base: &str, ctx: &Ctx<'_>) -> Result<ListResponse<Value>> {
+    let all = schemas(ctx.store, &ctx.settings.profile.kinds())
+        .into_iter()
+        .map(|s| schema_value(base, s))
+        .collect::<Result<Vec<Value>>>()?;
+    Ok(list(all))
 }
 
 /// `GET /Schemas/{urn}`.
-pub fn one_schema(base: &str, ctx: &Ctx<'_>, id: &str) -> Result<Value> {
+pub(crate) fn one_schema(base: &str, ctx: &Ctx<'_>, id: &str) -> Result<Value> {
     schemas(ctx.store, &ctx.settings.profile.kinds())
         .into_iter()
         .find(|s| s.id.eq_ignore_ascii_case(id))
-        .map(|s| schema_value(base, s))
-        .ok_or_else(|| Error::NotFound(format!("no schema `{id}` on this server")))
+        .ok_or_else(|| Error::not_found(format!("no schema `{id}` on this server")))
+        .and_then(|s| schema_value(base, s))
 }
 
-fn list(items: Vec<Value>) -> Value {
+fn list(items: Vec<Value>) -> ListResponse<Value> {
     let total = items.len() as u64;
-    serde_json::to_value(ListResponse::new(items, total, 1)).unwrap_or(Value::Null)
+    ListResponse::new(items, total, 1)
 }

@@ -1,33 +1,9 @@
 //! Fault injection: rules that make chosen requests fail the way production endpoints and
 //! networks do (entra-provisioning.md §3.6: throttling, 5xx, timeouts, malformed answers).
 //!
-//! A rule is one line: `METHOD PATH [matcher…] [action…]`, e.g.
-//! `PATCH /Groups/* status=429 retry-after=2 every=3`.
-//!
-//! | part | form | meaning |
-//! |---|---|---|
-//! | `METHOD` | `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, or `*` | request method |
-//! | `PATH` | glob relative to the base path: `/Users`, `/Groups/*`, `/**` | `*` is one path segment, `**` any number |
-//! | `resource=` | `users` \| `groups` | resource type of the request |
-//! | `filter=` | text | the `filter` query parameter contains this text |
-//! | `header=` | `Name:value` | the request has this header with this value (case-insensitive) |
-//! | `nth=` | N ≥ 1 | fire on the N-th matching request only |
-//! | `every=` | K ≥ 1 | fire on every K-th matching request (K, 2K, …) |
-//! | `p=` | 0..1 | fire with this probability (seeded, so runs repeat) |
-//! | `times=` | N | fire at most N times in all |
-//! | `status=` | 100..599 | answer with this status and a SCIM error body; the request is not applied |
-//! | `retry-after=` | seconds | add `Retry-After` (with `status`, default status 429) |
-//! | `detail=` | text (no spaces; `_` for space) | the error body's `detail` |
-//! | `latency=` | `250ms`, `2s`, or `100ms..2s` (uniform) | delay before answering; other connections are not blocked |
-//! | `close` | flag | process the request, then close the connection before any response byte |
-//! | `truncate` | flag | process the request, send only the first half of the body |
-//! | `invalid-json` | flag | process the request, send a body that is not JSON |
-//! | `content-type=` | media type | process the request, answer with this `Content-Type` |
-//! | `http10` | flag | process the request, answer as HTTP/1.0 and close |
-//!
-//! Triggers combine: without `nth`/`every`/`p` a matching rule fires every time. Rules are
-//! checked in the order they were added; the first that fires wins. Every fire is counted
-//! and recorded in the request journal.
+//! The rule syntax is specified on [`FaultRule`]; this module parses rules, matches them
+//! against requests and counts fires. The server applies what fired (delay, short-circuit
+//! or mangled answer) in its request pipeline.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
@@ -35,7 +11,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 /// A rule that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -48,7 +24,7 @@ pub struct FaultError {
 /// When a matching rule fires.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Trigger {
+pub(crate) enum Trigger {
     Always,
     Nth(u64),
     Every(u64),
@@ -57,60 +33,81 @@ pub enum Trigger {
 
 /// What a fired rule does.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Action {
-    pub status: Option<u16>,
-    pub retry_after: Option<u64>,
-    pub detail: Option<String>,
+pub(crate) struct Action {
+    pub(crate) status: Option<u16>,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) detail: Option<String>,
     /// Inclusive range of delay; equal ends mean a fixed delay.
-    pub latency: Option<(Duration, Duration)>,
-    pub close: bool,
-    pub truncate: bool,
-    pub invalid_json: bool,
-    pub content_type: Option<String>,
-    pub http10: bool,
+    pub(crate) latency: Option<(Duration, Duration)>,
+    pub(crate) close: bool,
+    pub(crate) truncate: bool,
+    pub(crate) invalid_json: bool,
+    pub(crate) content_type: Option<String>,
+    pub(crate) http10: bool,
 }
 
-impl Action {
-    /// True when the request is answered without being applied.
-    pub fn short_circuits(&self) -> bool {
-        self.status.is_some()
-    }
-}
-
-/// One parsed rule.
+/// One parsed fault rule.
+///
+/// A rule is one line: `METHOD PATH [matcher…] [action…]`, e.g.
+/// `PATCH /Groups/* status=429 retry-after=2 every=3`.
+///
+/// | part | form | meaning |
+/// |---|---|---|
+/// | `METHOD` | `GET`, `POST`, `PUT`, `PATCH`, `DELETE`, or `*` | request method |
+/// | `PATH` | glob relative to the base path: `/Users`, `/Groups/*`, `/**` | `*` is one path segment, `**` any number |
+/// | `resource=` | `users` \| `groups` | resource type of the request |
+/// | `filter=` | text | the `filter` query parameter contains this text |
+/// | `header=` | `Name:value` | the request has this header with this value (case-insensitive) |
+/// | `nth=` | N ≥ 1 | fire on the N-th matching request only |
+/// | `every=` | K ≥ 1 | fire on every K-th matching request (K, 2K, …) |
+/// | `p=` | 0..1 | fire with this probability (seeded, so runs repeat) |
+/// | `times=` | N | fire at most N times in all |
+/// | `status=` | 100..599 | answer with this status and a SCIM error body; the request is not applied |
+/// | `retry-after=` | seconds | add `Retry-After` (with `status`, default status 429) |
+/// | `detail=` | text (no spaces; `_` for space) | the error body's `detail` |
+/// | `latency=` | `250ms`, `2s`, or `100ms..2s` (uniform) | delay before answering; other connections are not blocked |
+/// | `close` | flag | process the request, then close the connection before any response byte |
+/// | `truncate` | flag | process the request, send only the first half of the body |
+/// | `invalid-json` | flag | process the request, send a body that is not JSON |
+/// | `content-type=` | media type | process the request, answer with this `Content-Type` |
+/// | `http10` | flag | process the request, answer as HTTP/1.0 and close |
+///
+/// Triggers combine: without `nth`/`every`/`p` a matching rule fires every time. Rules are
+/// checked in the order they were added; the first that fires wins. Every fire is counted
+/// and recorded in the request journal.
 #[derive(Debug, Clone)]
 pub struct FaultRule {
-    pub source: String,
+    pub(crate) source: String,
     method: Option<String>,
     path: globset::GlobMatcher,
     resource: Option<ResourceKind>,
     filter: Option<String>,
     header: Option<(String, String)>,
-    pub trigger: Trigger,
-    pub times: Option<u64>,
-    pub action: Action,
+    pub(crate) trigger: Trigger,
+    pub(crate) times: Option<u64>,
+    pub(crate) action: Action,
 }
 
 /// The request facts rules match on.
 #[derive(Debug, Clone, Copy)]
-pub struct Probe<'a> {
-    pub method: &'a str,
+pub(crate) struct Probe<'a> {
+    pub(crate) method: &'a str,
     /// Path relative to the SCIM base path, e.g. `/Groups/abc`.
-    pub path: &'a str,
-    pub resource: Option<ResourceKind>,
+    pub(crate) path: &'a str,
+    pub(crate) resource: Option<ResourceKind>,
     /// The decoded `filter` query parameter, if any.
-    pub filter: Option<&'a str>,
-    pub headers: &'a hyper::HeaderMap,
+    pub(crate) filter: Option<&'a str>,
+    pub(crate) headers: &'a hyper::HeaderMap,
 }
 
 /// A rule that fired for one request.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Fired {
-    pub rule_id: u64,
-    pub rule: String,
-    pub action: Action,
+pub(crate) struct Fired {
+    pub(crate) rule_id: u64,
+    pub(crate) rule: String,
+    pub(crate) action: Action,
     /// Delay to apply (drawn from the latency range).
-    pub delay: Option<Duration>,
+    pub(crate) delay: Option<Duration>,
 }
 
 fn parse_duration(s: &str) -> Option<Duration> {
@@ -125,6 +122,11 @@ fn parse_duration(s: &str) -> Option<Duration> {
 }
 
 impl FaultRule {
+    /// The rule as it was written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
     /// Parses one rule line (see the module docs).
     pub fn parse(text: &str) -> Result<FaultRule, FaultError> {
         let fail = |problem: String| FaultError {
@@ -267,20 +269,29 @@ struct Slot {
     fired: u64,
 }
 
+/// What the lock guards: the rules in order, and the seeded generator that `p=` triggers
+/// and latency ranges draw from (one generator, so a seed replays the same fires).
+#[derive(Debug)]
+struct Rules {
+    slots: Vec<Slot>,
+    rng: fastrand::Rng,
+}
+
 /// The rules in force, their counters, and the seeded generator behind `p=` and latency
 /// ranges.
 #[derive(Debug)]
-pub struct Faults {
-    slots: Mutex<(Vec<Slot>, fastrand::Rng)>,
+pub(crate) struct Faults {
+    rules: Mutex<Rules>,
     next_id: AtomicU64,
-    /// Mirrors `slots.0.is_empty()` (written under the lock) so the per-request fast path
-    /// takes no lock when there are no rules.
+    /// Mirrors `rules.slots.is_empty()` (written under the lock) so the per-request fast
+    /// path takes no lock when there are no rules.
     empty: AtomicBool,
 }
 
-/// A rule as listed by `GET /_mock/faults`.
-#[derive(Debug, Clone, Serialize)]
-pub struct Listed {
+/// A rule with its counters, as [`crate::MockServer::faults`] and `GET /_mock/faults`
+/// list it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FaultStats {
     pub id: u64,
     pub rule: String,
     pub matched: u64,
@@ -289,23 +300,26 @@ pub struct Listed {
 
 impl Faults {
     /// No rules; `seed` makes probabilities and latency draws repeatable.
-    pub fn new(seed: u64) -> Faults {
+    pub(crate) fn new(seed: u64) -> Faults {
         Faults {
-            slots: Mutex::new((Vec::new(), fastrand::Rng::with_seed(seed))),
+            rules: Mutex::new(Rules {
+                slots: Vec::new(),
+                rng: fastrand::Rng::with_seed(seed),
+            }),
             next_id: AtomicU64::new(1),
             empty: AtomicBool::new(true),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Vec<Slot>, fastrand::Rng)> {
-        self.slots.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, Rules> {
+        self.rules.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Adds a rule; returns its id.
-    pub fn add(&self, rule: FaultRule) -> u64 {
+    pub(crate) fn add(&self, rule: FaultRule) -> u64 {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let mut g = self.lock();
-        g.0.push(Slot {
+        g.slots.push(Slot {
             id,
             rule,
             matched: 0,
@@ -316,27 +330,27 @@ impl Faults {
     }
 
     /// Removes one rule; false when there is none with that id.
-    pub fn remove(&self, id: u64) -> bool {
+    pub(crate) fn remove(&self, id: u64) -> bool {
         let mut g = self.lock();
-        let before = g.0.len();
-        g.0.retain(|s| s.id != id);
-        self.empty.store(g.0.is_empty(), Ordering::Release);
-        g.0.len() != before
+        let before = g.slots.len();
+        g.slots.retain(|s| s.id != id);
+        self.empty.store(g.slots.is_empty(), Ordering::Release);
+        g.slots.len() != before
     }
 
     /// Removes every rule.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         let mut g = self.lock();
-        g.0.clear();
+        g.slots.clear();
         self.empty.store(true, Ordering::Release);
     }
 
     /// The rules with their counters.
-    pub fn list(&self) -> Vec<Listed> {
+    pub(crate) fn list(&self) -> Vec<FaultStats> {
         self.lock()
-            .0
+            .slots
             .iter()
-            .map(|s| Listed {
+            .map(|s| FaultStats {
                 id: s.id,
                 rule: s.rule.source.clone(),
                 matched: s.matched,
@@ -346,14 +360,14 @@ impl Faults {
     }
 
     /// True when no rule is set (the fast path skips everything else).
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.empty.load(Ordering::Acquire)
     }
 
     /// The first rule that fires for this request, counting matches and fires.
-    pub fn check(&self, probe: &Probe<'_>) -> Option<Fired> {
+    pub(crate) fn check(&self, probe: &Probe<'_>) -> Option<Fired> {
         let mut guard = self.lock();
-        let (slots, rng) = &mut *guard;
+        let Rules { slots, rng } = &mut *guard;
         for slot in slots.iter_mut() {
             if !slot.rule.matches(probe) {
                 continue;

@@ -9,67 +9,51 @@ use serde_json::{json, Value};
 use super::discovery;
 use super::faults::{FaultRule, Faults};
 use super::journal::Journal;
+use super::params::Params;
 use super::projection::project;
-use super::query::Params;
 use super::router::Route;
 use super::Settings;
 use crate::patch::{self, PatchOptions};
+use crate::scim::ResourceKind;
 use crate::scim::{ListResponse, PatchRequest, SearchRequest};
-use crate::store::{etag, etag_matches, PageItem, Query, ResourceKind, Store};
+use crate::store::{etag, etag_matches, PageItem, Query, Store};
 use crate::{Error, Result};
 
 /// Everything a handler may look at.
 #[derive(Debug)]
-pub struct Request<'a> {
-    pub route: Route,
+pub(crate) struct Request<'a> {
+    pub(crate) route: Route,
     /// The raw query string (without `?`), still encoded.
-    pub query: &'a str,
-    pub body: &'a [u8],
-    pub content_type: Option<&'a str>,
-    pub if_match: Option<&'a str>,
-    pub if_none_match: Option<&'a str>,
+    pub(crate) query: &'a str,
+    pub(crate) body: &'a [u8],
+    pub(crate) content_type: Option<&'a str>,
+    pub(crate) if_match: Option<&'a str>,
+    pub(crate) if_none_match: Option<&'a str>,
 }
 
-/// A reply: status, extra headers, optional JSON body (sent as `application/scim+json`).
+/// A reply: status, extra headers, optional JSON body (sent as `application/scim+json`),
+/// already serialised: a stored resource or a list page goes out as the text it is, and
+/// anything else is serialised once, where the reply is made.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
-    pub body: Option<Body>,
-}
-
-/// A JSON reply body: a value to serialise, or JSON text already serialised (a stored
-/// resource, a list page), sent as is.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Body {
-    Json(Value),
-    Text(Bytes),
-}
-
-impl Body {
-    /// The bytes on the wire.
-    pub fn to_bytes(&self) -> Bytes {
-        match self {
-            Body::Json(v) => serde_json::to_vec(v).map(Bytes::from).unwrap_or_default(),
-            Body::Text(b) => b.clone(),
-        }
-    }
+pub(crate) struct Reply {
+    pub(crate) status: u16,
+    pub(crate) headers: Vec<(&'static str, String)>,
+    pub(crate) body: Option<Bytes>,
 }
 
 impl Reply {
-    fn json(status: u16, body: Value) -> Reply {
-        Reply {
-            status,
-            headers: Vec::new(),
-            body: Some(Body::Json(body)),
-        }
+    /// `body` serialised; a value that does not serialise is a defect, answered as one.
+    fn json(status: u16, body: &impl serde::Serialize) -> Result<Reply> {
+        let bytes = serde_json::to_vec(body)
+            .map_err(|e| Error::internal(format!("cannot serialise a reply: {e}")))?;
+        Ok(Reply::text(status, Bytes::from(bytes)))
     }
 
     fn text(status: u16, body: Bytes) -> Reply {
         Reply {
             status,
             headers: Vec::new(),
-            body: Some(Body::Text(body)),
+            body: Some(body),
         }
     }
 
@@ -81,47 +65,56 @@ impl Reply {
         }
     }
 
-    /// The RFC 7644 §3.12 error reply for `err`.
-    pub fn error(err: &Error) -> Reply {
-        let body = serde_json::to_value(err.to_response()).unwrap_or(Value::Null);
-        let mut reply = Reply::json(err.status_and_type().0, body);
-        if let Error::Unauthorized(_) = err {
-            reply
-                .headers
-                .push(("www-authenticate", "Bearer realm=\"scimock\"".into()));
-        }
+    /// A reply whose body must go out even if it cannot be serialised (an error body): a
+    /// serialisation failure becomes a fixed RFC 7644 §3.12 500 body instead.
+    pub(crate) fn serialized(status: u16, body: &impl serde::Serialize) -> Reply {
+        Reply::json(status, body).unwrap_or_else(|_| Reply {
+            status: 500,
+            headers: Vec::new(),
+            body: Some(Bytes::from_static(UNSERIALISABLE)),
+        })
+    }
+
+    /// The RFC 7644 §3.12 error reply for `err`, with the headers its kind carries.
+    pub(crate) fn error(err: &Error) -> Reply {
+        let mut reply = Reply::serialized(err.status_and_type().0, &err.to_response());
+        reply.headers.extend(err.headers());
         reply
     }
 
+    /// The body bytes on the wire (empty for no body).
+    pub(crate) fn body_bytes(&self) -> Bytes {
+        self.body.clone().unwrap_or_default()
+    }
+
     fn with_etag(mut self, resource: &Value) -> Reply {
-        if let Some(v) = resource["meta"]["version"].as_str() {
+        if let Some(v) = etag_of(resource) {
             self.headers.push(("etag", v.to_owned()));
         }
         self
     }
 }
 
+/// What is sent when even an error body cannot be serialised (never expected).
+const UNSERIALISABLE: &[u8] = b"{\"schemas\":[\"urn:ietf:params:scim:api:messages:2.0:Error\"],\"status\":\"500\",\"detail\":\"internal error: a reply could not be serialised\"}";
+
+/// `meta.version`, the resource's ETag (RFC 7644 §3.14).
+fn etag_of(resource: &Value) -> Option<&str> {
+    resource["meta"]["version"].as_str()
+}
+
 /// The shared parts a handler works with.
 #[derive(Debug)]
-pub struct Ctx<'a> {
-    pub store: &'a Store,
-    pub journal: &'a Journal,
-    pub settings: &'a Settings,
-    pub faults: &'a Faults,
+pub(crate) struct Ctx<'a> {
+    pub(crate) store: &'a Store,
+    pub(crate) journal: &'a Journal,
+    pub(crate) settings: &'a Settings,
+    pub(crate) faults: &'a Faults,
 }
 
 /// Handles one routed request. Errors become §3.12 replies here.
-pub fn handle(ctx: &Ctx<'_>, req: &Request<'_>) -> Reply {
-    match dispatch(ctx, req) {
-        Ok(reply) => reply,
-        Err(e) => {
-            let mut reply = Reply::error(&e);
-            if let Route::MethodNotAllowed(allow) = req.route {
-                reply.headers.push(("allow", allow.to_owned()));
-            }
-            reply
-        }
-    }
+pub(crate) fn handle(ctx: &Ctx<'_>, req: &Request<'_>) -> Reply {
+    dispatch(ctx, req).unwrap_or_else(|e| Reply::error(&e))
 }
 
 fn needs_body(route: &Route) -> bool {
@@ -142,7 +135,7 @@ fn check_content_type(content_type: Option<&str>) -> Result<()> {
     {
         Ok(())
     } else {
-        Err(Error::UnsupportedMediaType(format!(
+        Err(Error::unsupported_media_type(format!(
             "Content-Type `{ct}` is not supported; send application/scim+json or application/json"
         )))
     }
@@ -152,17 +145,17 @@ fn check_content_type(content_type: Option<&str>) -> Result<()> {
 /// into an ordinary error, which is a 400 like any other syntax error.
 fn json_body(body: &[u8]) -> Result<Value> {
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Err(Error::InvalidSyntax(
-            "the request body is empty; a JSON object was expected".into(),
+        return Err(Error::invalid_syntax(
+            "the request body is empty; a JSON object was expected",
         ));
     }
     serde_json::from_slice(body)
-        .map_err(|e| Error::InvalidSyntax(format!("the request body is not valid JSON: {e}")))
+        .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {
     serde_json::from_value(value)
-        .map_err(|e| Error::InvalidSyntax(format!("the body is not a valid {what}: {e}")))
+        .map_err(|e| Error::invalid_syntax(format!("the body is not a valid {what}: {e}")))
 }
 
 fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
@@ -198,17 +191,14 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
                 }
             }
             let resource = store.get(*kind, id, params.wants_members())?;
-            let tag = resource["meta"]["version"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned();
+            let tag = etag_of(&resource).unwrap_or_default().to_owned();
             if req.if_none_match.is_some_and(|h| etag_matches(h, &tag)) {
                 // RFC 7644 §3.14 / RFC 7232 §4.1.
                 let mut r = Reply::empty(304);
                 r.headers.push(("etag", tag));
                 return Ok(r);
             }
-            Ok(Reply::json(200, show(store, *kind, &resource, &params)).with_etag(&resource))
+            Ok(Reply::json(200, &show(store, *kind, &resource, &params))?.with_etag(&resource))
         }
         Route::Create(kind) => {
             let params = Params::from_query(req.query)?;
@@ -225,7 +215,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
                     debug_assert_plain(store, *kind, &stored.text);
                     Reply::text(201, stored.text)
                 }
-                _ => Reply::json(201, show(store, *kind, &resource, &params)),
+                _ => Reply::json(201, &show(store, *kind, &resource, &params))?,
             }
             .with_etag(&resource);
             reply.headers.push(("location", location));
@@ -236,42 +226,35 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             let body = json_body(req.body)?;
             ctx.settings.profile.check_write(*kind, &body)?;
             let resource = store.replace(*kind, id, body, req.if_match)?;
-            Ok(Reply::json(200, show(store, *kind, &resource, &params)).with_etag(&resource))
+            Ok(Reply::json(200, &show(store, *kind, &resource, &params))?.with_etag(&resource))
         }
         Route::Patch(kind, id) => patch_resource(ctx, req, *kind, id),
         Route::Delete(kind, id) => {
             store.delete(*kind, id, req.if_match)?;
             Ok(Reply::empty(204))
         }
-        Route::ServiceProviderConfig => Ok(Reply::json(
+        Route::ServiceProviderConfig => Reply::json(
             200,
-            discovery::service_provider_config(
+            &discovery::service_provider_config(
                 base,
                 ctx.settings.max_results,
                 &ctx.settings.profile,
             ),
-        )),
-        Route::ResourceTypes => Ok(Reply::json(200, discovery::resource_types(base, ctx))),
-        Route::ResourceType(name) => Ok(Reply::json(
-            200,
-            discovery::one_resource_type(base, ctx, name)?,
-        )),
-        Route::Schemas => Ok(Reply::json(200, discovery::all_schemas(base, ctx))),
-        Route::Schema(id) => Ok(Reply::json(200, discovery::one_schema(base, ctx, id)?)),
-        Route::AdminRequests => Ok(Reply::json(
-            200,
-            serde_json::to_value(ctx.journal.all()).unwrap_or(Value::Null),
-        )),
+        ),
+        Route::ResourceTypes => Reply::json(200, &discovery::resource_types(base, ctx)),
+        Route::ResourceType(name) => {
+            Reply::json(200, &discovery::one_resource_type(base, ctx, name)?)
+        }
+        Route::Schemas => Reply::json(200, &discovery::all_schemas(base, ctx)?),
+        Route::Schema(id) => Reply::json(200, &discovery::one_schema(base, ctx, id)?),
+        Route::AdminRequests => Reply::json(200, &ctx.journal.all()),
         Route::AdminReset => {
             store.reset()?;
             ctx.journal.clear();
             Ok(Reply::empty(204))
         }
-        Route::AdminHealth => Ok(Reply::json(200, json!({"status": "ok"}))),
-        Route::AdminFaultsList => Ok(Reply::json(
-            200,
-            serde_json::to_value(ctx.faults.list()).unwrap_or(Value::Null),
-        )),
+        Route::AdminHealth => Reply::json(200, &json!({"status": "ok"})),
+        Route::AdminFaultsList => Reply::json(200, &ctx.faults.list()),
         Route::AdminFaultsAdd => add_fault(ctx, req),
         Route::AdminFaultsClear => {
             ctx.faults.clear();
@@ -282,14 +265,12 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
             if removed {
                 Ok(Reply::empty(204))
             } else {
-                Err(Error::NotFound(format!("no fault rule with id `{id}`")))
+                Err(Error::not_found(format!("no fault rule with id `{id}`")))
             }
         }
-        Route::MethodNotAllowed(allow) => Err(Error::MethodNotAllowed(format!(
-            "this endpoint allows only {allow}"
-        ))),
-        Route::BadPath(msg) => Err(Error::InvalidSyntax(msg.clone())),
-        Route::NotFound => Err(Error::NotFound(not_found_detail(ctx.settings))),
+        Route::MethodNotAllowed(allow) => Err(Error::method_not_allowed(allow)),
+        Route::BadPath(msg) => Err(Error::invalid_syntax(msg.clone())),
+        Route::NotFound => Err(Error::not_found(not_found_detail(ctx.settings))),
     }
 }
 
@@ -301,10 +282,10 @@ fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         rule: String,
     }
     let body: NewRule = typed(json_body(req.body)?, "fault rule (`{\"rule\": \"...\"}`)")?;
-    let rule = FaultRule::parse(&body.rule).map_err(|e| Error::InvalidValue(e.to_string()))?;
+    let rule = FaultRule::parse(&body.rule).map_err(|e| Error::invalid_value(e.to_string()))?;
     let source = rule.source.clone();
     let id = ctx.faults.add(rule);
-    Ok(Reply::json(201, json!({"id": id, "rule": source})))
+    Reply::json(201, &json!({"id": id, "rule": source}))
 }
 
 /// Where resources live, for a 404: only the resource types the profile serves.
@@ -389,7 +370,7 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
     }
     let body = ListResponse::new(resources, page.total, page.start_index);
     let bytes = serde_json::to_vec(&body)
-        .map_err(|e| Error::Internal(format!("cannot serialise a ListResponse: {e}")))?;
+        .map_err(|e| Error::internal(format!("cannot serialise a ListResponse: {e}")))?;
     Ok(Reply::text(200, Bytes::from(bytes)))
 }
 
@@ -418,10 +399,7 @@ fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     let take = usize::try_from(count).unwrap_or(usize::MAX);
     let page: Vec<Value> = all.into_iter().skip(skip).take(take).collect();
     let body = ListResponse::new(page, total, start_index);
-    Ok(Reply::json(
-        200,
-        serde_json::to_value(body).unwrap_or(Value::Null),
-    ))
+    Reply::json(200, &body)
 }
 
 /// PATCH (RFC 7644 §3.5.2). Users answer 200 with the resource; groups 204 by default,
@@ -430,7 +408,7 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
     let params = Params::from_query(req.query)?;
     let request: PatchRequest = typed(json_body(req.body)?, "PatchOp request (RFC 7644 §3.5.2)")?;
     if request.operations.len() > super::MAX_PATCH_OPERATIONS {
-        return Err(Error::TooMany(format!(
+        return Err(Error::too_many(format!(
             "{} operations in one PATCH; this server accepts at most {}",
             request.operations.len(),
             super::MAX_PATCH_OPERATIONS
@@ -438,7 +416,7 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
     }
     let schema = ctx.store.schema(kind);
     let options = PatchOptions {
-        strict_rfc: ctx.settings.strict_rfc,
+        strict_rfc: ctx.settings.dialect == crate::patch::Dialect::Rfc,
         members_attr: (kind == ResourceKind::Group).then_some("members"),
     };
     let answer_204 = kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource;
@@ -454,14 +432,9 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
             })?;
     if answer_204 {
         let mut r = Reply::empty(204);
-        r.headers.push((
-            "etag",
-            resource["meta"]["version"]
-                .as_str()
-                .unwrap_or_default()
-                .to_owned(),
-        ));
+        r.headers
+            .push(("etag", etag_of(&resource).unwrap_or_default().to_owned()));
         return Ok(r);
     }
-    Ok(Reply::json(200, show(ctx.store, kind, &resource, &params)).with_etag(&resource))
+    Ok(Reply::json(200, &show(ctx.store, kind, &resource, &params))?.with_etag(&resource))
 }

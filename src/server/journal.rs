@@ -24,7 +24,7 @@ pub struct RecordedRequest {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub response_body: Option<Value>,
     pub duration_us: u64,
-    /// The fault rule that fired for this request (see [`crate::server::faults`]).
+    /// The fault rule that fired for this request (see [`crate::server::FaultRule`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fault: Option<String>,
 }
@@ -83,14 +83,14 @@ impl RawEntry {
 
 /// Bounded ring buffer of recorded requests.
 #[derive(Debug)]
-pub struct Journal {
+pub(crate) struct Journal {
     capacity: usize,
     entries: Mutex<VecDeque<RawEntry>>,
 }
 
 impl Journal {
     /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub fn new(capacity: usize) -> Self {
+    pub(crate) fn new(capacity: usize) -> Self {
         Journal {
             capacity,
             entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
@@ -114,13 +114,13 @@ impl Journal {
     }
 
     /// Everything kept, oldest first.
-    pub fn all(&self) -> Vec<RecordedRequest> {
+    pub(crate) fn all(&self) -> Vec<RecordedRequest> {
         let raw: Vec<RawEntry> = self.lock().iter().cloned().collect();
         raw.iter().map(RawEntry::decode).collect()
     }
 
     /// Forgets everything.
-    pub fn clear(&self) {
+    pub(crate) fn clear(&self) {
         self.lock().clear();
     }
 }

@@ -147,7 +147,7 @@ fn excluded_whole(ctx: &Ctx<'_>, urn: &str) -> bool {
 }
 
 /// `resource` as the client asked to see it.
-pub fn project(
+pub(crate) fn project(
     resource: &Value,
     schema: &ResourceSchema,
     attributes: &[AttrPath],

@@ -4,11 +4,11 @@
 use hyper::Method;
 use percent_encoding::percent_decode_str;
 
-use crate::store::ResourceKind;
+use crate::scim::ResourceKind;
 
 /// Where a request goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Route {
+pub(crate) enum Route {
     List(ResourceKind),
     Create(ResourceKind),
     /// `POST /{Resource}/.search` or `POST /.search` (RFC 7644 §3.4.3).
@@ -42,12 +42,12 @@ pub enum Route {
 
 impl Route {
     /// True for routes that need no bearer token.
-    pub fn is_public(&self) -> bool {
+    pub(crate) fn is_public(&self) -> bool {
         matches!(self, Route::AdminHealth)
     }
 
     /// The resource type a resource route addresses.
-    pub fn kind(&self) -> Option<ResourceKind> {
+    pub(crate) fn kind(&self) -> Option<ResourceKind> {
         match self {
             Route::List(k) | Route::Create(k) | Route::Search(Some(k)) => Some(*k),
             Route::Get(k, _) | Route::Replace(k, _) | Route::Patch(k, _) | Route::Delete(k, _) => {
@@ -58,7 +58,7 @@ impl Route {
     }
 
     /// True for the admin routes, which the journal does not record.
-    pub fn is_admin(&self) -> bool {
+    pub(crate) fn is_admin(&self) -> bool {
         matches!(
             self,
             Route::AdminRequests
@@ -93,7 +93,7 @@ fn method_check(
 
 /// Routes `path` (without the query) for `method`. `base` is the SCIM base path
 /// (`/scim/v2`); `admin` enables `/_mock/*`.
-pub fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
+pub(crate) fn route(method: &Method, path: &str, base: &str, admin: bool) -> Route {
     if admin {
         match path {
             "/_mock/requests" => {

@@ -14,7 +14,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::{membership, validate, ResourceKind, Store};
-use crate::{Error, Result};
+use crate::{Error, ErrorKind, Result};
 
 fn resources(data: &mut Value, key: &str) -> Result<Vec<Value>> {
     match data.get_mut(key).map(Value::take) {
@@ -25,7 +25,7 @@ fn resources(data: &mut Value, key: &str) -> Result<Vec<Value>> {
 }
 
 fn not_an_array(key: &str) -> Error {
-    Error::InvalidValue(format!("`{key}` must be an array of SCIM resources"))
+    Error::invalid_value(format!("`{key}` must be an array of SCIM resources"))
 }
 
 fn parse_version(meta: &Value) -> u64 {
@@ -37,9 +37,7 @@ fn parse_version(meta: &Value) -> u64 {
 }
 
 fn not_an_object() -> Error {
-    Error::InvalidSyntax(
-        "seed/state must be a JSON object {\"Users\": [...], \"Groups\": [...]}".into(),
-    )
+    Error::invalid_syntax("seed/state must be a JSON object {\"Users\": [...], \"Groups\": [...]}")
 }
 
 /// A seed's text split into resources, each still JSON text until it is loaded.
@@ -63,7 +61,7 @@ impl Iterator for Items {
         match self {
             Items::Values(v) => v.next().map(Ok),
             Items::Texts(t) => t.next().map(|raw| {
-                serde_json::from_str(raw.get()).map_err(|e| Error::Internal(e.to_string()))
+                serde_json::from_str(raw.get()).map_err(|e| Error::internal(e.to_string()))
             }),
         }
     }
@@ -85,7 +83,7 @@ impl Store {
     /// [`Store::load`] from text that is known to have the seed shape.
     fn load_text(&self, text: &[u8]) -> Result<()> {
         let seed: SeedText =
-            serde_json::from_slice(text).map_err(|e| Error::Internal(e.to_string()))?;
+            serde_json::from_slice(text).map_err(|e| Error::internal(e.to_string()))?;
         self.load_seed_text(seed)
     }
 
@@ -108,21 +106,24 @@ impl Store {
         for kind in [ResourceKind::User, ResourceKind::Group] {
             for (n, raw) in items(kind)?.enumerate() {
                 let raw = raw?;
-                let at = |e: Error| match e {
-                    Error::InvalidValue(m) => {
-                        Error::InvalidValue(format!("{}[{n}]: {m}", kind.endpoint()))
+                // A bad value names the seed entry it is in.
+                let at = |e: Error| {
+                    if e.kind() == ErrorKind::InvalidValue {
+                        e.prefixed(&format!("{}[{n}]: ", kind.endpoint()))
+                    } else {
+                        e
                     }
-                    other => other,
                 };
                 let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-                let meta = raw.get("meta").cloned().unwrap_or(Value::Null);
+                // A seed entry without `meta` gets fresh timestamps and version 1.
+                let meta = raw.get("meta").cloned().unwrap_or_default();
                 let prepared =
                     validate::prepare(kind, raw.clone(), self.schema(kind)).map_err(at)?;
                 self.check_unique(&state, kind, &prepared.resource, None)
                     .map_err(at)?;
                 let id = id.unwrap_or_else(|| self.ids.next_id());
                 if state.users.contains_key(&id) || state.groups.contains_key(&id) {
-                    return Err(Error::Uniqueness(format!("id `{id}` appears twice")));
+                    return Err(Error::uniqueness(format!("id `{id}` appears twice")));
                 }
                 let now = self.now();
                 let stamp = |k: &str| {
@@ -177,7 +178,7 @@ impl Store {
             }
         }
         map.retain(|k, _| k == "Users" || k == "Groups");
-        let text = serde_json::to_vec(&map).map_err(|e| Error::Internal(e.to_string()))?;
+        let text = serde_json::to_vec(&map).map_err(|e| Error::internal(e.to_string()))?;
         drop(map);
         self.load_text(&text)?;
         *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(text.into_boxed_slice());
@@ -197,7 +198,7 @@ impl Store {
             // Not the seed shape (or not JSON): the Value path words the error.
             None => {
                 let value: Value = serde_json::from_slice(&text).map_err(|e| {
-                    Error::InvalidSyntax(format!("seed/state is not valid JSON: {e}"))
+                    Error::invalid_syntax(format!("seed/state is not valid JSON: {e}"))
                 })?;
                 return self.set_seed(value);
             }

@@ -7,9 +7,9 @@ use indexmap::IndexMap;
 use serde_json::{Map, Value};
 
 use super::indexes::State;
+use super::MemberOp;
 use super::{validate, ResourceKind, Store};
 use crate::filter::Filter;
-use crate::patch::MemberOp;
 use crate::{Error, Result};
 
 /// Checks that every member names an existing user or group (not `group_id` itself) and
@@ -27,12 +27,12 @@ pub(crate) fn resolve(
             .unwrap_or_default()
             .to_owned();
         if Some(id.as_str()) == group_id {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "group `{id}` cannot be a member of itself"
             )));
         }
         if !state.users.contains_key(&id) && !state.groups.contains_key(&id) {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "member `{id}` is neither an existing User nor an existing Group id"
             )));
         }
@@ -196,9 +196,7 @@ impl Store {
             self.check_unique(&state, kind, &prepared.resource, Some(id))?;
         }
         if kind == ResourceKind::User && !changes.is_empty() {
-            return Err(Error::InvalidPath(
-                "users have no `members` attribute".into(),
-            ));
+            return Err(Error::invalid_path("users have no `members` attribute"));
         }
         let members_changed = self.apply_members(&mut state, id, changes)?;
         let changed = attrs_changed || members_changed;

@@ -16,6 +16,7 @@
 
 mod indexes;
 mod load;
+mod member_op;
 mod membership;
 mod query;
 mod validate;
@@ -27,11 +28,15 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, IdGenerator};
-use crate::scim::schema::{group_resource, user_resource, Attribute, ResourceSchema, Returned};
-use crate::scim::urn;
+use crate::scim::schema::{
+    shared_group_resource, shared_user_resource, Attribute, ResourceSchema, Returned,
+};
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
+pub use crate::scim::ResourceKind;
+pub(crate) use member_op::member_id;
+pub use member_op::MemberOp;
 pub use query::{Page, PageItem, Query};
 
 /// A stored resource as the bytes a default-projection GET answers with.
@@ -74,55 +79,6 @@ fn is_plain(schema: &ResourceSchema, resource: &Value) -> bool {
     })
 }
 
-/// The two resource types this store serves (RFC 7643 §4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum ResourceKind {
-    User,
-    Group,
-}
-
-impl ResourceKind {
-    /// The endpoint name, `Users` or `Groups` (RFC 7644 §3.2).
-    pub fn endpoint(self) -> &'static str {
-        match self {
-            ResourceKind::User => "Users",
-            ResourceKind::Group => "Groups",
-        }
-    }
-
-    /// `meta.resourceType`: `User` or `Group`.
-    pub fn resource_type(self) -> &'static str {
-        match self {
-            ResourceKind::User => "User",
-            ResourceKind::Group => "Group",
-        }
-    }
-
-    /// The core schema URN.
-    pub fn schema_urn(self) -> &'static str {
-        match self {
-            ResourceKind::User => urn::USER,
-            ResourceKind::Group => urn::GROUP,
-        }
-    }
-
-    /// The attribute that must be unique (case-insensitively): `userName` (RFC 7643
-    /// §4.1.1) or `displayName` (an Entra requirement, entra-provisioning.md §2.2).
-    pub fn unique_attr(self) -> &'static str {
-        match self {
-            ResourceKind::User => "userName",
-            ResourceKind::Group => "displayName",
-        }
-    }
-
-    /// The kind for an endpoint name, ignoring ASCII case.
-    pub fn from_endpoint(name: &str) -> Option<ResourceKind> {
-        [ResourceKind::User, ResourceKind::Group]
-            .into_iter()
-            .find(|k| k.endpoint().eq_ignore_ascii_case(name))
-    }
-}
-
 /// Timestamps as Entra shows them: `2018-03-27T19:59:26.000Z`.
 const TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros::format_description!(
     "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
@@ -136,8 +92,8 @@ pub struct Store {
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     location_base: String,
-    users: ResourceSchema,
-    groups: ResourceSchema,
+    users: Arc<ResourceSchema>,
+    groups: Arc<ResourceSchema>,
     /// Extra indexes for a profile's matching attributes, empty; every new state gets them.
     matching: Vec<indexes::MatchIndex>,
     generation: AtomicU64,
@@ -169,8 +125,8 @@ impl Store {
             clock,
             ids,
             location_base: location_base.trim_end_matches('/').to_owned(),
-            users: user_resource(),
-            groups: group_resource(),
+            users: shared_user_resource(),
+            groups: shared_group_resource(),
             matching: Vec::new(),
             generation: AtomicU64::new(0),
         }
@@ -203,7 +159,7 @@ impl Store {
     }
 
     /// Replaces the RFC schemas with a vendor profile's (see [`crate::profile`]).
-    pub fn with_schemas(mut self, users: ResourceSchema, groups: ResourceSchema) -> Self {
+    pub fn with_schemas(mut self, users: Arc<ResourceSchema>, groups: Arc<ResourceSchema>) -> Self {
         self.users = users;
         self.groups = groups;
         self
@@ -320,7 +276,7 @@ impl Store {
             return Ok(());
         };
         match state.id_by_name(kind, name) {
-            Some(other) if Some(other.as_str()) != own_id => Err(Error::Uniqueness(format!(
+            Some(other) if Some(other.as_str()) != own_id => Err(Error::uniqueness(format!(
                 "{attr} `{name}` is already used by {} `{other}` (compared case-insensitively)",
                 kind.resource_type()
             ))),
@@ -346,7 +302,7 @@ impl Store {
     fn check_precondition(entry: &Entry, if_match: Option<&str>) -> Result<()> {
         match if_match {
             Some(h) if !etag_matches(h, &etag(entry.version)) => {
-                Err(Error::PreconditionFailed(format!(
+                Err(Error::precondition_failed(format!(
                     "If-Match `{h}` does not match the current version {} (RFC 7644 §3.14)",
                     etag(entry.version)
                 )))
@@ -356,7 +312,7 @@ impl Store {
     }
 
     fn not_found(kind: ResourceKind, id: &str) -> Error {
-        Error::NotFound(format!("{} `{id}` not found", kind.resource_type()))
+        Error::not_found(format!("{} `{id}` not found", kind.resource_type()))
     }
 
     /// Creates a resource from a POST body (RFC 7644 §3.3). A client-sent `id` is ignored
@@ -443,7 +399,7 @@ impl Store {
     ) -> Result<Value> {
         if let Some(body_id) = body.get("id").and_then(Value::as_str) {
             if body_id != id {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`id` is readOnly: the body says `{body_id}` but the URL addresses `{id}`"
                 )));
             }
@@ -484,7 +440,7 @@ impl Store {
                 continue;
             };
             if before != after {
-                return Err(Error::Mutability(format!(
+                return Err(Error::mutability(format!(
                     "`{}` is immutable: it is {before} and cannot become {after}",
                     attr.name
                 )));

@@ -59,7 +59,7 @@ fn check_scalar(path: &str, attr: &Attribute, v: &Value) -> Result<()> {
         AttrType::Complex => "an object",
         _ => "a string",
     };
-    Err(Error::InvalidValue(format!(
+    Err(Error::invalid_value(format!(
         "attribute `{path}` must be {want}, got {}",
         type_name(v)
     )))
@@ -68,7 +68,7 @@ fn check_scalar(path: &str, attr: &Attribute, v: &Value) -> Result<()> {
 fn check_attr(path: &str, attr: &Attribute, v: &Value) -> Result<()> {
     if attr.multi_valued {
         let Value::Array(items) = v else {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "attribute `{path}` is multi-valued and must be an array, got {}",
                 type_name(v)
             )));
@@ -108,7 +108,7 @@ fn check_schema(obj: &mut Map<String, Value>, schema: &ResourceSchema) -> Result
             check_attr(&attr.name, attr, v)?;
         } else if let Some(ext) = schema.schema(key) {
             let Value::Object(inner) = v else {
-                return Err(Error::InvalidValue(format!(
+                return Err(Error::invalid_value(format!(
                     "extension `{key}` must be an object, got {}",
                     type_name(v)
                 )));
@@ -138,7 +138,7 @@ fn normalise_schemas(kind: ResourceKind, obj: &mut Map<String, Value>) -> Result
     let core = kind.schema_urn();
     if let Some(sent) = obj.shift_remove("schemas") {
         let Value::Array(items) = &sent else {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "`schemas` must be an array of schema URNs, got {}",
                 type_name(&sent)
             )));
@@ -146,14 +146,12 @@ fn normalise_schemas(kind: ResourceKind, obj: &mut Map<String, Value>) -> Result
         let mut has_core = false;
         for item in items {
             let Some(s) = item.as_str() else {
-                return Err(Error::InvalidValue(
-                    "`schemas` must contain only strings".into(),
-                ));
+                return Err(Error::invalid_value("`schemas` must contain only strings"));
             };
             has_core |= s.eq_ignore_ascii_case(core);
         }
         if !has_core {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "`schemas` must include `{core}` for a {} (got {sent})",
                 kind.resource_type()
             )));
@@ -188,7 +186,7 @@ pub(crate) fn prepare(
     let mut body = body;
     drop_nulls(&mut body);
     let Value::Object(mut obj) = body else {
-        return Err(Error::InvalidSyntax(format!(
+        return Err(Error::invalid_syntax(format!(
             "the body must be a JSON object (a SCIM {}), got {}",
             kind.resource_type(),
             type_name(&body)
@@ -208,7 +206,7 @@ pub(crate) fn prepare(
     match obj.get(unique) {
         Some(Value::String(s)) if !s.trim().is_empty() => {}
         _ => {
-            return Err(Error::InvalidValue(format!(
+            return Err(Error::invalid_value(format!(
                 "`{unique}` is required and must be a non-empty string (RFC 7643 §4)"
             )))
         }
@@ -222,7 +220,7 @@ pub(crate) fn prepare(
 /// Member objects (RFC 7643 §4.2): each an object with a string `value`.
 pub(crate) fn parse_members(v: Value) -> Result<Vec<Map<String, Value>>> {
     let Value::Array(items) = v else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "`members` must be an array of {{\"value\": \"<id>\"}} objects, got {}",
             type_name(&v)
         )));
@@ -235,15 +233,15 @@ pub(crate) fn member_object(v: Value) -> Result<Map<String, Value>> {
     let mut v = v;
     drop_nulls(&mut v);
     let Value::Object(map) = v else {
-        return Err(Error::InvalidValue(format!(
+        return Err(Error::invalid_value(format!(
             "each member must be an object like {{\"value\": \"<id>\"}}, got {}",
             type_name(&v)
         )));
     };
     match map.get("value") {
         Some(Value::String(s)) if !s.is_empty() => Ok(map),
-        _ => Err(Error::InvalidValue(
-            "each member needs a non-empty string `value` (the member's id)".into(),
+        _ => Err(Error::invalid_value(
+            "each member needs a non-empty string `value` (the member's id)",
         )),
     }
 }
@@ -276,7 +274,9 @@ mod tests {
             &user_resource(),
         )
         .unwrap_err();
-        assert!(matches!(e, Error::InvalidValue(m) if m.contains("active")));
+        assert!(
+            e.kind() == crate::error::ErrorKind::InvalidValue && e.to_string().contains("active")
+        );
     }
 
     #[test]

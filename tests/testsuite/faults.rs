@@ -395,13 +395,13 @@ async fn each_tenant_has_its_own_fault_counters() {
         .fault("GET /Users status=500")
         .start_blocking();
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::get(format!("{}/Users", server.tenant_base_url("a").unwrap()))
+    let req = Request::get(format!("{}/Users", server.tenant("a").unwrap().base_url()))
         .header("authorization", "Bearer ta")
         .body(Full::new(Bytes::new()))
         .unwrap();
     assert_eq!(client.request(req).await.unwrap().status(), 500);
-    let a = server.tenant_faults("a").unwrap();
-    let b = server.tenant_faults("b").unwrap();
+    let a = server.tenant("a").unwrap().faults();
+    let b = server.tenant("b").unwrap().faults();
     assert_eq!(a[0].rule, b[0].rule);
     assert_eq!((a[0].fired, b[0].fired), (1, 0));
 }

@@ -70,7 +70,7 @@ fn run(case: &Case) -> String {
     );
     let request: Result<PatchRequest, _> = serde_json::from_value(case.patch.clone());
     let result = request
-        .map_err(|e| scimock::Error::InvalidSyntax(e.to_string()))
+        .map_err(|e| scimock::Error::invalid_syntax(e.to_string()))
         .and_then(|r| patch::apply(&case.resource, &r, &schema, &case.options));
     match (result, &case.expect, &case.error) {
         (Ok(outcome), Some(expect), None) => {

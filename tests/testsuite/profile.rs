@@ -295,14 +295,14 @@ async fn one_process_serves_several_tenants_with_separate_stores_and_tokens() {
         .tenant("dir", builtin("alvao"), None)
         .ids(SequentialIds::new())
         .start_blocking();
-    let hr = s.tenant_base_url("hr").unwrap();
-    let itsm = s.tenant_base_url("itsm").unwrap();
+    let hr = s.tenant("hr").unwrap().base_url();
+    let itsm = s.tenant("itsm").unwrap().base_url();
     assert_eq!(hr, format!("{}/hr/scim/v2", s.uri()));
     assert_eq!(
-        s.tenant_base_url("dir").unwrap(),
+        s.tenant("dir").unwrap().base_url(),
         format!("{}/dir/scim", s.uri())
     );
-    let dir_token = s.tenant_token("dir").unwrap().to_owned();
+    let dir_token = s.tenant("dir").unwrap().token().unwrap().to_owned();
     assert_eq!(dir_token.len(), 32);
 
     let user = alexishr_user(Some("+16175551212"));
@@ -331,12 +331,17 @@ async fn one_process_serves_several_tenants_with_separate_stores_and_tokens() {
     .await;
     assert_eq!(nowhere.status, 404);
     assert_eq!(
-        s.tenant_store("hr").unwrap().all(ResourceKind::User).len(),
+        s.tenant("hr")
+            .unwrap()
+            .store()
+            .all(ResourceKind::User)
+            .len(),
         1
     );
     assert_eq!(
-        s.tenant_store("itsm")
+        s.tenant("itsm")
             .unwrap()
+            .store()
             .all(ResourceKind::User)
             .len(),
         0
@@ -406,7 +411,7 @@ async fn entra_sequence(id: &str) {
         .iter()
         .find(|r| r.filter)
         .map_or("userName", |r| r.path.as_str());
-    let value = values_at(&user, matching, &p.schema(ResourceKind::User))[0].clone();
+    let value = values_at(&user, matching, p.schema(ResourceKind::User))[0].clone();
     let filter = format!("{matching} eq {value}");
     let found = step(
         &s,

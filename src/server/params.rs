@@ -12,14 +12,14 @@ use crate::{Error, Result};
 
 /// Parsed list/read parameters.
 #[derive(Debug, Clone, Default)]
-pub struct Params {
-    pub filter: Option<Filter>,
-    pub start_index: Option<i64>,
-    pub count: Option<i64>,
-    pub sort_by: Option<AttrPath>,
-    pub descending: bool,
-    pub attributes: Vec<AttrPath>,
-    pub excluded: Vec<AttrPath>,
+pub(crate) struct Params {
+    pub(crate) filter: Option<Filter>,
+    pub(crate) start_index: Option<i64>,
+    pub(crate) count: Option<i64>,
+    pub(crate) sort_by: Option<AttrPath>,
+    pub(crate) descending: bool,
+    pub(crate) attributes: Vec<AttrPath>,
+    pub(crate) excluded: Vec<AttrPath>,
 }
 
 /// True when `raw` has a `%` not followed by two hex digits.
@@ -47,7 +47,7 @@ fn decode(raw: &str) -> std::result::Result<String, String> {
 }
 
 fn filter_encoding_error(note: String) -> Error {
-    Error::FilterSyntax(ParseError {
+    Error::from(ParseError {
         kind: ParseErrorKind::InvalidCharacter,
         span: 0..0,
         expected: Vec::new(),
@@ -60,7 +60,7 @@ fn integer(name: &str, value: &str) -> Result<i64> {
     value
         .trim()
         .parse()
-        .map_err(|_| Error::InvalidValue(format!("`{name}` must be an integer, got `{value}`")))
+        .map_err(|_| Error::invalid_value(format!("`{name}` must be an integer, got `{value}`")))
 }
 
 /// `attributes` / `excludedAttributes`: comma-separated attribute paths (RFC 7644 §3.10).
@@ -71,7 +71,7 @@ fn attr_list(name: &str, value: &str) -> Result<Vec<AttrPath>> {
         .filter(|s| !s.is_empty())
         .map(|s| match filter::parse_path(s) {
             Ok(PatchPath::Attr(p)) => Ok(p),
-            _ => Err(Error::InvalidPath(format!(
+            _ => Err(Error::invalid_path(format!(
                 "`{name}` entry `{s}` is not an attribute path like `userName` or `name.givenName`"
             ))),
         })
@@ -82,7 +82,7 @@ fn sort_order(value: &str) -> Result<bool> {
     match value.trim().to_ascii_lowercase().as_str() {
         "" | "ascending" => Ok(false),
         "descending" => Ok(true),
-        _ => Err(Error::InvalidValue(format!(
+        _ => Err(Error::invalid_value(format!(
             "`sortOrder` must be `ascending` or `descending`, got `{value}`"
         ))),
     }
@@ -108,17 +108,17 @@ impl Params {
     }
 
     /// Parses a raw (still encoded) query string.
-    pub fn from_query(query: &str) -> Result<Params> {
+    pub(crate) fn from_query(query: &str) -> Result<Params> {
         let mut params = Params::default();
         for pair in query.split('&').filter(|p| !p.is_empty()) {
             let (raw_name, raw_value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = decode(raw_name)
-                .map_err(|e| Error::InvalidSyntax(format!("query parameter name: {e}")))?;
+                .map_err(|e| Error::invalid_syntax(format!("query parameter name: {e}")))?;
             let value = decode(raw_value).map_err(|e| {
                 if name.eq_ignore_ascii_case("filter") {
                     filter_encoding_error(format!("the filter parameter is badly encoded: {e}"))
                 } else {
-                    Error::InvalidSyntax(format!("query parameter `{name}`: {e}"))
+                    Error::invalid_syntax(format!("query parameter `{name}`: {e}"))
                 }
             })?;
             params.set(&name, &value)?;
@@ -127,7 +127,7 @@ impl Params {
     }
 
     /// Parameters from a `POST .search` body (RFC 7644 §3.4.3).
-    pub fn from_search(req: &SearchRequest) -> Result<Params> {
+    pub(crate) fn from_search(req: &SearchRequest) -> Result<Params> {
         let mut params = Params::default();
         if let Some(f) = &req.filter {
             params.set("filter", f)?;
@@ -150,7 +150,7 @@ impl Params {
     }
 
     /// Whether `members` would be returned at all (lets the store skip rendering them).
-    pub fn wants_members(&self) -> bool {
+    pub(crate) fn wants_members(&self) -> bool {
         let members = |p: &AttrPath| p.name.eq_ignore_ascii_case("members");
         if !self.attributes.is_empty() {
             return self.attributes.iter().any(members);
@@ -181,9 +181,9 @@ mod tests {
     #[test]
     fn bad_percent_encoding_in_filter_is_invalid_filter() {
         let e = Params::from_query("filter=userName+eq+%2").unwrap_err();
-        assert!(matches!(e, Error::FilterSyntax(_)));
+        assert_eq!(e.kind(), crate::error::ErrorKind::FilterSyntax);
         let e = Params::from_query("count=%FF").unwrap_err();
-        assert!(matches!(e, Error::InvalidSyntax(_)));
+        assert!(e.kind() == crate::error::ErrorKind::InvalidSyntax);
     }
 
     #[test]

@@ -1,21 +1,24 @@
-//! [`MockServer`]: the wiremock-style library face. The server runs on its own OS thread
-//! with its own tokio runtime (docs/adr/0001-mock-server-runtime.md), so it works from
-//! sync tests and from any runtime, including `#[tokio::test]`'s current-thread one, and
-//! dropping it shuts the server down and joins the thread.
+//! [`MockServerBuilder`]: configuration, start-up, and the assembly of each tenant's
+//! state (store, journal, settings, fault rules) from its profile. The server runs on its
+//! own OS thread with its own tokio runtime (docs/adr/0001-mock-server-runtime.md), so it
+//! works from sync tests and from any runtime, including `#[tokio::test]`'s
+//! current-thread one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-use super::faults::{FaultError, FaultRule, Faults, Listed};
-use super::journal::{Journal, RecordedRequest};
-use super::{Settings, Shared, Tenant};
+use super::faults::{FaultError, FaultRule, Faults};
+use super::journal::Journal;
+use super::listener::Limits;
+use super::mock_server::MockServer;
+use super::{Mount, Settings, Shared};
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
-use crate::profile::{AuthScheme, PatchDialect, Profile};
-use crate::store::{ResourceKind, Store};
+use crate::profile::{AuthScheme, Profile};
+use crate::scim::ResourceKind;
+use crate::store::Store;
 
 pub use crate::profile::DEFAULT_PROFILE;
 
@@ -91,7 +94,7 @@ pub struct MockServerBuilder {
     max_body: usize,
     admin: bool,
     workers: usize,
-    limits: super::Limits,
+    limits: Limits,
     group_patch_returns_resource: bool,
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
@@ -115,7 +118,7 @@ impl Default for MockServerBuilder {
             max_body: 1024 * 1024,
             admin: true,
             workers: 2,
-            limits: super::Limits::default(),
+            limits: Limits::default(),
             group_patch_returns_resource: false,
             faults: Vec::new(),
             fault_error: None,
@@ -125,7 +128,7 @@ impl Default for MockServerBuilder {
 }
 
 /// A random 32-hex-digit bearer token.
-pub fn random_token() -> String {
+pub(crate) fn random_token() -> String {
     format!("{:032x}", fastrand::u128(..))
 }
 
@@ -230,7 +233,7 @@ impl MockServerBuilder {
         self
     }
 
-    /// Adds a fault rule (syntax: [`crate::server::faults`]), e.g.
+    /// Adds a fault rule (syntax: [`crate::server::FaultRule`]), e.g.
     /// `"PATCH /Groups/* status=429 retry-after=2 every=3"`. In multi-tenant mode every
     /// tenant gets its own copy with its own counters. A rule that does not parse makes
     /// `try_start` fail with [`StartError::Fault`].
@@ -289,8 +292,7 @@ impl MockServerBuilder {
             .set_nonblocking(true)
             .map_err(StartError::Runtime)?;
         let uri = format!("http://{addr}");
-        let tenants = self.tenants(&uri)?;
-        let tenants = Arc::new(tenants);
+        let tenants = Arc::new(self.mounts(&uri)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.workers)
             .thread_name("scimock-server")
@@ -306,7 +308,7 @@ impl MockServerBuilder {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => {
-                            super::run(listener, server_tenants, limits, async {
+                            super::listener::run(listener, server_tenants, limits, async {
                                 let _ = stopped.await;
                             })
                             .await
@@ -316,18 +318,13 @@ impl MockServerBuilder {
                 });
             })
             .map_err(StartError::Runtime)?;
-        Ok(MockServer {
-            addr,
-            uri,
-            tenants,
-            stop: Some(stop),
-            thread: Some(thread),
-        })
+        Ok(MockServer::new(addr, uri, tenants, stop, thread))
     }
 
-    /// The tenants to serve: the one default tenant (prefix `""`, seed data, explicit
-    /// token and base path) or the `tenant(..)` ones.
-    fn tenants(&self, uri: &str) -> Result<Vec<Tenant>, StartError> {
+    /// The tenants to serve at `uri`: the one default tenant (prefix `""`, seed data,
+    /// explicit token and base path) or the `tenant(..)` ones. The `http_request` fuzz
+    /// target serves its requests through one of these, without a listener.
+    pub(crate) fn mounts(&self, uri: &str) -> Result<Vec<Mount>, StartError> {
         if self.tenants.is_empty() {
             let auth = self.auth
                 && (self.token.is_some() || self.profile.spec().auth == AuthScheme::Bearer);
@@ -366,7 +363,7 @@ impl MockServerBuilder {
         base_path: String,
         token: Option<String>,
         uri: &str,
-    ) -> Tenant {
+    ) -> Mount {
         let location_base = format!("{uri}{prefix}{base_path}");
         let store = Store::new(
             Arc::clone(&self.clock),
@@ -374,8 +371,8 @@ impl MockServerBuilder {
             &location_base,
         )
         .with_schemas(
-            profile.schema(ResourceKind::User),
-            profile.schema(ResourceKind::Group),
+            profile.shared_schema(ResourceKind::User),
+            profile.shared_schema(ResourceKind::Group),
         );
         let matching = |kind| {
             profile
@@ -395,7 +392,7 @@ impl MockServerBuilder {
             max_body: self.max_body,
             admin: self.admin,
             max_results: spec.max_results,
-            strict_rfc: spec.patch_dialect == PatchDialect::Rfc,
+            dialect: spec.patch_dialect,
             group_patch_returns_resource: self.group_patch_returns_resource
                 || spec.group_patch_response == 200,
             profile: Arc::new(profile.clone()),
@@ -404,7 +401,7 @@ impl MockServerBuilder {
         for rule in &self.faults {
             faults.add(rule.clone());
         }
-        Tenant {
+        Mount {
             id: id.to_owned(),
             prefix: prefix.to_owned(),
             shared: Arc::new(Shared {
@@ -424,135 +421,5 @@ fn normal_path(path: &str) -> String {
         trimmed.to_owned()
     } else {
         format!("/{trimmed}")
-    }
-}
-
-/// A running SCIM mock server. Dropping it stops the server and joins its thread.
-#[derive(Debug)]
-pub struct MockServer {
-    addr: SocketAddr,
-    uri: String,
-    /// Never empty: `try_start` builds at least one.
-    tenants: Arc<Vec<Tenant>>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl MockServer {
-    /// A server with every default, on a free port of 127.0.0.1.
-    pub async fn start() -> MockServer {
-        MockServer::builder().start().await
-    }
-
-    /// A builder to configure one.
-    pub fn builder() -> MockServerBuilder {
-        MockServerBuilder::default()
-    }
-
-    /// `http://127.0.0.1:<port>`.
-    pub fn uri(&self) -> String {
-        self.uri.clone()
-    }
-
-    /// The socket address it listens on.
-    pub fn address(&self) -> SocketAddr {
-        self.addr
-    }
-
-    /// The first (in single-tenant mode, the only) tenant.
-    fn shared(&self) -> &Shared {
-        &self.tenants[0].shared
-    }
-
-    fn tenant_shared(&self, id: &str) -> Option<&Shared> {
-        self.tenants
-            .iter()
-            .find(|t| t.id == id)
-            .map(|t| t.shared.as_ref())
-    }
-
-    /// The tenant ids, in the order they were added (`[""]` in single-tenant mode).
-    pub fn tenant_ids(&self) -> Vec<&str> {
-        self.tenants.iter().map(|t| t.id.as_str()).collect()
-    }
-
-    /// A tenant's SCIM base URL: `http://127.0.0.1:<port>/<id><profile base path>`.
-    pub fn tenant_base_url(&self, id: &str) -> Option<String> {
-        self.tenant_shared(id)
-            .map(|s| s.settings.location_base.clone())
-    }
-
-    /// A tenant's bearer token (`None`: unknown tenant or no auth).
-    pub fn tenant_token(&self, id: &str) -> Option<&str> {
-        self.tenant_shared(id)?.settings.token.as_deref()
-    }
-
-    /// A tenant's store.
-    pub fn tenant_store(&self, id: &str) -> Option<Arc<Store>> {
-        self.tenant_shared(id).map(|s| Arc::clone(&s.store))
-    }
-
-    /// The profile of the first (or only) tenant.
-    pub fn profile(&self) -> &Profile {
-        &self.shared().settings.profile
-    }
-
-    /// The SCIM base URL: [`MockServer::uri`] plus the base path.
-    pub fn base_url(&self) -> String {
-        self.shared().settings.location_base.clone()
-    }
-
-    /// The bearer token, or `None` with authentication off.
-    pub fn token(&self) -> Option<&str> {
-        self.shared().settings.token.as_deref()
-    }
-
-    /// Every SCIM request received (and its response), oldest first, up to the journal size.
-    pub fn received_requests(&self) -> Vec<RecordedRequest> {
-        self.shared().journal.all()
-    }
-
-    /// The fault rules of the first (or only) tenant, with how often each matched and fired.
-    pub fn faults(&self) -> Vec<Listed> {
-        self.shared().faults.list()
-    }
-
-    /// A tenant's fault rules (`None`: unknown tenant).
-    pub fn tenant_faults(&self, id: &str) -> Option<Vec<Listed>> {
-        self.tenant_shared(id).map(|s| s.faults.list())
-    }
-
-    /// All users as the server would return them (members included for groups).
-    pub fn users(&self) -> Vec<Value> {
-        self.shared().store.all(ResourceKind::User)
-    }
-
-    /// All groups, members included.
-    pub fn groups(&self) -> Vec<Value> {
-        self.shared().store.all(ResourceKind::Group)
-    }
-
-    /// Back to the seed data, journal emptied.
-    pub fn reset(&self) {
-        if let Err(e) = self.shared().store.reset() {
-            tracing::error!(error = %e, "reset to seed failed");
-        }
-        self.shared().journal.clear();
-    }
-
-    /// The store (for state persistence and inspection); outlives the server.
-    pub fn store(&self) -> Arc<Store> {
-        Arc::clone(&self.shared().store)
-    }
-}
-
-impl Drop for MockServer {
-    fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
     }
 }

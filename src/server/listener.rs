@@ -1,0 +1,229 @@
+//! The listener: the accept loop with connection limits and graceful shutdown, and the
+//! hyper glue around the request pipeline: read the body within its limits, sleep a
+//! fault's delay, send the answer (or break the connection for a `close` fault). Every
+//! decision about what to answer is in [`super::pipeline`].
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::combinators::BoxBody;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Frame, Incoming};
+use hyper::header::{HeaderMap, CONTENT_LENGTH};
+use hyper::{Request, Response};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+
+use super::handlers::Reply;
+use super::pipeline::{self, Exchange};
+use super::{Mount, Shared};
+use crate::Error;
+
+/// hyper's read-buffer cap per connection (bounds what a request head can occupy).
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+
+/// How much of an oversized body is read and thrown away before answering 413.
+const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
+
+/// Connection-level limits of a listener.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Open connections served at once; one more is answered 503 and closed.
+    pub max_connections: usize,
+    /// Time a client has to send a complete request head (slowloris protection).
+    pub header_read_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 1024,
+            header_read_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What the service answers with: usually a whole body, but a `close` fault needs a body
+/// that fails.
+type ResponseBody = BoxBody<Bytes, std::io::Error>;
+
+fn full(bytes: Bytes) -> ResponseBody {
+    Full::new(bytes).map_err(|never| match never {}).boxed()
+}
+
+/// A body whose first poll fails: hyper then aborts the connection before flushing the
+/// head it has buffered, so the client sees a connection error and no response byte.
+#[derive(Debug)]
+struct BrokenBody;
+
+impl hyper::body::Body for BrokenBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        Poll::Ready(Some(Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "injected fault: close",
+        ))))
+    }
+}
+
+/// The answer to a connection over the limit: 503 with `Retry-After`, then close.
+fn over_capacity(max: usize) -> Response<Full<Bytes>> {
+    let err = Error::service_unavailable(
+        format!("this server already serves {max} connections; retry shortly"),
+        1,
+    );
+    let reply = Reply::error(&err);
+    let mut resp = pipeline::encode(&reply, reply.body_bytes()).map(Full::new);
+    resp.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
+fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The request body, at most `max` bytes: a larger declared length is drained briefly and
+/// refused with 413 (so the client reads the answer, not a broken pipe).
+async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Error> {
+    let too_large = || {
+        Error::payload_too_large(format!(
+            "the request body is larger than the {max}-byte limit"
+        ))
+    };
+    let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        // Read and discard what the client is still sending (up to a cap, briefly), so it
+        // sees the 413 instead of a broken pipe from a connection closed under its writes.
+        let mut body = body;
+        let drain = async {
+            let mut seen = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                seen += frame.data_ref().map_or(0, Bytes::len);
+                if seen > DRAIN_LIMIT {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
+        return Err(too_large());
+    }
+    match Limited::new(body, max).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e)
+            if e.downcast_ref::<http_body_util::LengthLimitError>()
+                .is_some() =>
+        {
+            Err(too_large())
+        }
+        Err(e) => Err(Error::invalid_syntax(format!(
+            "could not read the request body: {e}"
+        ))),
+    }
+}
+
+/// Picks the tenant, then serves the request through the pipeline.
+async fn dispatch(tenants: &[Mount], req: Request<Incoming>) -> Response<ResponseBody> {
+    let path = req.uri().path().to_owned();
+    match pipeline::tenant_for(tenants, &path) {
+        Some((tenant, rest)) => serve_one(&tenant.shared, req, rest).await,
+        None => pipeline::no_tenant(tenants, &path).map(full),
+    }
+}
+
+/// Serves one request for one tenant; `path` is the URI path without the tenant prefix.
+async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<ResponseBody> {
+    let (parts, body) = req.into_parts();
+    let mut exchange = Exchange::new(shared, parts, path);
+    if exchange.wants_body() {
+        let bytes = read_body(body, exchange.headers(), shared.settings.max_body).await;
+        exchange.body(bytes);
+    }
+    if let Some(delay) = exchange.delay() {
+        tokio::time::sleep(delay).await;
+    }
+    let outcome = exchange.finish();
+    let closes = outcome.closes();
+    let response = outcome.response.map(full);
+    if closes {
+        return response.map(|_| BrokenBody.boxed());
+    }
+    response
+}
+
+/// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and
+/// gives open connections up to five seconds to finish (graceful shutdown).
+pub(crate) async fn run(
+    listener: TcpListener,
+    tenants: Arc<Vec<Mount>>,
+    limits: Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut http = hyper::server::conn::http1::Builder::new();
+    // Slow clients (slowloris) get `header_read_timeout` to send a request head; a head
+    // that does not fit hyper's read buffer is refused by hyper and the connection closed.
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let stream = match accepted {
+                    Ok((stream, _)) => stream,
+                    Err(e) => {
+                        // EMFILE and friends: back off instead of spinning.
+                        tracing::warn!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
+                    // Over the connection limit: one clear 503, then close.
+                    let mut busy = hyper::server::conn::http1::Builder::new();
+                    busy.keep_alive(false);
+                    let max = limits.max_connections;
+                    let service = hyper::service::service_fn(move |_req| async move {
+                        Ok::<_, Infallible>(over_capacity(max))
+                    });
+                    let conn = busy.serve_connection(TokioIo::new(stream), service);
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                    });
+                    continue;
+                };
+                let tenants = Arc::clone(&tenants);
+                let service = hyper::service::service_fn(move |req| {
+                    let tenants = Arc::clone(&tenants);
+                    async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
+                });
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                    drop(slot);
+                });
+            }
+            () = &mut shutdown => break,
+        }
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(Duration::from_secs(5)) => {}
+    }
+}
