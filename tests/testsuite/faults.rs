@@ -3,11 +3,6 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::Full;
-use hyper::Request;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use scimock::clock::SequentialIds;
 use scimock::MockServer;
 use serde_json::{json, Value};
@@ -207,14 +202,9 @@ async fn content_type_rule_changes_the_content_type_header() {
 #[tokio::test]
 async fn http10_answers_as_http_1_0_and_closes() {
     let server = with_faults(&["GET /Users http10"]);
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::get(format!("{}/Users", server.base_url()))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    assert_eq!(resp.version(), hyper::Version::HTTP_10);
-    assert_eq!(resp.headers()["connection"], "close");
+    let a = Http::to(&server, TOKEN).send("GET", "/Users", None).await;
+    assert_eq!(a.version, hyper::Version::HTTP_10);
+    assert_eq!(a.headers["connection"], "close");
 }
 
 #[tokio::test]
@@ -363,12 +353,8 @@ async fn each_tenant_has_its_own_fault_counters() {
         .tenant("b", profile, Some("tb".into()))
         .fault("GET /Users status=500")
         .start_blocking();
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::get(format!("{}/Users", server.tenant_base_url("a").unwrap()))
-        .header("authorization", "Bearer ta")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    assert_eq!(client.request(req).await.unwrap().status(), 500);
+    let tenant_a = Http::new(server.tenant_base_url("a").unwrap(), Some("ta"));
+    assert_eq!(tenant_a.send("GET", "/Users", None).await.status, 500);
     let a = server.tenant_faults("a").unwrap();
     let b = server.tenant_faults("b").unwrap();
     assert_eq!(a[0].rule, b[0].rule);

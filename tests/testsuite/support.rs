@@ -54,6 +54,7 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug)]
 pub(crate) struct Answer {
     pub(crate) status: u16,
+    pub(crate) version: hyper::Version,
     pub(crate) headers: HeaderMap,
     pub(crate) bytes: Bytes,
     /// The body parsed once: `Some(Null)` when empty, `None` when not JSON.
@@ -156,6 +157,7 @@ impl Http {
                 .await
                 .map_err(|e| format!("{e:?}"))?;
             let status = resp.status().as_u16();
+            let version = resp.version();
             let headers = resp.headers().clone();
             let bytes = resp
                 .into_body()
@@ -170,6 +172,7 @@ impl Http {
             };
             Ok(Answer {
                 status,
+                version,
                 headers,
                 bytes,
                 parsed,
