@@ -328,6 +328,12 @@ mod tests {
                 members: vec![7],
                 legacy: true,
             },
+            // Member 3 is group slot 1 itself: refused, nothing changes.
+            Add {
+                group: 1,
+                members: vec![3],
+                legacy: false,
+            },
             DeleteUser(1),
             Add {
                 group: 0,
