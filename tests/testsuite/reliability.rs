@@ -182,6 +182,7 @@ fn concurrent_clients_with_injected_faults_lose_nothing_acknowledged_and_apply_n
 
 /// How many writes must be acknowledged before the test sends SIGTERM, so the signal
 /// lands under load and there is something to lose.
+#[cfg(unix)]
 const ACKED_BEFORE_SIGTERM: usize = 64;
 
 #[cfg(unix)]
