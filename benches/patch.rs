@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scimock::clock::{SequentialIds, SystemClock};
+use scimock::fuzzing::patch_group;
 use scimock::patch::{apply, PatchOptions};
 use scimock::scim::schema::{group_resource, user_resource};
 use scimock::scim::{urn, PatchRequest};
@@ -127,26 +128,8 @@ fn membership_scaling(c: &mut Criterion) {
             request(json!([{"op": "remove", "path": format!("members[value eq \"{extra}\"]")}]));
         g.bench_function(format!("group_of_{size}"), |b| {
             b.iter(|| {
-                store
-                    .apply_patch(
-                        ResourceKind::Group,
-                        &gid,
-                        black_box(&add),
-                        false,
-                        None,
-                        false,
-                    )
-                    .unwrap();
-                store
-                    .apply_patch(
-                        ResourceKind::Group,
-                        &gid,
-                        black_box(&remove),
-                        false,
-                        None,
-                        false,
-                    )
-                    .unwrap();
+                patch_group(&store, &gid, black_box(&add)).unwrap();
+                patch_group(&store, &gid, black_box(&remove)).unwrap();
             })
         });
     }

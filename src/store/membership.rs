@@ -214,29 +214,3 @@ impl Store {
         ))
     }
 }
-
-impl Store {
-    /// PATCH `id` with `request` (RFC 7644 §3.5.2) through the PATCH engine, atomically:
-    /// the engine's attribute changes and member operations both apply, or neither does.
-    /// Returns the resource (members rendered only when `with_members`) and whether it
-    /// changed.
-    pub fn apply_patch(
-        &self,
-        kind: ResourceKind,
-        id: &str,
-        request: &crate::scim::PatchRequest,
-        strict_rfc: bool,
-        if_match: Option<&str>,
-        with_members: bool,
-    ) -> Result<(Value, bool)> {
-        let options = crate::patch::PatchOptions {
-            strict_rfc,
-            members_attr: (kind == ResourceKind::Group).then_some("members"),
-        };
-        let schema = self.schema(kind);
-        self.patch_with(kind, id, if_match, with_members, |current| {
-            let outcome = crate::patch::apply(current, request, schema, &options)?;
-            Ok((outcome.resource, outcome.members, outcome.changed))
-        })
-    }
-}

@@ -3,16 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use scimock::clock::SequentialIds;
 use scimock::MockServer;
 use serde_json::{json, Value};
 
-use crate::server::{send, TOKEN};
+use crate::support::{send, Answer, Http, TOKEN};
 
 fn with_faults(rules: &[&str]) -> MockServer {
     let mut builder = MockServer::builder().token(TOKEN).ids(SequentialIds::new());
@@ -22,48 +17,17 @@ fn with_faults(rules: &[&str]) -> MockServer {
     builder.start_blocking()
 }
 
-/// One exchange with the raw body; `Err` when the connection failed.
-struct Raw {
-    status: u16,
-    headers: hyper::HeaderMap,
-    body: Bytes,
-}
-
+/// One exchange; `Err` when the connection failed or took over 10 s.
 async fn raw(
     server: &MockServer,
     method: &str,
     path: &str,
     body: Option<Value>,
-) -> Result<Raw, String> {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::builder()
-        .method(Method::from_bytes(method.as_bytes()).unwrap())
-        .uri(format!("{}{path}", server.base_url()))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .header("content-type", "application/scim+json")
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))
-        .unwrap();
-    let call = async {
-        let resp = client.request(req).await.map_err(|e| format!("{e:?}"))?;
-        let status = resp.status().as_u16();
-        let headers = resp.headers().clone();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| format!("{e:?}"))?
-            .to_bytes();
-        Ok(Raw {
-            status,
-            headers,
-            body,
-        })
-    };
-    tokio::time::timeout(Duration::from_secs(10), call)
+) -> Result<Answer, String> {
+    let body = body.map(|b| b.to_string());
+    Http::to(server, TOKEN)
+        .try_send(method, path, Some(body.as_deref().unwrap_or_default()), &[])
         .await
-        .map_err(|_| "timed out".to_owned())?
 }
 
 fn user(name: &str) -> Value {
@@ -82,7 +46,7 @@ async fn every_third_group_patch_is_throttled_with_retry_after_and_not_applied()
         let body = user(&format!("u{i}@contoso.example")).to_string();
         let a = send(&server, "POST", "/Users", Some(&body), &[]).await;
         assert_eq!(a.status, 201);
-        users.push(a.body["id"].as_str().unwrap().to_owned());
+        users.push(a.json()["id"].as_str().unwrap().to_owned());
     }
     let group = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
@@ -91,7 +55,7 @@ async fn every_third_group_patch_is_throttled_with_retry_after_and_not_applied()
     .to_string();
     let g = send(&server, "POST", "/Groups", Some(&group), &[]).await;
     assert_eq!(g.status, 201);
-    let gid = g.body["id"].as_str().unwrap().to_owned();
+    let gid = g.json()["id"].as_str().unwrap().to_owned();
     let mut statuses = Vec::new();
     for uid in &users {
         let patch = json!({
@@ -109,12 +73,12 @@ async fn every_third_group_patch_is_throttled_with_retry_after_and_not_applied()
         .await;
         if a.status == 429 {
             assert_eq!(a.headers.get("retry-after").unwrap(), "2");
-            assert_eq!(a.body["status"], "429");
+            assert_eq!(a.json()["status"], "429");
             assert_eq!(
-                a.body["schemas"][0],
+                a.json()["schemas"][0],
                 "urn:ietf:params:scim:api:messages:2.0:Error"
             );
-            assert!(a.body["detail"]
+            assert!(a.json()["detail"]
                 .as_str()
                 .unwrap()
                 .contains("injected fault"));
@@ -123,7 +87,7 @@ async fn every_third_group_patch_is_throttled_with_retry_after_and_not_applied()
     }
     assert_eq!(statuses, [204, 204, 429, 204, 204, 429, 204, 204, 429]);
     let g = send(&server, "GET", &format!("/Groups/{gid}"), None, &[]).await;
-    let members: Vec<&str> = g.body["members"]
+    let members: Vec<&str> = g.json()["members"]
         .as_array()
         .unwrap()
         .iter()
@@ -165,7 +129,7 @@ async fn a_503_on_user_create_leaves_the_store_unchanged() {
     let body = user("nobody@contoso.example").to_string();
     let a = send(&server, "POST", "/Users", Some(&body), &[]).await;
     assert_eq!(a.status, 503);
-    assert_eq!(a.body["status"], "503");
+    assert_eq!(a.json()["status"], "503");
     assert_eq!(server.users().len(), before);
 }
 
@@ -216,15 +180,15 @@ async fn invalid_json_and_truncate_send_bodies_that_do_not_parse() {
         .unwrap();
     assert_eq!(a.status, 201);
     assert_eq!(a.headers["content-type"], "application/scim+json");
-    assert!(serde_json::from_slice::<Value>(&a.body).is_err());
+    assert!(serde_json::from_slice::<Value>(&a.bytes).is_err());
     let a = raw(&server, "GET", "/Users", None).await.unwrap();
     assert_eq!(a.status, 200);
-    assert!(!a.body.is_empty());
+    assert!(!a.bytes.is_empty());
     assert_eq!(
         a.headers["content-length"],
-        a.body.len().to_string().as_str()
+        a.bytes.len().to_string().as_str()
     );
-    assert!(serde_json::from_slice::<Value>(&a.body).is_err());
+    assert!(serde_json::from_slice::<Value>(&a.bytes).is_err());
 }
 
 #[tokio::test]
@@ -238,14 +202,9 @@ async fn content_type_rule_changes_the_content_type_header() {
 #[tokio::test]
 async fn http10_answers_as_http_1_0_and_closes() {
     let server = with_faults(&["GET /Users http10"]);
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::get(format!("{}/Users", server.base_url()))
-        .header("authorization", format!("Bearer {TOKEN}"))
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    assert_eq!(resp.version(), hyper::Version::HTTP_10);
-    assert_eq!(resp.headers()["connection"], "close");
+    let a = Http::to(&server, TOKEN).send("GET", "/Users", None).await;
+    assert_eq!(a.version, hyper::Version::HTTP_10);
+    assert_eq!(a.headers["connection"], "close");
 }
 
 #[tokio::test]
@@ -269,13 +228,13 @@ async fn admin_api_adds_lists_and_deletes_fault_rules() {
     let rule = json!({"rule": "GET /Users status=500"}).to_string();
     let a = send(&server, "POST", "/_mock/faults", Some(&rule), &[]).await;
     assert_eq!(a.status, 201);
-    assert_eq!(a.body["rule"], "GET /Users status=500");
-    let id = a.body["id"].as_u64().unwrap();
+    assert_eq!(a.json()["rule"], "GET /Users status=500");
+    let id = a.json()["id"].as_u64().unwrap();
     assert_eq!(send(&server, "GET", "/Users", None, &[]).await.status, 500);
     let list = send(&server, "GET", "/_mock/faults", None, &[]).await;
     assert_eq!(list.status, 200);
-    assert_eq!(list.body[0]["id"], id);
-    assert_eq!(list.body[0]["fired"], 1);
+    assert_eq!(list.json()[0]["id"], id);
+    assert_eq!(list.json()[0]["fired"], 1);
     let del = send(&server, "DELETE", &format!("/_mock/faults/{id}"), None, &[]).await;
     assert_eq!(del.status, 204);
     let again = send(&server, "DELETE", &format!("/_mock/faults/{id}"), None, &[]).await;
@@ -293,8 +252,8 @@ async fn admin_api_refuses_a_bad_rule_with_400_naming_the_problem() {
     let rule = json!({"rule": "GET /Users wobble"}).to_string();
     let a = send(&server, "POST", "/_mock/faults", Some(&rule), &[]).await;
     assert_eq!(a.status, 400);
-    assert_eq!(a.body["scimType"], "invalidValue");
-    assert!(a.body["detail"]
+    assert_eq!(a.json()["scimType"], "invalidValue");
+    assert!(a.json()["detail"]
         .as_str()
         .unwrap()
         .contains("unknown part `wobble`"));
@@ -381,9 +340,9 @@ async fn the_journal_json_names_the_rule_that_fired() {
     send(&server, "GET", "/Users", None, &[]).await;
     send(&server, "GET", "/Users", None, &[]).await;
     let journal = send(&server, "GET", "/_mock/requests", None, &[]).await;
-    assert!(journal.body[0].get("fault").is_none());
-    assert_eq!(journal.body[1]["status"], 502);
-    assert_eq!(journal.body[1]["fault"], "GET /Users nth=2 status=502");
+    assert!(journal.json()[0].get("fault").is_none());
+    assert_eq!(journal.json()[1]["status"], 502);
+    assert_eq!(journal.json()[1]["fault"], "GET /Users nth=2 status=502");
 }
 
 #[tokio::test]
@@ -394,12 +353,8 @@ async fn each_tenant_has_its_own_fault_counters() {
         .tenant("b", profile, Some("tb".into()))
         .fault("GET /Users status=500")
         .start_blocking();
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::get(format!("{}/Users", server.tenant("a").unwrap().base_url()))
-        .header("authorization", "Bearer ta")
-        .body(Full::new(Bytes::new()))
-        .unwrap();
-    assert_eq!(client.request(req).await.unwrap().status(), 500);
+    let tenant_a = Http::new(server.tenant("a").unwrap().base_url(), Some("ta"));
+    assert_eq!(tenant_a.send("GET", "/Users", None).await.status, 500);
     let a = server.tenant("a").unwrap().faults();
     let b = server.tenant("b").unwrap().faults();
     assert_eq!(a[0].rule, b[0].rule);

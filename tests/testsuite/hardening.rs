@@ -20,6 +20,32 @@ fn read_all(s: &mut TcpStream) -> String {
     String::from_utf8_lossy(&buf).into_owned()
 }
 
+/// A keep-alive connection on which the server has answered one request, so it surely
+/// holds one of the server's connection slots.
+fn connected_and_answered(server: &MockServer) -> TcpStream {
+    let mut s = connect(server);
+    s.write_all(b"GET /_mock/health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        let n = s.read(&mut byte).unwrap();
+        assert_eq!(
+            n,
+            1,
+            "closed before the answer's head: {:?}",
+            String::from_utf8_lossy(&head)
+        );
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    s
+}
+
 #[test]
 fn a_client_that_never_finishes_its_request_head_is_disconnected() {
     let server = MockServer::builder()
@@ -51,9 +77,9 @@ fn one_connection_over_the_limit_gets_a_scim_503() {
         .no_auth()
         .max_connections(2)
         .start_blocking();
-    let _a = connect(&server);
-    let _b = connect(&server);
-    std::thread::sleep(Duration::from_millis(100));
+    // Each holds a slot once the server has answered a keep-alive request on it.
+    let a = connected_and_answered(&server);
+    let b = connected_and_answered(&server);
     let mut c = connect(&server);
     c.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n\r\n")
         .unwrap();
@@ -67,14 +93,23 @@ fn one_connection_over_the_limit_gets_a_scim_503() {
         answer.to_ascii_lowercase().contains("retry-after: 1"),
         "{answer}"
     );
-    drop(_a);
-    drop(_b);
-    // Once the others close, a new connection is served again.
-    std::thread::sleep(Duration::from_millis(200));
-    let mut d = connect(&server);
-    d.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    assert!(read_all(&mut d).starts_with("HTTP/1.1 200"));
+    drop(a);
+    drop(b);
+    // Once the others close, a new connection is served again: the server notices the
+    // closes on its own schedule, so retry (bounded) until a slot is free.
+    let mut last = String::new();
+    crate::support::wait_until(
+        "served after the others closed",
+        Duration::from_secs(5),
+        || {
+            let mut d = connect(&server);
+            let _ =
+                d.write_all(b"GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+            last = read_all(&mut d);
+            last.starts_with("HTTP/1.1 200")
+        },
+    );
+    assert!(last.starts_with("HTTP/1.1 200"), "{last}");
 }
 
 #[test]

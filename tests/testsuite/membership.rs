@@ -1,21 +1,21 @@
 //! Group membership through the real HTTP server, both Entra dialects
-//! (entra-provisioning.md §1.14, §1.15, §4.3d): a state machine against a model, and
-//! concurrent PATCHes to one group.
+//! (entra-provisioning.md §1.14, §1.15, §4.3d): a state machine against the model the
+//! `membership` fuzz target uses (`scimock::fuzzing::run_membership`), and concurrent
+//! PATCHes to one group.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
 use scimock::clock::SequentialIds;
+use scimock::fuzzing::{run_membership, MembershipStep, MembershipTarget};
+use scimock::store::ResourceKind;
 use scimock::MockServer;
 
-use crate::strategies::{self, MemberStep, GROUPS, USER_SLOTS};
+use crate::strategies;
+use crate::support::Http;
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RT: OnceLock<tokio::runtime::Runtime> = OnceLock::new();
@@ -26,61 +26,6 @@ fn runtime() -> &'static tokio::runtime::Runtime {
             .build()
             .unwrap()
     })
-}
-
-fn cases() -> u32 {
-    std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(1000)
-}
-
-/// A client with pooled keep-alive connections to one server.
-#[derive(Clone)]
-struct Api {
-    client: Client<HttpConnector, Full<Bytes>>,
-    base: String,
-}
-
-impl Api {
-    fn new(server: &MockServer) -> Api {
-        Api {
-            client: Client::builder(TokioExecutor::new()).build_http(),
-            base: server.base_url(),
-        }
-    }
-
-    async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let req = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{path}", self.base))
-            .header("authorization", "Bearer t")
-            .header("content-type", "application/scim+json")
-            .body(Full::new(Bytes::from(
-                body.map(|b| b.to_string()).unwrap_or_default(),
-            )))
-            .unwrap();
-        let resp = self.client.request(req).await.unwrap();
-        let status = resp.status().as_u16();
-        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
-    }
-
-    async fn members(&self, gid: &str) -> BTreeSet<String> {
-        let (status, g) = self.call("GET", &format!("/Groups/{gid}"), None).await;
-        assert_eq!(status, 200, "{g}");
-        let members = g["members"].as_array().cloned().unwrap_or_default();
-        let ids: Vec<String> = members
-            .iter()
-            .map(|m| m["value"].as_str().unwrap().to_owned())
-            .collect();
-        let set: BTreeSet<String> = ids.iter().cloned().collect();
-        assert_eq!(set.len(), ids.len(), "duplicate members in {gid}: {ids:?}");
-        set
-    }
 }
 
 fn server() -> MockServer {
@@ -116,137 +61,87 @@ fn member_patch(add: bool, ids: &[String], legacy: bool) -> Value {
     }
 }
 
-#[derive(Debug, Default)]
-struct Model {
-    /// slot → id of the live user in it.
-    live: BTreeMap<usize, String>,
-    /// slot → id of the last user deleted from it (adds of it must fail).
-    dead: BTreeMap<usize, String>,
-    members: Vec<BTreeSet<String>>,
-    created: usize,
+async fn members(http: &Http, gid: &str) -> BTreeSet<String> {
+    let a = http.send("GET", &format!("/Groups/{gid}"), None).await;
+    assert_eq!(a.status, 200, "{}", a.json());
+    let ids = member_ids(a.json());
+    let set: BTreeSet<String> = ids.iter().cloned().collect();
+    assert_eq!(set.len(), ids.len(), "duplicate members in {gid}: {ids:?}");
+    set
 }
 
-impl Model {
-    fn id_for(&self, slot: usize) -> String {
-        self.live
-            .get(&slot)
-            .or_else(|| self.dead.get(&slot))
-            .cloned()
-            .unwrap_or_else(|| format!("never-{slot}"))
+fn member_ids(group: &Value) -> Vec<String> {
+    group["members"]
+        .as_array()
+        .map(|ms| {
+            ms.iter()
+                .map(|m| m["value"].as_str().unwrap().to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The server over real HTTP as the shared model's [`MembershipTarget`].
+struct OverHttp {
+    server: MockServer,
+    http: Http,
+}
+
+impl OverHttp {
+    fn start() -> OverHttp {
+        let server = server();
+        let http = Http::to(&server, "t");
+        OverHttp { server, http }
+    }
+
+    fn send(&self, method: &str, path: &str, body: Option<&Value>) -> crate::support::Answer {
+        runtime().block_on(self.http.send(method, path, body))
     }
 }
 
-async fn run_steps(steps: &[MemberStep]) -> Result<(), TestCaseError> {
-    let server = server();
-    let api = Api::new(&server);
-    let mut groups = Vec::new();
-    for g in 0..GROUPS {
-        let (status, body) = api
-            .call(
-                "POST",
-                "/Groups",
-                Some(json!({"displayName": format!("g{g}")})),
-            )
-            .await;
-        prop_assert_eq!(status, 201);
-        groups.push(body["id"].as_str().unwrap().to_owned());
+impl MembershipTarget for OverHttp {
+    fn create(&self, kind: ResourceKind, body: Value) -> String {
+        let a = self.send("POST", &format!("/{}", kind.endpoint()), Some(&body));
+        assert_eq!(a.status, 201, "{}", a.json());
+        a.json()["id"].as_str().unwrap().to_owned()
     }
-    let mut model = Model {
-        members: vec![BTreeSet::new(); GROUPS],
-        ..Model::default()
-    };
-    for step in steps {
-        match step {
-            MemberStep::CreateUser(slot) => {
-                if model.live.contains_key(slot) {
-                    continue;
-                }
-                model.created += 1;
-                let body = json!({"userName": format!("user{}", model.created)});
-                let (status, user) = api.call("POST", "/Users", Some(body)).await;
-                prop_assert_eq!(status, 201);
-                model
-                    .live
-                    .insert(*slot, user["id"].as_str().unwrap().to_owned());
-            }
-            MemberStep::DeleteUser(slot) => {
-                let Some(id) = model.live.remove(slot) else {
-                    continue;
-                };
-                let (status, _) = api.call("DELETE", &format!("/Users/{id}"), None).await;
-                prop_assert_eq!(status, 204);
-                for set in &mut model.members {
-                    set.remove(&id);
-                }
-                model.dead.insert(*slot, id);
-            }
-            MemberStep::Add {
-                group,
-                slots,
-                legacy,
-            } => {
-                let ids: Vec<String> = slots.iter().map(|s| model.id_for(*s)).collect();
-                let all_live = slots.iter().all(|s| model.live.contains_key(s));
-                let (status, body) = api
-                    .call(
-                        "PATCH",
-                        &format!("/Groups/{}", groups[*group]),
-                        Some(member_patch(true, &ids, *legacy)),
-                    )
-                    .await;
-                if all_live {
-                    prop_assert_eq!(status, 204, "{}", body);
-                    model.members[*group].extend(ids);
-                } else {
-                    // A member that does not exist fails the whole PATCH (atomic).
-                    prop_assert_eq!(status, 400, "{}", body);
-                    prop_assert_eq!(&body["scimType"], "invalidValue");
-                }
-            }
-            MemberStep::Remove {
-                group,
-                slots,
-                legacy,
-            } => {
-                let ids: Vec<String> = slots.iter().map(|s| model.id_for(*s)).collect();
-                let (status, body) = api
-                    .call(
-                        "PATCH",
-                        &format!("/Groups/{}", groups[*group]),
-                        Some(member_patch(false, &ids, *legacy)),
-                    )
-                    .await;
-                prop_assert_eq!(status, 204, "{}", body);
-                for id in &ids {
-                    model.members[*group].remove(id);
-                }
-            }
-        }
-        for (g, gid) in groups.iter().enumerate() {
-            prop_assert_eq!(
-                &api.members(gid).await,
-                &model.members[g],
-                "group {} after {:?}",
-                g,
-                step
-            );
-        }
-        server
-            .store()
-            .check_invariants()
-            .map_err(TestCaseError::fail)?;
+
+    fn delete(&self, kind: ResourceKind, id: &str) {
+        let a = self.send("DELETE", &format!("/{}/{id}", kind.endpoint()), None);
+        assert_eq!(a.status, 204, "{}", a.json());
     }
-    Ok(())
+
+    /// 204 on success; a failed membership PATCH is a 400 `invalidValue` (RFC 7644
+    /// §3.12) and anything else fails the test.
+    fn patch(&self, group: &str, ops: Vec<Value>) -> Result<(), String> {
+        let a = self.send("PATCH", &format!("/Groups/{group}"), Some(&patch(ops)));
+        if a.status == 204 {
+            return Ok(());
+        }
+        assert_eq!(a.status, 400, "{}", a.json());
+        assert_eq!(a.json()["scimType"], "invalidValue", "{}", a.json());
+        Err(a.json().to_string())
+    }
+
+    fn members(&self, group: &str) -> Vec<String> {
+        let a = self.send("GET", &format!("/Groups/{group}"), None);
+        assert_eq!(a.status, 200, "{}", a.json());
+        member_ids(a.json())
+    }
+
+    fn check_invariants(&self) -> Result<(), String> {
+        self.server.store().check_invariants()
+    }
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(cases()))]
+    #![proptest_config(strategies::http_config())]
 
     /// over HTTP, in both dialects: members == model after every step; no duplicates, no
     /// dangling ids, reverse index == forward index
     #[test]
-    fn membership_state_machine(steps in strategies::member_steps()) {
-        runtime().block_on(run_steps(&steps))?;
+    fn membership_state_machine(steps in strategies::membership_steps()) {
+        run_membership(&OverHttp::start(), &steps);
     }
 
     /// concurrent PATCHes to one group lose nothing: the final members are each task's
@@ -256,14 +151,14 @@ proptest! {
     fn membership_concurrent(plan in strategies::concurrent_plan()) {
         runtime().block_on(async {
             let server = server();
-            let api = Api::new(&server);
-            let (_, g) = api.call("POST", "/Groups", Some(json!({"displayName": "hot"}))).await;
-            let gid = g["id"].as_str().unwrap().to_owned();
+            let api = Http::to(&server, "t");
+            let g = api.send("POST", "/Groups", Some(&json!({"displayName": "hot"}))).await;
+            let gid = g.json()["id"].as_str().unwrap().to_owned();
             let mut ids = Vec::new();
             for i in 0..12 {
-                let (status, u) = api.call("POST", "/Users", Some(json!({"userName": format!("u{i}")}))).await;
-                prop_assert_eq!(status, 201);
-                ids.push(u["id"].as_str().unwrap().to_owned());
+                let u = api.send("POST", "/Users", Some(&json!({"userName": format!("u{i}")}))).await;
+                prop_assert_eq!(u.status, 201);
+                ids.push(u.json()["id"].as_str().unwrap().to_owned());
             }
             // Each task owns users 100·t.. by index into `ids` shifted per task, so removes
             // never touch another task's users; index 11 is shared by everyone.
@@ -279,13 +174,13 @@ proptest! {
                     let mut kept = BTreeSet::new();
                     for (n, id) in own.iter().chain(std::iter::once(&shared)).enumerate() {
                         let legacy = (t + n) % 2 == 0;
-                        let (s, _) = api.call("PATCH", &format!("/Groups/{gid}"), Some(member_patch(true, std::slice::from_ref(id), legacy))).await;
-                        assert_eq!(s, 204);
+                        let a = api.send("PATCH", &format!("/Groups/{gid}"), Some(&member_patch(true, std::slice::from_ref(id), legacy))).await;
+                        assert_eq!(a.status, 204);
                         kept.insert(id.clone());
                     }
                     for id in own.iter().take(removes) {
-                        let (s, _) = api.call("PATCH", &format!("/Groups/{gid}"), Some(member_patch(false, std::slice::from_ref(id), t % 2 == 0))).await;
-                        assert_eq!(s, 204);
+                        let a = api.send("PATCH", &format!("/Groups/{gid}"), Some(&member_patch(false, std::slice::from_ref(id), t % 2 == 0))).await;
+                        assert_eq!(a.status, 204);
                         kept.remove(id);
                     }
                     (own, kept)
@@ -300,7 +195,7 @@ proptest! {
             }
             // A user one task removed but another kept: the server's order decides; both
             // outcomes are consistent, so compare only the users with one owner.
-            let got = api.members(&gid).await;
+            let got = members(&api, &gid).await;
             for id in &expected {
                 if !removed_by_someone.contains(id) {
                     prop_assert!(got.contains(id), "{} lost; got {:?}", id, got);
@@ -320,35 +215,68 @@ proptest! {
 #[test]
 fn membership_survives_every_step_kind_once() {
     // A fixed sequence touching every branch, so a regression shows without proptest.
+    use MembershipStep::*;
     let steps = vec![
-        MemberStep::CreateUser(0),
-        MemberStep::CreateUser(1),
-        MemberStep::Add {
+        CreateUser(0),
+        CreateUser(1),
+        CreateGroup(0),
+        CreateGroup(1),
+        Add {
             group: 0,
-            slots: vec![0, 1],
+            members: vec![0, 2, 3],
             legacy: true,
         },
-        MemberStep::Add {
+        Add {
             group: 0,
-            slots: vec![0],
+            members: vec![0],
             legacy: false,
         },
-        MemberStep::DeleteUser(1),
-        MemberStep::Add {
+        // Member 4 names user slot 2, which never held a user: the whole PATCH fails.
+        Add {
             group: 1,
-            slots: vec![1],
+            members: vec![2, 4],
             legacy: true,
         },
-        MemberStep::Remove {
-            group: 0,
-            slots: vec![0, 1, USER_SLOTS - 1],
+        // Member 3 is group slot 1: a group may not contain itself.
+        Add {
+            group: 1,
+            members: vec![3],
             legacy: false,
         },
-        MemberStep::Remove {
-            group: 0,
-            slots: vec![0],
+        DeleteUser(1),
+        // Member 2 is user slot 1, now deleted.
+        Add {
+            group: 1,
+            members: vec![2],
             legacy: true,
         },
+        Remove {
+            group: 0,
+            members: vec![0, 2, 6],
+            legacy: false,
+        },
+        Remove {
+            group: 0,
+            members: vec![0],
+            legacy: true,
+        },
+        Replace {
+            group: 1,
+            members: vec![0, 1],
+        },
+        DeleteGroup(0),
+        RemoveAll { group: 1 },
     ];
-    runtime().block_on(run_steps(&steps)).unwrap();
+    run_membership(&OverHttp::start(), &steps);
+}
+
+proptest! {
+    #![proptest_config(strategies::config())]
+
+    /// in-process, the same steps and model as over HTTP (the `membership` fuzz body):
+    /// members == model after every step, store invariants hold
+    #[test]
+    fn membership_in_store_agrees_with_model(steps in strategies::membership_steps()) {
+        scimock::fuzzing::membership(&steps);
+    }
 }

@@ -3,16 +3,13 @@
 //! (`snapshots/profile@<id>_<step>.snap`), multi-tenant mode, the `profiles` CLI, and the
 //! seed-coverage tests that read each seed tutorial's attribute tables at test time.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use scimock::clock::{FixedClock, SequentialIds};
 use scimock::profile::{enforce::values_at, Profile};
 use scimock::store::ResourceKind;
 use scimock::MockServer;
 use serde_json::{json, Value};
+
+use crate::support::{Answer, Http};
 
 #[path = "profile_seeds.rs"]
 mod seeds;
@@ -32,37 +29,13 @@ fn builtin(id: &str) -> Profile {
     Profile::builtin(id).unwrap()
 }
 
-#[derive(Debug)]
-struct Answer {
-    status: u16,
-    body: Value,
-}
-
 /// One request to an absolute URL with a bearer token.
 async fn send_to(url: &str, token: &str, method: &str, body: Option<&Value>) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let req = Request::builder()
-        .method(Method::from_bytes(method.as_bytes()).unwrap())
-        .uri(url)
-        .header("authorization", format!("Bearer {token}"))
-        .header("content-type", "application/scim+json")
-        .body(Full::new(Bytes::from(
-            body.map(Value::to_string).unwrap_or_default(),
-        )))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    Answer { status, body }
+    Http::new("", Some(token)).send(method, url, body).await
 }
 
 async fn send(s: &MockServer, method: &str, path: &str, body: Option<&Value>) -> Answer {
-    send_to(&format!("{}{path}", s.base_url()), TOKEN, method, body).await
+    Http::to(s, TOKEN).send(method, path, body).await
 }
 
 fn patch(ops: Value) -> Value {
@@ -85,9 +58,9 @@ fn alexishr_user(phone: Option<&str>) -> Value {
 }
 
 fn assert_scim_error(a: &Answer, status: u16, scim_type: &str, detail_has: &str) {
-    assert_eq!(a.status, status, "{}", a.body);
-    assert_eq!(a.body["scimType"], scim_type, "{}", a.body);
-    let detail = a.body["detail"].as_str().unwrap_or_default();
+    assert_eq!(a.status, status, "{}", a.json());
+    assert_eq!(a.json()["scimType"], scim_type, "{}", a.json());
+    let detail = a.json()["detail"].as_str().unwrap_or_default();
     assert!(detail.contains(detail_has), "{detail}");
 }
 
@@ -120,8 +93,11 @@ async fn alexishr_rejects_a_phone_that_is_not_e164_and_quotes_the_example() {
         "invalidValue",
         "E.164 phone number such as `+16175551212`",
     );
-    assert!(a.body["detail"].as_str().unwrap().contains("617-555-1212"));
-    let snap = json!({"request": "POST /Users (work phone 617-555-1212)", "status": a.status, "response": a.body});
+    assert!(a.json()["detail"]
+        .as_str()
+        .unwrap()
+        .contains("617-555-1212"));
+    let snap = json!({"request": "POST /Users (work phone 617-555-1212)", "status": a.status, "response": a.json()});
     crate::support::snapshot_settings()
         .bind(|| insta::assert_json_snapshot!("profile@alexishr_invalid_phone", snap));
 }
@@ -136,8 +112,8 @@ async fn alexishr_accepts_e164_and_checks_phones_sent_by_patch_too() {
         Some(&alexishr_user(Some("+16175551212"))),
     )
     .await;
-    assert_eq!(a.status, 201, "{}", a.body);
-    let id = a.body["id"].as_str().unwrap();
+    assert_eq!(a.status, 201, "{}", a.json());
+    let id = a.json()["id"].as_str().unwrap();
     let bad = patch(
         json!([{"op": "Replace", "path": "phoneNumbers[type eq \"work\"].value", "value": "617-555-1212"}]),
     );
@@ -186,7 +162,10 @@ async fn entra_generic_allows_filters_on_non_matching_attributes() {
         None,
     )
     .await;
-    assert_eq!((f.status, f.body["totalResults"].clone()), (200, json!(0)));
+    assert_eq!(
+        (f.status, f.json()["totalResults"].clone()),
+        (200, json!(0))
+    );
 }
 
 #[tokio::test]
@@ -200,10 +179,10 @@ async fn freshservice_has_no_groups() {
     ] {
         let body = json!({"displayName": "g"});
         let a = send(&s, method, path, Some(&body)).await;
-        assert_eq!(a.status, 404, "{method} {path}: {}", a.body);
+        assert_eq!(a.status, 404, "{method} {path}: {}", a.json());
     }
     let types = send(&s, "GET", "/ResourceTypes", None).await;
-    let ids: Vec<&Value> = types.body["Resources"]
+    let ids: Vec<&Value> = types.json()["Resources"]
         .as_array()
         .unwrap()
         .iter()
@@ -220,15 +199,15 @@ async fn freshservice_round_trips_is_agent_and_rejects_unknown_extension_attribu
     let user = builtin("freshservice").example(ResourceKind::User);
     assert_eq!(user[FRESH], json!({"isAgent": "true"}));
     let a = send(&s, "POST", "/Users", Some(&user)).await;
-    assert_eq!(a.status, 201, "{}", a.body);
-    let id = a.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.status, 201, "{}", a.json());
+    let id = a.json()["id"].as_str().unwrap().to_owned();
     let got = send(&s, "GET", &format!("/Users/{id}"), None).await;
-    assert_eq!(got.body[FRESH]["isAgent"], "true");
+    assert_eq!(got.json()[FRESH]["isAgent"], "true");
     let op =
         patch(json!([{"op": "Replace", "path": format!("{FRESH}:isAgent"), "value": "false"}]));
     let p = send(&s, "PATCH", &format!("/Users/{id}"), Some(&op)).await;
     assert_eq!(
-        (p.status, p.body[FRESH]["isAgent"].clone()),
+        (p.status, p.json()[FRESH]["isAgent"].clone()),
         (200, json!("false"))
     );
 
@@ -238,7 +217,7 @@ async fn freshservice_round_trips_is_agent_and_rejects_unknown_extension_attribu
     let r = send(&s, "POST", "/Users", Some(&unknown)).await;
     assert_scim_error(&r, 400, "invalidSyntax", &format!("`{FRESH}:isVip`"));
     let schemas = send(&s, "GET", &format!("/Schemas/{FRESH}"), None).await;
-    assert_eq!(schemas.body["attributes"][0]["name"], "isAgent");
+    assert_eq!(schemas.json()["attributes"][0]["name"], "isAgent");
 }
 
 #[tokio::test]
@@ -252,7 +231,7 @@ async fn schemas_and_resource_types_come_from_the_profile() {
     )
     .await;
     let attr = |name: &str| {
-        user.body["attributes"]
+        user.json()["attributes"]
             .as_array()
             .unwrap()
             .iter()
@@ -272,7 +251,8 @@ async fn schemas_and_resource_types_come_from_the_profile() {
     assert_eq!(given["required"], true);
     let all = send(&s, "GET", "/Schemas", None).await;
     assert_eq!(
-        all.body["totalResults"], 2,
+        all.json()["totalResults"],
+        2,
         "core User and enterprise User only"
     );
 }
@@ -307,11 +287,11 @@ async fn one_process_serves_several_tenants_with_separate_stores_and_tokens() {
 
     let user = alexishr_user(Some("+16175551212"));
     let a = send_to(&format!("{hr}/Users"), "hr-token", "POST", Some(&user)).await;
-    assert_eq!(a.status, 201, "{}", a.body);
+    assert_eq!(a.status, 201, "{}", a.json());
     let wrong = send_to(&format!("{itsm}/Users"), "hr-token", "GET", None).await;
     assert_eq!(wrong.status, 401);
     let other = send_to(&format!("{itsm}/Users"), "itsm-token", "GET", None).await;
-    assert_eq!(other.body["totalResults"], 0, "stores are separate");
+    assert_eq!(other.json()["totalResults"], 0, "stores are separate");
     let groups = send_to(&format!("{itsm}/Groups"), "itsm-token", "GET", None).await;
     assert_eq!(groups.status, 404);
     let dir = send_to(
@@ -372,7 +352,7 @@ fn snap(s: &MockServer, id: &str, step: &str, request: &str, body: Option<&Value
         shown.insert("body".into(), b.clone());
     }
     shown.insert("status".into(), json!(a.status));
-    shown.insert("response".into(), a.body.clone());
+    shown.insert("response".into(), a.json().clone());
     let text = serde_json::to_string(&shown)
         .unwrap()
         .replace(&s.uri(), "http://127.0.0.1:PORT");
@@ -403,8 +383,8 @@ async fn entra_sequence(id: &str) {
     let s = server(p.clone());
     let user = p.example(ResourceKind::User);
     let created = step(&s, id, "create_user", "POST", "/Users", Some(user.clone())).await;
-    assert_eq!(created.status, 201, "{}", created.body);
-    let uid = created.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(created.status, 201, "{}", created.json());
+    let uid = created.json()["id"].as_str().unwrap().to_owned();
 
     let matching = p
         .mapping(ResourceKind::User)
@@ -422,7 +402,7 @@ async fn entra_sequence(id: &str) {
         None,
     )
     .await;
-    assert_eq!(found.body["totalResults"], 1, "{filter}");
+    assert_eq!(found.json()["totalResults"], 1, "{filter}");
 
     let update = patch(json!([{"op": "Replace", "path": "name.familyName", "value": "Byron"}]));
     let updated = step(
@@ -434,7 +414,7 @@ async fn entra_sequence(id: &str) {
         Some(update),
     )
     .await;
-    assert_eq!(updated.body["name"]["familyName"], "Byron");
+    assert_eq!(updated.json()["name"]["familyName"], "Byron");
 
     let disable = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
     let disabled = step(
@@ -446,17 +426,17 @@ async fn entra_sequence(id: &str) {
         Some(disable),
     )
     .await;
-    assert_eq!(disabled.body["active"], false);
+    assert_eq!(disabled.json()["active"], false);
 
     let types = step(&s, id, "resource_types", "GET", "/ResourceTypes", None).await;
-    assert_eq!(types.body["totalResults"], p.kinds().len());
+    assert_eq!(types.json()["totalResults"], p.kinds().len());
     if !p.supports(ResourceKind::Group) {
         return;
     }
     let group = p.example(ResourceKind::Group);
     let g = step(&s, id, "create_group", "POST", "/Groups", Some(group)).await;
-    assert_eq!(g.status, 201, "{}", g.body);
-    let gid = g.body["id"].as_str().unwrap().to_owned();
+    assert_eq!(g.status, 201, "{}", g.json());
+    let gid = g.json()["id"].as_str().unwrap().to_owned();
     let by_name = format!(
         "/Groups?excludedAttributes=members&filter={}",
         query(r#"displayName eq "Engineering""#)

@@ -8,39 +8,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
+
+use crate::support::Http;
 
 const CLIENTS: usize = 64;
 const OPS_PER_CLIENT: usize = 30;
-
-async fn call(
-    client: &Client<HttpConnector, Full<Bytes>>,
-    base: &str,
-    method: &str,
-    path: &str,
-    body: Option<Value>,
-) -> (u16, Value) {
-    let req = hyper::Request::builder()
-        .method(method)
-        .uri(format!("{base}{path}"))
-        .header("authorization", "Bearer t")
-        .header("content-type", "application/scim+json")
-        .body(Full::new(Bytes::from(
-            body.map(|b| b.to_string()).unwrap_or_default(),
-        )))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    (
-        status,
-        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    )
-}
 
 /// What one client saw acknowledged.
 #[derive(Default)]
@@ -51,9 +24,7 @@ struct Acked {
     faults: usize,
 }
 
-async fn client_run(t: usize, base: String, gid: String) -> Acked {
-    let client: Client<HttpConnector, Full<Bytes>> =
-        Client::builder(TokioExecutor::new()).build_http();
+async fn client_run(t: usize, http: Http, gid: String) -> Acked {
     let mut acked = Acked::default();
     let mut mine: Vec<String> = Vec::new();
     for i in 0..OPS_PER_CLIENT {
@@ -79,7 +50,8 @@ async fn client_run(t: usize, base: String, gid: String) -> Acked {
             ),
             (_, Some(uid)) => ("DELETE", format!("/Users/{uid}"), None),
         };
-        let (status, answer) = call(&client, &base, method, &path, body).await;
+        let a = http.send(method, &path, body.as_ref()).await;
+        let (status, answer) = (a.status, a.json());
         acked.requests += 1;
         if status == 503 {
             acked.faults += 1;
@@ -126,25 +98,18 @@ fn run_once(seed: u64) -> (usize, usize, u128) {
         .unwrap();
     let started = Instant::now();
     let (acked, gid) = rt.block_on(async {
-        let client: Client<HttpConnector, Full<Bytes>> =
-            Client::builder(TokioExecutor::new()).build_http();
-        let base = server.base_url();
+        let http = Http::to(&server, "t");
         // The shared group, created before the faults can matter (retried until acknowledged).
         let gid = loop {
-            let (s, g) = call(
-                &client,
-                &base,
-                "POST",
-                "/Groups",
-                Some(json!({"displayName": "hot"})),
-            )
-            .await;
-            if s == 201 {
-                break g["id"].as_str().unwrap().to_owned();
+            let g = http
+                .send("POST", "/Groups", Some(&json!({"displayName": "hot"})))
+                .await;
+            if g.status == 201 {
+                break g.json()["id"].as_str().unwrap().to_owned();
             }
         };
         let tasks: Vec<_> = (0..CLIENTS)
-            .map(|t| tokio::spawn(client_run(t, base.clone(), gid.clone())))
+            .map(|t| tokio::spawn(client_run(t, http.clone(), gid.clone())))
             .collect();
         let mut all = Vec::new();
         for task in tasks {
@@ -215,10 +180,19 @@ fn concurrent_clients_with_injected_faults_lose_nothing_acknowledged_and_apply_n
     }
 }
 
+/// How many writes must be acknowledged before the test sends SIGTERM, so the signal
+/// lands under load and there is something to lose.
+#[cfg(unix)]
+const ACKED_BEFORE_SIGTERM: usize = 64;
+
+#[cfg(unix)]
 #[test]
 fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
@@ -241,53 +215,54 @@ fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
         .enable_all()
         .build()
         .unwrap();
+    let acked_so_far = Arc::new(AtomicUsize::new(0));
     let acked: BTreeSet<String> = rt.block_on(async {
+        let http = Http::new(base, None);
         let tasks: Vec<_> = (0..16)
             .map(|t| {
-                let base = base.clone();
+                let http = http.clone();
+                let acked_so_far = acked_so_far.clone();
                 tokio::spawn(async move {
-                    let client: Client<HttpConnector, Full<Bytes>> =
-                        Client::builder(TokioExecutor::new()).build_http();
                     let mut mine = Vec::new();
                     for i in 0..200 {
-                        let req = hyper::Request::builder()
-                            .method("POST")
-                            .uri(format!("{base}/Users"))
-                            .header("content-type", "application/scim+json")
-                            .body(Full::new(Bytes::from(
-                                json!({"userName": format!("t{t}-{i}")}).to_string(),
-                            )))
-                            .unwrap();
+                        let body = json!({"userName": format!("t{t}-{i}")}).to_string();
                         // After SIGTERM the server stops accepting: errors end this client.
-                        let Ok(resp) = client.request(req).await else {
+                        let Ok(a) = http.try_send("POST", "/Users", Some(&body), &[]).await else {
                             break;
                         };
-                        let status = resp.status().as_u16();
-                        let Ok(body) = resp.into_body().collect().await else {
-                            break;
-                        };
-                        if status == 201 {
-                            let v: Value = serde_json::from_slice(&body.to_bytes()).unwrap();
-                            mine.push(v["id"].as_str().unwrap().to_owned());
+                        if a.status == 201 {
+                            mine.push(a.json()["id"].as_str().unwrap().to_owned());
+                            acked_so_far.fetch_add(1, Ordering::SeqCst);
                         }
                     }
                     mine
                 })
             })
             .collect();
-        tokio::time::sleep(std::time::Duration::from_millis(150)).await;
-        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        // The readiness signal: enough writes acknowledged (bounded wait), not a fixed sleep.
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+        while acked_so_far.load(Ordering::SeqCst) < ACKED_BEFORE_SIGTERM {
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "fewer than {ACKED_BEFORE_SIGTERM} writes acknowledged in 20 s"
+            );
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        let killed = Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        assert!(killed.success(), "kill -TERM {pid}: {killed:?}");
         let mut all = BTreeSet::new();
         for task in tasks {
             all.extend(task.await.unwrap());
         }
         all
     });
+    // SIGTERM means a graceful shutdown that writes the state file and exits 0.
     let status = child.wait().unwrap();
-    assert!(status.success() || status.code().is_some(), "{status:?}");
+    assert!(status.success(), "scimock serve after SIGTERM: {status:?}");
     assert!(
-        !acked.is_empty(),
-        "no write was acknowledged before SIGTERM"
+        acked.len() >= ACKED_BEFORE_SIGTERM,
+        "{} writes acknowledged",
+        acked.len()
     );
     let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
     let stored: BTreeSet<String> = saved["Users"]

@@ -2,90 +2,10 @@
 //! entra-provisioning.md §1 and of every error kind, plus behaviour checks. Deterministic
 //! through a fixed clock and sequential ids; only the port is replaced in snapshots.
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::{Method, Request};
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
-use scimock::clock::{FixedClock, SequentialIds};
 use scimock::MockServer;
 use serde_json::{json, Value};
 
-pub(crate) const TOKEN: &str = "test-token";
-
-pub(crate) fn server() -> MockServer {
-    MockServer::builder()
-        .token(TOKEN)
-        .clock(FixedClock(time::macros::datetime!(2024-05-06 07:08:09 UTC)))
-        .ids(SequentialIds::new())
-        .start_blocking()
-}
-
-/// One exchange as seen on the wire.
-#[derive(Debug)]
-pub(crate) struct Answer {
-    pub(crate) status: u16,
-    pub(crate) headers: hyper::HeaderMap,
-    pub(crate) body: Value,
-}
-
-impl Answer {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
-    }
-}
-
-/// Sends a request with the test token (unless `headers` sets Authorization).
-pub(crate) async fn send(
-    server: &MockServer,
-    method: &str,
-    path: &str,
-    body: Option<&str>,
-    headers: &[(&str, &str)],
-) -> Answer {
-    let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
-    let uri = if path.starts_with("/_mock") {
-        format!("{}{path}", server.uri())
-    } else {
-        format!("{}{path}", server.base_url())
-    };
-    let mut req = Request::builder()
-        .method(Method::from_bytes(method.as_bytes()).unwrap())
-        .uri(uri);
-    if !headers
-        .iter()
-        .any(|(k, _)| k.eq_ignore_ascii_case("authorization"))
-    {
-        req = req.header("authorization", format!("Bearer {TOKEN}"));
-    }
-    if body.is_some()
-        && !headers
-            .iter()
-            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-    {
-        req = req.header("content-type", "application/scim+json");
-    }
-    for (k, v) in headers {
-        req = req.header(*k, *v);
-    }
-    let req = req
-        .body(Full::new(Bytes::from(body.unwrap_or_default().to_owned())))
-        .unwrap();
-    let resp = client.request(req).await.unwrap();
-    let status = resp.status().as_u16();
-    let headers = resp.headers().clone();
-    let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-    let body = if bytes.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_slice(&bytes).unwrap()
-    };
-    Answer {
-        status,
-        headers,
-        body,
-    }
-}
+pub(crate) use crate::support::{send, server, Answer, TOKEN};
 
 /// Snapshot `server@name` of an exchange: request line, status, interesting headers, body.
 fn snap(server: &MockServer, name: &str, request: &str, a: &Answer) {
@@ -101,7 +21,8 @@ fn snap(server: &MockServer, name: &str, request: &str, a: &Answer) {
             headers.insert(h.into(), Value::String(v.to_owned()));
         }
     }
-    let shown = json!({"request": request, "status": a.status, "headers": headers, "body": a.body});
+    let shown =
+        json!({"request": request, "status": a.status, "headers": headers, "body": a.json()});
     let text = serde_json::to_string(&shown)
         .unwrap()
         .replace(&server.uri(), "http://127.0.0.1:PORT");
@@ -156,18 +77,18 @@ async fn entra_provisioning_catalog_gets_the_documented_answers() {
     assert_eq!(
         (
             miss.status,
-            miss.body["totalResults"].clone(),
-            miss.body["Resources"].clone()
+            miss.json()["totalResults"].clone(),
+            miss.json()["Resources"].clone()
         ),
         (200, json!(0), json!([]))
     );
 
     let created = exchange(&s, "create_user", "POST", "/Users", Some(entra_user())).await;
     assert_eq!(created.status, 201);
-    let id = created.body["id"].as_str().unwrap().to_owned();
+    let id = created.json()["id"].as_str().unwrap().to_owned();
     assert_eq!(
         created.header("location"),
-        created.body["meta"]["location"].as_str()
+        created.json()["meta"]["location"].as_str()
     );
 
     exchange(&s, "get_user", "GET", &format!("/Users/{id}"), None).await;
@@ -187,7 +108,7 @@ async fn entra_provisioning_catalog_gets_the_documented_answers() {
         None,
     )
     .await;
-    assert_eq!(hit.body["totalResults"], 1);
+    assert_eq!(hit.json()["totalResults"], 1);
     exchange(
         &s,
         "filter_user_miss",
@@ -229,7 +150,7 @@ async fn entra_provisioning_catalog_gets_the_documented_answers() {
         Some(disable),
     )
     .await;
-    assert_eq!(disabled.body["active"], false);
+    assert_eq!(disabled.json()["active"], false);
 
     let group = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group",
@@ -239,7 +160,7 @@ async fn entra_provisioning_catalog_gets_the_documented_answers() {
         "meta": {"resourceType": "Group"}});
     let g = exchange(&s, "create_group", "POST", "/Groups", Some(group)).await;
     assert_eq!(g.status, 201);
-    let gid = g.body["id"].as_str().unwrap().to_owned();
+    let gid = g.json()["id"].as_str().unwrap().to_owned();
     let g2 = exchange(
         &s,
         "create_group_with_empty_members",
@@ -341,7 +262,7 @@ async fn discovery_endpoints_describe_what_the_server_supports() {
     exchange(&s, "resource_types", "GET", "/ResourceTypes", None).await;
     exchange(&s, "resource_type_user", "GET", "/ResourceTypes/User", None).await;
     let all = exchange(&s, "schemas", "GET", "/Schemas", None).await;
-    assert_eq!(all.body["totalResults"], 3);
+    assert_eq!(all.json()["totalResults"], 3);
     let one = send(
         &s,
         "GET",
@@ -351,7 +272,7 @@ async fn discovery_endpoints_describe_what_the_server_supports() {
     )
     .await;
     assert_eq!(
-        one.body["id"],
+        one.json()["id"],
         "urn:ietf:params:scim:schemas:core:2.0:Group"
     );
 }
@@ -366,7 +287,7 @@ async fn error_case(
     status: u16,
 ) -> Answer {
     let a = send(s, method, path, body, headers).await;
-    assert_eq!(a.status, status, "{name}: {}", a.body);
+    assert_eq!(a.status, status, "{name}: {}", a.json());
     snap(s, &format!("error_{name}"), &format!("{method} {path}"), &a);
     a
 }
@@ -375,7 +296,7 @@ async fn error_case(
 async fn every_error_kind_is_a_scim_error_body() {
     let s = server();
     let u = send(&s, "POST", "/Users", Some(r#"{"userName":"taken"}"#), &[]).await;
-    let id = u.body["id"].as_str().unwrap().to_owned();
+    let id = u.json()["id"].as_str().unwrap().to_owned();
     error_case(
         &s,
         "invalid_filter",
@@ -600,7 +521,7 @@ async fn returns_409_when_user_name_is_taken_in_another_case() {
 async fn deleting_a_user_removes_it_from_every_group() {
     let s = server();
     let u = send(&s, "POST", "/Users", Some(r#"{"userName":"a"}"#), &[]).await;
-    let uid = u.body["id"].as_str().unwrap();
+    let uid = u.json()["id"].as_str().unwrap();
     for name in ["g1", "g2"] {
         let body = json!({"displayName": name, "members": [{"value": uid}]}).to_string();
         assert_eq!(
@@ -623,16 +544,16 @@ async fn deleting_a_user_removes_it_from_every_group() {
 async fn adding_an_unknown_member_fails_the_whole_patch() {
     let s = server();
     let u = send(&s, "POST", "/Users", Some(r#"{"userName":"a"}"#), &[]).await;
-    let uid = u.body["id"].as_str().unwrap();
+    let uid = u.json()["id"].as_str().unwrap();
     let g = send(&s, "POST", "/Groups", Some(r#"{"displayName":"g"}"#), &[]).await;
-    let gid = g.body["id"].as_str().unwrap();
+    let gid = g.json()["id"].as_str().unwrap();
     let body = patch_op(
         json!([{"op": "add", "path": "members", "value": [{"value": uid}, {"value": "ghost"}]}]),
     )
     .to_string();
     let a = send(&s, "PATCH", &format!("/Groups/{gid}"), Some(&body), &[]).await;
     assert_eq!(a.status, 400);
-    assert!(a.body["detail"].as_str().unwrap().contains("ghost"));
+    assert!(a.json()["detail"].as_str().unwrap().contains("ghost"));
     assert_eq!(s.groups()[0]["members"], json!([]));
 }
 
@@ -652,8 +573,8 @@ async fn lists_page_sort_and_count_zero_return_only_totals() {
     let zero = send(&s, "GET", "/Users?count=0", None, &[]).await;
     assert_eq!(
         (
-            zero.body["totalResults"].clone(),
-            zero.body["Resources"].clone()
+            zero.json()["totalResults"].clone(),
+            zero.json()["Resources"].clone()
         ),
         (json!(3), json!([]))
     );
@@ -665,10 +586,10 @@ async fn lists_page_sort_and_count_zero_return_only_totals() {
         &[],
     )
     .await;
-    assert_eq!(sorted.body["Resources"][0]["userName"], "bob");
-    assert_eq!(sorted.body["startIndex"], 2);
+    assert_eq!(sorted.json()["Resources"][0]["userName"], "bob");
+    assert_eq!(sorted.json()["startIndex"], 2);
     let search = send(&s, "POST", "/Users/.search", Some(r#"{"schemas":["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],"filter":"userName sw \"a\""}"#), &[]).await;
-    assert_eq!(search.body["totalResults"], 1);
+    assert_eq!(search.json()["totalResults"], 1);
     let root = send(
         &s,
         "POST",
@@ -677,7 +598,7 @@ async fn lists_page_sort_and_count_zero_return_only_totals() {
         &[],
     )
     .await;
-    assert_eq!(root.body["totalResults"], 3);
+    assert_eq!(root.json()["totalResults"], 3);
 }
 
 #[tokio::test]
@@ -691,10 +612,10 @@ async fn password_is_stored_but_never_returned() {
         &[],
     )
     .await;
-    assert!(a.body.get("password").is_none());
-    assert_eq!(a.body["x-vendor"], json!({"keep": 1}));
+    assert!(a.json().get("password").is_none());
+    assert_eq!(a.json()["x-vendor"], json!({"keep": 1}));
     let q = send(&s, "GET", "/Users?attributes=password", None, &[]).await;
-    assert!(q.body["Resources"][0].get("password").is_none());
+    assert!(q.json()["Resources"][0].get("password").is_none());
 }
 
 #[tokio::test]
@@ -704,7 +625,7 @@ async fn journal_records_requests_and_reset_restores_the_seed() {
     send(&s, "POST", "/Users", Some(r#"{"userName":"new"}"#), &[]).await;
     assert_eq!(s.users().len(), 2);
     let journal = send(&s, "GET", "/_mock/requests", None, &[]).await;
-    assert_eq!(journal.body[0]["method"], "POST");
+    assert_eq!(journal.json()[0]["method"], "POST");
     assert_eq!(s.received_requests().len(), 1);
     assert_eq!(
         send(&s, "POST", "/_mock/reset", None, &[]).await.status,

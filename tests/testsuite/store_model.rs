@@ -11,32 +11,8 @@ use scimock::patch::MemberOp;
 use scimock::store::{ResourceKind, Store};
 use serde_json::{json, Value};
 
-/// Names collide on purpose (case-insensitive uniqueness).
-const NAMES: [&str; 4] = ["ann", "ANN", "bob", "cy"];
-
-#[derive(Debug, Clone)]
-enum Op {
-    CreateUser(usize),
-    GetUser(usize),
-    ReplaceUser(usize, usize),
-    DeleteUser(usize),
-    CreateGroup(usize),
-    AddMember(usize, usize),
-    DeleteGroup(usize),
-}
-
-fn op() -> impl Strategy<Value = Op> {
-    let n = NAMES.len();
-    prop_oneof![
-        (0..n).prop_map(Op::CreateUser),
-        (0..6usize).prop_map(Op::GetUser),
-        (0..6usize, 0..n).prop_map(|(s, i)| Op::ReplaceUser(s, i)),
-        (0..6usize).prop_map(Op::DeleteUser),
-        (0..n).prop_map(Op::CreateGroup),
-        (0..6usize, 0..6usize).prop_map(|(g, u)| Op::AddMember(g, u)),
-        (0..6usize).prop_map(Op::DeleteGroup),
-    ]
-}
+use crate::strategies::{self, StoreOp as Op, NAMES};
+use crate::support::{send, server};
 
 #[derive(Debug, Default)]
 struct Model {
@@ -186,7 +162,7 @@ fn check(store: &Store, model: &Model) {
         .collect();
     assert_eq!(groups, model.groups);
     // The userName index agrees with a scan.
-    for name in NAMES {
+    for name in NAMES.iter().copied() {
         let f =
             scimock::filter::parse(&format!("userName eq {}", Value::String(name.into()))).unwrap();
         let page = store
@@ -209,11 +185,11 @@ fn check(store: &Store, model: &Model) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(strategies::config())]
 
     /// store ≡ BTreeMap model after every operation of any sequence
     #[test]
-    fn store_agrees_with_model(ops in proptest::collection::vec(op(), 1..40)) {
+    fn store_agrees_with_model(ops in proptest::collection::vec(strategies::store_op(), 1..40)) {
         let store = Store::new(Arc::new(SystemClock), Arc::new(SequentialIds::new()), "http://h/scim/v2");
         let mut model = Model::default();
         for op in &ops {
@@ -224,36 +200,37 @@ proptest! {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(16))]
+    #![proptest_config(strategies::http_config())]
 
     /// over HTTP: create/get/delete users agree with the model's view of which ids exist
     #[test]
-    fn http_server_agrees_with_model(ops in proptest::collection::vec((0..3u8, 0..NAMES.len()), 1..12)) {
+    fn http_server_agrees_with_model(ops in proptest::collection::vec(strategies::store_http_op(), 1..12)) {
         let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
         rt.block_on(async {
-            let s = super::server::server();
+            let s = server();
             let mut model: BTreeMap<String, String> = BTreeMap::new();
-            for (kind, i) in ops {
-                match kind {
-                    0 => {
+            for op in ops {
+                match op {
+                    Op::CreateUser(i) => {
                         let body = json!({"userName": NAMES[i]}).to_string();
-                        let a = super::server::send(&s, "POST", "/Users", Some(&body), &[]).await;
+                        let a = send(&s, "POST", "/Users", Some(&body), &[]).await;
                         let taken = model.values().any(|n| n.eq_ignore_ascii_case(NAMES[i]));
                         assert_eq!(a.status, if taken { 409 } else { 201 });
                         if a.status == 201 {
-                            model.insert(a.body["id"].as_str().unwrap().to_owned(), NAMES[i].to_owned());
+                            model.insert(a.json()["id"].as_str().unwrap().to_owned(), NAMES[i].to_owned());
                         }
                     }
-                    1 => {
-                        let id = model.keys().nth(i).cloned().unwrap_or_else(|| "nope".into());
-                        let a = super::server::send(&s, "GET", &format!("/Users/{id}"), None, &[]).await;
+                    Op::GetUser(slot) => {
+                        let id = model.keys().nth(slot).cloned().unwrap_or_else(|| "nope".into());
+                        let a = send(&s, "GET", &format!("/Users/{id}"), None, &[]).await;
                         assert_eq!(a.status, if model.contains_key(&id) { 200 } else { 404 });
                     }
-                    _ => {
-                        let id = model.keys().nth(i).cloned().unwrap_or_else(|| "nope".into());
-                        let a = super::server::send(&s, "DELETE", &format!("/Users/{id}"), None, &[]).await;
+                    Op::DeleteUser(slot) => {
+                        let id = model.keys().nth(slot).cloned().unwrap_or_else(|| "nope".into());
+                        let a = send(&s, "DELETE", &format!("/Users/{id}"), None, &[]).await;
                         assert_eq!(a.status, if model.remove(&id).is_some() { 204 } else { 404 });
                     }
+                    other => unreachable!("store_http_op drew {other:?}"),
                 }
                 assert_eq!(s.users().len(), model.len());
             }

@@ -3,34 +3,20 @@
 
 use proptest::prelude::*;
 use scimock::filter::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
+use scimock::fuzzing::{MembershipStep, MEMBERSHIP_GROUPS, MEMBERSHIP_USERS};
 use scimock::patch::MemberOp;
 use scimock::scim::urn;
 use serde_json::{json, Map, Number, Value};
 
-const NAMES: &[&str] = &[
-    "userName",
-    "displayName",
-    "active",
-    "emails",
-    "value",
-    "type",
-    "primary",
-    "name",
-    "givenName",
-    "familyName",
-    "title",
-    "meta",
-    "created",
-    "lastModified",
-    "members",
-    "externalId",
-    "id",
-    "loginCount",
-    "roles",
-    "nickName",
-    "manager",
-    "employeeNumber",
-];
+/// SCIM's attribute names, from the one list the fuzzers draw from too; URNs are left
+/// out, as `attrPath` takes its URN prefix apart ([`attr_path`] adds URNs itself).
+fn names() -> Vec<&'static str> {
+    scimock::fuzzing::SCIM_ATTR_NAMES
+        .iter()
+        .copied()
+        .filter(|n| !n.starts_with("urn:"))
+        .collect()
+}
 const URNS: &[&str] = &[
     "urn:ietf:params:scim:schemas:core:2.0:User",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
@@ -44,7 +30,7 @@ const KEYWORDS: &[&str] = &[
 /// An attribute name: mostly SCIM's own, sometimes a random ATTRNAME that is no keyword.
 pub(crate) fn attr_name() -> impl Strategy<Value = String> {
     prop_oneof![
-        4 => proptest::sample::select(NAMES).prop_map(str::to_owned),
+        4 => proptest::sample::select(names()).prop_map(str::to_owned),
         1 => "[a-zA-Z][a-zA-Z0-9_-]{0,7}"
             .prop_filter("keyword", |s| !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s))),
     ]
@@ -338,45 +324,49 @@ pub(crate) fn member_op() -> impl Strategy<Value = MemberOp> {
     ]
 }
 
-// ---- group membership over HTTP ------------------------------------------------------
+// ---- group membership ----------------------------------------------------------------
 
-/// How many user slots and groups the membership state machine plays with.
-pub(crate) const USER_SLOTS: usize = 5;
-pub(crate) const GROUPS: usize = 2;
-
-/// One step of the membership state machine. Slots name users that may or may not
-/// exist at that moment (so adds of deleted users happen).
-#[derive(Debug, Clone)]
-pub(crate) enum MemberStep {
-    CreateUser(usize),
-    DeleteUser(usize),
-    Add {
-        group: usize,
-        slots: Vec<usize>,
-        legacy: bool,
-    },
-    Remove {
-        group: usize,
-        slots: Vec<usize>,
-        legacy: bool,
-    },
+/// Settings for properties over real HTTP: 32 cases unless `PROPTEST_CASES` says
+/// otherwise (each case starts a server and makes dozens of requests).
+pub(crate) fn http_config() -> ProptestConfig {
+    let mut config = ProptestConfig::default();
+    if std::env::var_os("PROPTEST_CASES").is_none() {
+        config.cases = 32;
+    }
+    config
 }
 
-fn slots() -> impl Strategy<Value = Vec<usize>> {
-    proptest::collection::vec(0..USER_SLOTS, 1..=3)
+/// 1 to 3 member numbers: even ones name user slots, odd ones group slots
+/// ([`MembershipStep`]), so nested groups and self-membership come up.
+fn member_numbers() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(0..2 * MEMBERSHIP_USERS, 1..=3)
 }
 
-/// Sequences of membership steps; creates are weighted up so groups fill.
-pub(crate) fn member_steps() -> impl Strategy<Value = Vec<MemberStep>> {
+/// Sequences of steps of the shared membership model (`scimock::fuzzing`), opened by
+/// two group creates so the member steps have groups to work on; creates and adds are
+/// weighted up so groups fill.
+pub(crate) fn membership_steps() -> impl Strategy<Value = Vec<MembershipStep>> {
+    let group = || 0..MEMBERSHIP_GROUPS;
     let step = prop_oneof![
-        3 => (0..USER_SLOTS).prop_map(MemberStep::CreateUser),
-        1 => (0..USER_SLOTS).prop_map(MemberStep::DeleteUser),
-        3 => (0..GROUPS, slots(), any::<bool>())
-            .prop_map(|(group, slots, legacy)| MemberStep::Add { group, slots, legacy }),
-        2 => (0..GROUPS, slots(), any::<bool>())
-            .prop_map(|(group, slots, legacy)| MemberStep::Remove { group, slots, legacy }),
+        3 => (0..MEMBERSHIP_USERS).prop_map(MembershipStep::CreateUser),
+        1 => (0..MEMBERSHIP_USERS).prop_map(MembershipStep::DeleteUser),
+        1 => group().prop_map(MembershipStep::CreateGroup),
+        1 => group().prop_map(MembershipStep::DeleteGroup),
+        3 => (group(), member_numbers(), any::<bool>())
+            .prop_map(|(group, members, legacy)| MembershipStep::Add { group, members, legacy }),
+        2 => (group(), member_numbers(), any::<bool>())
+            .prop_map(|(group, members, legacy)| MembershipStep::Remove { group, members, legacy }),
+        1 => (group(), proptest::collection::vec(0..2 * MEMBERSHIP_USERS, 0..=3))
+            .prop_map(|(group, members)| MembershipStep::Replace { group, members }),
+        1 => group().prop_map(|group| MembershipStep::RemoveAll { group }),
     ];
-    proptest::collection::vec(step, 1..14)
+    proptest::collection::vec(step, 1..16).prop_map(|steps| {
+        let open = [
+            MembershipStep::CreateGroup(0),
+            MembershipStep::CreateGroup(1),
+        ];
+        open.into_iter().chain(steps).collect()
+    })
 }
 
 /// Per task: users to add one PATCH at a time, then how many of them to remove again.
@@ -385,4 +375,53 @@ pub(crate) fn concurrent_plan() -> impl Strategy<Value = Vec<(Vec<usize>, usize)
         (proptest::collection::vec(0..12usize, 1..4), 0..3usize),
         2..5,
     )
+}
+
+// ---- store operations ----------------------------------------------------------------
+
+/// User and group names for the store state machine; they collide on purpose
+/// (`userName` and `displayName` are unique case-insensitively).
+pub(crate) const NAMES: &[&str] = &["ann", "ANN", "bob", "cy"];
+
+/// One operation of the store state machine; `usize`s are indexes into [`NAMES`] or
+/// slots (the n-th live user or group, so some miss).
+#[derive(Debug, Clone)]
+pub(crate) enum StoreOp {
+    CreateUser(usize),
+    GetUser(usize),
+    ReplaceUser(usize, usize),
+    DeleteUser(usize),
+    CreateGroup(usize),
+    AddMember(usize, usize),
+    DeleteGroup(usize),
+}
+
+fn name_index() -> impl Strategy<Value = usize> {
+    0..NAMES.len()
+}
+
+fn store_slot() -> impl Strategy<Value = usize> {
+    0..6usize
+}
+
+/// Any store operation.
+pub(crate) fn store_op() -> impl Strategy<Value = StoreOp> {
+    prop_oneof![
+        name_index().prop_map(StoreOp::CreateUser),
+        store_slot().prop_map(StoreOp::GetUser),
+        (store_slot(), name_index()).prop_map(|(s, i)| StoreOp::ReplaceUser(s, i)),
+        store_slot().prop_map(StoreOp::DeleteUser),
+        name_index().prop_map(StoreOp::CreateGroup),
+        (store_slot(), store_slot()).prop_map(|(g, u)| StoreOp::AddMember(g, u)),
+        store_slot().prop_map(StoreOp::DeleteGroup),
+    ]
+}
+
+/// The user operations the HTTP state machine sends: create, get, delete.
+pub(crate) fn store_http_op() -> impl Strategy<Value = StoreOp> {
+    prop_oneof![
+        name_index().prop_map(StoreOp::CreateUser),
+        store_slot().prop_map(StoreOp::GetUser),
+        store_slot().prop_map(StoreOp::DeleteUser),
+    ]
 }
