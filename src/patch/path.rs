@@ -186,7 +186,7 @@ fn nested(
     Ok(())
 }
 
-fn parse_key(key: &str) -> Result<AttrPath> {
+pub(super) fn parse_key(key: &str) -> Result<AttrPath> {
     match filter::parse_path(key) {
         Ok(PatchPath::Attr(a)) => Ok(a),
         Ok(PatchPath::Value { .. }) => Err(Error::invalid_path(format!(

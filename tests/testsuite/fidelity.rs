@@ -1,0 +1,500 @@
+//! Issue 12: `scimock serve` accepts the request shapes Entra's provisioning service, the
+//! Microsoft Entra SCIM Validator and the Logic App "SCIM Validation" template send.
+//! Every test names the audit row it pins (`// row B3`) and the public source of the
+//! shape; each sends the documented request and checks the status, the body and the
+//! stored resource afterwards, in the Entra dialect and, where it differs, under
+//! `--strict-rfc`.
+//!
+//! The client is a few lines of raw HTTP/1.1 over a `TcpStream` to 127.0.0.1, because
+//! the Validator's request target carries a literal `"` that hyper's client (rightly)
+//! refuses to send.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use scimock::clock::{FixedClock, SequentialIds};
+use scimock::profile::Profile;
+use scimock::MockServer;
+use serde_json::{json, Value};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// The default profile in the Entra dialect (what `scimock serve --no-auth` runs).
+fn entra() -> MockServer {
+    start(Profile::default())
+}
+
+/// The default profile under `--strict-rfc`.
+fn strict() -> MockServer {
+    start(Profile::default().strict_rfc())
+}
+
+fn start(profile: Profile) -> MockServer {
+    MockServer::builder()
+        .no_auth()
+        .profile(profile)
+        .clock(FixedClock(time::macros::datetime!(2026-12-01 08:00:00 UTC)))
+        .ids(SequentialIds::new())
+        .start_blocking()
+}
+
+/// One answer as read off the socket.
+#[derive(Debug)]
+struct Answer {
+    status: u16,
+    head: String,
+    body: Value,
+}
+
+/// The server's SCIM base path (`/scim/v2`).
+fn base_path(server: &MockServer) -> String {
+    let base = server.base_url();
+    let origin = format!("http://{}", server.address());
+    base.strip_prefix(&origin).unwrap_or(&base).to_owned()
+}
+
+/// Sends `method target` (relative to the SCIM base path, written to the socket byte for
+/// byte) with an optional JSON body, and reads the answer until the server closes.
+async fn raw(server: &MockServer, method: &str, target: &str, body: Option<&str>) -> Answer {
+    let target = format!("{}{target}", base_path(server));
+    raw_target(server.address(), method, &target, body).await
+}
+
+async fn raw_target(addr: SocketAddr, method: &str, target: &str, body: Option<&str>) -> Answer {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let body = body.unwrap_or_default();
+    let head = format!(
+        "{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\
+         Content-Type: application/scim+json; charset=utf-8\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .expect("the server answers within 10 s")
+        .unwrap();
+    parse_answer(&bytes)
+}
+
+fn parse_answer(bytes: &[u8]) -> Answer {
+    let text = String::from_utf8_lossy(bytes);
+    let (head, body) = text.split_once("\r\n\r\n").expect("an HTTP head");
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .expect("a status line");
+    let body = if body.trim().is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(body).unwrap_or_else(|e| panic!("JSON body ({e}): {body}"))
+    };
+    Answer {
+        status,
+        head: head.to_ascii_lowercase(),
+        body,
+    }
+}
+
+async fn post_user(server: &MockServer, body: Value) -> Answer {
+    raw(server, "POST", "/Users", Some(&body.to_string())).await
+}
+
+async fn patch_user(server: &MockServer, id: &str, ops: Value) -> Answer {
+    let body = json!({"schemas": [PATCH_OP], "Operations": ops});
+    raw(
+        server,
+        "PATCH",
+        &format!("/Users/{id}"),
+        Some(&body.to_string()),
+    )
+    .await
+}
+
+async fn get_user(server: &MockServer, id: &str) -> Value {
+    let a = raw(server, "GET", &format!("/Users/{id}"), None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body
+}
+
+/// Creates a user and returns its id.
+async fn user(server: &MockServer, body: Value) -> String {
+    let a = post_user(server, body).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    a.body["id"].as_str().unwrap().to_owned()
+}
+
+fn detail(a: &Answer) -> &str {
+    a.body["detail"].as_str().unwrap_or_default()
+}
+
+// --- deliverable 2: string booleans in POST and PUT -------------------------------------
+
+// row B3: AzureAD/SCIMReferenceCode#21 (Microsoft's PM: "our service sends it as a string
+// today"): `"active": "True"` in a POST.
+#[tokio::test]
+async fn post_with_string_active_is_stored_as_a_boolean() {
+    let server = entra();
+    let a = post_user(
+        &server,
+        json!({"userName": "b3@contoso.com", "active": "True"}),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    assert!(a.head.contains("content-type: application/scim+json"), "{}", a.head);
+    assert_eq!(a.body["active"], json!(true));
+    let id = a.body["id"].as_str().unwrap();
+    assert_eq!(get_user(&server, id).await["active"], json!(true));
+}
+
+// row B3, B5: the Validator's `roles[].primary: "True"`, in a PUT this time.
+#[tokio::test]
+async fn put_with_string_booleans_is_stored_with_booleans() {
+    let server = entra();
+    let id = user(&server, json!({"userName": "b5@contoso.com"})).await;
+    let put = json!({"userName": "b5@contoso.com", "active": "False",
+        "roles": [{"primary": "True", "display": "Admin", "value": "Admin", "type": "WindowsAzureActiveDirectoryRole"}]});
+    let a = raw(
+        &server,
+        "PUT",
+        &format!("/Users/{id}"),
+        Some(&put.to_string()),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let stored = get_user(&server, &id).await;
+    assert_eq!(stored["active"], json!(false));
+    assert_eq!(stored["roles"][0]["primary"], json!(true));
+}
+
+// row B3 under --strict-rfc: refused, the detail naming the boolean-string quirk.
+#[tokio::test]
+async fn strict_rfc_refuses_string_booleans_in_a_post_naming_the_quirk() {
+    let server = strict();
+    let a = post_user(
+        &server,
+        json!({"userName": "b3@contoso.com", "active": "True"}),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.body["scimType"], "invalidValue");
+    assert!(detail(&a).contains("`active` is boolean"), "{}", detail(&a));
+    assert!(
+        detail(&a).contains("Entra's legacy dialect"),
+        "{}",
+        detail(&a)
+    );
+    assert!(server.users().is_empty());
+}
+
+// --- deliverable 3: manager in every form Entra uses -------------------------------------
+
+// row B4: apache/directory-scimple#1242 — the manager id as a bare string in a POST.
+#[tokio::test]
+async fn post_with_a_plain_manager_id_stores_the_complex_form() {
+    let server = entra();
+    let boss = user(&server, json!({"userName": "boss@contoso.com"})).await;
+    let a = post_user(
+        &server,
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+               "userName": "b4@contoso.com", ENTERPRISE: {"manager": boss, "department": "Sales"}}),
+    )
+    .await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let id = a.body["id"].as_str().unwrap();
+    let stored = get_user(&server, id).await;
+    assert_eq!(stored[ENTERPRISE]["manager"]["value"], json!(boss));
+    assert_eq!(stored[ENTERPRISE]["department"], "Sales");
+}
+
+// row B4 under --strict-rfc.
+#[tokio::test]
+async fn strict_rfc_refuses_a_plain_manager_id_in_a_post_naming_the_quirk() {
+    let server = strict();
+    let a = post_user(
+        &server,
+        json!({"userName": "b4@contoso.com", ENTERPRISE: {"manager": "m-1"}}),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(detail(&a).contains("manager quirk"), "{}", detail(&a));
+}
+
+// row E7: thomaspoignant/scim-patch#453 (a request received from Azure AD).
+#[tokio::test]
+async fn remove_manager_by_value_filter_clears_it() {
+    let server = entra();
+    let id = user(
+        &server,
+        json!({"userName": "e7@contoso.com", ENTERPRISE: {"manager": {"value": "m-7"}, "department": "D"}}),
+    )
+    .await;
+    // A filter that does not match leaves the manager alone.
+    let miss = patch_user(
+        &server,
+        &id,
+        json!([{"op": "remove", "path": "manager[value eq \"other\"]"}]),
+    )
+    .await;
+    assert_eq!(miss.status, 200, "{:?}", miss.body);
+    assert_eq!(
+        get_user(&server, &id).await[ENTERPRISE]["manager"]["value"],
+        "m-7"
+    );
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "remove", "path": "manager[value eq \"m-7\"]"}]),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let stored = get_user(&server, &id).await;
+    assert!(stored[ENTERPRISE].get("manager").is_none(), "{stored}");
+    assert_eq!(stored[ENTERPRISE]["department"], "D");
+}
+
+// row E7 under --strict-rfc: refused naming the quirk; the manager stays.
+#[tokio::test]
+async fn strict_rfc_refuses_a_filter_on_manager_naming_the_quirk() {
+    let server = strict();
+    let id = user(
+        &server,
+        json!({"userName": "e7@contoso.com", ENTERPRISE: {"manager": {"value": "m-7"}}}),
+    )
+    .await;
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "remove", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager[value eq \"m-7\"]"}]),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.body["scimType"], "invalidPath");
+    assert!(
+        detail(&a).contains("filter-on-single-valued"),
+        "{}",
+        detail(&a)
+    );
+    assert_eq!(
+        get_user(&server, &id).await[ENTERPRISE]["manager"]["value"],
+        "m-7"
+    );
+}
+
+// row E9: the reference check in the form Microsoft published (2017–18 "Using SCIM to
+// provision users and groups", `filter=id eq … and manager eq …&attributes=id`).
+#[tokio::test]
+async fn reference_check_with_manager_eq_matches_manager_value() {
+    for server in [entra(), strict()] {
+        let boss = user(&server, json!({"userName": "boss@contoso.com"})).await;
+        let id = user(
+            &server,
+            json!({"userName": "e9@contoso.com", ENTERPRISE: {"manager": {"value": boss}}}),
+        )
+        .await;
+        for (manager, hits) in [(boss.as_str(), 1), ("someone-else", 0)] {
+            for form in ["manager", "manager.value", &format!("{ENTERPRISE}:manager")] {
+                let target = format!(
+                    "/Users?filter=id%20eq%20%22{id}%22%20and%20{form}%20eq%20%22{manager}%22&attributes=id"
+                );
+                let a = raw(&server, "GET", &target, None).await;
+                assert_eq!(a.status, 200, "{form}: {:?}", a.body);
+                assert_eq!(
+                    a.body["totalResults"], hits,
+                    "{form} eq {manager}: {:?}",
+                    a.body
+                );
+                if hits == 1 {
+                    assert_eq!(a.body["Resources"][0]["id"], json!(id));
+                }
+            }
+        }
+    }
+}
+
+// --- deliverable 4: null means remove ----------------------------------------------------
+
+// row C21: the Logic App "SCIM Validation" template's mandatory null-update test
+// (AzureAD/SCIMReferenceCode, Microsoft.SCIM.LogicAppValidationTemplate), verbose ops.
+#[tokio::test]
+async fn replace_with_null_clears_each_attribute() {
+    for server in [entra(), strict()] {
+        let id = user(
+            &server,
+            json!({"userName": "c21@contoso.com", "title": "T", "name": {"givenName": "G", "familyName": "F"},
+                   "emails": [{"type": "work", "value": "w@contoso.com", "primary": true}],
+                   ENTERPRISE: {"department": "D", "manager": {"value": "m"}}}),
+        )
+        .await;
+        let a = patch_user(
+            &server,
+            &id,
+            json!([
+                {"op": "replace", "path": "title", "value": null},
+                {"op": "replace", "path": "name.givenName", "value": null},
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": null},
+                {"op": "replace", "path": format!("{ENTERPRISE}:department"), "value": null},
+                {"op": "replace", "path": format!("{ENTERPRISE}:manager"), "value": null}
+            ]),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let stored = get_user(&server, &id).await;
+        assert!(stored.get("title").is_none(), "{stored}");
+        assert_eq!(stored["name"], json!({"familyName": "F"}));
+        assert!(stored["emails"][0].get("value").is_none(), "{stored}");
+        assert!(stored.get(ENTERPRISE).is_none(), "{stored}");
+        assert_eq!(
+            stored["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+        );
+    }
+}
+
+// row C21, path-less: `{"op":"replace","value":{"title":null,…}}`.
+#[tokio::test]
+async fn pathless_replace_with_null_members_clears_them() {
+    for server in [entra(), strict()] {
+        let id = user(
+            &server,
+            json!({"userName": "c21b@contoso.com", "title": "T", "nickName": "N", "displayName": "D"}),
+        )
+        .await;
+        let a = patch_user(
+            &server,
+            &id,
+            json!([{"op": "replace", "value": {"title": null, "nickName": null}}]),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let stored = get_user(&server, &id).await;
+        assert!(
+            stored.get("title").is_none() && stored.get("nickName").is_none(),
+            "{stored}"
+        );
+        assert_eq!(stored["displayName"], "D");
+    }
+}
+
+// row C21: null on a required attribute is still refused (RFC 7644 §3.5.2.2).
+#[tokio::test]
+async fn replace_user_name_with_null_is_a_mutability_error() {
+    let server = entra();
+    let id = user(&server, json!({"userName": "keep@contoso.com"})).await;
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "replace", "path": "userName", "value": null}]),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert_eq!(a.body["scimType"], "mutability");
+    assert_eq!(get_user(&server, &id).await["userName"], "keep@contoso.com");
+}
+
+// --- deliverable 6: PATCH on an extension's own URN --------------------------------------
+
+// RFC 7644 §3.5.2, §3.10; what scim2-tester's check_add_attribute sends.
+#[tokio::test]
+async fn add_on_the_extension_urn_merges_into_the_extension_object() {
+    for server in [entra(), strict()] {
+        let id = user(
+            &server,
+            json!({"userName": "x@contoso.com", ENTERPRISE: {"department": "D", "costCenter": "C"}}),
+        )
+        .await;
+        let a = patch_user(
+            &server,
+            &id,
+            json!([{"op": "add", "path": ENTERPRISE, "value": {"employeeNumber": "42", "department": "E"}}]),
+        )
+        .await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let stored = get_user(&server, &id).await;
+        assert_eq!(
+            stored[ENTERPRISE],
+            json!({"department": "E", "costCenter": "C", "employeeNumber": "42"})
+        );
+        assert_eq!(
+            stored["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE])
+        );
+        assert!(stored
+            .get("urn:ietf:params:scim:schemas:extension:enterprise:2.0")
+            .is_none());
+    }
+}
+
+#[tokio::test]
+async fn replace_on_the_extension_urn_creates_it_and_lists_its_urn() {
+    let server = entra();
+    let id = user(&server, json!({"userName": "y@contoso.com"})).await;
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "replace", "path": ENTERPRISE, "value": {"manager": {"value": "m-1"}, "division": "V"}}]),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["schemas"][1], ENTERPRISE);
+    let stored = get_user(&server, &id).await;
+    assert_eq!(
+        stored[ENTERPRISE],
+        json!({"manager": {"value": "m-1"}, "division": "V"})
+    );
+}
+
+#[tokio::test]
+async fn remove_on_the_extension_urn_drops_the_object_and_its_urn() {
+    for server in [entra(), strict()] {
+        let id = user(
+            &server,
+            json!({"userName": "z@contoso.com", ENTERPRISE: {"department": "D"}}),
+        )
+        .await;
+        let a = patch_user(&server, &id, json!([{"op": "remove", "path": ENTERPRISE}])).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        let stored = get_user(&server, &id).await;
+        assert!(stored.get(ENTERPRISE).is_none(), "{stored}");
+        assert_eq!(
+            stored["schemas"],
+            json!(["urn:ietf:params:scim:schemas:core:2.0:User"])
+        );
+    }
+}
+
+// row C22: the pre-2018 dot notation (Microsoft Learn, "Known issues and resolutions with
+// SCIM 2.0 protocol compliance of the Microsoft Entra user provisioning service").
+#[tokio::test]
+async fn the_pre_2018_dot_notation_lands_in_the_extension() {
+    let server = entra();
+    let id = user(&server, json!({"userName": "c22@contoso.com"})).await;
+    let path = format!("{ENTERPRISE}.department");
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "Add", "path": path, "value": "X"}]),
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let stored = get_user(&server, &id).await;
+    assert_eq!(stored[ENTERPRISE], json!({"department": "X"}));
+    assert_eq!(stored["schemas"].as_array().unwrap().len(), 2, "{stored}");
+
+    let server = strict();
+    let id = user(&server, json!({"userName": "c22@contoso.com"})).await;
+    let a = patch_user(
+        &server,
+        &id,
+        json!([{"op": "add", "path": path, "value": "X"}]),
+    )
+    .await;
+    assert_eq!(a.status, 400);
+    assert!(detail(&a).contains("urn-dot-attribute"), "{}", detail(&a));
+    assert!(get_user(&server, &id).await.get(ENTERPRISE).is_none());
+}
