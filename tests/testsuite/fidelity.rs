@@ -146,7 +146,11 @@ async fn post_with_string_active_is_stored_as_a_boolean() {
     )
     .await;
     assert_eq!(a.status, 201, "{:?}", a.body);
-    assert!(a.head.contains("content-type: application/scim+json"), "{}", a.head);
+    assert!(
+        a.head.contains("content-type: application/scim+json"),
+        "{}",
+        a.head
+    );
     assert_eq!(a.body["active"], json!(true));
     let id = a.body["id"].as_str().unwrap();
     assert_eq!(get_user(&server, id).await["active"], json!(true));
@@ -498,3 +502,88 @@ async fn the_pre_2018_dot_notation_lands_in_the_extension() {
     assert!(detail(&a).contains("urn-dot-attribute"), "{}", detail(&a));
     assert!(get_user(&server, &id).await.get(ENTERPRISE).is_none());
 }
+
+// --- deliverable 5: the Validator's "Create a new User" body -------------------------------
+
+/// The SCIM Validator's "Create a new User" body as its captured runs show it (Microsoft
+/// Learn, "Tutorial: Validate a SCIM endpoint" / scimvalidator.microsoft.com; third-party
+/// captures of its results): generated strings, `roles[].primary` as the string "True", a
+/// manager id that is no user, a `profileUrl` that is no URI, three phone numbers,
+/// `userType`, `locale`, `timezone`.
+fn validator_user() -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User", ENTERPRISE],
+        "userName": "dale.mohr@romaguera.uk",
+        "active": true,
+        "displayName": "KVNYQKZXGEPJ",
+        "title": "HRQBMLXNVXJA",
+        "nickName": "QWCDPKMZ",
+        "userType": "LVJQWCSZ",
+        "locale": "MKSXQGLD",
+        "timezone": "YJDSNBWA",
+        "preferredLanguage": "fr-CA",
+        "profileUrl": "BAPNQLJSRQGD",
+        "emails": [{"type": "work", "value": "dale.mohr@romaguera.uk", "primary": true}],
+        "name": {"givenName": "Dale", "familyName": "Mohr", "formatted": "Dale Mohr"},
+        "addresses": [{"type": "work", "formatted": "1 Main St", "streetAddress": "1 Main St",
+                       "locality": "Leeds", "region": "WY", "postalCode": "LS1", "country": "UK",
+                       "primary": false}],
+        "phoneNumbers": [
+            {"type": "work", "value": "555-0100", "primary": false},
+            {"type": "mobile", "value": "555-0101", "primary": false},
+            {"type": "fax", "value": "555-0102", "primary": false}
+        ],
+        "roles": [{"primary": "True", "display": "DFTZCEJQ", "value": "XPGKVLBM",
+                   "type": "WindowsAzureActiveDirectoryRole"}],
+        ENTERPRISE: {"employeeNumber": "PXQRVLTN", "department": "MJSKQZVE", "costCenter": "BWNFHJKS",
+                     "organization": "GZRLVXQA", "division": "TCYNWQPD",
+                     "manager": {"value": "NSMVKXWQ"}}
+    })
+}
+
+// row B5: accepted as sent, kept as sent (the manager is not resolved), then found by
+// the Validator's GET-by-filter.
+#[tokio::test]
+async fn the_validators_create_user_body_is_accepted_and_found() {
+    let server = entra();
+    let a = post_user(&server, validator_user()).await;
+    assert_eq!(a.status, 201, "{:?}", a.body);
+    let id = a.body["id"].as_str().unwrap().to_owned();
+    let stored = get_user(&server, &id).await;
+    assert_eq!(stored["roles"][0]["primary"], json!(true));
+    assert_eq!(stored["roles"][0]["value"], "XPGKVLBM");
+    assert_eq!(stored[ENTERPRISE]["manager"], json!({"value": "NSMVKXWQ"}));
+    assert_eq!(stored["profileUrl"], "BAPNQLJSRQGD");
+    assert_eq!(stored["phoneNumbers"].as_array().unwrap().len(), 3);
+    assert_eq!(stored["userType"], "LVJQWCSZ");
+    assert_eq!(stored["locale"], "MKSXQGLD");
+    assert_eq!(stored["timezone"], "YJDSNBWA");
+    assert_eq!(stored[ENTERPRISE]["division"], "TCYNWQPD");
+    let found = raw(
+        &server,
+        "GET",
+        "/Users?filter=userName+eq+%22dale.mohr%40romaguera.uk%22",
+        None,
+    )
+    .await;
+    assert_eq!(found.status, 200);
+    assert_eq!(found.body["totalResults"], 1);
+    assert_eq!(found.body["Resources"][0]["id"], json!(id));
+}
+
+// row B5 under --strict-rfc: the string `primary` is the one thing refused.
+#[tokio::test]
+async fn strict_rfc_refuses_the_validators_body_on_its_string_primary() {
+    let server = strict();
+    let a = post_user(&server, validator_user()).await;
+    assert_eq!(a.status, 400);
+    assert!(
+        detail(&a).contains("`roles.primary` is boolean"),
+        "{}",
+        detail(&a)
+    );
+    let mut body = validator_user();
+    body["roles"][0]["primary"] = json!(true);
+    assert_eq!(post_user(&server, body).await.status, 201);
+}
+
