@@ -386,9 +386,22 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
 fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let mut all = Vec::new();
-    for kind in ctx.settings.profile.kinds() {
+    let kinds = ctx.settings.profile.kinds();
+    if let Some(f) = &params.filter {
+        // A filter no resource type can take is refused as on that type's endpoint;
+        // otherwise each type drops only what it lacks (`check_search_filter`).
+        let mut refusals = kinds
+            .iter()
+            .map(|k| ctx.settings.profile.check_filter(*k, f));
+        if let Some(Err(first)) = refusals.next() {
+            if refusals.all(|r| r.is_err()) {
+                return Err(first);
+            }
+        }
+    }
+    for kind in kinds {
         if let Some(f) = &params.filter {
-            ctx.settings.profile.check_filter(kind, f)?;
+            ctx.settings.profile.check_search_filter(kind, f)?;
         }
         let query = Query {
             filter: params.filter.as_ref(),

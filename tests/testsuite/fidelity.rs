@@ -587,3 +587,46 @@ async fn strict_rfc_refuses_the_validators_body_on_its_string_primary() {
     assert_eq!(post_user(&server, body).await.status, 201);
 }
 
+// --- deliverable 7: root /.search under a strict filter policy ----------------------------
+
+// RFC 7644 §3.4.3 (a search at the root spans every resource type) and §3.4.2.1: a
+// `userName` filter is not refused because Groups have no `userName`; it matches no group.
+#[tokio::test]
+async fn root_search_on_user_name_is_not_refused_for_groups_lacking_it() {
+    let server = start(Profile::builtin("servicely").unwrap());
+    let id = user(
+        &server,
+        json!({"userName": "s7@contoso.com", "externalId": "s7", "active": true}),
+    )
+    .await;
+    let g = raw(
+        &server,
+        "POST",
+        "/Groups",
+        Some(&json!({"displayName": "Sales", "externalId": "g7"}).to_string()),
+    )
+    .await;
+    assert_eq!(g.status, 201, "{:?}", g.body);
+    let search = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                        "filter": "userName eq \"s7@contoso.com\""});
+    let a = raw(&server, "POST", "/.search", Some(&search.to_string())).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["totalResults"], 1);
+    assert_eq!(a.body["Resources"][0]["id"], json!(id));
+    // The groups' own endpoint still applies the policy to them.
+    let on_groups = raw(
+        &server,
+        "GET",
+        "/Groups?filter=userName%20eq%20%22s7%40contoso.com%22",
+        None,
+    )
+    .await;
+    assert_eq!(on_groups.status, 400);
+    // An attribute no type has is refused at the root as on each endpoint.
+    let nowhere = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                         "filter": "favouriteColour eq \"x\""});
+    let a = raw(&server, "POST", "/.search", Some(&nowhere.to_string())).await;
+    assert_eq!(a.status, 400, "{:?}", a.body);
+    assert_eq!(a.body["scimType"], "invalidFilter");
+}
+
