@@ -630,3 +630,58 @@ async fn root_search_on_user_name_is_not_refused_for_groups_lacking_it() {
     assert_eq!(a.body["scimType"], "invalidFilter");
 }
 
+// --- deliverable 8: /Schemas describes the profile truly ------------------------------------
+
+// row G1 (the Logic App's mandatory schema-discoverability test reads /Schemas): the
+// parent of a required sub-attribute is required, and a required value path shows as a
+// required `value` plus a description naming the rule.
+#[tokio::test]
+async fn schemas_mark_parents_and_value_paths_of_required_rows() {
+    let server = start(Profile::builtin("alexishr").unwrap());
+    let a = raw(
+        &server,
+        "GET",
+        "/Schemas/urn:ietf:params:scim:schemas:core:2.0:User",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    let attr = |name: &str| -> Value {
+        a.body["attributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let sub = |parent: &Value, name: &str| -> Value {
+        parent["subAttributes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}"))
+    };
+    let name = attr("name");
+    assert_eq!(name["required"], true);
+    assert_eq!(sub(&name, "givenName")["required"], true);
+    assert_eq!(sub(&name, "middleName")["required"], false);
+    for (multi, rule) in [
+        ("emails", "emails[type eq \"work\"].value"),
+        ("phoneNumbers", "phoneNumbers[type eq \"work\"].value"),
+    ] {
+        let a = attr(multi);
+        assert_eq!(a["required"], true, "{multi}");
+        assert_eq!(sub(&a, "value")["required"], true, "{multi}");
+        let description = a["description"].as_str().unwrap_or_default();
+        assert!(description.contains(rule), "{multi}: {description}");
+    }
+    // A body built from what /Schemas now says required is one the profile accepts.
+    let body = json!({"userName": "a@contoso.com", "active": true,
+        "name": {"givenName": "A", "familyName": "B"},
+        "emails": [{"type": "work", "value": "a@contoso.com"}],
+        "phoneNumbers": [{"type": "work", "value": "+16175551212"}]});
+    assert_eq!(post_user(&server, body).await.status, 201);
+}
