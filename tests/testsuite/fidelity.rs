@@ -685,3 +685,129 @@ async fn schemas_mark_parents_and_value_paths_of_required_rows() {
         "phoneNumbers": [{"type": "work", "value": "+16175551212"}]});
     assert_eq!(post_user(&server, body).await.status, 201);
 }
+
+// --- deliverable 1: raw characters in the request target ---------------------------------
+
+/// The SCIM Validator's request line, byte for byte (Microsoft Q&A 2238842).
+const VALIDATOR_GET: &str = "/Users?filter=userName+eq+\"dale.mohr%40romaguera.uk\"";
+
+// row A4: the literal `"` reaches the filter, finds the user and is journaled.
+#[tokio::test]
+async fn the_validators_raw_quotes_in_a_filter_find_the_user() {
+    let server = entra();
+    let id = user(&server, json!({"userName": "dale.mohr@romaguera.uk"})).await;
+    let a = raw(&server, "GET", VALIDATOR_GET, None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["totalResults"], 1);
+    assert_eq!(a.body["Resources"][0]["id"], json!(id));
+    let journal = server.received_requests();
+    let last = journal.last().unwrap();
+    assert_eq!(last.method, "GET");
+    assert!(last.uri.contains("%22dale.mohr"), "{:?}", last.uri);
+    // The other raw characters of the documented set: `#` is data, not a fragment.
+    let id = user(&server, json!({"userName": "a#b{c}|d^e`f<h>@contoso.com"})).await;
+    let a = raw(
+        &server,
+        "GET",
+        "/Users?filter=userName%20eq%20\"a#b{c}|d^e`f<h>@contoso.com\"",
+        None,
+    )
+    .await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["totalResults"], 1, "{:?}", a.body);
+    assert_eq!(a.body["Resources"][0]["id"], json!(id));
+}
+
+// row A4 on a kept-alive connection: every request's target is normalised, also after a
+// request with a body.
+#[tokio::test]
+async fn raw_quotes_are_normalised_on_every_request_of_a_connection() {
+    let server = entra();
+    let base = base_path(&server);
+    let body = json!({"userName": "dale.mohr@romaguera.uk", "active": "True"}).to_string();
+    let wire = format!(
+        "POST {base}/Users HTTP/1.1\r\nHost: x\r\nContent-Type: application/scim+json\r\n\
+         Content-Length: {}\r\n\r\n{body}\
+         GET {base}{VALIDATOR_GET} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(server.address()).await.unwrap();
+    stream.write_all(wire.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .unwrap()
+        .unwrap();
+    let text = String::from_utf8_lossy(&bytes);
+    let second = text.find("HTTP/1.1 200").expect("the GET is answered 200");
+    assert!(text[..second].starts_with("HTTP/1.1 201"), "{text}");
+    let answer = parse_answer(&bytes[second..]);
+    assert_eq!(answer.body["totalResults"], 1, "{text}");
+}
+
+// What is still refused at the HTTP layer answers with an RFC 7644 §3.12 body.
+#[tokio::test]
+async fn a_target_that_stays_invalid_gets_a_scim_400_body() {
+    let server = entra();
+    let mut stream = TcpStream::connect(server.address()).await.unwrap();
+    // Bytes that are not UTF-8 in the target: httparse (hyper's parser) refuses them.
+    stream
+        .write_all(b"GET /scim/v2/Users?filter=\xff\xfe HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .unwrap()
+        .unwrap();
+    let a = parse_answer(&bytes);
+    assert_eq!(a.status, 400);
+    assert!(
+        a.head.contains("content-type: application/scim+json"),
+        "{}",
+        a.head
+    );
+    assert_eq!(
+        a.body["schemas"][0],
+        "urn:ietf:params:scim:api:messages:2.0:Error"
+    );
+    assert_eq!(a.body["status"], "400");
+    assert_eq!(a.body["scimType"], "invalidSyntax");
+    assert!(detail(&a).contains("not valid HTTP/1.1"), "{}", detail(&a));
+}
+
+#[tokio::test]
+async fn too_many_header_fields_get_a_scim_431_body() {
+    let server = entra();
+    let mut head = String::from("GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\n");
+    for i in 0..120 {
+        head.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    head.push_str("\r\n");
+    let mut stream = TcpStream::connect(server.address()).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    let mut bytes = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), stream.read_to_end(&mut bytes))
+        .await
+        .unwrap()
+        .unwrap();
+    let a = parse_answer(&bytes);
+    assert_eq!(a.status, 431);
+    assert_eq!(a.body["status"], "431");
+    assert!(detail(&a).contains("header fields"), "{}", detail(&a));
+}
+
+// row A4 through `scimock record`: the proxy normalises too and forwards the query.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_recorder_accepts_raw_quotes_and_forwards_them_encoded() {
+    let upstream = entra();
+    let id = user(&upstream, json!({"userName": "dale.mohr@romaguera.uk"})).await;
+    let recorder =
+        scimock::record::Recorder::start(&upstream.base_url(), "127.0.0.1:0", "raw", None)
+            .await
+            .unwrap();
+    let a = raw_target(recorder.addr(), "GET", VALIDATOR_GET, None).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    assert_eq!(a.body["Resources"][0]["id"], json!(id));
+    recorder.stop().await;
+}
