@@ -95,6 +95,9 @@ pub(super) fn object_edit(
     };
     let mut out = Vec::with_capacity(map.len());
     for (key, v) in map {
+        if is_schemas_key(&key) {
+            continue;
+        }
         let mut path = super::path::parse_key(&key)?;
         if path.urn.is_some() || path.sub_attr.is_some() {
             return Err(Error::invalid_value(format!(
@@ -106,6 +109,13 @@ pub(super) fn object_edit(
         out.push((PatchPath::Attr(path), v));
     }
     Ok(ObjectEdit::Each(out))
+}
+
+/// A `schemas` member inside an extension object's value (clients built on a model of the
+/// extension send one). RFC 7643 §3 makes `schemas` a resource-level attribute; inside
+/// the extension it names nothing, so it is skipped rather than stored as data.
+pub(super) fn is_schemas_key(key: &str) -> bool {
+    key.eq_ignore_ascii_case("schemas")
 }
 
 /// Removes the extension object `ext` from `doc` and its URN from `schemas`: refused

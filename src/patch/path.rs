@@ -174,6 +174,9 @@ fn nested(
         )));
     };
     for (k, v) in map {
+        if ext.is_some() && super::extension::is_schemas_key(&k) {
+            continue;
+        }
         let mut path = parse_key(&k)?;
         if path.urn.is_some() || (path.sub_attr.is_some() && !dialect.admits(Quirk::DottedKey)) {
             return Err(Error::invalid_value(format!(

@@ -415,7 +415,9 @@ async fn add_on_the_extension_urn_merges_into_the_extension_object() {
         let a = patch_user(
             &server,
             &id,
-            json!([{"op": "add", "path": ENTERPRISE, "value": {"employeeNumber": "42", "department": "E"}}]),
+            // scim2-tester's body: the extension model carries its own `schemas`.
+            json!([{"op": "add", "path": ENTERPRISE,
+                    "value": {"schemas": [ENTERPRISE], "employeeNumber": "42", "department": "E"}}]),
         )
         .await;
         assert_eq!(a.status, 200, "{:?}", a.body);
