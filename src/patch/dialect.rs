@@ -115,11 +115,13 @@ impl Quirk {
             )),
             Quirk::BooleanString => Error::invalid_value(format!(
                 "`{at}` is boolean; the string {found:?} is Entra's legacy dialect \
-                 (entra-provisioning.md §4.3a), refused in strict RFC mode"
+                 (quirk `boolean-string`, entra-provisioning.md §4.3a), refused in strict \
+                 RFC mode"
             )),
             Quirk::ManagerAsString => Error::invalid_value(format!(
                 "`{at}` is complex; a plain string for it is Entra's manager quirk \
-                 (entra-provisioning.md §7.2), refused in strict RFC mode"
+                 (quirk `manager-as-string`, entra-provisioning.md §7.2), refused in strict \
+                 RFC mode"
             )),
             Quirk::RemoveMembersByValueList => Error::invalid_syntax(
                 "`remove` on `members` with a value list is Entra's legacy dialect \
