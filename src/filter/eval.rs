@@ -160,12 +160,39 @@ fn lookup<'v, 's>(
                 let urn = path.urn.as_deref().filter(|u| !is_core(u));
                 s.resolve(urn, &path.name, None)
             });
-            (container.and_then(|c| get_ci(c, &path.name)), def)
+            let value = container.and_then(|c| get_ci(c, &path.name));
+            match (value, def, path.urn.as_ref(), schema) {
+                (None, None, None, Some(s)) => extension_attribute(s, obj, &path.name),
+                _ => (value, def),
+            }
         }
         Scope::Element(parent) => (
             get_ci(obj, &path.name),
             parent.and_then(|p| p.sub_attribute(&path.name)),
         ),
+    }
+}
+
+/// An unqualified name the core schema lacks, taken from the one extension that defines
+/// it (RFC 7644 §3.10: clients "SHOULD" qualify extension attributes, so they may omit
+/// the URN; Entra's reference check sends `manager eq "…"`, entra row E9).
+fn extension_attribute<'v, 's>(
+    schema: &'s ResourceSchema,
+    obj: &'v Map<String, Value>,
+    name: &str,
+) -> (Option<&'v Value>, Option<&'s Attribute>) {
+    let mut hits = schema
+        .extensions
+        .iter()
+        .filter_map(|(s, _)| s.attribute(name).map(|a| (s, a)));
+    match (hits.next(), hits.next()) {
+        (Some((ext, def)), None) => (
+            get_ci(obj, &ext.id)
+                .and_then(Value::as_object)
+                .and_then(|o| get_ci(o, name)),
+            Some(def),
+        ),
+        _ => (None, None),
     }
 }
 
@@ -196,6 +223,18 @@ fn candidates<'v, 's>(
         }
         None => {
             let multi_complex = value.is_array() && items.iter().any(Value::is_object);
+            let single_complex =
+                def.is_some_and(|d| d.kind == AttrType::Complex && !d.multi_valued);
+            if let (true, Some(Value::Object(o))) = (single_complex, items.first()) {
+                // A single-valued complex attribute compared without a sub-attribute
+                // (`manager eq "id"`) compares its `value`, as a multi-valued one does
+                // (RFC 7643 §2.4 makes `value` the primary value); one without a `value`
+                // stays itself, so `pr` still sees it.
+                return match get_ci(o, "value") {
+                    Some(v) => (vec![v], def.and_then(|d| d.sub_attribute("value"))),
+                    None => (vec![value], def),
+                };
+            }
             if multi_complex {
                 // RFC 7644 §3.4.2.2: a multi-valued complex attribute without a
                 // sub-attribute is compared on its `value`s.

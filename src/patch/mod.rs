@@ -11,7 +11,9 @@
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids
 //! exist and member indexes (the store), HTTP (the server).
 
+mod body;
 mod dialect;
+mod extension;
 mod members;
 mod ops;
 mod path;
@@ -20,6 +22,7 @@ mod value;
 use serde_json::Value;
 
 pub use crate::store::MemberOp;
+pub use body::coerce_body;
 pub use dialect::{Dialect, Quirk};
 
 use crate::filter::{self, PatchPath};
@@ -140,7 +143,27 @@ fn apply_op(
     let kind = dialect::op_kind(&op.op, options.dialect())?;
     match (&op.path, kind) {
         (Some(p), _) => {
-            let path = filter::parse_path(p)
+            let text = match extension::classify(p, schema) {
+                // RFC 7644 §3.5.2, §3.10: the extension's URN names its object.
+                Some(extension::ExtPath::Object(ext, required)) => {
+                    let edit =
+                        extension::object_edit(kind, ext, op.value.clone(), options.dialect())?;
+                    return match edit {
+                        extension::ObjectEdit::Drop => extension::drop_object(doc, ext, required),
+                        extension::ObjectEdit::Each(pairs) => {
+                            for (path, v) in pairs {
+                                route(doc, members, kind, &path, Some(v), schema, options)?;
+                            }
+                            Ok(())
+                        }
+                    };
+                }
+                Some(extension::ExtPath::Dotted(colon)) => {
+                    std::borrow::Cow::Owned(extension::dotted(p, colon, options.dialect())?)
+                }
+                None => std::borrow::Cow::Borrowed(p.as_str()),
+            };
+            let path = filter::parse_path(&text)
                 .map_err(|e| Error::invalid_path(format!("path {p:?}: {e}")))?;
             route(doc, members, kind, &path, op.value.clone(), schema, options)
         }

@@ -361,10 +361,14 @@ fn filtered(
     dialect: Dialect,
 ) -> Result<()> {
     if let Some(d) = t.def.filter(|d| !d.multi_valued) {
-        return Err(Error::invalid_path(format!(
-            "`{}`: a `[filter]` needs a multi-valued attribute and `{}` is single-valued",
-            t.label, d.name
-        )));
+        if d.kind != crate::scim::schema::AttrType::Complex {
+            return Err(Error::invalid_path(format!(
+                "`{}`: a `[filter]` needs a multi-valued attribute and `{}` is single-valued",
+                t.label, d.name
+            )));
+        }
+        dialect.allow(Quirk::FilterOnSingleValued, &t.label, "")?;
+        return filtered_single(c, t, d, f, kind, value, dialect);
     }
     let mut matched = Vec::new();
     if let Some(Value::Array(items)) = key_in(c, &t.name).and_then(|k| c.get(&k)) {
@@ -408,6 +412,57 @@ fn filtered(
     if let Some(keep) = value::last_primary(list, &matched) {
         value::enforce_primary(list, keep);
     }
+    Ok(())
+}
+
+/// `manager[value eq "id"]` (thomaspoignant/scim-patch#453): the filter selects the one
+/// value of a single-valued complex attribute when it matches, and nothing otherwise.
+fn filtered_single(
+    c: &mut Map<String, Value>,
+    t: &Target<'_>,
+    def: &Attribute,
+    f: &Filter,
+    kind: Kind,
+    value: Option<Value>,
+    dialect: Dialect,
+) -> Result<()> {
+    let key = key_in(c, &t.name);
+    let matched = match key.as_ref().and_then(|k| c.get(k)) {
+        Some(v @ Value::Object(_)) => filter::matches_element(f, v, Some(def))?,
+        _ => false,
+    };
+    let v = match kind {
+        Kind::Remove => None,
+        Kind::Add | Kind::Replace => {
+            let v = normalize(t, needs_value(t, kind, value)?, dialect)?;
+            Some(v).filter(|v| !value::means_clear(v, dialect))
+        }
+    };
+    let (Some(key), true) = (key, matched) else {
+        if v.is_none() && dialect.admits(Quirk::RemoveOfNothing) {
+            return Ok(());
+        }
+        return Err(Error::no_target(format!(
+            "`{}` matched no value (RFC 7644 §3.5.2)",
+            t.label
+        )));
+    };
+    let Some(Value::Object(el)) = c.get_mut(&key) else {
+        return Ok(());
+    };
+    match (&t.sub, v, kind) {
+        (Some(sub), None, _) => {
+            remove_ci(el, sub);
+        }
+        (None, None, _) => {
+            c.shift_remove(&key);
+        }
+        (Some(sub), Some(v), _) => set_ci(el, sub, v),
+        (None, Some(Value::Object(o)), Kind::Add) => merge(el, o),
+        (None, Some(Value::Object(o)), _) => *el = o,
+        (None, Some(_), _) => return Err(not_an_element(t)),
+    }
+    drop_if_empty(c, &t.name);
     Ok(())
 }
 

@@ -174,6 +174,9 @@ fn nested(
         )));
     };
     for (k, v) in map {
+        if ext.is_some() && super::extension::is_schemas_key(&k) {
+            continue;
+        }
         let mut path = parse_key(&k)?;
         if path.urn.is_some() || (path.sub_attr.is_some() && !dialect.admits(Quirk::DottedKey)) {
             return Err(Error::invalid_value(format!(
@@ -186,7 +189,7 @@ fn nested(
     Ok(())
 }
 
-fn parse_key(key: &str) -> Result<AttrPath> {
+pub(super) fn parse_key(key: &str) -> Result<AttrPath> {
     match filter::parse_path(key) {
         Ok(PatchPath::Attr(a)) => Ok(a),
         Ok(PatchPath::Value { .. }) => Err(Error::invalid_path(format!(

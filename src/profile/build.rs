@@ -123,13 +123,20 @@ fn schema(specs: &[SchemaSpec], id: &str) -> Result<Schema, String> {
     })
 }
 
-/// Marks the attribute a required mapping row names as `required`, so `/Schemas` says so.
-/// `emails[type eq "work"].value` marks `emails`: the schema cannot say "the work one".
+/// Marks the attribute a required mapping row names as `required`, so `/Schemas` says so
+/// truly for a schema-driven client (RFC 7643 §7 `required`):
+/// - `name.givenName` marks `givenName` and its parent `name` (a body without `name`
+///   cannot carry the required sub-attribute);
+/// - `emails[type eq "work"].value` marks `emails` and its `value`, and says in the
+///   description which element the rule asks for: the schema cannot say "the work one".
 fn mark_required(rs: &mut ResourceSchema, path: &str) -> Result<(), String> {
     let parsed = filter::parse_path(path).map_err(|e| format!("mapping path `{path}`: {e}"))?;
-    let (attr_path, sub) = match &parsed {
-        PatchPath::Attr(p) => (p, p.sub_attr.as_deref()),
-        PatchPath::Value { value_path, .. } => (&value_path.attr, None),
+    let (attr_path, sub, value_path) = match &parsed {
+        PatchPath::Attr(p) => (p, p.sub_attr.as_deref(), false),
+        PatchPath::Value {
+            value_path,
+            sub_attr,
+        } => (&value_path.attr, sub_attr.as_deref(), true),
     };
     let schema = match attr_path.urn.as_deref() {
         Some(u) if !u.eq_ignore_ascii_case(&rs.core.id) => rs
@@ -148,17 +155,20 @@ fn mark_required(rs: &mut ResourceSchema, path: &str) -> Result<(), String> {
     let Some(top) = top else {
         return Ok(());
     };
-    match sub {
-        None => top.required = true,
-        Some(s) => {
-            if let Some(sub) = top
-                .sub_attributes
-                .iter_mut()
-                .find(|a| a.name.eq_ignore_ascii_case(s))
-            {
-                sub.required = true;
-            }
-        }
+    top.required = true;
+    if let Some(sub) = sub.and_then(|s| {
+        top.sub_attributes
+            .iter_mut()
+            .find(|a| a.name.eq_ignore_ascii_case(s))
+    }) {
+        sub.required = true;
+    }
+    if value_path {
+        let rule = format!("This profile requires a value at `{path}`.");
+        top.description = Some(match top.description.take() {
+            Some(d) if !d.is_empty() => format!("{d} {rule}"),
+            _ => rule,
+        });
     }
     Ok(())
 }
@@ -230,6 +240,9 @@ mod tests {
                 .unwrap()
                 .required
         );
+        // row G1 / issue 12 deliverable 8: the parent of a required sub-attribute is
+        // required too, or a schema-driven client leaves `name` out.
+        assert!(rs.resolve(None, "name", None).unwrap().required);
         let mut bad = spec.clone();
         bad.schemas[0].attributes[1].kind = None;
         assert!(resource_schema(&bad, ResourceKind::User)

@@ -287,12 +287,28 @@ impl Profile {
     /// Applies `filter_policy` to a query's filter: under `strict`, every attribute the
     /// filter compares must be a matching attribute (`id` always is).
     pub fn check_filter(&self, kind: ResourceKind, f: &Filter) -> Result<()> {
+        self.check_filter_keys(kind, f, false)
+    }
+
+    /// [`Profile::check_filter`] for one resource type of a root `POST /.search`
+    /// (RFC 7644 §3.4.3): an attribute `kind`'s schema does not have is not refused; it
+    /// has no value there, so it matches nothing for that type (RFC 7644 §3.4.2.1:
+    /// a search across types filters each with its own attributes).
+    pub fn check_search_filter(&self, kind: ResourceKind, f: &Filter) -> Result<()> {
+        self.check_filter_keys(kind, f, true)
+    }
+
+    fn check_filter_keys(&self, kind: ResourceKind, f: &Filter, skip_foreign: bool) -> Result<()> {
         if self.spec.filter_policy == FilterPolicy::Allow {
             return Ok(());
         }
         let core = kind.schema_urn();
         let mut used = Vec::new();
         filter_keys(f, core, &mut used);
+        if skip_foreign {
+            let schema = self.schema(kind);
+            used.retain(|(k, _)| schema.resolve(k.0.as_deref(), &k.1, None).is_some());
+        }
         let allowed: Vec<Key> = self
             .mapping(kind)
             .iter()

@@ -124,7 +124,10 @@ impl Recorder {
             loop {
                 let stream = tokio::select! {
                     accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => stream,
+                        Ok((stream, peer)) => {
+                            // The same request-target normalisation as `serve` (issue 12).
+                            crate::server::target::NormalizedTarget::new(stream, peer.to_string())
+                        }
                         Err(_) => continue,
                     },
                     _ = &mut stopped => break,

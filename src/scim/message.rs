@@ -114,10 +114,23 @@ pub struct PatchOperation {
     pub op: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// `None` when the member is absent; `Some(Value::Null)` for `"value": null`, which
+    /// means "clear" (RFC 7643 §2.5: null is unassigned; the Logic App "SCIM Validation"
+    /// template's mandatory null-update test sends it).
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub value: Option<Value>,
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// A member that is present, `null` included (serde maps a present `null` to `None` for
+/// an `Option` unless told otherwise).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+    <Value as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 impl PatchRequest {

@@ -202,7 +202,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Create(kind) => {
             let params = Params::from_query(req.query)?;
-            let body = json_body(req.body)?;
+            let body = entra_body(ctx, *kind, json_body(req.body)?)?;
             ctx.settings.profile.check_write(*kind, &body)?;
             let (resource, text) = store.create_with_text(*kind, body)?;
             let location = resource["meta"]["location"]
@@ -223,7 +223,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Replace(kind, id) => {
             let params = Params::from_query(req.query)?;
-            let body = json_body(req.body)?;
+            let body = entra_body(ctx, *kind, json_body(req.body)?)?;
             ctx.settings.profile.check_write(*kind, &body)?;
             let resource = store.replace(*kind, id, body, req.if_match)?;
             Ok(Reply::json(200, &show(store, *kind, &resource, &params))?.with_etag(&resource))
@@ -272,6 +272,14 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         Route::BadPath(msg) => Err(Error::invalid_syntax(msg.clone())),
         Route::NotFound => Err(Error::not_found(not_found_detail(ctx.settings))),
     }
+}
+
+/// A POST/PUT body with Entra's value quirks (string booleans, a plain manager id) coerced
+/// by the schema types, or refused naming the quirk under `--strict-rfc` (`patch::body`).
+fn entra_body(ctx: &Ctx<'_>, kind: ResourceKind, mut body: Value) -> Result<Value> {
+    let dialect = patch::Dialect::from_strict(ctx.settings.strict_rfc);
+    patch::coerce_body(&mut body, ctx.store.schema(kind), dialect)?;
+    Ok(body)
 }
 
 /// `POST /_mock/faults` with `{"rule": "..."}`: 201 `{"id", "rule"}`, or 400
@@ -378,9 +386,22 @@ fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
 fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let mut all = Vec::new();
-    for kind in ctx.settings.profile.kinds() {
+    let kinds = ctx.settings.profile.kinds();
+    if let Some(f) = &params.filter {
+        // A filter no resource type can take is refused as on that type's endpoint;
+        // otherwise each type drops only what it lacks (`check_search_filter`).
+        let mut refusals = kinds
+            .iter()
+            .map(|k| ctx.settings.profile.check_filter(*k, f));
+        if let Some(Err(first)) = refusals.next() {
+            if refusals.all(|r| r.is_err()) {
+                return Err(first);
+            }
+        }
+    }
+    for kind in kinds {
         if let Some(f) = &params.filter {
-            ctx.settings.profile.check_filter(kind, f)?;
+            ctx.settings.profile.check_search_filter(kind, f)?;
         }
         let query = Query {
             filter: params.filter.as_ref(),

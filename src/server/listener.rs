@@ -183,8 +183,8 @@ pub(crate) async fn run(
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let stream = match accepted {
-                    Ok((stream, _)) => stream,
+                let (stream, peer) = match accepted {
+                    Ok(pair) => pair,
                     Err(e) => {
                         // EMFILE and friends: back off instead of spinning.
                         tracing::warn!(error = %e, "accept failed");
@@ -212,7 +212,10 @@ pub(crate) async fn run(
                     let tenants = Arc::clone(&tenants);
                     async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
                 });
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+                // Raw `"` and friends in the request target are percent-encoded before
+                // hyper parses the request line (`target.rs`, issue 12 row A4).
+                let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer.to_string()));
+                let conn = graceful.watch(http.serve_connection(io, service));
                 tokio::spawn(async move {
                     let _ = conn.await;
                     drop(slot);

@@ -14,7 +14,9 @@
 //! - `router.rs` (pure `(method, path) -> Route`), `handlers.rs` (no hyper types, no
 //!   sockets), `params.rs` (RFC 7644 §3.4.2 query parameters), `projection.rs`
 //!   (`attributes`/`excludedAttributes`), `discovery.rs` (RFC 7644 §4), `journal.rs`,
-//!   `faults.rs` (the rule language of [`FaultRule`]).
+//!   `faults.rs` (the rule language of [`FaultRule`]), `target.rs` (the I/O adapter
+//!   that percent-encodes raw `"` and friends in request targets before hyper parses
+//!   them, and answers refused heads with an RFC 7644 §3.12 body).
 //!
 //! Only what a test suite or the binary needs is public; everything else is
 //! `pub(crate)`.
@@ -30,6 +32,7 @@ mod params;
 pub(crate) mod pipeline;
 mod projection;
 mod router;
+pub(crate) mod target;
 
 use std::sync::Arc;
 

@@ -2,6 +2,7 @@
 
 mod cli;
 mod faults;
+mod fidelity;
 mod filter;
 mod hardening;
 mod membership;

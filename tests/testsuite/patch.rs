@@ -215,11 +215,17 @@ mod model {
             "add" | "replace" => {}
             _ => return Err("invalidSyntax"),
         }
-        // `"value": null` reads as no value, which add and replace require (RFC 7644 §3.5.2).
-        let v = op["value"].clone();
-        if v.is_null() {
+        // No `value` is an error for add and replace (RFC 7644 §3.5.2); `"value": null`
+        // clears, like "" below (RFC 7643 §2.5: null is unassigned; the Logic App's
+        // null-update test, issue 12 row C21).
+        let Some(v) = op.get("value").cloned() else {
             return Err("invalidValue");
+        };
+        if path == "active" && v.is_null() {
+            obj.remove("active");
+            return Ok(());
         }
+        let v = if v.is_null() { json!("") } else { v };
         if path == "id" {
             return if obj["id"] == v {
                 Ok(())
