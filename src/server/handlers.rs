@@ -277,7 +277,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
 /// A POST/PUT body with Entra's value quirks (string booleans, a plain manager id) coerced
 /// by the schema types, or refused naming the quirk under `--strict-rfc` (`patch::body`).
 fn entra_body(ctx: &Ctx<'_>, kind: ResourceKind, mut body: Value) -> Result<Value> {
-    let dialect = patch::Dialect::from_strict(ctx.settings.strict_rfc);
+    let dialect = ctx.settings.dialect;
     patch::coerce_body(&mut body, ctx.store.schema(kind), dialect)?;
     Ok(body)
 }
