@@ -6,6 +6,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
@@ -22,7 +23,8 @@ pub enum TransportError {
     /// The request could not be assembled (for example an invalid URI after substitution).
     #[error("cannot build request for {uri}: {reason}")]
     Build { uri: String, reason: String },
-    /// No connection: refused, unknown host, TLS handshake failed.
+    /// No connection: refused, unknown host, TLS handshake failed (an untrusted
+    /// certificate among them).
     #[error("cannot connect to {uri}: {reason}")]
     Connect { uri: String, reason: String },
     /// Connected, but the exchange broke before a response head arrived.
@@ -60,7 +62,7 @@ pub(crate) struct HttpClient {
     base: String,
     token: Option<String>,
     timeout: Duration,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
 }
 
 impl std::fmt::Debug for HttpClient {
@@ -73,14 +75,20 @@ impl std::fmt::Debug for HttpClient {
 }
 
 impl HttpClient {
-    /// A client sending to `base` (no trailing `/`), with `token` as a bearer token.
-    pub(crate) fn new(base: String, token: Option<String>, timeout: Duration) -> HttpClient {
-        HttpClient {
+    /// A client sending to `base` (no trailing `/`, http:// or https://), with `token` as a
+    /// bearer token, trusting what `tls` says.
+    pub(crate) fn new(
+        base: String,
+        token: Option<String>,
+        timeout: Duration,
+        tls: &crate::tls::ClientTls,
+    ) -> Result<HttpClient, crate::tls::TlsError> {
+        Ok(HttpClient {
             base,
             token,
             timeout,
-            client: Client::builder(TokioExecutor::new()).build_http(),
-        }
+            client: Client::builder(TokioExecutor::new()).build(tls.connector()?),
+        })
     }
 
     /// Sends one request and waits at most the timeout for the whole answer.

@@ -105,6 +105,10 @@ pub struct Report {
     pub duration_ms: u64,
     /// True when no request reached the endpoint at all (connection refused, bad host).
     pub unreachable: bool,
+    /// Why the run stopped before every scenario ran: the endpoint was unreachable, or
+    /// hung for several requests in a row. Scenarios not run are skipped with this reason.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 impl Report {

@@ -26,8 +26,12 @@ pub struct RunnerConfig {
     pub token: Option<String>,
     /// Dialects to run every scenario in; empty means legacy, or the flag's dialect.
     pub dialects: Vec<Dialect>,
-    /// Per-request timeout; Entra expects answers within 60 s (entra-provisioning.md §2.3).
+    /// Per-request timeout (default 10 s). Entra's own limit is 60 s per request
+    /// (docs/entra.md, "Transport"); a healthy endpoint answers in well under a second.
     pub timeout: Duration,
+    /// Stop the whole run after this many timeouts in a row (default 3): a hung endpoint
+    /// ends the run in about `timeout × this` instead of `timeout × every step`.
+    pub max_timeouts_in_a_row: usize,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
@@ -38,26 +42,82 @@ pub struct RunnerConfig {
     pub retries_on_429: u32,
     /// Seed for `${uuid}`/`${random_upn}`, for reproducible runs; `None` is random.
     pub seed: Option<u64>,
+    /// What an https tenant URL's certificate is checked against.
+    pub tls: crate::tls::ClientTls,
 }
 
 impl RunnerConfig {
-    /// Defaults for `tenant_url`: no token, legacy dialect, 60 s timeout, 4 at once.
+    /// Defaults for `tenant_url`: no token, legacy dialect, 10 s timeout, stop after 3
+    /// timeouts in a row, 4 scenarios at once.
     pub fn new(tenant_url: impl Into<String>) -> Self {
         RunnerConfig {
             tenant_url: tenant_url.into(),
             token: None,
             dialects: Vec::new(),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_timeouts_in_a_row: 3,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
             retries_on_429: 0,
             seed: None,
+            tls: crate::tls::ClientTls::default(),
         }
     }
 }
 
 /// Called after each scenario with (result, done so far, total).
 pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
+
+/// Called before each step is sent with (scenario name, dialect, step name).
+pub type StepProgress = Arc<dyn Fn(&str, Dialect, &str) + Send + Sync>;
+
+/// Why a run stopped early, shared by every scenario of one run.
+#[derive(Debug, Default)]
+struct Stop {
+    timeouts_in_a_row: std::sync::atomic::AtomicUsize,
+    answered: std::sync::atomic::AtomicBool,
+    reason: std::sync::Mutex<Option<String>>,
+}
+
+impl Stop {
+    fn reason(&self) -> Option<String> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn stop(&self, why: String) {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    /// Notes one exchange; stops the run when the endpoint is unreachable or hangs.
+    fn observe(&self, sent: &Result<Answer, TransportError>, max_timeouts: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match sent {
+            Ok(_) => {
+                self.answered.store(true, SeqCst);
+                self.timeouts_in_a_row.store(0, SeqCst);
+            }
+            Err(e @ TransportError::Connect { .. }) if !self.answered.load(SeqCst) => {
+                self.stop(format!("stopped: {e}"));
+            }
+            Err(e @ TransportError::Timeout { after, .. }) => {
+                let n = self.timeouts_in_a_row.fetch_add(1, SeqCst) + 1;
+                if n >= max_timeouts.max(1) {
+                    self.stop(format!(
+                        "stopped after {n} requests in a row got no answer within {} s (the endpoint hangs); last: {e}",
+                        after.as_secs_f64()
+                    ));
+                }
+            }
+            Err(_) => self.timeouts_in_a_row.store(0, SeqCst),
+        }
+    }
+}
 
 /// Replays scenarios against one endpoint.
 #[derive(Clone)]
@@ -66,6 +126,8 @@ pub struct Runner {
     dialects: Vec<Dialect>,
     client: HttpClient,
     progress: Option<Progress>,
+    step_progress: Option<StepProgress>,
+    stop: Arc<Stop>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -79,8 +141,10 @@ impl std::fmt::Debug for Runner {
 /// A tenant URL the runner cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunnerError {
-    #[error("tenant URL `{0}` must start with http:// (https is not supported yet: put a TLS-terminating proxy in front, or test on loopback)")]
+    #[error("tenant URL `{0}` must start with https:// or http://")]
     Scheme(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("tenant URL `{0}` is not a valid URL: {1}")]
     Url(String, String),
 }
@@ -99,7 +163,8 @@ impl Runner {
             ),
             None => (config.tenant_url.clone(), false),
         };
-        if !base.to_ascii_lowercase().starts_with("http://") {
+        let lower = base.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err(RunnerError::Scheme(config.tenant_url.clone()));
         }
         base.parse::<hyper::Uri>()
@@ -112,18 +177,27 @@ impl Runner {
             vec![Dialect::Legacy]
         };
         let base = base.trim_end_matches('/').to_owned();
-        let client = HttpClient::new(base, config.token.clone(), config.timeout);
+        let client = HttpClient::new(base, config.token.clone(), config.timeout, &config.tls)
+            .map_err(|e| RunnerError::Tls(e.to_string()))?;
         Ok(Runner {
             dialects,
             config,
             client,
             progress: None,
+            step_progress: None,
+            stop: Arc::default(),
         })
     }
 
     /// Reports each finished scenario to `progress`.
     pub fn with_progress(mut self, progress: Progress) -> Runner {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Reports each step to `progress` before it is sent.
+    pub fn with_step_progress(mut self, progress: StepProgress) -> Runner {
+        self.step_progress = Some(progress);
         self
     }
 
@@ -135,6 +209,10 @@ impl Runner {
     /// Runs every scenario in every configured dialect it applies to.
     pub async fn run(&self, scenarios: &[Scenario]) -> Report {
         let started = Instant::now();
+        let runner = Runner {
+            stop: Arc::default(),
+            ..self.clone()
+        };
         let mut jobs = Vec::new();
         for s in scenarios {
             for d in &self.dialects {
@@ -153,7 +231,7 @@ impl Runner {
             let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
                 break;
             };
-            let runner = self.clone();
+            let runner = runner.clone();
             let done = Arc::clone(&done);
             set.spawn(async move {
                 let _permit = permit;
@@ -190,6 +268,7 @@ impl Runner {
             .all(|s| s.response.is_none());
         Report {
             format: 1,
+            stopped: runner.stop.reason(),
             tenant_url: self.config.tenant_url.clone(),
             summary,
             scenarios,
@@ -217,6 +296,11 @@ impl Runner {
             cleanup: Vec::new(),
             duration_ms: 0,
         };
+        if let Some(why) = self.stop.reason() {
+            result.outcome = Outcome::Skipped;
+            result.skipped_because = Some(why);
+            return result;
+        }
         if let Some(missing) = scenario
             .requires
             .iter()
@@ -245,9 +329,12 @@ impl Runner {
             .iter()
             .filter(|s| s.dialect.is_none_or(|d| d == dialect))
         {
-            if failed {
+            if failed || self.stop.reason().is_some() {
                 result.steps.push(skipped_step(step));
                 continue;
+            }
+            if let Some(progress) = &self.step_progress {
+                progress(&scenario.name, dialect, &step.name);
             }
             let step_result = self.run_step(step, &mut vars).await;
             if step_result.outcome == Outcome::Failed {
@@ -265,6 +352,10 @@ impl Runner {
                 }
             }
             result.steps.push(step_result);
+        }
+        // After a stop the endpoint is unreachable or hangs: cleanup would only wait too.
+        if self.stop.reason().is_some() {
+            cleanups.clear();
         }
         for path in cleanups.into_iter().rev() {
             result.cleanup.push(self.cleanup(&path).await);
@@ -309,6 +400,7 @@ impl Runner {
         let mut attempt = 0;
         let sent = loop {
             let sent = self.send(&step.request.method, &prepared).await;
+            self.stop.observe(&sent, self.config.max_timeouts_in_a_row);
             match &sent {
                 Ok(answer) if answer.status == 429 && attempt < self.config.retries_on_429 => {
                     attempt += 1;

@@ -96,6 +96,7 @@ pub struct MockServerBuilder {
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
     fault_seed: u64,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for MockServerBuilder {
@@ -120,6 +121,7 @@ impl Default for MockServerBuilder {
             faults: Vec::new(),
             fault_error: None,
             fault_seed: 0,
+            tls: None,
         }
     }
 }
@@ -250,6 +252,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serve https with this certificate and key instead of http (see [`crate::tls`]);
+    /// [`MockServer::uri`] then starts with `https://`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Starts the server. Returns as soon as it is listening.
     pub async fn start(self) -> MockServer {
         self.start_blocking()
@@ -288,7 +297,8 @@ impl MockServerBuilder {
         std_listener
             .set_nonblocking(true)
             .map_err(StartError::Runtime)?;
-        let uri = format!("http://{addr}");
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let uri = format!("{scheme}://{addr}");
         let tenants = self.tenants(&uri)?;
         let tenants = Arc::new(tenants);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -300,13 +310,14 @@ impl MockServerBuilder {
         let (stop, stopped) = oneshot::channel::<()>();
         let server_tenants = Arc::clone(&tenants);
         let limits = self.limits;
+        let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
         let thread = std::thread::Builder::new()
             .name("scimock".into())
             .spawn(move || {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => {
-                            super::run(listener, server_tenants, limits, async {
+                            super::run(listener, server_tenants, limits, tls, async {
                                 let _ = stopped.await;
                             })
                             .await

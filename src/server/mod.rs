@@ -436,6 +436,7 @@ pub(crate) async fn run(
     listener: TcpListener,
     tenants: Arc<Vec<Tenant>>,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -479,6 +480,19 @@ pub(crate) async fn run(
                     let tenants = Arc::clone(&tenants);
                     async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
                 });
+                if let Some(acceptor) = &tls {
+                    // https (`serve --tls-cert`): the handshake runs in the connection's own
+                    // task, bounded like a request head so a silent client cannot hold a slot.
+                    let (acceptor, watcher, http) = (acceptor.clone(), graceful.watcher(), http.clone());
+                    let limit = limits.header_read_timeout;
+                    tokio::spawn(async move {
+                        if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                            let _ = watcher.watch(http.serve_connection(TokioIo::new(stream), service)).await;
+                        }
+                        drop(slot);
+                    });
+                    continue;
+                }
                 let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
                 tokio::spawn(async move {
                     let _ = conn.await;
