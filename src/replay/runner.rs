@@ -120,6 +120,24 @@ impl Stop {
 }
 
 /// Replays scenarios against one endpoint.
+///
+/// ```
+/// use scimock::replay::{builtin_scenarios, Runner, RunnerConfig};
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let server = scimock::MockServer::builder().token("t").start_blocking();
+///     let mut config = RunnerConfig::new(server.base_url()); // http:// or https://
+///     config.token = Some("t".into());
+///     let scenarios: Vec<_> = builtin_scenarios()
+///         .unwrap()
+///         .into_iter()
+///         .filter(|s| s.name == "test_connection")
+///         .collect();
+///     let report = Runner::new(config).unwrap().run(&scenarios).await;
+///     assert_eq!(report.exit_code(), 0, "{}", scimock::replay::report::terminal(&report, false));
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,

@@ -75,6 +75,19 @@ struct TenantSpec {
 /// Configures a [`MockServer`]. Defaults: 127.0.0.1:0, the profile's base path
 /// (`/scim/v2`), a random token, profile `entra-generic`, journal of 1000, 1 MiB bodies,
 /// admin routes on, system clock, random 20-hex-digit ids, no seed data, one tenant.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let server = scimock::MockServer::builder()
+///     .token("secret")
+///     .profile_id("servicely")
+///     .seed(json!({"Users": [{"userName": "bjensen@example.com"}], "Groups": []}))
+///     .fault("GET /Users filter=userName status=503 nth=1")
+///     .start_blocking();
+/// assert_eq!(server.users().len(), 1);
+/// assert_eq!(server.faults().len(), 1);
+/// ```
 #[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
@@ -439,6 +452,17 @@ fn normal_path(path: &str) -> String {
 }
 
 /// A running SCIM mock server. Dropping it stops the server and joins its thread.
+///
+/// ```
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let server = scimock::MockServer::start().await; // 127.0.0.1:0, a random token
+///     let base_url = server.base_url(); // http://127.0.0.1:PORT/scim/v2: give it to the client
+///     assert!(base_url.ends_with("/scim/v2"));
+///     assert!(server.token().is_some());
+///     assert!(server.received_requests().is_empty());
+/// }
+/// ```
 #[derive(Debug)]
 pub struct MockServer {
     addr: SocketAddr,
