@@ -34,7 +34,7 @@ print(f"{len(blocks)} README rust blocks copied verbatim")
 PY
 cp "$ROOT/Cargo.lock" "$CRATE/Cargo.lock"
 cd "$CRATE"
-CARGO_TARGET_DIR="$ROOT/target/ci-readme" cargo test --offline --quiet 2>&1 | tail -n 4
+CARGO_TARGET_DIR="$ROOT/target" cargo test --offline 2>&1 | grep -E "^test |test result"
 test "${PIPESTATUS[0]}" -eq 0
 if cargo tree --offline -e normal,dev --prefix none | grep -E '^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif) v'; then
   echo "a default-features = false user gets CLI-only crates"; exit 1

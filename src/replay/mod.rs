@@ -4,7 +4,7 @@
 //! Owns the sequence format ([`scenario`]), the runner ([`runner`]: order, concurrency,
 //! substitution, captures, cleanup), its HTTP client (`client`: hyper's client, a typed
 //! [`TransportError`]), the result model ([`result`]), the checks ([`check`]: expectations plus the
-//! compliance pitfalls of entra-provisioning.md §2 and §3.6) and the reports ([`report`]).
+//! compliance pitfalls of docs/entra.md §2 and §3.6) and the reports ([`report`]).
 //!
 //! # Sequence format (`testdata/azure/<scenario>.json`)
 //!
@@ -15,7 +15,7 @@
 //! |---|---|---|---|
 //! | `name` | string | file stem | scenario name, unique |
 //! | `description` | string | `""` | what it exercises |
-//! | `note` | string | `""` | the reference section it pins (`entra-provisioning.md §1.0`) |
+//! | `note` | string | `""` | the reference section it pins (`docs/entra.md §1.0`) |
 //! | `dialects` | array of `"legacy"` / `"aadOptscim062020"` | both | dialects it runs in |
 //! | `requires` | array of string | `[]` | capabilities needed (`"groups"`); skipped otherwise |
 //! | `vars` | object string → string | `{}` | variables set at start, in file order; may use generators and earlier vars |
