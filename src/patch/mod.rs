@@ -2,11 +2,11 @@
 //! operations or none: the engine works on a copy and returns it only on success).
 //!
 //! Owns: the envelope checks, `add`/`replace`/`remove` with and without `path`
-//! ([`ops`]), path resolution and path-less value expansion ([`path`]; the path grammar is
+//! (`ops`), path resolution and path-less value expansion (`path`; the path grammar is
 //! [`crate::filter::parse_path`], never a second parser), value checks and Entra's value
-//! quirks ([`value`]), op names and filter literals of the two Entra dialects
-//! ([`dialect`], entra-provisioning.md §4), and turning group-membership operations into
-//! [`MemberOp`]s ([`members`]).
+//! quirks (`value`), op names and filter literals of the two Entra dialects
+//! (`dialect`, entra-provisioning.md §4), and turning group-membership operations into
+//! [`MemberOp`]s (`members`).
 //!
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids
 //! exist and member indexes (the store), HTTP (the server).

@@ -43,7 +43,7 @@
 //! | `path` | string | required | SCIM attribute path as Entra maps it: `emails[type eq "work"].value`, `urn:…:enterprise:2.0:User:manager` |
 //! | `type` | string | required | the seed's Type column: `String`, `Boolean`, `Reference` |
 //! | `filter` | bool | `false` | "Supported for filtering" / matching attribute: filterable and indexed |
-//! | `required` | bool | `false` | "Required by <app>": POST and PUT without a value here are 400 `invalidValue` |
+//! | `required` | bool | `false` | "Required by &lt;app&gt;": POST and PUT without a value here are 400 `invalidValue` |
 //! | `format` | `"e164"` \| `"email"` | none | a built-in value rule (E.164 phone `+16175551212`, email address) |
 //! | `pattern` | string (regex) | none | a custom value rule; every value at `path` must match |
 //! | `example` | string | none | a valid value, quoted in the error when `pattern` fails |

@@ -1,6 +1,6 @@
 //! Running scenarios against a tenant URL: orchestration (order, concurrency, progress),
 //! the step engine (substitution, 429 retries, checks, captures) and cleanup. The result
-//! model lives in [`super::result`], the HTTP exchange in [`super::client`].
+//! model lives in [`super::result`], the HTTP exchange in `super::client`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};

@@ -1,9 +1,9 @@
 //! The HTTP server: hyper 1.x over tokio, HTTP/1.1 keep-alive. hyper stays in this
-//! module. Layers: the listener with graceful shutdown ([`run`]), the pure
+//! module. Layers: the listener with graceful shutdown (`run`), the pure
 //! [`router`], [`handlers`] that never see hyper types, and the [`crate::store`].
 //! This file owns the glue: bearer auth, body limits ([`http_body_util::Limited`]),
 //! response encoding, the journal and one log line per request, and multi-tenancy: one
-//! listener, several [`Tenant`]s, each an app (vendor profile) with its own store, token
+//! listener, several `Tenant`s, each an app (vendor profile) with its own store, token
 //! and journal under its own path prefix. The wiremock-style [`MockServer`] lives in
 //! `mock.rs`. Fault injection ([`faults`]) is applied here, after auth and before the
 //! handler: the rules decide, this file delays, short-circuits or mangles the answer.
