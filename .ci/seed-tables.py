@@ -136,6 +136,9 @@ def main(argv):
     seeds, write = pathlib.Path(argv[0]), "--write" in argv
     reference = argv[argv.index("--reference") + 1] if "--reference" in argv else None
     wanted = {}
+    if not sorted(seeds.glob("*.txt")):
+        print(f"{seeds}: no seed tutorials (*.txt) there")
+        return 2
     for path in sorted(seeds.glob("*.txt")):
         title, step, tables = seed_tables(path.read_text(encoding="utf-8"))
         pid = next((p for p, (w, _) in TUTORIALS.items() if w in title), None)
