@@ -15,6 +15,8 @@
 //!   attributes, value rules, quirks; the checks they add to requests.
 //! - [`record`]: a recording reverse proxy that turns live traffic into replay sequences.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
+//! - [`tls`]: rustls configuration for `serve --tls-cert` and the https clients of replay
+//!   and record.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper lives in three places only: [`server`], the replay client ([`replay`]) and the
@@ -39,6 +41,7 @@ pub mod replay;
 pub mod scim;
 pub mod server;
 pub mod store;
+pub mod tls;
 
 pub use error::{Error, ErrorKind, Result};
 pub use server::{MockServer, MockServerBuilder};

@@ -36,6 +36,30 @@ enum Command {
     Profiles(profiles::ProfilesCommand),
 }
 
+/// How an https client checks the endpoint's certificate (`replay`, `record --upstream`).
+#[derive(Debug, Clone, clap::Args)]
+pub(crate) struct TlsArgs {
+    /// Also trust this CA certificate (PEM), repeatable; the platform's roots stay trusted.
+    #[arg(long = "ca-cert", value_name = "FILE")]
+    ca_certs: Vec<std::path::PathBuf>,
+    /// Accept any certificate (self-signed staging endpoints). Never against production.
+    #[arg(long)]
+    insecure: bool,
+}
+
+impl TlsArgs {
+    /// The library's options; warns on stderr about `--insecure`.
+    pub(crate) fn client_tls(&self) -> scimock::tls::ClientTls {
+        if self.insecure {
+            eprintln!("warning: --insecure: https certificates are not checked; anyone on the path can read and change this traffic");
+        }
+        scimock::tls::ClientTls {
+            ca_certs: self.ca_certs.clone(),
+            insecure: self.insecure,
+        }
+    }
+}
+
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),

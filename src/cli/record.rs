@@ -8,13 +8,16 @@ use clap::Args;
 /// Forward SCIM traffic to an endpoint and record it as a replayable sequence.
 #[derive(Debug, Args)]
 pub(crate) struct RecordArgs {
-    /// The SCIM endpoint to forward to, e.g. http://127.0.0.1:8080/scim/v2.
+    /// The SCIM endpoint to forward to, e.g. https://staging.example.com/scim/v2.
     #[arg(long)]
     upstream: String,
+    #[command(flatten)]
+    tls: super::TlsArgs,
     /// Where the proxy listens; point the client's tenant URL at it.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: String,
-    /// The sequence file to write (rewritten after every exchange).
+    /// The sequence file to write (missing folders are created; rewritten after every
+    /// exchange).
     #[arg(long)]
     out: PathBuf,
     /// Scenario name (default: the file stem).
@@ -41,11 +44,13 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
         }
     };
     rt.block_on(async {
-        let recorder = match scimock::record::Recorder::start(
+        let tls = args.tls.client_tls();
+        let recorder = match scimock::record::Recorder::start_with_tls(
             &args.upstream,
             &args.listen,
             &name,
             Some(&args.out),
+            &tls,
         )
         .await
         {
@@ -71,10 +76,33 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
                 })
         );
         println!("Stop with Ctrl-C; the file is complete after every request.");
-        let _ = tokio::signal::ctrl_c().await;
+        let mut reported: Option<String> = None;
+        let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        loop {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => break,
+                _ = tick.tick() => {
+                    // A failed rewrite is said once, when it happens, not only at the end.
+                    let now = recorder.save_error();
+                    if now.is_some() && now != reported {
+                        eprintln!("error: {}", now.as_deref().unwrap_or_default());
+                    }
+                    reported = now;
+                }
+            }
+        }
         let steps = recorder.scenario().steps.len();
+        let saved = recorder.save();
         recorder.stop().await;
-        eprintln!("recorded {steps} requests into {}", args.out.display());
-        ExitCode::SUCCESS
+        match saved {
+            Ok(()) => {
+                eprintln!("recorded {steps} requests into {}", args.out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}; the {steps} recorded requests are lost");
+                ExitCode::from(1)
+            }
+        }
     })
 }

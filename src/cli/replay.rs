@@ -27,6 +27,8 @@ pub(crate) struct ReplayArgs {
     /// Bearer token for the endpoint.
     #[arg(long, env = "SCIMOCK_TOKEN")]
     token: Option<String>,
+    #[command(flatten)]
+    tls: super::TlsArgs,
     /// Only scenarios whose name matches this glob (repeatable), e.g. 'group_*'.
     #[arg(long = "scenario", value_name = "GLOB")]
     scenarios: Vec<String>,
@@ -34,17 +36,17 @@ pub(crate) struct ReplayArgs {
     #[arg(long, value_enum)]
     dialect: Option<DialectArg>,
     /// Reports to write: `junit=PATH`, `json=PATH`, comma-separated or repeated.
-    #[arg(long, value_delimiter = ',')]
-    report: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_report)]
+    report: Vec<(ReportKind, PathBuf)>,
     /// Read scenarios from this directory instead of the built-in set.
     #[arg(long, value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
     /// Scenarios run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Per-request timeout in seconds (Entra allows 60).
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
+    /// Per-request timeout in seconds (Entra allows 60); three timeouts in a row stop the run.
+    #[arg(long, default_value = "10", value_parser = parse_seconds)]
+    timeout: Duration,
     /// The endpoint does not provision groups: skip group scenarios.
     #[arg(long)]
     no_groups: bool,
@@ -59,24 +61,35 @@ pub(crate) struct ReplayArgs {
     list: bool,
 }
 
+/// A report format of `--report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ReportKind {
+    Junit,
+    Json,
+}
+
+fn parse_report(value: &str) -> Result<(ReportKind, PathBuf), String> {
+    match value.split_once('=') {
+        Some(("junit", path)) if !path.is_empty() => Ok((ReportKind::Junit, path.into())),
+        Some(("json", path)) if !path.is_empty() => Ok((ReportKind::Json, path.into())),
+        _ => Err(format!("`{value}`: use junit=PATH or json=PATH")),
+    }
+}
+
+/// A positive number of seconds, at most an hour.
+pub(crate) fn parse_seconds(value: &str) -> Result<Duration, String> {
+    match value.trim().parse::<f64>() {
+        Ok(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s.min(3600.0))),
+        _ => Err(format!("`{value}` is not a positive number of seconds")),
+    }
+}
+
 fn usage(message: &str) -> ExitCode {
     eprintln!("error: {message}");
     ExitCode::from(2)
 }
 
 pub(crate) fn run(args: ReplayArgs) -> ExitCode {
-    let mut reports: Vec<(String, PathBuf)> = Vec::new();
-    for r in &args.report {
-        match r.split_once('=') {
-            Some((kind @ ("junit" | "json"), path)) if !path.is_empty() => {
-                reports.push((kind.to_owned(), PathBuf::from(path)))
-            }
-            _ => return usage(&format!("--report `{r}`: use junit=PATH or json=PATH")),
-        }
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return usage("--timeout must be a positive number of seconds");
-    }
     let loaded = match &args.scenarios_dir {
         Some(dir) => Scenario::load_dir(dir),
         None => scimock::replay::builtin_scenarios(),
@@ -111,7 +124,8 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         Some(DialectArg::AadOptscim062020) => vec![Dialect::AadOptscim062020],
         Some(DialectArg::Both) => Dialect::BOTH.to_vec(),
     };
-    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.timeout = args.timeout;
+    config.tls = args.tls.client_tls();
     config.concurrency = args.concurrency.max(1);
     config.retries_on_429 = args.retries_on_429;
     config.seed = args.seed;
@@ -135,13 +149,20 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         return ExitCode::SUCCESS;
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let progress_color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let runner = runner.with_progress(Arc::new(move |result, done, total| {
-        eprintln!(
-            "{}",
-            report::progress_line(result, done, total, progress_color)
-        );
-    }));
+    let bar = std::io::stderr()
+        .is_terminal()
+        .then(|| progress_bar(&runner, &scenarios));
+    let runner = match &bar {
+        Some(bar) => {
+            let (steps, done) = (bar.clone(), bar.clone());
+            runner
+                .with_step_progress(Arc::new(move |scenario, dialect, step| {
+                    steps.set_message(format!("{scenario} ({}) · {step}", dialect.as_str()));
+                }))
+                .with_progress(Arc::new(move |_, _, _| done.inc(1)))
+        }
+        None => runner,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
@@ -151,19 +172,51 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
     let result = rt.block_on(runner.run(&scenarios));
-    print!("{}", report::terminal(&result, color));
-    for (kind, path) in &reports {
-        let text = match kind.as_str() {
-            "junit" => match report::junit(&result) {
+    if let Some(bar) = bar {
+        bar.finish_and_clear();
+    }
+    if result.unreachable {
+        // One line: every request failed the same way, a report would only repeat it.
+        eprintln!("error: {}", report::unreachable_line(&result));
+    } else {
+        print!("{}", report::terminal(&result, color));
+    }
+    for (kind, path) in &args.report {
+        let text = match kind {
+            ReportKind::Junit => match report::junit(&result) {
                 Ok(t) => t,
                 Err(e) => return usage(&format!("writing JUnit: {e}")),
             },
-            _ => report::json(&result),
+            ReportKind::Json => report::json(&result),
         };
         if let Err(e) = std::fs::write(path, text) {
             return usage(&format!("cannot write {}: {e}", path.display()));
         }
+        let kind = match kind {
+            ReportKind::Junit => "junit",
+            ReportKind::Json => "json",
+        };
         eprintln!("wrote {kind} report to {}", path.display());
     }
     ExitCode::from(result.exit_code())
+}
+
+/// A progress bar on stderr over the scenario runs, its message the step being sent.
+fn progress_bar(runner: &Runner, scenarios: &[Scenario]) -> indicatif::ProgressBar {
+    let total = scenarios
+        .iter()
+        .map(|s| {
+            runner
+                .dialects()
+                .iter()
+                .filter(|d| s.applies_to(**d))
+                .count()
+        })
+        .sum::<usize>();
+    let bar = indicatif::ProgressBar::new(total as u64);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("[{pos:>3}/{len}] {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar.enable_steady_tick(Duration::from_millis(200));
+    bar
 }

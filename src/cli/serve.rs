@@ -30,9 +30,19 @@ pub(crate) enum LogFormat {
 /// Run the SCIM 2.0 mock server.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, default_value = "127.0.0.1:8080")]
+    /// Address to listen on, `IP:PORT` (port 0 picks a free one; see --port-file).
+    #[arg(long, default_value = "127.0.0.1:8080", value_parser = parse_listen)]
     listen: SocketAddr,
+    /// Write the port actually listened on to this file once listening (with
+    /// `--listen 127.0.0.1:0`, for scripts).
+    #[arg(long, value_name = "FILE")]
+    port_file: Option<PathBuf>,
+    /// Serve https with this certificate chain (PEM, leaf first); needs --tls-key.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Bearer token clients must send (default: a random token, printed at start).
     #[arg(long, conflicts_with = "no_auth")]
     token: Option<String>,
@@ -92,6 +102,21 @@ pub(crate) struct ServeArgs {
     log_format: LogFormat,
 }
 
+/// `--listen`: a socket address; a bare port gets a suggestion instead of a parse error.
+pub(crate) fn parse_listen(value: &str) -> Result<SocketAddr, String> {
+    if let Ok(addr) = value.parse::<SocketAddr>() {
+        return Ok(addr);
+    }
+    if let Ok(port) = value.trim().parse::<u16>() {
+        return Err(format!(
+            "`{value}` is a port, not an address: use 127.0.0.1:{port} (this machine only) or 0.0.0.0:{port} (every interface)"
+        ));
+    }
+    Err(format!(
+        "`{value}` is not IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080"
+    ))
+}
+
 /// The fault rules from `--fault` and `--faults FILE`, each checked; the first error is
 /// the parser's message.
 fn fault_rules(args: &ServeArgs) -> Result<Vec<String>, String> {
@@ -148,12 +173,8 @@ fn read_json(path: &Path) -> Result<Seed, String> {
 
 /// Writes `value` to `path` atomically: a temp file in the same directory, then rename.
 fn write_state(path: &Path, value: &Value) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
     let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)
+    scimock::record::atomic_write(path, &bytes)
 }
 
 fn save(store: &Store, path: &Path) {
@@ -240,6 +261,16 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let header_timeout = args.header_timeout.min(3600.0);
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => match scimock::tls::ServerTls::from_pem_files(cert, key) {
+            Ok(tls) => Some(tls),
+            Err(e) => {
+                eprintln!("error: --tls-cert/--tls-key: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        _ => None,
+    };
     let mut builder = MockServer::builder()
         .listen(args.listen)
         .profile(profile)
@@ -252,6 +283,9 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         .fault_seed(args.fault_seed);
     for rule in &faults {
         builder = builder.fault(rule);
+    }
+    if let Some(tls) = tls {
+        builder = builder.tls(tls);
     }
     if let Some(base) = &args.base_path {
         builder = builder.base_path(base);
@@ -275,6 +309,13 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         }
     };
     banner(&args, &server, &source);
+    if let Some(path) = &args.port_file {
+        let port = format!("{}\n", server.address().port());
+        if let Err(e) = scimock::record::atomic_write(path, port.as_bytes()) {
+            eprintln!("error: --port-file {}: {e}", path.display());
+            return ExitCode::from(2);
+        }
+    }
     let store = server.store();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -327,6 +368,24 @@ async fn wait_for_shutdown(store: &Store, state: Option<&Path>) {
                 }
             }
         }
+    }
+}
+
+/// The banner's example request: a filter on a user that exists, else the user list.
+fn try_path(data: &Value) -> String {
+    let first = data
+        .get("Users")
+        .and_then(Value::as_array)
+        .and_then(|users| users.first())
+        .and_then(|u| u.get("userName"))
+        .and_then(Value::as_str);
+    match first {
+        Some(name) => {
+            let quoted = format!("\"{name}\"");
+            let value: String = form_urlencoded::byte_serialize(quoted.as_bytes()).collect();
+            format!("/Users?filter=userName+eq+{value}")
+        }
+        None => "/Users".to_owned(),
     }
 }
 
@@ -394,8 +453,13 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
         }
         None => String::new(),
     };
+    let tls = match &args.tls_cert {
+        Some(cert) => format!("--cacert '{}' ", cert.display()),
+        None => String::new(),
+    };
     println!(
-        "Try:            curl -s {auth_header}'{}/Users?filter=userName+eq+%22adele@contoso.example%22'",
-        server.base_url()
+        "Try:            curl -s {tls}{auth_header}'{}{}'",
+        server.base_url(),
+        try_path(&server.store().export())
     );
 }

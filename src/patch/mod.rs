@@ -5,7 +5,7 @@
 //! (`ops.rs`), path resolution and path-less value expansion (`path.rs`; the path grammar is
 //! [`crate::filter::parse_path`], never a second parser), value checks and Entra's value
 //! quirks (`value.rs`), the one table of Entra quirks and the policy that admits or
-//! refuses them ([`Quirk`], [`Dialect`], entra-provisioning.md §4), and turning group-membership operations into
+//! refuses them ([`Quirk`], [`Dialect`], docs/entra.md §4), and turning group-membership operations into
 //! [`MemberOp`]s (`members.rs`).
 //!
 //! Leaves to others: `meta` (never touched here; the store stamps it), whether member ids

@@ -14,9 +14,11 @@
 //!   versions, locations) and `$ref` (absolute URLs) at any depth.
 //! - Each step expects the recorded status; the capturing step expects the `id` to exist.
 //!
-//! The file is rewritten atomically after every exchange, so stopping the proxy loses
-//! nothing. hyper is used here as in `server/`: a listener that forwards through
-//! hyper-util's client.
+//! The file is written before the proxy listens (so an unwritable path fails at once,
+//! missing folders are created) and rewritten atomically after every exchange, so
+//! stopping the proxy loses nothing; a failed rewrite is kept and reported by
+//! [`Recorder::save_error`]. hyper is used here as in `server/`: a listener that forwards
+//! through hyper-util's client, over http:// or https:// ([`crate::tls::ClientTls`]).
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -28,12 +30,16 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
+use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::{connect::HttpConnector, Client};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::replay::scenario::{Expect, Request as StepRequest, Scenario, StatusSet, Step};
+use crate::tls::ClientTls;
+
+type Upstream = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 
 /// Largest body the proxy forwards (both directions).
 const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -57,6 +63,20 @@ struct Recording {
     ids: Vec<(String, String)>,
     counts: BTreeMap<String, usize>,
     out: Option<PathBuf>,
+    /// The last failed rewrite of `out`, if the latest one failed.
+    save_error: Option<String>,
+}
+
+/// One forwarded exchange, as the recording sees it.
+#[derive(Debug, Clone, Copy)]
+struct Exchange<'a> {
+    method: &'a str,
+    path: &'a str,
+    query: Option<&'a str>,
+    if_match: Option<&'a str>,
+    body: &'a [u8],
+    status: u16,
+    answer: &'a [u8],
 }
 
 /// A running recorder; dropping it stops the proxy.
@@ -71,8 +91,10 @@ pub struct Recorder {
 /// Why a recorder could not start or save.
 #[derive(Debug, thiserror::Error)]
 pub enum RecordError {
-    #[error("upstream `{0}` must be an http:// URL")]
+    #[error("upstream `{0}` must be an https:// or http:// URL")]
     Upstream(String),
+    #[error("upstream TLS: {0}")]
+    Tls(#[from] crate::tls::TlsError),
     #[error("cannot listen on {0}: {1}")]
     Listen(String, std::io::Error),
     #[error("cannot write {0}: {1}")]
@@ -83,25 +105,46 @@ impl Recorder {
     /// Starts a proxy on `listen` that forwards to `upstream` (a SCIM base URL such as
     /// `http://127.0.0.1:8080/scim/v2`) and records into a scenario named `name`, written
     /// to `out` after every exchange when given. Must be called inside a tokio runtime.
+    ///
+    /// ```
+    /// # async fn demo() -> Result<(), scimock::record::RecordError> {
+    /// let recorder = scimock::record::Recorder::start(
+    ///     "http://127.0.0.1:8080/scim/v2", "127.0.0.1:0", "my_run", None,
+    /// ).await?;
+    /// println!("point the client at http://{}", recorder.addr());
+    /// // … traffic …
+    /// let recorded = recorder.scenario();
+    /// assert_eq!(recorded.name, "my_run");
+    /// recorder.stop().await;
+    /// # Ok(()) }
+    /// ```
     pub async fn start(
         upstream: &str,
         listen: &str,
         name: &str,
         out: Option<&Path>,
     ) -> Result<Recorder, RecordError> {
+        Recorder::start_with_tls(upstream, listen, name, out, &ClientTls::default()).await
+    }
+
+    /// [`Recorder::start`] with an https upstream checked against `tls` (extra roots,
+    /// or `insecure` for a self-signed staging endpoint).
+    pub async fn start_with_tls(
+        upstream: &str,
+        listen: &str,
+        name: &str,
+        out: Option<&Path>,
+        tls: &ClientTls,
+    ) -> Result<Recorder, RecordError> {
         let upstream = upstream.trim_end_matches('/').to_owned();
-        if !upstream.to_ascii_lowercase().starts_with("http://")
+        let lower = upstream.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://"))
             || upstream.parse::<hyper::Uri>().is_err()
         {
             return Err(RecordError::Upstream(upstream));
         }
-        let listener = TcpListener::bind(listen)
-            .await
-            .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
-        let addr = listener
-            .local_addr()
-            .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
-        let recording = Arc::new(Mutex::new(Recording {
+        let client: Upstream = Client::builder(TokioExecutor::new()).build(tls.connector()?);
+        let recording = Recording {
             scenario: Scenario {
                 name: name.to_owned(),
                 description: format!("Recorded by scimock record from {upstream}"),
@@ -114,9 +157,23 @@ impl Recorder {
             ids: Vec::new(),
             counts: BTreeMap::new(),
             out: out.map(Path::to_path_buf),
-        }));
-        let client: Client<HttpConnector, Full<Bytes>> =
-            Client::builder(TokioExecutor::new()).build_http();
+            save_error: None,
+        };
+        // Fail before listening when the file cannot be written: nothing would be kept.
+        if let Some(out) = out {
+            if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent)
+                    .map_err(|e| RecordError::Write(parent.display().to_string(), e))?;
+            }
+        }
+        recording.save()?;
+        let listener = TcpListener::bind(listen)
+            .await
+            .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
+        let recording = Arc::new(Mutex::new(recording));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = Arc::clone(&recording);
         let task = tokio::spawn(async move {
@@ -168,6 +225,16 @@ impl Recorder {
         lock(&self.recording).scenario.clone()
     }
 
+    /// Why the latest rewrite of the output file failed, if it did.
+    pub fn save_error(&self) -> Option<String> {
+        lock(&self.recording).save_error.clone()
+    }
+
+    /// Writes the output file now (a no-op without one).
+    pub fn save(&self) -> Result<(), RecordError> {
+        lock(&self.recording).save()
+    }
+
     /// Stops accepting connections and waits for the accept loop to end.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -200,7 +267,7 @@ fn text_response(status: StatusCode, text: String) -> Response<Full<Bytes>> {
 /// Forwards one request, records the exchange, returns the upstream's answer unchanged.
 async fn forward(
     req: Request<Incoming>,
-    client: &Client<HttpConnector, Full<Bytes>>,
+    client: &Upstream,
     upstream: &str,
     recording: &Mutex<Recording>,
 ) -> Response<Full<Bytes>> {
@@ -261,16 +328,17 @@ async fn forward(
             .get(hyper::header::IF_MATCH)
             .and_then(|v| v.to_str().ok());
         let mut rec = lock(recording);
-        rec.add(
-            parts.method.as_str(),
-            parts.uri.path(),
-            parts.uri.query(),
+        rec.add(Exchange {
+            method: parts.method.as_str(),
+            path: parts.uri.path(),
+            query: parts.uri.query(),
             if_match,
-            &body,
-            rparts.status.as_u16(),
-            &rbody,
-        );
-        if let Err(e) = rec.save() {
+            body: &body,
+            status: rparts.status.as_u16(),
+            answer: &rbody,
+        });
+        rec.save_error = rec.save().err().map(|e| e.to_string());
+        if let Some(e) = &rec.save_error {
             tracing::error!(error = %e, "scimock record: cannot save the recording");
         }
     }
@@ -333,17 +401,17 @@ impl Recording {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn add(
-        &mut self,
-        method: &str,
-        path: &str,
-        query: Option<&str>,
-        if_match: Option<&str>,
-        body: &[u8],
-        status: u16,
-        answer: &[u8],
-    ) {
+    /// Appends one exchange as a step, templating known ids and capturing new ones.
+    fn add(&mut self, exchange: Exchange<'_>) {
+        let Exchange {
+            method,
+            path,
+            query,
+            if_match,
+            body,
+            status,
+            answer,
+        } = exchange;
         let mut request_body: Option<Value> = serde_json::from_slice(body).ok();
         if let Some(b) = &mut request_body {
             redact(b);
@@ -414,10 +482,22 @@ impl Recording {
 
     fn save(&self) -> Result<(), RecordError> {
         let Some(out) = &self.out else { return Ok(()) };
-        let text = serde_json::to_string_pretty(&self.scenario).unwrap_or_default() + "\n";
-        let tmp = out.with_extension("json.tmp");
         let write_err = |e| RecordError::Write(out.display().to_string(), e);
-        std::fs::write(&tmp, text).map_err(write_err)?;
-        std::fs::rename(&tmp, out).map_err(write_err)
+        let mut text = serde_json::to_vec_pretty(&self.scenario)
+            .map_err(|e| write_err(std::io::Error::other(e)))?;
+        text.push(b'\n');
+        atomic_write(out, &text).map_err(write_err)
     }
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
+/// reader never sees half a file. Shared by the recorder and `scimock serve --state`.
+pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(&tmp, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
 }

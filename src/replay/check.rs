@@ -1,6 +1,6 @@
 //! Checking one response: the step's own `expect`, plus the compliance pitfalls every
 //! Entra-facing endpoint is held to, each with what Entra does about it
-//! (entra-provisioning.md §2, §3.6).
+//! (docs/entra.md §2, §3.6).
 
 use serde::Serialize;
 use serde_json::Value;
@@ -54,7 +54,7 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
 }
 
 /// What Entra does when a request gets `status` instead of what it expected
-/// (entra-provisioning.md §3.6 error codes, §2 requirements).
+/// (docs/entra.md §3.6 error codes, §2 requirements).
 pub fn consequence_of_status(
     method: &str,
     path: &str,

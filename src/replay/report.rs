@@ -10,7 +10,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::check::Severity;
-use super::runner::{Outcome, Report, ScenarioResult, StepResult};
+use super::result::{Outcome, Report, ScenarioResult, StepResult};
 
 fn paint(text: &str, style: Style, color: bool) -> String {
     if color {
@@ -48,30 +48,46 @@ pub fn progress_line(result: &ScenarioResult, done: usize, total: usize, color: 
     )
 }
 
-/// The terminal summary: every failed step with its request, what came back, the findings
-/// and their consequences, then the counts.
+/// One occurrence of a finding: where it was seen.
+struct Seen<'a> {
+    scenario: &'a ScenarioResult,
+    step: &'a StepResult,
+}
+
+/// The terminal summary: each distinct finding once, with how often it occurred, the first
+/// step it occurred in (request, status) and what Entra does about it; then the counts.
+/// Identical findings (same check, message and consequence) in many steps are one entry.
 pub fn terminal(report: &Report, color: bool) -> String {
     let mut out = String::new();
+    let mut groups: Vec<(&super::check::Finding, Vec<Seen<'_>>)> = Vec::new();
     for s in &report.scenarios {
-        if s.outcome != Outcome::Failed && !has_warnings(s) {
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "\n{} {} ({})",
-            mark(s.outcome, color),
-            s.name,
-            s.dialect.as_str()
-        );
-        if let Some(why) = &s.skipped_because {
-            let _ = writeln!(out, "    {why}");
+        if s.outcome == Outcome::Failed && s.steps.iter().all(|st| st.findings.is_empty()) {
+            let why = s.skipped_because.as_deref().unwrap_or("failed");
+            let _ = writeln!(
+                out,
+                "\n{} {} ({}): {why}",
+                mark(s.outcome, color),
+                s.name,
+                s.dialect.as_str()
+            );
         }
         for step in &s.steps {
-            if step.findings.is_empty() {
-                continue;
+            for f in &step.findings {
+                let seen = Seen { scenario: s, step };
+                match groups.iter_mut().find(|(g, _)| {
+                    g.severity == f.severity
+                        && g.check == f.check
+                        && g.message == f.message
+                        && g.consequence == f.consequence
+                }) {
+                    Some((_, all)) => all.push(seen),
+                    None => groups.push((f, vec![seen])),
+                }
             }
-            write_step(&mut out, step, color);
         }
+    }
+    for (f, seen) in &groups {
+        write_finding(&mut out, f, seen, color);
     }
     let m = report.summary;
     let _ = writeln!(
@@ -87,51 +103,111 @@ pub fn terminal(report: &Report, color: bool) -> String {
         m.warnings,
         report.duration_ms
     );
-    if report.unreachable {
+    if let Some(why) = &report.stopped {
+        let _ = writeln!(out, "{}", paint(why, RED, color));
+    }
+    if all_unauthorized(report) {
         let _ = writeln!(
             out,
             "{}",
             paint(
-                "no request reached the endpoint: is it running, and is the tenant URL right?",
+                "every answer was 401 Unauthorized: pass --token TOKEN (or set SCIMOCK_TOKEN) with the endpoint's bearer token",
                 RED,
                 color
             )
         );
     }
+    if report.unreachable {
+        let _ = writeln!(out, "{}", paint(&unreachable_line(report), RED, color));
+    }
     out
 }
 
-fn has_warnings(s: &ScenarioResult) -> bool {
-    s.steps
+/// True when the endpoint answered, and every answer was 401.
+pub fn all_unauthorized(report: &Report) -> bool {
+    let mut statuses = report
+        .scenarios
         .iter()
-        .any(|st| st.findings.iter().any(|f| f.severity == Severity::Warning))
+        .flat_map(|s| &s.steps)
+        .filter_map(|s| s.response.as_ref())
+        .map(|r| r.status)
+        .peekable();
+    statuses.peek().is_some() && statuses.all(|s| s == 401)
 }
 
-fn write_step(out: &mut String, step: &StepResult, color: bool) {
-    let _ = writeln!(out, "  step `{}` {}", step.name, mark(step.outcome, color));
-    if let Some(r) = &step.request {
-        let _ = writeln!(out, "    request:  {} {}", r.method, r.target);
+/// One line for a run that reached nothing: why it stopped, or the first transport error,
+/// and what to check.
+pub fn unreachable_line(report: &Report) -> String {
+    let first = report
+        .scenarios
+        .iter()
+        .flat_map(|s| &s.steps)
+        .flat_map(|s| &s.findings)
+        .find(|f| f.check == "transport")
+        .map(|f| f.message.as_str());
+    let why = report
+        .stopped
+        .as_deref()
+        .or(first)
+        .unwrap_or("no request reached the endpoint");
+    format!(
+        "{why} (is the endpoint running, and is the tenant URL {} right?)",
+        report.tenant_url
+    )
+}
+
+fn write_finding(out: &mut String, f: &super::check::Finding, seen: &[Seen<'_>], color: bool) {
+    let label = match f.severity {
+        Severity::Failure => paint("error", RED, color),
+        Severity::Warning => paint("warning", YELLOW, color),
+    };
+    let count = if seen.len() > 1 {
+        paint(&format!(" (×{})", seen.len()), DIM, color)
+    } else {
+        String::new()
+    };
+    let mut lines = f.message.lines();
+    let _ = writeln!(
+        out,
+        "\n{label} [{}]{count}: {}",
+        f.check,
+        lines.next().unwrap_or("")
+    );
+    for line in lines {
+        let _ = writeln!(out, "    {line}");
     }
-    if let Some(r) = &step.response {
-        let _ = writeln!(out, "    response: {}", r.status);
-    }
-    for f in &step.findings {
-        let label = match f.severity {
-            Severity::Failure => paint("error", RED, color),
-            Severity::Warning => paint("warning", YELLOW, color),
-        };
-        let mut lines = f.message.lines();
-        let _ = writeln!(
+    if let Some(first) = seen.first() {
+        let (s, step) = (first.scenario, first.step);
+        let _ = write!(
             out,
-            "    {label} [{}]: {}",
-            f.check,
-            lines.next().unwrap_or("")
+            "  in `{}` ({}) step `{}`",
+            s.name,
+            s.dialect.as_str(),
+            step.name
         );
-        for line in lines {
-            let _ = writeln!(out, "      {line}");
+        if let Some(r) = &step.request {
+            let _ = write!(out, ": {} {}", r.method, r.target);
         }
-        let _ = writeln!(out, "    {} {}", paint("entra:", DIM, color), f.consequence);
+        if let Some(r) = &step.response {
+            let _ = write!(out, " → {}", r.status);
+        }
+        let _ = writeln!(out);
     }
+    if seen.len() > 1 {
+        let mut names: Vec<&str> = seen.iter().map(|x| x.scenario.name.as_str()).collect();
+        names.dedup();
+        let more = names.len().saturating_sub(1);
+        if more > 0 {
+            let _ = writeln!(
+                out,
+                "  and {} more steps in {more} more scenario runs",
+                seen.len() - 1
+            );
+        } else {
+            let _ = writeln!(out, "  and {} more steps", seen.len() - 1);
+        }
+    }
+    let _ = writeln!(out, "  {} {}", paint("entra:", DIM, color), f.consequence);
 }
 
 /// The report as pretty JSON.

@@ -1,17 +1,19 @@
-//! Running scenarios against a tenant URL: substitution, HTTP, checks, captures, cleanup.
+//! Running scenarios against a tenant URL: orchestration (order, concurrency, progress),
+//! the step engine (substitution, 429 retries, checks, captures) and cleanup. The result
+//! model lives in [`super::result`], the HTTP exchange in `super::client`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
-use serde::Serialize;
+use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
+use super::client::{Answer, HttpClient, Outgoing, TransportError};
+use super::result::{
+    millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
+    SentRequest, StepResult,
+};
 use super::scenario::{Dialect, Scenario, Step, Vars};
 
 /// How a runner talks to the endpoint.
@@ -24,8 +26,12 @@ pub struct RunnerConfig {
     pub token: Option<String>,
     /// Dialects to run every scenario in; empty means legacy, or the flag's dialect.
     pub dialects: Vec<Dialect>,
-    /// Per-request timeout; Entra expects answers within 60 s (entra-provisioning.md §2.3).
+    /// Per-request timeout (default 10 s). Entra's own limit is 60 s per request
+    /// (docs/entra.md, "Transport"); a healthy endpoint answers in well under a second.
     pub timeout: Duration,
+    /// Stop the whole run after this many timeouts in a row (default 3): a hung endpoint
+    /// ends the run in about `timeout × this` instead of `timeout × every step`.
+    pub max_timeouts_in_a_row: usize,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
@@ -36,131 +42,25 @@ pub struct RunnerConfig {
     pub retries_on_429: u32,
     /// Seed for `${uuid}`/`${random_upn}`, for reproducible runs; `None` is random.
     pub seed: Option<u64>,
+    /// What an https tenant URL's certificate is checked against.
+    pub tls: crate::tls::ClientTls,
 }
 
 impl RunnerConfig {
-    /// Defaults for `tenant_url`: no token, legacy dialect, 60 s timeout, 4 at once.
+    /// Defaults for `tenant_url`: no token, legacy dialect, 10 s timeout, stop after 3
+    /// timeouts in a row, 4 scenarios at once.
     pub fn new(tenant_url: impl Into<String>) -> Self {
         RunnerConfig {
             tenant_url: tenant_url.into(),
             token: None,
             dialects: Vec::new(),
-            timeout: Duration::from_secs(60),
+            timeout: Duration::from_secs(10),
+            max_timeouts_in_a_row: 3,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
             retries_on_429: 0,
             seed: None,
-        }
-    }
-}
-
-/// The outcome of a step or a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Passed,
-    Failed,
-    /// Not run: an earlier step failed, or the scenario needs a capability the endpoint lacks.
-    Skipped,
-}
-
-/// The request as sent.
-#[derive(Debug, Clone, Serialize)]
-pub struct SentRequest {
-    pub method: String,
-    /// Path and query relative to the tenant URL, as sent on the wire.
-    pub target: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-/// The response as received.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReceivedResponse {
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The body as JSON, or as a string when it is not JSON; absent when empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-/// One step's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    pub name: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request: Option<SentRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<ReceivedResponse>,
-    pub findings: Vec<Finding>,
-    pub duration_ms: u64,
-}
-
-/// A cleanup request's result (best effort; never fails the scenario).
-#[derive(Debug, Clone, Serialize)]
-pub struct CleanupResult {
-    pub target: String,
-    /// HTTP status, or `None` when the request itself failed.
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// One scenario run in one dialect.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioResult {
-    pub name: String,
-    pub dialect: Dialect,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped_because: Option<String>,
-    pub steps: Vec<StepResult>,
-    pub cleanup: Vec<CleanupResult>,
-    pub duration_ms: u64,
-}
-
-/// Counts over a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub scenarios: usize,
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub steps: usize,
-    pub steps_failed: usize,
-    pub warnings: usize,
-}
-
-/// A whole run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// Version of this JSON format.
-    pub format: u32,
-    pub tenant_url: String,
-    pub summary: Summary,
-    pub scenarios: Vec<ScenarioResult>,
-    pub duration_ms: u64,
-    /// True when no request reached the endpoint at all (connection refused, bad host).
-    pub unreachable: bool,
-}
-
-impl Report {
-    /// 0 all passed, 1 failures, 2 endpoint unreachable.
-    pub fn exit_code(&self) -> u8 {
-        if self.unreachable {
-            2
-        } else if self.summary.failed > 0 {
-            1
-        } else {
-            0
+            tls: crate::tls::ClientTls::default(),
         }
     }
 }
@@ -168,14 +68,84 @@ impl Report {
 /// Called after each scenario with (result, done so far, total).
 pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
 
+/// Called before each step is sent with (scenario name, dialect, step name).
+pub type StepProgress = Arc<dyn Fn(&str, Dialect, &str) + Send + Sync>;
+
+/// Why a run stopped early, shared by every scenario of one run.
+#[derive(Debug, Default)]
+struct Stop {
+    timeouts_in_a_row: std::sync::atomic::AtomicUsize,
+    answered: std::sync::atomic::AtomicBool,
+    reason: std::sync::Mutex<Option<String>>,
+}
+
+impl Stop {
+    fn reason(&self) -> Option<String> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    fn stop(&self, why: String) {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    /// Notes one exchange; stops the run when the endpoint is unreachable or hangs.
+    fn observe(&self, sent: &Result<Answer, TransportError>, max_timeouts: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match sent {
+            Ok(_) => {
+                self.answered.store(true, SeqCst);
+                self.timeouts_in_a_row.store(0, SeqCst);
+            }
+            Err(e @ TransportError::Connect { .. }) if !self.answered.load(SeqCst) => {
+                self.stop(format!("stopped: {e}"));
+            }
+            Err(e @ TransportError::Timeout { after, .. }) => {
+                let n = self.timeouts_in_a_row.fetch_add(1, SeqCst) + 1;
+                if n >= max_timeouts.max(1) {
+                    self.stop(format!(
+                        "stopped after {n} requests in a row got no answer within {} s (the endpoint hangs); last: {e}",
+                        after.as_secs_f64()
+                    ));
+                }
+            }
+            Err(_) => self.timeouts_in_a_row.store(0, SeqCst),
+        }
+    }
+}
+
 /// Replays scenarios against one endpoint.
+///
+/// ```
+/// use scimock::replay::{builtin_scenarios, Runner, RunnerConfig};
+///
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let server = scimock::MockServer::builder().token("t").start_blocking();
+///     let mut config = RunnerConfig::new(server.base_url()); // http:// or https://
+///     config.token = Some("t".into());
+///     let scenarios: Vec<_> = builtin_scenarios()
+///         .unwrap()
+///         .into_iter()
+///         .filter(|s| s.name == "test_connection")
+///         .collect();
+///     let report = Runner::new(config).unwrap().run(&scenarios).await;
+///     assert_eq!(report.exit_code(), 0, "{}", scimock::replay::report::terminal(&report, false));
+/// }
+/// ```
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,
-    base: String,
     dialects: Vec<Dialect>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: HttpClient,
     progress: Option<Progress>,
+    step_progress: Option<StepProgress>,
+    stop: Arc<Stop>,
 }
 
 impl std::fmt::Debug for Runner {
@@ -189,8 +159,10 @@ impl std::fmt::Debug for Runner {
 /// A tenant URL the runner cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunnerError {
-    #[error("tenant URL `{0}` must start with http:// (https is not supported yet: put a TLS-terminating proxy in front, or test on loopback)")]
+    #[error("tenant URL `{0}` must start with https:// or http://")]
     Scheme(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error("tenant URL `{0}` is not a valid URL: {1}")]
     Url(String, String),
 }
@@ -209,7 +181,8 @@ impl Runner {
             ),
             None => (config.tenant_url.clone(), false),
         };
-        if !base.to_ascii_lowercase().starts_with("http://") {
+        let lower = base.to_ascii_lowercase();
+        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
             return Err(RunnerError::Scheme(config.tenant_url.clone()));
         }
         base.parse::<hyper::Uri>()
@@ -221,19 +194,28 @@ impl Runner {
         } else {
             vec![Dialect::Legacy]
         };
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let base = base.trim_end_matches('/').to_owned();
+        let client = HttpClient::new(base, config.token.clone(), config.timeout, &config.tls)
+            .map_err(|e| RunnerError::Tls(e.to_string()))?;
         Ok(Runner {
-            base: base.trim_end_matches('/').to_owned(),
             dialects,
             config,
             client,
             progress: None,
+            step_progress: None,
+            stop: Arc::default(),
         })
     }
 
     /// Reports each finished scenario to `progress`.
     pub fn with_progress(mut self, progress: Progress) -> Runner {
         self.progress = Some(progress);
+        self
+    }
+
+    /// Reports each step to `progress` before it is sent.
+    pub fn with_step_progress(mut self, progress: StepProgress) -> Runner {
+        self.step_progress = Some(progress);
         self
     }
 
@@ -245,6 +227,10 @@ impl Runner {
     /// Runs every scenario in every configured dialect it applies to.
     pub async fn run(&self, scenarios: &[Scenario]) -> Report {
         let started = Instant::now();
+        let runner = Runner {
+            stop: Arc::default(),
+            ..self.clone()
+        };
         let mut jobs = Vec::new();
         for s in scenarios {
             for d in &self.dialects {
@@ -263,7 +249,7 @@ impl Runner {
             let Ok(permit) = Arc::clone(&limit).acquire_owned().await else {
                 break;
             };
-            let runner = self.clone();
+            let runner = runner.clone();
             let done = Arc::clone(&done);
             set.spawn(async move {
                 let _permit = permit;
@@ -300,6 +286,7 @@ impl Runner {
             .all(|s| s.response.is_none());
         Report {
             format: 1,
+            stopped: runner.stop.reason(),
             tenant_url: self.config.tenant_url.clone(),
             summary,
             scenarios,
@@ -327,6 +314,11 @@ impl Runner {
             cleanup: Vec::new(),
             duration_ms: 0,
         };
+        if let Some(why) = self.stop.reason() {
+            result.outcome = Outcome::Skipped;
+            result.skipped_because = Some(why);
+            return result;
+        }
         if let Some(missing) = scenario
             .requires
             .iter()
@@ -355,9 +347,12 @@ impl Runner {
             .iter()
             .filter(|s| s.dialect.is_none_or(|d| d == dialect))
         {
-            if failed {
+            if failed || self.stop.reason().is_some() {
                 result.steps.push(skipped_step(step));
                 continue;
+            }
+            if let Some(progress) = &self.step_progress {
+                progress(&scenario.name, dialect, &step.name);
             }
             let step_result = self.run_step(step, &mut vars).await;
             if step_result.outcome == Outcome::Failed {
@@ -375,6 +370,10 @@ impl Runner {
                 }
             }
             result.steps.push(step_result);
+        }
+        // After a stop the endpoint is unreachable or hangs: cleanup would only wait too.
+        if self.stop.reason().is_some() {
+            cleanups.clear();
         }
         for path in cleanups.into_iter().rev() {
             result.cleanup.push(self.cleanup(&path).await);
@@ -419,12 +418,12 @@ impl Runner {
         let mut attempt = 0;
         let sent = loop {
             let sent = self.send(&step.request.method, &prepared).await;
+            self.stop.observe(&sent, self.config.max_timeouts_in_a_row);
             match &sent {
-                Ok((status, headers, _))
-                    if *status == 429 && attempt < self.config.retries_on_429 =>
-                {
+                Ok(answer) if answer.status == 429 && attempt < self.config.retries_on_429 => {
                     attempt += 1;
-                    let wait = headers
+                    let wait = answer
+                        .headers
                         .get(hyper::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -436,15 +435,19 @@ impl Runner {
             }
         };
         match sent {
-            Err(message) => {
+            Err(error) => {
                 out.findings.push(Finding {
                     severity: Severity::Failure,
                     check: "transport",
-                    message,
+                    message: error.to_string(),
                     consequence: "Entra logs Timeout or WebExceptionProtocolError and retries in about 40 minutes (§3.6)".into(),
                 });
             }
-            Ok((status, headers, body)) => {
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            }) => {
                 let json: Option<Value> = serde_json::from_slice(&body).ok();
                 let expect = prepared.expect;
                 let method = step.request.method.to_ascii_uppercase();
@@ -478,55 +481,15 @@ impl Runner {
         out
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        p: &Prepared,
-    ) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
-        let method = hyper::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|e| format!("bad method: {e}"))?;
-        let uri = format!("{}{}", self.base, p.target);
-        let mut builder = hyper::Request::builder().method(method).uri(&uri);
-        if let Some(token) = &self.config.token {
-            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = match &p.body {
-            Some(b) => {
-                builder = builder.header(CONTENT_TYPE, "application/scim+json");
-                Full::new(Bytes::from(b.to_string()))
-            }
-            None => Full::new(Bytes::new()),
-        };
-        let mut request = builder
-            .body(body)
-            .map_err(|e| format!("cannot build request for {uri}: {e}"))?;
-        for (k, v) in &p.headers {
-            let name =
-                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
-            let value = HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
-            request.headers_mut().insert(name, value);
-        }
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| describe_client_error(&uri, &e))?;
-            let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|e| format!("reading the response from {uri}: {e}"))?
-                .to_bytes();
-            Ok((parts.status.as_u16(), parts.headers, bytes))
-        };
-        match tokio::time::timeout(self.config.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "no complete response from {uri} within {} s (Entra's limit is 60 s)",
-                self.config.timeout.as_secs_f64()
-            )),
-        }
+    async fn send(&self, method: &str, p: &Prepared) -> Result<Answer, TransportError> {
+        self.client
+            .send(Outgoing {
+                method,
+                target: &p.target,
+                headers: &p.headers,
+                body: p.body.as_ref(),
+            })
+            .await
     }
 
     async fn cleanup(&self, path: &str) -> CleanupResult {
@@ -539,29 +502,18 @@ impl Runner {
             expect: Default::default(),
         };
         match self.send("DELETE", &p).await {
-            Ok((status, _, _)) => CleanupResult {
+            Ok(answer) => CleanupResult {
                 target: path.to_owned(),
-                status: Some(status),
+                status: Some(answer.status),
                 error: None,
             },
             Err(e) => CleanupResult {
                 target: path.to_owned(),
                 status: None,
-                error: Some(e),
+                error: Some(e.to_string()),
             },
         }
     }
-}
-
-fn describe_client_error(uri: &str, e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error as _;
-    let mut msg = format!("request to {uri} failed: {e}");
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    msg
 }
 
 struct Prepared {
@@ -686,36 +638,4 @@ fn body_value(body: &[u8], json: Option<Value>) -> Option<Value> {
         return None;
     }
     Some(json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn summarize(scenarios: &[ScenarioResult]) -> Summary {
-    let mut s = Summary {
-        scenarios: scenarios.len(),
-        ..Summary::default()
-    };
-    for r in scenarios {
-        match r.outcome {
-            Outcome::Passed => s.passed += 1,
-            Outcome::Failed => s.failed += 1,
-            Outcome::Skipped => s.skipped += 1,
-        }
-        for step in &r.steps {
-            if step.outcome != Outcome::Skipped {
-                s.steps += 1;
-            }
-            if step.outcome == Outcome::Failed {
-                s.steps_failed += 1;
-            }
-            s.warnings += step
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .count();
-        }
-    }
-    s
 }

@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Which Entra PATCH dialect a run speaks (entra-provisioning.md §4.2).
+/// Which Entra PATCH dialect a run speaks (docs/entra.md §4.2).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Dialect {
     /// The default job: PascalCase ops, `"False"` strings, remove-with-value.
@@ -42,7 +42,7 @@ pub struct Scenario {
     /// What the sequence exercises, in a sentence.
     #[serde(default)]
     pub description: String,
-    /// The reference section this sequence pins, e.g. `entra-provisioning.md §1.0`.
+    /// The reference section this sequence pins, e.g. `docs/entra.md §1.0`.
     #[serde(default)]
     pub note: String,
     /// Dialects the scenario applies to; empty means both.

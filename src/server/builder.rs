@@ -78,6 +78,19 @@ struct TenantSpec {
 /// Configures a [`MockServer`]. Defaults: 127.0.0.1:0, the profile's base path
 /// (`/scim/v2`), a random token, profile `entra-generic`, journal of 1000, 1 MiB bodies,
 /// admin routes on, system clock, random 20-hex-digit ids, no seed data, one tenant.
+///
+/// ```
+/// use serde_json::json;
+///
+/// let server = scimock::MockServer::builder()
+///     .token("secret")
+///     .profile_id("servicely")
+///     .seed(json!({"Users": [{"userName": "bjensen@example.com"}], "Groups": []}))
+///     .fault("GET /Users filter=userName status=503 nth=1")
+///     .start_blocking();
+/// assert_eq!(server.users().len(), 1);
+/// assert_eq!(server.faults().len(), 1);
+/// ```
 #[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
@@ -99,6 +112,7 @@ pub struct MockServerBuilder {
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
     fault_seed: u64,
+    tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for MockServerBuilder {
@@ -123,6 +137,7 @@ impl Default for MockServerBuilder {
             faults: Vec::new(),
             fault_error: None,
             fault_seed: 0,
+            tls: None,
         }
     }
 }
@@ -253,6 +268,13 @@ impl MockServerBuilder {
         self
     }
 
+    /// Serve https with this certificate and key instead of http (see [`crate::tls`]);
+    /// [`MockServer::uri`] then starts with `https://`.
+    pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Starts the server. Returns as soon as it is listening.
     pub async fn start(self) -> MockServer {
         self.start_blocking()
@@ -291,7 +313,8 @@ impl MockServerBuilder {
         std_listener
             .set_nonblocking(true)
             .map_err(StartError::Runtime)?;
-        let uri = format!("http://{addr}");
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        let uri = format!("{scheme}://{addr}");
         let tenants = Arc::new(self.mounts(&uri)?);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(self.workers)
@@ -302,13 +325,14 @@ impl MockServerBuilder {
         let (stop, stopped) = oneshot::channel::<()>();
         let server_tenants = Arc::clone(&tenants);
         let limits = self.limits;
+        let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
         let thread = std::thread::Builder::new()
             .name("scimock".into())
             .spawn(move || {
                 runtime.block_on(async move {
                     match tokio::net::TcpListener::from_std(std_listener) {
                         Ok(listener) => {
-                            super::listener::run(listener, server_tenants, limits, async {
+                            super::listener::run(listener, server_tenants, limits, tls, async {
                                 let _ = stopped.await;
                             })
                             .await

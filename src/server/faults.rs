@@ -175,6 +175,11 @@ impl FaultRule {
             v.parse::<u64>()
                 .map_err(|_| fail(format!("`{key}` needs a whole number, got `{v}`")))
         };
+        // `every=0` / `nth=0` would never fire (or divide by zero): refused, not clamped.
+        let at_least_one = |key: &str, v: &str| match number(key, v)? {
+            0 => Err(fail(format!("`{key}=0`: counts start at 1"))),
+            n => Ok(n),
+        };
         for word in words {
             let (key, value) = word.split_once('=').unwrap_or((word, ""));
             match (key.to_ascii_lowercase().as_str(), value) {
@@ -196,8 +201,8 @@ impl FaultRule {
                         .ok_or_else(|| fail(format!("header `{v}`: use Name:value")))?;
                     rule.header = Some((name.to_owned(), value.to_owned()));
                 }
-                ("nth", v) => rule.trigger = Trigger::Nth(number("nth", v)?.max(1)),
-                ("every", v) => rule.trigger = Trigger::Every(number("every", v)?.max(1)),
+                ("nth", v) => rule.trigger = Trigger::Nth(at_least_one("nth", v)?),
+                ("every", v) => rule.trigger = Trigger::Every(at_least_one("every", v)?),
                 ("p", v) => {
                     let p: f64 = v
                         .parse()
@@ -210,8 +215,11 @@ impl FaultRule {
                 ("times", v) => rule.times = Some(number("times", v)?),
                 ("status", v) => {
                     let s = number("status", v)?;
-                    if !(100..=599).contains(&s) {
-                        return Err(fail(format!("status `{v}` is not an HTTP status")));
+                    // A fault answers: 1xx is not a final answer (RFC 9110 §15.2).
+                    if !(200..=599).contains(&s) {
+                        return Err(fail(format!(
+                            "status `{v}` is not an HTTP status a fault can answer: use 200 to 599"
+                        )));
                     }
                     rule.action.status = Some(s as u16);
                 }

@@ -125,6 +125,57 @@ impl Journal {
     }
 }
 
+/// Decoded views of a recorded request, for assertions in tests.
+///
+/// ```
+/// # use std::io::{Read, Write};
+/// let server = scimock::MockServer::builder().token("t").start_blocking();
+/// # let mut tcp = std::net::TcpStream::connect(server.address()).unwrap();
+/// # write!(tcp, "GET /scim/v2/Users?filter=userName+eq+%22bjensen%22&count=5 HTTP/1.1\r\n\
+/// #     Host: x\r\nAuthorization: Bearer t\r\nConnection: close\r\n\r\n").unwrap();
+/// # let _ = tcp.read_to_end(&mut Vec::new());
+/// // … the code under test sends GET /scim/v2/Users?filter=userName+eq+%22bjensen%22 …
+/// let seen = &server.received_requests()[0];
+/// assert_eq!(seen.method(), "GET");
+/// assert_eq!(seen.path(), "/scim/v2/Users");
+/// assert_eq!(seen.query_param("filter").as_deref(), Some("userName eq \"bjensen\""));
+/// assert_eq!(seen.query_param("count").as_deref(), Some("5"));
+/// assert_eq!(seen.header("authorization"), Some("Bearer t"));
+/// assert_eq!(seen.json(), None); // a GET has no body
+/// ```
+impl RecordedRequest {
+    /// The HTTP method, e.g. `PATCH`.
+    pub fn method(&self) -> &str {
+        &self.method
+    }
+
+    /// The path without the query, still percent-encoded as sent.
+    pub fn path(&self) -> &str {
+        self.uri.split_once('?').map_or(&self.uri, |(path, _)| path)
+    }
+
+    /// The first query parameter named `name` (case-sensitive), decoded as a form value
+    /// (`+` is a space, `%22` a quote), as Entra encodes its filters.
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        let (_, query) = self.uri.split_once('?')?;
+        form_urlencoded::parse(query.as_bytes())
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.into_owned())
+    }
+
+    /// A request header by name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(&name.to_ascii_lowercase())
+            .map(String::as_str)
+    }
+
+    /// The request body when it was JSON; `None` when absent or not JSON.
+    pub fn json(&self) -> Option<&Value> {
+        self.body.as_ref().filter(|b| !b.is_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

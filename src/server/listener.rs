@@ -169,6 +169,7 @@ pub(crate) async fn run(
     listener: TcpListener,
     tenants: Arc<Vec<Mount>>,
     limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
@@ -212,6 +213,21 @@ pub(crate) async fn run(
                     let tenants = Arc::clone(&tenants);
                     async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
                 });
+                if let Some(acceptor) = &tls {
+                    // https (`serve --tls-cert`): the handshake runs in the connection's own
+                    // task, bounded like a request head so a silent client cannot hold a slot.
+                    let (acceptor, watcher, http) = (acceptor.clone(), graceful.watcher(), http.clone());
+                    let limit = limits.header_read_timeout;
+                    let peer = peer.to_string();
+                    tokio::spawn(async move {
+                        if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
+                            let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer));
+                            let _ = watcher.watch(http.serve_connection(io, service)).await;
+                        }
+                        drop(slot);
+                    });
+                    continue;
+                }
                 // Raw `"` and friends in the request target are percent-encoded before
                 // hyper parses the request line (`target.rs`, issue 12 row A4).
                 let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer.to_string()));

@@ -19,6 +19,17 @@ use crate::store::Store;
 
 /// A running SCIM mock server. Dropping it stops the server and joins its thread.
 ///
+/// ```
+/// #[tokio::main(flavor = "current_thread")]
+/// async fn main() {
+///     let server = scimock::MockServer::start().await; // 127.0.0.1:0, a random token
+///     let base_url = server.base_url(); // http://127.0.0.1:PORT/scim/v2: give it to the client
+///     assert!(base_url.ends_with("/scim/v2"));
+///     assert!(server.token().is_some());
+///     assert!(server.received_requests().is_empty());
+/// }
+/// ```
+///
 /// The methods without a tenant id act on the first tenant (in single-tenant mode, the
 /// only one); [`MockServer::tenant`] reaches the others.
 #[derive(Debug)]

@@ -40,8 +40,10 @@ fn not_an_object() -> Error {
     Error::invalid_syntax("seed/state must be a JSON object {\"Users\": [...], \"Groups\": [...]}")
 }
 
-/// A seed's text split into resources, each still JSON text until it is loaded.
+/// A seed's text split into resources, each still JSON text until it is loaded. Another
+/// top-level key falls back to the `Value` path, whose error names it.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 struct SeedText {
     #[serde(rename = "Users", default)]
     users: Option<Vec<Box<RawValue>>>,
@@ -168,7 +170,7 @@ impl Store {
     /// Loads `seed` and remembers it (as compact JSON text, the smallest form) for
     /// [`Store::reset`]. The value is dropped before loading, which then reads the text.
     pub fn set_seed(&self, seed: Value) -> Result<()> {
-        let Value::Object(mut map) = seed else {
+        let Value::Object(map) = seed else {
             return Err(not_an_object());
         };
         for kind in [ResourceKind::User, ResourceKind::Group] {
@@ -177,7 +179,18 @@ impl Store {
                 Some(_) => return Err(not_an_array(kind.endpoint())),
             }
         }
-        map.retain(|k, _| k == "Users" || k == "Groups");
+        let unknown: Vec<&str> = map
+            .keys()
+            .map(String::as_str)
+            .filter(|k| *k != "Users" && *k != "Groups")
+            .collect();
+        if !unknown.is_empty() {
+            return Err(Error::invalid_value(format!(
+                "seed/state has unknown top-level key{} `{}`: only \"Users\" and \"Groups\" are read",
+                if unknown.len() > 1 { "s" } else { "" },
+                unknown.join("`, `")
+            )));
+        }
         let text = serde_json::to_vec(&map).map_err(|e| Error::internal(e.to_string()))?;
         drop(map);
         self.load_text(&text)?;

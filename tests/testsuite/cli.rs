@@ -1,4 +1,4 @@
-//! The `scimock` binary's filter commands, run as a user would.
+//! The `scimock` binary run as a user would: filter and profile commands.
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -191,4 +191,29 @@ async fn serve_strict_rfc_refuses_entra_pascal_case_ops_with_a_named_quirk() {
             .contains("legacy PascalCase"),
         "{body}"
     );
+}
+
+#[test]
+fn profiles_show_names_each_profile_source_by_public_url_never_a_local_path() {
+    for id in scimock::profile::builtin_ids() {
+        let out = scimock(&["profiles", "show", id], None);
+        assert_eq!(out.status.code(), Some(0), "{id}");
+        let shown = text(&out.stdout);
+        let source = shown
+            .lines()
+            .find(|l| l.starts_with("source:"))
+            .unwrap_or_else(|| panic!("{id}: no source line in {shown}"));
+        assert!(
+            source.contains("https://learn.microsoft.com/"),
+            "{id}: {source}"
+        );
+        for local in [
+            "../shared",
+            "seeds/0",
+            "reference/",
+            "entra-provisioning.md",
+        ] {
+            assert!(!shown.contains(local), "{id} shows `{local}`: {shown}");
+        }
+    }
 }

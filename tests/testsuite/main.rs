@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per area.
 
 mod cli;
+mod failures;
 mod faults;
 mod fidelity;
 mod filter;
@@ -15,3 +16,4 @@ mod server;
 mod store_model;
 mod strategies;
 mod support;
+mod tls;

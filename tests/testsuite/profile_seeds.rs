@@ -1,16 +1,17 @@
-//! Seed coverage: each seed tutorial's attribute-mapping tables are read from
-//! `../shared/seeds/` at test time and every row must be a mapping row of the profile
-//! with the same type and flags, and nothing more, so a profile cannot drift from its
-//! source. The tables are parsed generically: the seed is identified by its title, a
-//! table by its `|Attribute|Type|…` header, users or groups by the nearest preceding
-//! "user attributes" / "group attributes" sentence, flags by column names.
-
-use std::path::Path;
+//! Seed coverage: each vendor profile against the attribute-mapping tables of the Microsoft
+//! Learn tutorial it follows, vendored in `testdata/seeds/<profile>.txt` (each file names its
+//! tutorial, URL and step; `.ci/seed-tables.py` keeps them equal to the tutorials). Every
+//! row must be a mapping row of the profile with the same type and flags, and nothing more,
+//! so a profile cannot drift from its source.
+//!
+//! File format: `#` lines are the source header; `[users]` / `[groups]` open a table; its
+//! first line names the columns (`Attribute | Type | Supported for filtering | Required by
+//! …`), every further line is one row, cells separated by `|`, a flag is `yes` or empty.
 
 use scimock::profile::Profile;
 use scimock::store::ResourceKind;
 
-/// One row of a seed's attribute table.
+/// One row of a tutorial's attribute table.
 #[derive(Debug, Clone, PartialEq)]
 struct Row {
     attribute: String,
@@ -19,122 +20,83 @@ struct Row {
     required: bool,
 }
 
-/// A seed: its title and its tables (resource kind, rows).
+/// A vendored table file: the source header and its tables (resource kind, columns, rows).
 #[derive(Debug)]
-struct Seed {
-    title: String,
-    tables: Vec<(ResourceKind, Vec<Row>)>,
+struct Tables {
+    source: Vec<String>,
+    tables: Vec<(ResourceKind, Vec<String>, Vec<Vec<String>>)>,
 }
 
 fn cells(line: &str) -> Vec<String> {
-    let t = line.trim();
-    let t = t.strip_prefix('|').unwrap_or(t);
-    let t = t.strip_suffix('|').unwrap_or(t);
-    t.split('|').map(|c| c.trim().to_owned()).collect()
+    line.split('|').map(|c| c.trim().to_owned()).collect()
 }
 
-fn checked(cell: Option<&String>) -> bool {
-    cell.is_some_and(|c| c.contains("&check;") || c.contains('✓') || c.eq_ignore_ascii_case("yes"))
-}
-
-fn parse_seed(text: &str) -> Seed {
-    let lines: Vec<&str> = text.lines().collect();
-    let title = lines
-        .iter()
-        .find_map(|l| l.strip_prefix("title:"))
-        .map(|t| t.trim().trim_matches('\'').to_owned())
-        .unwrap_or_default();
-    let mut tables = Vec::new();
-    let mut i = 0;
-    while i + 1 < lines.len() {
-        let header = cells(lines[i]);
-        let is_table = lines[i].trim().starts_with('|')
-            && lines[i + 1].trim().starts_with("|---")
-            && header
-                .first()
-                .is_some_and(|h| h.eq_ignore_ascii_case("attribute"));
-        if !is_table {
-            i += 1;
-            continue;
+fn parse_tables(text: &str) -> Tables {
+    let mut out = Tables {
+        source: Vec::new(),
+        tables: Vec::new(),
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if let Some(comment) = line.strip_prefix('#') {
+            out.source.push(comment.trim().to_owned());
+        } else if line == "[users]" || line == "[groups]" {
+            let kind = if line == "[users]" {
+                ResourceKind::User
+            } else {
+                ResourceKind::Group
+            };
+            out.tables.push((kind, Vec::new(), Vec::new()));
+        } else if !line.is_empty() {
+            let (_, header, rows) = out
+                .tables
+                .last_mut()
+                .unwrap_or_else(|| panic!("a row before any [users]/[groups]: {line}"));
+            if header.is_empty() {
+                *header = cells(line);
+            } else {
+                rows.push(cells(line));
+            }
         }
-        let kind = lines[..i]
-            .iter()
-            .rev()
-            .find_map(|l| {
-                let l = l.to_ascii_lowercase();
-                if l.contains("group attributes") {
-                    Some(ResourceKind::Group)
-                } else if l.contains("user attributes") {
-                    Some(ResourceKind::User)
-                } else {
-                    None
-                }
-            })
-            .unwrap_or_else(|| {
-                panic!(
-                    "{title}: a table at line {} follows no user/group sentence",
-                    i + 1
-                )
-            });
-        let column = |word: &str| {
-            header
-                .iter()
-                .position(|h| h.to_ascii_lowercase().contains(word))
-        };
-        let (filter_col, required_col, matching_col) =
-            (column("filter"), column("required"), column("matching"));
-        let mut rows = Vec::new();
-        let mut j = i + 2;
-        while j < lines.len() && lines[j].trim().starts_with('|') {
-            let c = cells(lines[j]);
-            let matching = matching_col
-                .and_then(|m| c.get(m))
-                .is_some_and(|v| !v.is_empty());
-            rows.push(Row {
-                attribute: c[0].clone(),
-                kind: c.get(1).cloned().unwrap_or_default(),
-                filter: filter_col.is_some_and(|f| checked(c.get(f))) || matching,
-                required: required_col.is_some_and(|r| checked(c.get(r))),
-            });
-            j += 1;
-        }
-        tables.push((kind, rows));
-        i = j;
     }
-    Seed { title, tables }
+    out
 }
 
-fn seeds_dir() -> &'static Path {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/seeds"))
-}
-
-fn read_seeds() -> Vec<Seed> {
-    let mut paths: Vec<_> = std::fs::read_dir(seeds_dir())
-        .unwrap_or_else(|e| panic!("the seeds must be at {}: {e}", seeds_dir().display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    paths.sort();
-    paths
-        .iter()
-        .map(|p| parse_seed(&std::fs::read_to_string(p).unwrap()))
-        .collect()
-}
-
-/// The profile whose display name the seed's title names.
-fn profile_for(seed: &Seed) -> Profile {
-    let all = Profile::all_builtin().unwrap();
-    let matches: Vec<Profile> = all
-        .into_iter()
-        .filter(|p| seed.title.contains(p.name()))
-        .collect();
-    assert_eq!(
-        matches.len(),
-        1,
-        "exactly one profile for seed `{}`",
-        seed.title
+fn read(name: &str) -> Tables {
+    let path = format!("{}/testdata/seeds/{name}.txt", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let tables = parse_tables(&text);
+    assert!(
+        tables.source.iter().any(|l| l.starts_with("Source:"))
+            && tables
+                .source
+                .iter()
+                .any(|l| l.starts_with("https://learn.microsoft.com/")),
+        "{path} names its public source"
     );
-    matches.into_iter().next().unwrap()
+    tables
+}
+
+/// The rows of a tutorial table, flags read from the named columns.
+fn rows(header: &[String], rows: &[Vec<String>]) -> Vec<Row> {
+    let column = |word: &str| {
+        header
+            .iter()
+            .position(|h| h.to_ascii_lowercase().contains(word))
+    };
+    let flag = |col: Option<usize>, row: &[String]| {
+        col.and_then(|c| row.get(c))
+            .is_some_and(|v| v.eq_ignore_ascii_case("yes"))
+    };
+    let (filter_col, required_col) = (column("filter"), column("required"));
+    rows.iter()
+        .map(|r| Row {
+            attribute: r.first().cloned().unwrap_or_default(),
+            kind: r.get(1).cloned().unwrap_or_default(),
+            filter: flag(filter_col, r),
+            required: flag(required_col, r),
+        })
+        .collect()
 }
 
 fn profile_rows(p: &Profile, kind: ResourceKind) -> Vec<Row> {
@@ -149,61 +111,70 @@ fn profile_rows(p: &Profile, kind: ResourceKind) -> Vec<Row> {
         .collect()
 }
 
+const VENDORS: [&str; 5] = ["alexishr", "alvao", "freshservice", "servicely", "visibly"];
+
 #[test]
 fn every_seed_table_row_is_a_profile_row_with_the_same_flags() {
-    let seeds = read_seeds();
-    assert_eq!(seeds.len(), 5, "five seed tutorials");
-    let mut covered = Vec::new();
-    for seed in &seeds {
-        let p = profile_for(seed);
+    for id in VENDORS {
+        let seed = read(id);
+        let p = Profile::builtin(id).unwrap();
+        assert!(!seed.tables.is_empty(), "{id}: no attribute table");
         assert!(
-            !seed.tables.is_empty(),
-            "{}: no attribute table found",
-            seed.title
+            seed.source.iter().any(|l| l.contains(p.name())),
+            "{id}: the vendored source names the tutorial for {}",
+            p.name()
         );
-        for (kind, rows) in &seed.tables {
+        for (kind, header, table) in &seed.tables {
             let mine = profile_rows(&p, *kind);
-            for row in rows {
+            let theirs = rows(header, table);
+            for row in &theirs {
                 let found = mine.iter().find(|m| m.attribute == row.attribute);
-                assert_eq!(
-                    found,
-                    Some(row),
-                    "profile `{}` {kind:?} row for seed row {row:?}",
-                    p.id()
-                );
+                assert_eq!(found, Some(row), "profile `{id}` {kind:?} row for {row:?}");
             }
             assert_eq!(
                 mine.len(),
-                rows.len(),
-                "profile `{}` {kind:?} has rows the seed does not",
-                p.id()
+                theirs.len(),
+                "profile `{id}` {kind:?} has rows the tutorial does not"
             );
         }
-        let seed_kinds: Vec<ResourceKind> = seed.tables.iter().map(|(k, _)| *k).collect();
+        let seed_kinds: Vec<ResourceKind> = seed.tables.iter().map(|(k, ..)| *k).collect();
         assert_eq!(
             p.kinds(),
             seed_kinds,
-            "profile `{}` serves the seed's resource types",
-            p.id()
+            "profile `{id}` serves the tutorial's types"
         );
-        covered.push(p.id().to_owned());
     }
-    covered.sort();
-    assert_eq!(
-        covered,
-        ["alexishr", "alvao", "freshservice", "servicely", "visibly"]
-    );
 }
 
 #[test]
-fn seed_parser_reads_flags_from_named_columns() {
-    let text = "title: 'Tutorial: Configure Acme'\nReview the user attributes:\n\n   |Attribute|Type|Supported for filtering|Required by Acme|\n   |---|---|---|---|\n   |userName|String|&check;|&check;\n   |title|String||\n\nReview the group attributes:\n|Attribute|Type|\n|---|---|\n|members|Reference|\n";
-    let seed = parse_seed(text);
-    assert_eq!(seed.title, "Tutorial: Configure Acme");
-    let (kind, rows) = &seed.tables[0];
-    assert_eq!(*kind, ResourceKind::User);
+fn every_vendor_profile_has_a_vendored_table_and_no_more() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/seeds");
+    let mut files: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .map(|p| p.file_stem().unwrap().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    let mut want: Vec<String> = VENDORS.iter().map(|v| v.to_string()).collect();
+    want.push("entra-generic".into());
+    want.sort();
+    assert_eq!(files, want);
+}
+
+#[test]
+fn table_parser_reads_flags_from_named_columns() {
+    let text = "# Source: Microsoft Learn, \"Tutorial: Configure Acme\"\n\n[users]\nAttribute | Type | Supported for filtering | Required by Acme\nuserName | String | yes | yes\ntitle | String\n\n[groups]\nAttribute | Type\nmembers | Reference\n";
+    let t = parse_tables(text);
     assert_eq!(
-        rows[0],
+        t.source,
+        ["Source: Microsoft Learn, \"Tutorial: Configure Acme\""]
+    );
+    let (kind, header, table) = &t.tables[0];
+    assert_eq!(*kind, ResourceKind::User);
+    let r = rows(header, table);
+    assert_eq!(
+        r[0],
         Row {
             attribute: "userName".into(),
             kind: "String".into(),
@@ -211,34 +182,28 @@ fn seed_parser_reads_flags_from_named_columns() {
             required: true
         }
     );
-    assert!(!rows[1].filter && !rows[1].required);
-    assert_eq!(seed.tables[1].0, ResourceKind::Group);
+    assert!(!r[1].filter && !r[1].required);
+    assert_eq!(t.tables[1].0, ResourceKind::Group);
+    assert_eq!(rows(&t.tables[1].1, &t.tables[1].2)[0].attribute, "members");
 }
 
-/// The `entra-generic` profile against reference §7.1's default mapping table and its
-/// groups line, compared case-insensitively as §7.1 says attribute paths are.
+/// The `entra-generic` profile against the default mapping table of Microsoft's SCIM
+/// tutorial (users and groups), compared case-insensitively: the tutorial prints
+/// `.Value` and `.Formatted`, and attribute paths are case-insensitive (RFC 7643 §2.1).
 #[test]
-fn entra_generic_covers_the_default_mapping_of_the_reference() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../shared/reference/entra-provisioning.md"
-    );
-    let text = std::fs::read_to_string(path).unwrap();
-    let start = text.find("### 7.1").unwrap();
-    let section = &text[start..start + text[start..].find("### 7.2").unwrap()];
-    let backticked = |l: &str| l.split('`').nth(1).map(str::to_ascii_lowercase);
-    let mut users: Vec<String> = section
-        .lines()
-        .filter(|l| l.starts_with('|') && !l.starts_with("|---") && !l.contains("SCIM attribute"))
-        .filter_map(backticked)
-        .collect();
-    let groups_line = section.lines().find(|l| l.starts_with("Groups:")).unwrap();
-    let mut groups: Vec<String> = groups_line
-        .split('`')
-        .skip(1)
-        .step_by(2)
-        .map(str::to_ascii_lowercase)
-        .collect();
+fn entra_generic_covers_the_default_mapping_of_the_scim_tutorial() {
+    let t = read("entra-generic");
+    let scim = |kind: ResourceKind| {
+        let (_, header, table) = t
+            .tables
+            .iter()
+            .find(|(k, ..)| *k == kind)
+            .unwrap_or_else(|| panic!("no {kind:?} table"));
+        let col = header.iter().position(|h| h == "SCIM attribute").unwrap();
+        let mut v: Vec<String> = table.iter().map(|r| r[col].to_ascii_lowercase()).collect();
+        v.sort();
+        v
+    };
     let p = Profile::builtin("entra-generic").unwrap();
     let mine = |k| {
         let mut v: Vec<String> = p
@@ -249,9 +214,7 @@ fn entra_generic_covers_the_default_mapping_of_the_reference() {
         v.sort();
         v
     };
-    users.sort();
-    groups.sort();
-    assert_eq!(users.len(), 18);
-    assert_eq!(mine(ResourceKind::User), users);
-    assert_eq!(mine(ResourceKind::Group), groups);
+    assert_eq!(scim(ResourceKind::User).len(), 18);
+    assert_eq!(mine(ResourceKind::User), scim(ResourceKind::User));
+    assert_eq!(mine(ResourceKind::Group), scim(ResourceKind::Group));
 }

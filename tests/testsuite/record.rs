@@ -117,9 +117,9 @@ async fn passwords_and_tokens_in_bodies_are_redacted() {
 }
 
 #[tokio::test]
-async fn refuses_an_upstream_that_is_not_http() {
-    let err = Recorder::start("https://example.com/scim", "127.0.0.1:0", "x", None)
+async fn refuses_an_upstream_that_is_not_http_or_https() {
+    let err = Recorder::start("ftp://example.com/scim", "127.0.0.1:0", "x", None)
         .await
         .unwrap_err();
-    assert!(err.to_string().contains("http://"));
+    assert!(err.to_string().contains("https://"), "{err}");
 }

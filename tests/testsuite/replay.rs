@@ -397,7 +397,7 @@ fn every_builtin_scenario_loads_and_there_are_at_least_25() {
     assert!(all.len() >= 25, "{}", all.len());
     for s in &all {
         assert!(
-            s.note.contains("entra-provisioning.md §"),
+            s.note.contains("docs/entra.md §"),
             "{} has no reference note",
             s.name
         );

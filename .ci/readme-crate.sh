@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A new crate that depends on scimock as a user would (path dependency, default features
+# off) and holds every ```rust block of the README verbatim, one module each, as its tests.
+# It must compile and pass, and its dependency tree must not contain clap. Offline: it uses
+# the registry this build already downloaded.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+CRATE=$(mktemp -d)/readme-user
+mkdir -p "$CRATE/src" "$CRATE/tests"
+cat > "$CRATE/Cargo.toml" <<TOML
+[package]
+name = "readme-user"
+version = "0.0.0"
+edition = "2021"
+publish = false
+
+[dev-dependencies]
+scimock = { path = "$ROOT", default-features = false }
+serde_json = "1"
+tokio = { version = "1", features = ["macros", "rt"] }
+TOML
+echo "" > "$CRATE/src/lib.rs"
+python3 - "$ROOT/README.md" "$CRATE/tests/readme.rs" <<'PY'
+import re, sys
+text = open(sys.argv[1], encoding="utf-8").read()
+blocks = re.findall(r"^```rust\n(.*?)^```", text, flags=re.S | re.M)
+out = []
+for n, body in enumerate(blocks):
+    if any(line.lstrip().startswith("# ") or line.strip() == "#" for line in body.splitlines()):
+        sys.exit(f"README rust block {n + 1} has a hidden `# ` line")
+    out.append(f"mod readme_block_{n + 1} {{\n{body}}}\n")
+open(sys.argv[2], "w", encoding="utf-8").write("\n".join(out))
+print(f"{len(blocks)} README rust blocks copied verbatim")
+PY
+cp "$ROOT/Cargo.lock" "$CRATE/Cargo.lock"
+cd "$CRATE"
+CARGO_TARGET_DIR="$ROOT/target" cargo test --offline 2>&1 | grep -E "^test |test result"
+test "${PIPESTATUS[0]}" -eq 0
+if cargo tree --offline -e normal,dev --prefix none | grep -E '^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif) v'; then
+  echo "a default-features = false user gets CLI-only crates"; exit 1
+fi
+echo "no clap, tracing-subscriber, tracing-appender, mimalloc or indicatif in the user's tree"

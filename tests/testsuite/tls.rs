@@ -1,0 +1,168 @@
+//! https everywhere: `MockServer` and `scimock serve` over TLS, `Runner` and `Recorder` as
+//! https clients with an extra root (`--ca-cert`), an untrusted certificate refused, and
+//! `--insecure` accepting it. The certificate is generated per test for 127.0.0.1 only.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use scimock::replay::{Dialect, Outcome, Runner, RunnerConfig, Scenario};
+use scimock::tls::{ClientTls, ServerTls};
+use scimock::MockServer;
+
+/// A self-signed certificate for 127.0.0.1, written as `cert.pem` and `key.pem` in `dir`.
+fn certificate(dir: &Path) -> (PathBuf, PathBuf) {
+    let generated = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_owned()]).unwrap();
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert, generated.cert.pem()).unwrap();
+    std::fs::write(&key, generated.signing_key.serialize_pem()).unwrap();
+    (cert, key)
+}
+
+fn https_server(cert: &Path, key: &Path) -> MockServer {
+    MockServer::builder()
+        .token("t")
+        .tls(ServerTls::from_pem_files(cert, key).unwrap())
+        .start_blocking()
+}
+
+fn picked() -> Vec<Scenario> {
+    scimock::replay::builtin_scenarios()
+        .unwrap()
+        .into_iter()
+        .filter(|s| ["test_connection", "disable_user"].contains(&s.name.as_str()))
+        .collect()
+}
+
+async fn replay(url: String, tls: ClientTls) -> scimock::replay::Report {
+    let mut config = RunnerConfig::new(url);
+    config.token = Some("t".into());
+    config.dialects = vec![Dialect::Legacy];
+    config.tls = tls;
+    config.timeout = Duration::from_secs(5);
+    Runner::new(config).unwrap().run(&picked()).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_passes_over_https_when_the_ca_certificate_is_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let server = https_server(&cert, &key);
+    assert!(server.base_url().starts_with("https://127.0.0.1:"));
+    let tls = ClientTls {
+        ca_certs: vec![cert],
+        insecure: false,
+    };
+    let report = replay(server.base_url(), tls).await;
+    let text = scimock::replay::report::terminal(&report, false);
+    assert_eq!(report.summary.passed, 2, "{text}");
+    assert_eq!(report.exit_code(), 0, "{text}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_refuses_an_untrusted_certificate_in_one_stop_and_insecure_accepts_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let server = https_server(&cert, &key);
+    let refused = replay(server.base_url(), ClientTls::default()).await;
+    assert!(refused.unreachable, "{refused:?}");
+    assert_eq!(refused.exit_code(), 2);
+    let why = scimock::replay::report::unreachable_line(&refused);
+    assert!(why.contains("cannot connect"), "{why}");
+    assert!(why.to_ascii_lowercase().contains("certificate"), "{why}");
+    let insecure = ClientTls {
+        ca_certs: Vec::new(),
+        insecure: true,
+    };
+    let accepted = replay(server.base_url(), insecure).await;
+    assert!(accepted
+        .scenarios
+        .iter()
+        .all(|s| s.outcome == Outcome::Passed));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn record_forwards_to_an_https_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let upstream = https_server(&cert, &key);
+    let tls = ClientTls {
+        ca_certs: vec![cert],
+        insecure: false,
+    };
+    let recorder = scimock::record::Recorder::start_with_tls(
+        &upstream.base_url(),
+        "127.0.0.1:0",
+        "via_tls",
+        None,
+        &tls,
+    )
+    .await
+    .unwrap();
+    let report = replay(format!("http://{}", recorder.addr()), ClientTls::default()).await;
+    assert_eq!(report.summary.failed, 0);
+    assert!(!recorder.scenario().steps.is_empty());
+    recorder.stop().await;
+}
+
+/// Kills the child on drop, so a failing assertion leaves no server behind.
+pub(crate) struct Killed(Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `scimock serve --listen 127.0.0.1:0 --port-file F` plus `args`; waits (≤ 20 s) for the port.
+pub(crate) fn spawn_serve(dir: &Path, args: &[&str]) -> (Killed, u16) {
+    let port_file = dir.join("port");
+    let child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--port-file"])
+        .arg(&port_file)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child = Killed(child);
+    let started = Instant::now();
+    loop {
+        if let Some(port) = std::fs::read_to_string(&port_file)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            return (child, port);
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "serve did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_replay_binary_passes_against_the_serve_binary_over_https() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = certificate(dir.path());
+    let (cert_s, key_s) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let (_serve, port) = spawn_serve(
+        dir.path(),
+        &["--no-auth", "--tls-cert", cert_s, "--tls-key", key_s],
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["replay", &format!("https://127.0.0.1:{port}/scim/v2")])
+        .args(["--ca-cert", cert_s, "--timeout", "5"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains(" 0 failed"), "{text}");
+}
