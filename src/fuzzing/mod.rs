@@ -9,11 +9,13 @@ use serde_json::{Map, Value};
 use crate::filter;
 use crate::scim::schema::ResourceSchema;
 
+mod expr;
 mod http;
 mod membership;
 mod patch;
 mod replay;
 
+pub use expr::{expr_eval, expr_parser, ExprEvalInput, FuzzAttrValue};
 pub use http::{http_request, FuzzBody, HttpRequestInput};
 pub use membership::{membership, MembershipStep};
 pub use patch::{
