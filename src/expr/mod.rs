@@ -21,6 +21,7 @@
 
 mod ast;
 pub mod dates;
+mod dotnet_format;
 mod error;
 mod eval;
 mod func;

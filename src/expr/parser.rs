@@ -42,6 +42,8 @@ struct Parser<'a> {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Never read in practice: the stream always ends with its own Eof.
+    eof: Token,
 }
 
 /// Parses a whole expression.
@@ -75,6 +77,10 @@ pub fn parse(src: &str) -> Result<Expr> {
         tokens,
         pos: 0,
         depth: 0,
+        eof: Token {
+            kind: TokenKind::Eof,
+            span: src.len()..src.len(),
+        },
     };
     let e = p.expression()?;
     let t = p.peek();
@@ -95,9 +101,7 @@ impl<'a> Parser<'a> {
     fn peek(&self) -> &Token {
         // The stream always ends with Eof and `bump` never moves past it.
         let last = self.tokens.len().saturating_sub(1);
-        self.tokens
-            .get(self.pos.min(last))
-            .unwrap_or_else(|| unreachable!("token stream ends with Eof"))
+        self.tokens.get(self.pos.min(last)).unwrap_or(&self.eof)
     }
 
     fn peek_kind_at(&self, offset: usize) -> TokenKind {
