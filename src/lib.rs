@@ -5,7 +5,8 @@
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resources, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
-//! - [`expr`]: Entra attribute-mapping expressions (47 functions): parse, print, evaluate.
+//! - [`expr`]: Entra attribute-mapping expressions (every documented function): parse,
+//!   print, evaluate with Entra's null rules, injectable clock and RNG.
 //! - [`scope`]: Entra scoping filters: clauses, 14 operators, AND within a group, OR across.
 //! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
 //! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.

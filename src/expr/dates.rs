@@ -285,7 +285,8 @@ impl Interval {
 }
 
 fn add_months(d: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
-    let total = i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1 + months;
+    let total =
+        (i64::from(d.year()) * 12 + i64::from(u8::from(d.month())) - 1).checked_add(months)?;
     let y = i32::try_from(total.div_euclid(12)).ok()?;
     let m = Month::try_from(u8::try_from(total.rem_euclid(12) + 1).ok()?).ok()?;
     // .NET AddMonths clamps the day to the month's length (Jan 31 + 1 month = Feb 28/29).

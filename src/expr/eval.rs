@@ -129,6 +129,36 @@ pub(crate) fn fail<T>(function: &str, message: impl Into<String>) -> R<T> {
 
 static SYSTEM_CLOCK: SystemClock = SystemClock;
 
+/// The largest value (bytes of text, summed over a multi-valued value) a function may
+/// produce. Entra's own limit is unknown; this bound keeps nested growth such as
+/// `ConvertToUTF8Hex(ConvertToUTF8Hex(…))` or a `Replace` template from exhausting memory.
+pub const MAX_VALUE_LEN: usize = 1 << 20;
+
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Str(s) => s.len(),
+        Value::Multi(items) => items.iter().map(|s| s.len() + 1).sum(),
+        _ => 0,
+    }
+}
+
+/// Fails when `v` is larger than [`MAX_VALUE_LEN`].
+pub(crate) fn check_size(function: &str, v: &Value) -> R<()> {
+    check_len(function, size(v))
+}
+
+/// Fails when a result of `len` bytes would be larger than [`MAX_VALUE_LEN`].
+pub(crate) fn check_len(function: &str, len: usize) -> R<()> {
+    if len > MAX_VALUE_LEN {
+        fail(
+            function,
+            format!("the result would exceed {MAX_VALUE_LEN} bytes"),
+        )
+    } else {
+        Ok(())
+    }
+}
+
 /// Evaluates expressions. Deterministic when given a fixed clock and an RNG seed.
 pub struct Evaluator<'a> {
     pub(crate) clock: &'a dyn Clock,
@@ -224,7 +254,11 @@ impl<'a> Evaluator<'a> {
                 super::ast::Constant::VbBinaryCompare => 0,
                 super::ast::Constant::VbTextCompare => 1,
             }))),
-            Expr::Call { func, args } => self.call(*func, args, src),
+            Expr::Call { func, args } => {
+                let v = self.call(*func, args, src)?;
+                check_size(func.name(), &v)?;
+                Ok(v)
+            }
             Expr::Compare { op, left, right } => {
                 let l = self.expr(left, src)?;
                 let r = self.expr(right, src)?;
@@ -307,6 +341,20 @@ mod tests {
         assert_eq!(v("[s] < \"abd\""), json!(true));
         assert_eq!(v("[s] = \"ABC\""), json!(false));
         assert_eq!(v("[missing] = \"x\""), json!(null));
+    }
+
+    #[test]
+    fn values_cannot_grow_past_the_size_bound() {
+        let hex = format!("{}\"ab\"{}", "ConvertToUTF8Hex(".repeat(30), ")".repeat(30));
+        let err = eval(&hex, json!({})).unwrap_err();
+        assert!(err.to_string().contains("exceed"), "{err}");
+        let a = "a".repeat(3000);
+        let blowup = format!(
+            "Replace(Replace(\"{a}\", \"a\", , , , , \"{a}\"), \"a\", , , , , \"{a}\")"
+        );
+        assert!(eval(&blowup, json!({})).is_err());
+        let text = eval("InStr(\"xxÄbc\", \"äB\", 2, vbTextCompare)", json!({})).unwrap();
+        assert_eq!(text.to_json(), json!(3));
     }
 
     #[test]

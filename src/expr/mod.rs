@@ -33,7 +33,7 @@ mod value;
 
 pub use ast::{CompareOp, Constant, Expr};
 pub use error::{EvalError, ParseError, ParseErrorKind};
-pub use eval::{Evaluator, NoSource, NullComparison, Outcome, Source, Uniqueness};
+pub use eval::{Evaluator, NoSource, NullComparison, Outcome, Source, Uniqueness, MAX_VALUE_LEN};
 pub use func::Func;
 pub use parser::{parse, MAX_DEPTH, MAX_LEN};
 pub use value::{bool_text, Number, Value};

@@ -49,7 +49,10 @@ impl Evaluator<'_> {
                 format!("`length` is at most {MAX_LENGTH}, got {length}"),
             );
         }
-        if digits + special + upper + lower > length {
+        // Each is at most `length` here or the sum already exceeds it, so no overflow.
+        if [digits, special, upper, lower].iter().any(|m| *m > length)
+            || digits + special + upper + lower > length
+        {
             return fail(f.name(), "the minimums add up to more than `length`");
         }
         let class =

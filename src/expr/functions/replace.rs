@@ -15,7 +15,7 @@
 //! the empty string.
 
 use super::{Args, Evaluator, Func, Value};
-use crate::expr::eval::{fail, Source, R};
+use crate::expr::eval::{check_len, fail, Source, R};
 use crate::expr::regex::expand;
 
 const SOURCE: usize = 0;
@@ -41,6 +41,13 @@ impl Evaluator<'_> {
                 if old.is_empty() {
                     return Ok(Value::Str(template));
                 }
+                let n = template.matches(old.as_str()).count();
+                check_len(
+                    f.name(),
+                    template
+                        .len()
+                        .saturating_add(n.saturating_mul(source.len())),
+                )?;
                 return Ok(Value::Str(template.replace(&old, &source)));
             }
             if has(REPLACEMENT) {
@@ -53,6 +60,11 @@ impl Evaluator<'_> {
                 if old.is_empty() {
                     return Ok(Value::Str(source));
                 }
+                let n = source.matches(old.as_str()).count();
+                check_len(
+                    f.name(),
+                    source.len().saturating_add(n.saturating_mul(new.len())),
+                )?;
                 return Ok(Value::Str(source.replace(&old, &new)));
             }
             return fail(
@@ -97,6 +109,7 @@ impl Evaluator<'_> {
                         out.push_str(source.get(last..m.start()).unwrap_or(""));
                         out.push_str(&new);
                         last = m.end();
+                        check_len(f.name(), out.len())?;
                     }
                 }
                 out.push_str(source.get(last..).unwrap_or(""));
@@ -113,10 +126,18 @@ impl Evaluator<'_> {
                 let Some(source) = source else {
                     return Ok(Value::Null);
                 };
-                let out = re.replace_all(&source, |caps: &regex::Captures<'_>| {
-                    expand(&re, caps, &source, &new)
-                });
-                Ok(Value::Str(out.into_owned()))
+                // Regex.Replace, built by hand so the size bound applies to every step.
+                let mut out = String::with_capacity(source.len());
+                let mut last = 0;
+                for caps in re.captures_iter(&source) {
+                    let Some(m) = caps.get(0) else { continue };
+                    out.push_str(source.get(last..m.start()).unwrap_or(""));
+                    out.push_str(&expand(&re, &caps, &source, &new));
+                    last = m.end();
+                    check_len(f.name(), out.len())?;
+                }
+                out.push_str(source.get(last..).unwrap_or(""));
+                Ok(Value::Str(out))
             }
             None => fail(f.name(), "with `regexPattern`, give `replacementValue`"),
         }

@@ -4,7 +4,7 @@
 //! twice in Entra).
 
 use super::{Args, Evaluator, Func, Value};
-use crate::expr::eval::{fail, Source, R};
+use crate::expr::eval::{check_len, fail, Source, R};
 
 impl Evaluator<'_> {
     /// `Append(source, suffix)`. NULL source → NULL (UNCONFIRMED; NULL propagates); a NULL
@@ -65,36 +65,43 @@ impl Evaluator<'_> {
         if start < 1 {
             return fail(f.name(), format!("`start` must be 1 or more, got {start}"));
         }
-        let fold = |s: &str| -> Vec<char> {
+        // Search in a folded copy of the text that remembers, for every byte, the
+        // original character it came from, so positions are positions in the original.
+        let mut folded = String::with_capacity(hay.len());
+        let mut origin: Vec<usize> = Vec::with_capacity(hay.len());
+        for (i, c) in hay.chars().enumerate() {
+            let before = folded.len();
             if text_compare {
-                s.chars().flat_map(char::to_lowercase).collect()
+                folded.extend(c.to_lowercase());
             } else {
-                s.chars().collect()
+                folded.push(c);
             }
+            origin.extend(std::iter::repeat_n(i, folded.len() - before));
+        }
+        let needle: String = if text_compare {
+            needle.chars().flat_map(char::to_lowercase).collect()
+        } else {
+            needle
         };
-        // Fold per character so positions stay positions in the original text.
-        let hay_chars: Vec<char> = hay.chars().collect();
-        let needle: Vec<char> = fold(&needle);
+        let chars = hay.chars().count();
         let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-        if skip > hay_chars.len() {
+        if skip > chars {
             return Ok(num(0));
         }
         if needle.is_empty() {
             return Ok(num(start));
         }
-        for i in skip..hay_chars.len() {
-            let mut folded = Vec::with_capacity(needle.len());
-            for c in hay_chars.iter().skip(i) {
-                if folded.len() >= needle.len() {
-                    break;
-                }
-                folded.extend(fold(&c.to_string()));
-            }
-            if folded.starts_with(&needle) {
-                return Ok(num(i64::try_from(i + 1).unwrap_or(i64::MAX)));
-            }
-        }
-        Ok(num(0))
+        let from = origin
+            .iter()
+            .position(|&i| i >= skip)
+            .unwrap_or(folded.len());
+        let found = folded
+            .get(from..)
+            .and_then(|rest| rest.find(&needle))
+            .and_then(|at| origin.get(from + at));
+        Ok(num(
+            found.map_or(0, |&i| i64::try_from(i + 1).unwrap_or(i64::MAX))
+        ))
     }
 
     /// `Join(separator, source1, …)`: multi-valued sources contribute every value; NULL
@@ -119,6 +126,9 @@ impl Evaluator<'_> {
                 }
             }
         }
+        let total: usize = parts.iter().map(String::len).sum::<usize>()
+            + sep.len().saturating_mul(parts.len().saturating_sub(1));
+        check_len("Join", total)?;
         Ok(if any {
             Value::Str(parts.join(&sep))
         } else {
