@@ -349,9 +349,8 @@ mod tests {
         let err = eval(&hex, json!({})).unwrap_err();
         assert!(err.to_string().contains("exceed"), "{err}");
         let a = "a".repeat(3000);
-        let blowup = format!(
-            "Replace(Replace(\"{a}\", \"a\", , , , , \"{a}\"), \"a\", , , , , \"{a}\")"
-        );
+        let blowup =
+            format!("Replace(Replace(\"{a}\", \"a\", , , , , \"{a}\"), \"a\", , , , , \"{a}\")");
         assert!(eval(&blowup, json!({})).is_err());
         let text = eval("InStr(\"xxÄbc\", \"äB\", 2, vbTextCompare)", json!({})).unwrap();
         assert_eq!(text.to_json(), json!(3));
