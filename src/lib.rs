@@ -5,6 +5,9 @@
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resource types, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
+//! - [`expr`]: Entra attribute-mapping expressions (every documented function): parse,
+//!   print, evaluate with Entra's null rules, injectable clock and RNG.
+//! - [`scope`]: Entra scoping filters: clauses, 14 operators, AND within a group, OR across.
 //! - [`clock`]: injectable clock and id generator (deterministic tests and snapshots).
 //! - [`store`]: in-memory resources behind one lock, indexes, membership, seed/state files.
 //! - [`server`]: the SCIM service provider over hyper: listener, the sans-IO request
@@ -31,6 +34,7 @@
 
 pub mod clock;
 pub mod error;
+pub mod expr;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;
@@ -39,6 +43,7 @@ pub mod profile;
 pub mod record;
 pub mod replay;
 pub mod scim;
+pub mod scope;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -2,6 +2,7 @@
 //! process exit code: 0 success, 1 a negative answer or failed check, 2 usage or input
 //! error.
 
+mod expr;
 mod filter;
 mod profiles;
 mod record;
@@ -31,6 +32,12 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Record SCIM traffic through a reverse proxy into a replayable sequence.
     Record(record::RecordArgs),
+    /// Parse or evaluate Entra attribute-mapping expressions.
+    #[command(subcommand)]
+    Expr(expr::ExprCommand),
+    /// Check objects against Entra scoping filters.
+    #[command(subcommand)]
+    Scope(expr::ScopeCommand),
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
@@ -67,5 +74,7 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::Profiles(cmd) => profiles::run(cmd),
+        Command::Expr(cmd) => expr::run_expr(cmd),
+        Command::Scope(cmd) => expr::run_scope(cmd),
     }
 }

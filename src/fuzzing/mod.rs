@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::filter;
 use crate::scim::schema::ResourceSchema;
 
+mod expr;
 mod http;
 mod membership;
 mod patch;
@@ -16,6 +17,7 @@ mod replay;
 #[cfg(any(feature = "fuzzing", test))]
 mod targets;
 
+pub use expr::{expr_eval, expr_parser, ExprEvalInput, FuzzAttrValue};
 pub use http::{http_request, FuzzBody, HttpRequestInput};
 pub use membership::{
     membership, patch_group, run_membership, Expected, MembershipModel, MembershipStep,

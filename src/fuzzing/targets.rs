@@ -49,6 +49,8 @@ fuzz_targets! {
     Membership "membership" => |d| structured(d, |s: &Vec<MembershipStep>| membership(s));
     HttpRequest "http_request" => |d| structured(d, http_request);
     ReplayFixture "replay_fixture" => replay_fixture;
+    ExprParser "expr_parser" => expr_parser;
+    ExprEval "expr_eval" => |d| structured(d, expr_eval);
 }
 
 /// Decodes `data` as `fuzz_target!(|input: T| …)` does (`arbitrary_take_rest`) and runs

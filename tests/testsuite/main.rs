@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per area.
 
 mod cli;
+mod expr;
 mod failures;
 mod faults;
 mod fidelity;

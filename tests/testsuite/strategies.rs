@@ -425,3 +425,132 @@ pub(crate) fn store_http_op() -> impl Strategy<Value = StoreOp> {
         store_slot().prop_map(StoreOp::DeleteUser),
     ]
 }
+
+// ---- attribute-mapping expressions (`scimock::expr`) --------------------------------------
+
+/// Source attribute names the expression strategies draw from.
+const EXPR_ATTRS: &[&str] = &[
+    "givenName",
+    "surname",
+    "mail",
+    "userPrincipalName",
+    "IsSoftDeleted",
+    "proxyAddresses",
+    "StatusHireDate",
+    "country",
+    "extension_abc_dept",
+];
+
+/// A leaf of an expression: attribute, string (quotes and backslashes included), number
+/// literal, hex literal, or constant.
+fn expr_leaf() -> BoxedStrategy<scimock::expr::Expr> {
+    use scimock::expr::{Constant, Expr};
+    prop_oneof![
+        3 => proptest::sample::select(EXPR_ATTRS).prop_map(Expr::attr),
+        3 => "[a-zA-Z0-9 @.,:\"\\\\()\\[\\]$*+?{}-]{0,10}".prop_map(Expr::Str),
+        1 => "-?[0-9]{1,12}(\\.[0-9]{1,4})?".prop_map(Expr::Number),
+        1 => any::<u64>().prop_map(Expr::Hex),
+        1 => proptest::sample::select(Constant::ALL.to_vec()).prop_map(Expr::Constant),
+        1 => Just(Expr::str("2012-03-16-07:00")),
+        1 => proptest::sample::select(vec!["d", "m", "yyyy", "ww", "h", "n", "s"]).prop_map(Expr::str),
+    ]
+    .boxed()
+}
+
+/// A call to `func` whose arguments come from `inner`, with a slot count the function
+/// accepts and empty slots only where they are optional.
+fn expr_call(
+    func: scimock::expr::Func,
+    inner: BoxedStrategy<scimock::expr::Expr>,
+) -> BoxedStrategy<scimock::expr::Expr> {
+    use scimock::expr::Expr;
+    let min = func.min_args();
+    let counts: Vec<usize> = (min..=min + 4).filter(|n| func.accepts(*n)).collect();
+    proptest::sample::select(counts)
+        .prop_flat_map(move |n| {
+            let slots: Vec<BoxedStrategy<Option<Expr>>> = (0..n)
+                .map(|i| {
+                    if func.slot_optional(i, n) {
+                        proptest::option::weighted(0.6, inner.clone()).boxed()
+                    } else {
+                        inner.clone().prop_map(Some).boxed()
+                    }
+                })
+                .collect();
+            slots.prop_map(move |args| Expr::Call { func, args })
+        })
+        .boxed()
+}
+
+/// Expression ASTs the parser can produce: nested calls to every function (but
+/// SelectUniqueValue, which must be the whole expression), and comparisons whose operands
+/// are not comparisons.
+pub(crate) fn expr() -> impl Strategy<Value = scimock::expr::Expr> {
+    use scimock::expr::{CompareOp, Expr, Func};
+    let funcs: Vec<Func> = Func::ALL
+        .iter()
+        .copied()
+        .filter(|f| *f != Func::SelectUniqueValue)
+        .collect();
+    let operand = expr_leaf().prop_recursive(4, 32, 7, move |inner| {
+        let funcs = funcs.clone();
+        proptest::sample::select(funcs)
+            .prop_flat_map(move |f| expr_call(f, inner.clone()))
+            .boxed()
+    });
+    let compare = (
+        proptest::sample::select(CompareOp::ALL.to_vec()),
+        operand.clone(),
+        operand.clone(),
+    )
+        .prop_map(|(op, l, r)| Expr::Compare {
+            op,
+            left: Box::new(l),
+            right: Box::new(r),
+        });
+    let top = operand.clone();
+    prop_oneof![
+        6 => operand,
+        2 => compare,
+        1 => proptest::collection::vec(top, 2..=3)
+            .prop_map(|rules| Expr::call(Func::SelectUniqueValue, rules)),
+    ]
+}
+
+/// A source object for expressions: each attribute absent, NULL, a string (dates, booleans
+/// and numbers as text among them), a number, a boolean, or a multi-valued array.
+pub(crate) fn expr_source() -> impl Strategy<Value = Value> {
+    let value = prop_oneof![
+        1 => Just(Value::Null),
+        4 => prop_oneof![
+            Just("".to_owned()),
+            Just("True".to_owned()),
+            Just("False".to_owned()),
+            Just("2012-03-16-07:00".to_owned()),
+            Just("8/25/2021 5:41:18 PM".to_owned()),
+            Just("Zoë Ærø".to_owned()),
+            "[a-zA-Z0-9 @.,-]{0,12}",
+            "-?[0-9]{1,6}",
+        ]
+        .prop_map(Value::String),
+        1 => any::<i32>().prop_map(|n| json!(n)),
+        1 => any::<bool>().prop_map(Value::Bool),
+        1 => proptest::collection::vec("[a-z:@.]{0,8}", 0..4).prop_map(|v| json!(v)),
+    ];
+    proptest::collection::vec(
+        (
+            proptest::sample::select(EXPR_ATTRS),
+            proptest::option::of(value),
+        ),
+        0..6,
+    )
+    .prop_map(|pairs| {
+        let mut m = Map::new();
+        for (k, v) in pairs {
+            if let Some(v) = v {
+                m.insert(k.to_owned(), v);
+            }
+        }
+        Value::Object(m)
+    })
+}

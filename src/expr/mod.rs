@@ -1,0 +1,53 @@
+//! Microsoft Entra ID's attribute-mapping expression language (*Reference for writing
+//! expressions for attribute mappings in Microsoft Entra ID*,
+//! <https://learn.microsoft.com/en-us/entra/identity/app-provisioning/functions-for-customizing-application-data>):
+//! a lexer that never fails, a recursive-descent parser that checks function names and
+//! arity, an AST whose `Display` is the canonical form, and an evaluator for every
+//! function on the page with typed values, Entra's null rules, and an injectable clock,
+//! RNG and uniqueness check.
+//!
+//! Scoping filters, the other rule language of a mapping, live in [`crate::scope`].
+//! The decisions taken where the page is silent or contradicts itself are listed in
+//! `docs/expressions.md`.
+//!
+//! ```
+//! use scimock::expr::{self, Evaluator, Outcome, Value};
+//! let e = expr::parse(r#"join(" ", [givenName], [surname])"#).unwrap();
+//! assert_eq!(e.to_string(), r#"Join(" ", [givenName], [surname])"#);
+//! let user = serde_json::json!({"givenName": "John", "surname": "Doe"});
+//! let out = Evaluator::new().eval(&e, &user).unwrap();
+//! assert_eq!(out, Outcome::Value(Value::str("John Doe")));
+//! ```
+
+mod ast;
+pub mod dates;
+mod dotnet_format;
+mod error;
+mod eval;
+mod func;
+mod functions;
+mod lexer;
+mod parser;
+pub mod regex;
+mod value;
+
+pub use ast::{CompareOp, Constant, Expr};
+pub use error::{EvalError, ParseError, ParseErrorKind};
+pub use eval::{Evaluator, NoSource, NullComparison, Outcome, Source, Uniqueness, MAX_VALUE_LEN};
+pub use func::Func;
+pub use parser::{parse, MAX_DEPTH, MAX_LEN};
+pub use value::{bool_text, Number, Value};
+
+impl Expr {
+    /// Whether the provisioning log shows this mapping's value as `[Redact]`: true when a
+    /// `Redact` call appears anywhere in it (the value itself still flows).
+    pub fn redacts_log(&self) -> bool {
+        match self {
+            Expr::Call { func, args } => {
+                *func == Func::Redact || args.iter().flatten().any(Expr::redacts_log)
+            }
+            Expr::Compare { left, right, .. } => left.redacts_log() || right.redacts_log(),
+            _ => false,
+        }
+    }
+}
