@@ -48,9 +48,23 @@ pub(crate) struct ReplayArgs {
     /// The endpoint does not provision groups: skip group scenarios.
     #[arg(long)]
     no_groups: bool,
-    /// Retry a 429 this many times after its Retry-After (Entra's timing is unconfirmed).
-    #[arg(long, default_value_t = 0)]
+    /// Retry a 429 this many times after its Retry-After, as Entra does (each retry is a warning).
+    #[arg(long, default_value_t = 3)]
     retries_on_429: u32,
+    /// The longest Retry-After honoured, in seconds.
+    #[arg(long, default_value_t = 30)]
+    max_retry_after: u64,
+    /// The vendor profile the endpoint implements (built-in id or TOML file): runs that
+    /// vendor's scenarios and probes its matching attribute.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
+    /// Also run scenarios that need this capability (repeatable): `entra-quirks` (shapes
+    /// Entra sends that scimock serve refuses until #12), `raw-quotes` (the Validator's raw `"`).
+    #[arg(long = "with", value_name = "CAPABILITY")]
+    with: Vec<String>,
+    /// Print every exchange whole (request and response bodies), not only failed ones.
+    #[arg(long, short)]
+    verbose: bool,
     /// Seed for generated values, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
@@ -114,6 +128,17 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     config.timeout = Duration::from_secs_f64(args.timeout);
     config.concurrency = args.concurrency.max(1);
     config.retries_on_429 = args.retries_on_429;
+    config.max_retry_after = Duration::from_secs(args.max_retry_after);
+    config.capabilities.extend(args.with.iter().cloned());
+    if let Some(id) = &args.profile {
+        match scimock::profile::Profile::resolve(id) {
+            Ok(p) => {
+                config.vars = scimock::replay::target::profile_vars(&p);
+                config.profile = Some(p.id().to_owned());
+            }
+            Err(e) => return usage(&format!("--profile: {e}")),
+        }
+    }
     config.seed = args.seed;
     if args.no_groups {
         config.capabilities.retain(|c| c != "groups");
@@ -130,7 +155,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
                 .filter(|d| s.applies_to(**d))
                 .map(|d| d.as_str())
                 .collect();
-            println!("{:<40} {:<28} {}", s.name, dialects.join(","), s.note);
+            println!("{}", scimock::replay::detail::list_line(s, &dialects));
         }
         return ExitCode::SUCCESS;
     }
@@ -151,7 +176,12 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
     };
     let result = rt.block_on(runner.run(&scenarios));
+    print!(
+        "{}",
+        scimock::replay::detail::exchanges(&result, args.verbose)
+    );
     print!("{}", report::terminal(&result, color));
+    print!("{}", scimock::replay::detail::causes(&result));
     for (kind, path) in &reports {
         let text = match kind.as_str() {
             "junit" => match report::junit(&result) {

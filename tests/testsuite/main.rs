@@ -14,3 +14,4 @@ mod server;
 mod store_model;
 mod strategies;
 mod support;
+mod verdicts;
