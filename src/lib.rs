@@ -28,6 +28,7 @@ pub mod replay;
 pub mod scim;
 pub mod server;
 pub mod store;
+pub mod validate;
 
 pub use error::{Error, Result};
 pub use server::{MockServer, MockServerBuilder};

@@ -7,6 +7,7 @@ mod profiles;
 mod record;
 mod replay;
 mod serve;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -31,6 +32,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Record SCIM traffic through a reverse proxy into a replayable sequence.
     Record(record::RecordArgs),
+    /// Run Microsoft's SCIM Validator / Logic App validation tests offline against an endpoint.
+    Validate(validate::ValidateArgs),
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
@@ -43,5 +46,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::Profiles(cmd) => profiles::run(cmd),
+        Command::Validate(args) => validate::run(args),
     }
 }

@@ -90,6 +90,7 @@
 pub mod check;
 mod client;
 pub mod detail;
+mod raw;
 pub mod report;
 pub mod result;
 pub mod runner;

@@ -75,6 +75,8 @@ pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,
+    /// The tenant URL without the dialect flag or a trailing `/`.
+    base: String,
     dialects: Vec<Dialect>,
     client: HttpClient,
     progress: Option<Progress>,
@@ -124,8 +126,9 @@ impl Runner {
             vec![Dialect::Legacy]
         };
         let base = base.trim_end_matches('/').to_owned();
-        let client = HttpClient::new(base, config.token.clone(), config.timeout);
+        let client = HttpClient::new(base.clone(), config.token.clone(), config.timeout);
         Ok(Runner {
+            base,
             dialects,
             config,
             client,
@@ -422,6 +425,18 @@ impl Runner {
     }
 
     async fn send(&self, method: &str, p: &Prepared) -> Result<Answer, TransportError> {
+        if p.raw {
+            return super::raw::send(
+                &self.base,
+                self.config.token.as_deref(),
+                method,
+                &p.target,
+                &p.headers,
+                p.body.as_ref(),
+                self.config.timeout,
+            )
+            .await;
+        }
         self.client
             .send(Outgoing {
                 method,
@@ -434,6 +449,7 @@ impl Runner {
 
     async fn cleanup(&self, path: &str) -> CleanupResult {
         let p = Prepared {
+            raw: false,
             path: path.to_owned(),
             target: path.to_owned(),
             filter: None,
@@ -493,6 +509,8 @@ fn advise(step: &mut StepResult) {
 }
 
 struct Prepared {
+    /// Sent by hand: the target holds a raw `"` that hyper's `Uri` refuses.
+    raw: bool,
     path: String,
     target: String,
     filter: Option<String>,
@@ -558,6 +576,7 @@ fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
         ..e.clone()
     };
     Ok(Prepared {
+        raw: r.raw_quotes && target.contains('"'),
         path,
         target,
         filter,

@@ -14,4 +14,5 @@ mod server;
 mod store_model;
 mod strategies;
 mod support;
+mod validate;
 mod verdicts;

@@ -18,19 +18,19 @@ const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 
 /// How the tiny endpoint deviates from RFC 7644 as scimock serve implements it.
 #[derive(Debug, Clone, Copy, Default)]
-struct Quirks {
+pub(crate) struct Quirks {
     /// Filter queries leave out `active: false` users (the Validator's "Disable User" failure).
-    hide_inactive: bool,
+    pub(crate) hide_inactive: bool,
     /// Every filter query returns each match twice.
-    duplicate_results: bool,
+    pub(crate) duplicate_results: bool,
     /// Resources carry no `meta`.
-    no_meta: bool,
+    pub(crate) no_meta: bool,
     /// An empty ListResponse has no `Resources`.
-    omit_empty_resources: bool,
+    pub(crate) omit_empty_resources: bool,
     /// Error bodies carry `status` as a number.
-    numeric_status: bool,
+    pub(crate) numeric_status: bool,
     /// POST refuses explicit nulls with 400.
-    refuse_nulls: bool,
+    pub(crate) refuse_nulls: bool,
 }
 
 #[derive(Debug, Default)]
@@ -172,7 +172,7 @@ impl Respond for Tiny {
     }
 }
 
-async fn tiny(quirks: Quirks) -> MockServer {
+pub(crate) async fn tiny(quirks: Quirks) -> MockServer {
     let server = MockServer::start().await;
     Mock::given(any())
         .respond_with(Tiny {

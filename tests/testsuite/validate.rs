@@ -1,0 +1,168 @@
+//! `scimock validate`: the SCIM Validator and Logic App suites against scimock's own mock
+//! server (what passes, and exactly which tests fail on the serve defects issue #12 fixes),
+//! against a broken endpoint, and the `--list` output.
+
+use std::time::Duration;
+
+use scimock::replay::{report, Dialect, Outcome, Runner, RunnerConfig};
+use scimock::validate::{self, Options, Suite, Validation};
+
+use crate::verdicts::{tiny, Quirks};
+
+fn mock() -> scimock::MockServer {
+    scimock::MockServer::builder()
+        .token("t")
+        .ids(scimock::clock::SequentialIds::new())
+        .seed(serde_json::json!({"Users": [], "Groups": []}))
+        .start_blocking()
+}
+
+async fn validate_at(url: String, token: Option<&str>, quirks: bool) -> Validation {
+    let mut config = RunnerConfig::new(url);
+    config.token = token.map(str::to_owned);
+    config.dialects = vec![Dialect::AadOptscim062020];
+    config.concurrency = 1;
+    config.timeout = Duration::from_secs(10);
+    let runner = Runner::new(config).unwrap();
+    let opts = Options {
+        quirks,
+        groups: true,
+        seed: Some(7),
+    };
+    validate::run(&runner, &[Suite::Validator, Suite::LogicApp], &opts)
+        .await
+        .unwrap()
+}
+
+fn failed(v: &Validation) -> Vec<&str> {
+    v.report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn against_the_mock_every_test_passes_but_the_null_update_serve_refuses() {
+    let server = mock();
+    let v = validate_at(server.base_url(), Some("t"), false).await;
+    // `replace` with null is refused by serve (shape audit row C21); issue #12 fixes it.
+    assert_eq!(
+        failed(&v),
+        vec!["SCIM_Null_Update_Test"],
+        "{}",
+        report::terminal(&v.report, false)
+    );
+    assert_eq!(v.mandatory_failed, vec!["SCIM_Null_Update_Test"]);
+    assert_eq!(v.exit_code(), 1);
+    assert!(v.report.summary.scenarios >= 40, "{:?}", v.report.summary);
+}
+
+#[tokio::test]
+async fn with_the_validators_quirks_serve_fails_on_string_primary_and_raw_quotes() {
+    let server = mock();
+    let v = validate_at(server.base_url(), Some("t"), true).await;
+    let create = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Create a new User")
+        .unwrap();
+    assert_eq!(create.outcome, Outcome::Failed);
+    // Audit row B5: serve refuses `roles[].primary: "True"` in a POST.
+    assert!(create.steps[0].findings[0]
+        .message
+        .contains("roles.primary"));
+    // Audit row A4: serve answers a raw `"` in the query with a bare 400.
+    let missing = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Filter for a non-existing user")
+        .unwrap();
+    assert_eq!(
+        missing.steps[0].response.as_ref().map(|r| r.status),
+        Some(400)
+    );
+    assert!(missing.steps[0]
+        .request
+        .as_ref()
+        .is_some_and(|r| r.target.contains("eq+\"")));
+}
+
+#[tokio::test]
+async fn an_endpoint_hiding_disabled_users_fails_the_mandatory_disable_tests() {
+    let server = tiny(Quirks {
+        hide_inactive: true,
+        ..Quirks::default()
+    })
+    .await;
+    let v = validate_at(server.uri(), None, false).await;
+    assert!(v
+        .mandatory_failed
+        .iter()
+        .any(|n| n == "Patch User - Disable User"));
+    assert!(v
+        .mandatory_failed
+        .iter()
+        .any(|n| n == "SCIM_User_Disable_Test"));
+    let control = tiny(Quirks::default()).await;
+    let v = validate_at(control.uri(), None, false).await;
+    assert!(
+        !v.mandatory_failed.iter().any(|n| n.contains("Disable")),
+        "{:?}",
+        v.mandatory_failed
+    );
+}
+
+#[test]
+fn every_test_names_its_source_and_the_validators_mandatory_set_is_complete() {
+    let d = validate::rfc_schemas();
+    let opts = Options::default();
+    let tests = validate::tests(Suite::Validator, &d, &opts).unwrap();
+    let mandatory: Vec<&str> = tests
+        .iter()
+        .filter(|t| t.mandatory)
+        .map(|t| t.scenario.name.as_str())
+        .collect();
+    // The 24 tests a published Validator run passed, by the names the tool shows.
+    assert_eq!(mandatory.len(), 24, "{mandatory:?}");
+    for name in [
+        "Create a new User",
+        "Patch User - Disable User",
+        "Patch Group - Remove Member",
+        "Delete a Group",
+    ] {
+        assert!(mandatory.contains(&name), "{name}");
+    }
+    for suite in [Suite::Validator, Suite::LogicApp] {
+        for t in validate::tests(suite, &d, &opts).unwrap() {
+            assert!(!t.scenario.source.is_empty(), "{}", t.scenario.name);
+            let kind = if t.mandatory {
+                "mandatory: "
+            } else {
+                "optional: "
+            };
+            assert!(
+                t.scenario.description.starts_with(kind),
+                "{}",
+                t.scenario.name
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_list_prints_each_test_with_its_source() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["validate", "--list", "--suite", "all"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Patch User - Replace Attributes Verbose"));
+    assert!(text.contains("SCIM_Null_Update_Test"));
+    assert!(text.contains("source: Microsoft Learn \"Tutorial: Validate a SCIM endpoint\""));
+    assert!(text.contains("not run offline"));
+}
