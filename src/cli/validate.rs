@@ -79,10 +79,12 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
             println!("{} (schema discovery runs first)", suite.as_str());
             for t in tests {
                 let kind = if t.mandatory { "mandatory" } else { "optional" };
-                println!(
-                    "  {:<50} {kind:<9} {}",
-                    t.scenario.name, t.scenario.description
-                );
+                let what = t
+                    .scenario
+                    .description
+                    .split_once(": ")
+                    .map_or(t.scenario.description.as_str(), |(_, d)| d);
+                println!("  {:<50} {kind:<9} {what}", t.scenario.name);
                 println!("  {:<50} {:<9} source: {}", "", "", t.scenario.source);
             }
             if *suite == Suite::LogicApp {

@@ -211,6 +211,27 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             ));
         }
     }
+    for pointer in &expect.empty {
+        let v = json.pointer(pointer);
+        let empty = match v {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            Some(_) => false,
+        };
+        if !empty {
+            out.push(finding(
+                Severity::Failure,
+                "empty",
+                format!(
+                    "expected `{pointer}` to be empty or gone, got {}",
+                    v.map_or_else(String::new, short)
+                ),
+                consequence.unwrap_or(BODY_MISMATCH),
+            ));
+        }
+    }
     for pointer in &expect.absent {
         if let Some(v) = json.pointer(pointer) {
             out.push(finding(

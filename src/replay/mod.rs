@@ -43,6 +43,7 @@
 //! | `expect.ignore` | array of JSON pointers | `[]` | removed from both sides before comparing |
 //! | `expect.exists` | array of JSON pointers | `[]` | must be present and non-null |
 //! | `expect.absent` | array of JSON pointers | `[]` | must not be present |
+//! | `expect.empty` | array of JSON pointers | `[]` | must be absent, `null`, `""`, `[]` or `{}` (RFC 7643 §2.5) |
 //! | `capture` | object name → pointer | `{}` | take `/id` (a JSON pointer into the body) or `header:Location` into `${name}` |
 //! | `consequence` | string | built in | what Entra does when this step fails |
 //! | `cleanup` | string | none | path to `DELETE` at scenario end if this step succeeded (best effort) |

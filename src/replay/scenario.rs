@@ -148,6 +148,10 @@ pub struct Expect {
     /// JSON pointers that must not exist in the body.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// JSON pointers that must be empty: absent, `null`, `""`, `[]` or `{}` (RFC 7643 §2.5
+    /// treats all of them as unassigned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty: Vec<String>,
 }
 
 /// `200` or `[200, 204]`.

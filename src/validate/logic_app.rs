@@ -106,7 +106,7 @@ pub fn tests(d: &Discovered, opts: &Options) -> Result<Vec<Test>, ScenarioError>
             st.patch("replace with \"\"", "/Users/${user_id}", Value::Array(empty)),
             st.patch("replace with null", "/Users/${user_id}", Value::Array(null)),
             {"name": "GET /Users/{id}", "request": {"method": "GET", "path": "/Users/${user_id}"},
-             "expect": {"status": 200, "absent": ["/title", "/nickName", "/name/givenName"]}},
+             "expect": {"status": 200, "empty": ["/title", "/nickName", "/name/givenName"]}},
         ]))?);
 
     let (upn, _, body) = fresh_user(&mut g, d);
