@@ -306,7 +306,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                         Severity::Failure,
                         "id-changed",
                         format!("the resource at `{}` answered with id `{got}`", seen.path),
-                        "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (§1.1)",
+                        "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")",
                     ));
                 }
             }
@@ -317,7 +317,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 "group-patch-body",
                 "PATCH on a group answered 200 with its full member list".to_owned(),
-                "Allowed, but Entra asks for 204 (§1.9): serialising every member on every membership change is slow for large groups",
+                "Allowed, but the SCIM tutorial asks for 204 on group PATCH (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"): serialising every member on every membership change is slow for large groups",
             ));
         }
     }
@@ -327,7 +327,7 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     let total = json.get("totalResults").and_then(Value::as_u64);
     let resources = json.get("Resources").and_then(Value::as_array);
     let fail = |msg: String| {
-        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and treats the object as unmatched or the endpoint as incompatible (§1.3, §1.4)")
+        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and fails the object (SystemForCrossDomainIdentityManagementServiceIncompatible, Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\"); RFC 7644 §3.4.2 defines the ListResponse")
     };
     let is_list = json
         .get("schemas")

@@ -91,6 +91,7 @@
 pub mod check;
 mod client;
 pub mod detail;
+mod policy;
 mod raw;
 pub mod report;
 pub mod result;
@@ -100,6 +101,7 @@ pub mod target;
 
 pub use check::{Finding, Severity};
 pub use client::TransportError;
+pub use policy::{ENTRA_QUIRKS, LIVE_CONTENT_TYPE, RAW_QUOTES};
 pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,

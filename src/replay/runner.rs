@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
 use super::client::{Answer, HttpClient, Outgoing, TransportError};
+use super::policy::{advise, rate_limit_warning, skip_reason, LIVE_CONTENT_TYPE};
 use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
     SentRequest, StepResult,
@@ -232,7 +233,7 @@ impl Runner {
             cleanup: Vec::new(),
             duration_ms: 0,
         };
-        if let Some(why) = self.skip_reason(scenario) {
+        if let Some(why) = skip_reason(&self.config, scenario) {
             result.outcome = Outcome::Skipped;
             result.skipped_because = Some(why);
             return result;
@@ -297,35 +298,6 @@ impl Runner {
         result
     }
 
-    /// Why `scenario` does not run against this endpoint, if it does not.
-    fn skip_reason(&self, scenario: &Scenario) -> Option<String> {
-        if let Some(wanted) = &scenario.profile {
-            if !self
-                .config
-                .profile
-                .as_ref()
-                .is_some_and(|p| p.eq_ignore_ascii_case(wanted))
-            {
-                return Some(format!(
-                    "recorded for the `{wanted}` profile: run with --profile {wanted}"
-                ));
-            }
-        }
-        let missing = scenario
-            .requires
-            .iter()
-            .find(|r| !self.config.capabilities.contains(r))?;
-        Some(match missing.as_str() {
-            ENTRA_QUIRKS => format!(
-                "sends shapes Entra sends that `scimock serve` refuses until issue #12: add --with {ENTRA_QUIRKS}"
-            ),
-            RAW_QUOTES => format!(
-                "sends the SCIM Validator's raw `\"` in the query: add --with {RAW_QUOTES}"
-            ),
-            other => format!("the endpoint does not offer `{other}` (add --with {other})"),
-        })
-    }
-
     async fn run_step(&self, step: &Step, vars: &mut Vars) -> StepResult {
         let started = Instant::now();
         let mut out = StepResult {
@@ -382,7 +354,7 @@ impl Runner {
                     severity: Severity::Failure,
                     check: "transport",
                     message: error.to_string(),
-                    consequence: "Entra logs Timeout or WebExceptionProtocolError and retries in about 40 minutes (§3.6)".into(),
+                    consequence: "Entra logs Timeout or WebExceptionProtocolError, fails the object and retries later; it expects answers within 60 s (Microsoft Q&A 1151866)".into(),
                 });
             }
             Ok(Answer {
@@ -470,42 +442,6 @@ impl Runner {
             },
         }
     }
-}
-
-/// The capability a scenario `requires` when it sends shapes Entra sends that
-/// `scimock serve` does not accept yet (issue #12); the default run skips it.
-pub const ENTRA_QUIRKS: &str = "entra-quirks";
-/// The capability a scenario `requires` when it sends the SCIM Validator's raw quotes.
-pub const RAW_QUOTES: &str = "raw-quotes";
-/// `Content-Type` of every request with a body, as the live provisioning service sends it.
-pub const LIVE_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
-
-fn rate_limit_warning(asked: Option<u64>, waited: Duration, attempt: u32) -> Finding {
-    let asked = asked.map_or_else(
-        || "no Retry-After".to_owned(),
-        |s| format!("Retry-After {s} s"),
-    );
-    Finding {
-        severity: Severity::Warning,
-        check: "rate-limit",
-        message: format!(
-            "429 ({asked}); retried after {} s (retry {attempt})",
-            waited.as_secs()
-        ),
-        consequence: format!(
-            "Entra pauses for Retry-After and retries the failed requests ({}); each 429 slows the cycle",
-            super::check::source::RETRY_AFTER
-        ),
-    }
-}
-
-/// An advisory step's failures become warnings: the behaviour it probes is tolerated by
-/// Entra or unconfirmed, so it informs without failing the run.
-fn advise(step: &mut StepResult) {
-    for f in &mut step.findings {
-        f.severity = Severity::Warning;
-    }
-    step.outcome = Outcome::Passed;
 }
 
 struct Prepared {
@@ -622,7 +558,7 @@ fn capture(
 
 fn consequence_of_capture(pointer: &str) -> &'static str {
     if pointer == "/id" {
-        "Entra caches the returned id for every later request; without it the object cannot be updated or deleted (§1.1)"
+        "Entra caches the returned id for every later request; without it the object cannot be updated or deleted (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\")"
     } else {
         "Entra needs this value for its next request"
     }

@@ -637,3 +637,42 @@ fn the_new_shape_scenarios_cite_their_audit_rows() {
         );
     }
 }
+
+#[tokio::test]
+async fn reports_group_findings_by_cause_and_show_the_failed_exchange_without_secrets() {
+    let server = tiny(Quirks {
+        hide_inactive: true,
+        ..Quirks::default()
+    })
+    .await;
+    let mut config = config(&server);
+    config.token = Some("s3cret-token".into());
+    let report = Runner::new(config)
+        .unwrap()
+        .run(&[
+            builtin("disable_user"),
+            builtin("disable_user_lowercase_string"),
+        ])
+        .await;
+    let causes = scimock::replay::detail::causes(&report);
+    // Three disable runs (two dialects + one) fail the same read-back, for one cause.
+    assert!(
+        causes.contains("  3 × error [body]: The SCIM Validator's mandatory"),
+        "{causes}"
+    );
+    let exchanges = scimock::replay::detail::exchanges(&report, false);
+    assert!(
+        exchanges.contains("> GET /Users?filter=userName+eq+%22"),
+        "{exchanges}"
+    );
+    assert!(
+        exchanges.contains("< 200 (application/scim+json)"),
+        "{exchanges}"
+    );
+    assert!(exchanges.contains("\"totalResults\":0"), "{exchanges}");
+    let verbose = scimock::replay::detail::exchanges(&report, true);
+    assert!(verbose.len() > exchanges.len());
+    for text in [&causes, &exchanges, &verbose, &report::json(&report)] {
+        assert!(!text.contains("s3cret-token"));
+    }
+}
