@@ -166,3 +166,24 @@ fn validate_list_prints_each_test_with_its_source() {
     assert!(text.contains("source: Microsoft Learn \"Tutorial: Validate a SCIM endpoint\""));
     assert!(text.contains("not run offline"));
 }
+
+#[test]
+fn replay_list_prints_every_scenario_with_its_rows_and_source() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["replay", "http://127.0.0.1:9/scim/v2", "--list", "--dialect", "both"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let all = scimock::replay::builtin_scenarios().unwrap();
+    assert_eq!(text.lines().count(), all.len());
+    for s in &all {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(s.name.as_str()))
+            .unwrap_or_else(|| panic!("{} not listed", s.name));
+        assert!(line.contains(&s.source), "{line}");
+    }
+    assert!(text.contains("[B3] AzureAD/SCIMReferenceCode#21"));
+    assert!(text.contains("profile=freshservice"));
+}
