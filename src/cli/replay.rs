@@ -182,6 +182,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     );
     print!("{}", report::terminal(&result, color));
     print!("{}", scimock::replay::detail::causes(&result));
+    print!("{}", scimock::replay::detail::skips(&result));
     for (kind, path) in &reports {
         let text = match kind.as_str() {
             "junit" => match report::junit(&result) {

@@ -144,6 +144,31 @@ pub fn causes(report: &Report) -> String {
     out
 }
 
+/// Skipped scenario runs grouped by reason, each with its count and scenario names, so a
+/// default run says what it left out and which flag runs it.
+pub fn skips(report: &Report) -> String {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for s in &report.scenarios {
+        if s.outcome == Outcome::Skipped {
+            let why = s.skipped_because.as_deref().unwrap_or("skipped");
+            let names = groups.entry(why).or_default();
+            if !names.contains(&s.name.as_str()) {
+                names.push(&s.name);
+            }
+        }
+    }
+    let mut out = String::new();
+    for (why, names) in groups {
+        let runs = report
+            .scenarios
+            .iter()
+            .filter(|s| s.skipped_because.as_deref() == Some(why))
+            .count();
+        let _ = writeln!(out, "skipped {runs} run(s): {why}: {}", names.join(", "));
+    }
+    out
+}
+
 /// One `--list` line: name, dialects, what it needs, audit rows and source.
 pub fn list_line(s: &Scenario, dialects: &[&str]) -> String {
     let mut needs: Vec<String> = s.requires.clone();

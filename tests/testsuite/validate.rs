@@ -170,7 +170,13 @@ fn validate_list_prints_each_test_with_its_source() {
 #[test]
 fn replay_list_prints_every_scenario_with_its_rows_and_source() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
-        .args(["replay", "http://127.0.0.1:9/scim/v2", "--list", "--dialect", "both"])
+        .args([
+            "replay",
+            "http://127.0.0.1:9/scim/v2",
+            "--list",
+            "--dialect",
+            "both",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());

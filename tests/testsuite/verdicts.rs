@@ -498,6 +498,11 @@ async fn vendor_scenarios_run_only_for_their_profile() {
             && s.skipped_because
                 .as_deref()
                 .is_some_and(|w| w.contains("--profile freshservice"))));
+    let skips = scimock::replay::detail::skips(&report);
+    assert_eq!(
+        skips,
+        "skipped 2 run(s): recorded for the `freshservice` profile: run with --profile freshservice: vendor_freshservice\n"
+    );
     let mut config = config(&server);
     config.profile = Some("freshservice".into());
     let report = Runner::new(config).unwrap().run(&[vendor]).await;
