@@ -53,9 +53,25 @@ fn body_text(body: &Value, whole: bool) -> String {
     )
 }
 
+/// Header values that never reach a report.
+fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
+    let n = name.to_ascii_lowercase();
+    if n == "authorization" || n.contains("cookie") || n.contains("token") || n.contains("api-key")
+    {
+        "[redacted]"
+    } else {
+        value
+    }
+}
+
 fn write_exchange(out: &mut String, step: &StepResult, whole: bool) {
     if let Some(r) = &step.request {
         let _ = writeln!(out, "    > {} {}", r.method, r.target);
+        if whole {
+            for (k, v) in &r.headers {
+                let _ = writeln!(out, "    > {k}: {}", header_value(k, v));
+            }
+        }
         if let Some(b) = &r.body {
             let _ = writeln!(out, "    > {}", body_text(b, whole));
         }
@@ -64,6 +80,11 @@ fn write_exchange(out: &mut String, step: &StepResult, whole: bool) {
         Some(r) => {
             let ct = r.content_type.as_deref().unwrap_or("no content-type");
             let _ = writeln!(out, "    < {} ({ct})", r.status);
+            if whole {
+                for (k, v) in &r.headers {
+                    let _ = writeln!(out, "    < {k}: {}", header_value(k, v));
+                }
+            }
             if let Some(b) = &r.body {
                 let _ = writeln!(out, "    < {}", body_text(b, whole));
             }

@@ -327,6 +327,11 @@ impl Runner {
             method: step.request.method.to_ascii_uppercase(),
             target: prepared.target.clone(),
             body: prepared.body.clone(),
+            headers: prepared
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
         let mut attempt = 0;
         let mut rate_limited = Vec::new();
@@ -386,6 +391,15 @@ impl Runner {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned),
                     body: body_value(&body, json),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
                 });
             }
         }

@@ -677,6 +677,15 @@ async fn reports_group_findings_by_cause_and_show_the_failed_exchange_without_se
     assert!(exchanges.contains("\"totalResults\":0"), "{exchanges}");
     let verbose = scimock::replay::detail::exchanges(&report, true);
     assert!(verbose.len() > exchanges.len());
+    // Whole exchanges carry the live request header and the response headers.
+    assert!(
+        verbose.contains("> Content-Type: application/scim+json; charset=utf-8"),
+        "{verbose}"
+    );
+    assert!(
+        verbose.contains("< content-type: application/scim+json"),
+        "{verbose}"
+    );
     for text in [&causes, &exchanges, &verbose, &report::json(&report)] {
         assert!(!text.contains("s3cret-token"));
     }
