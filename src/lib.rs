@@ -47,6 +47,7 @@ pub mod scope;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};
 pub use server::{MockServer, MockServerBuilder};

@@ -8,6 +8,7 @@ mod profiles;
 mod record;
 mod replay;
 mod serve;
+mod validate;
 
 use std::process::ExitCode;
 
@@ -38,6 +39,8 @@ enum Command {
     /// Check objects against Entra scoping filters.
     #[command(subcommand)]
     Scope(expr::ScopeCommand),
+    /// Run Microsoft's SCIM Validator / Logic App validation tests offline against an endpoint.
+    Validate(validate::ValidateArgs),
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
@@ -76,5 +79,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Profiles(cmd) => profiles::run(cmd),
         Command::Expr(cmd) => expr::run_expr(cmd),
         Command::Scope(cmd) => expr::run_scope(cmd),
+        Command::Validate(args) => validate::run(args),
     }
 }

@@ -50,9 +50,23 @@ pub(crate) struct ReplayArgs {
     /// The endpoint does not provision groups: skip group scenarios.
     #[arg(long)]
     no_groups: bool,
-    /// Retry a 429 this many times after its Retry-After (Entra's timing is unconfirmed).
-    #[arg(long, default_value_t = 0)]
+    /// Retry a 429 this many times after its Retry-After, as Entra does (each retry is a warning).
+    #[arg(long, default_value_t = 3)]
     retries_on_429: u32,
+    /// The longest Retry-After honoured, in seconds.
+    #[arg(long, default_value_t = 30)]
+    max_retry_after: u64,
+    /// The vendor profile the endpoint implements (built-in id or TOML file): runs that
+    /// vendor's scenarios and probes its matching attribute.
+    #[arg(long, value_name = "ID")]
+    profile: Option<String>,
+    /// Also run scenarios that need this capability (repeatable): `raw-quotes` (the
+    /// Validator's raw `"` in the query, sent over a hand-written request).
+    #[arg(long = "with", value_name = "CAPABILITY")]
+    with: Vec<String>,
+    /// Print every exchange whole (request and response bodies), not only failed ones.
+    #[arg(long, short)]
+    verbose: bool,
     /// Seed for generated values, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
@@ -128,6 +142,17 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     config.tls = args.tls.client_tls();
     config.concurrency = args.concurrency.max(1);
     config.retries_on_429 = args.retries_on_429;
+    config.max_retry_after = Duration::from_secs(args.max_retry_after);
+    config.capabilities.extend(args.with.iter().cloned());
+    if let Some(id) = &args.profile {
+        match scimock::profile::Profile::resolve(id) {
+            Ok(p) => {
+                config.vars = scimock::replay::target::profile_vars(&p);
+                config.profile = Some(p.id().to_owned());
+            }
+            Err(e) => return usage(&format!("--profile: {e}")),
+        }
+    }
     config.seed = args.seed;
     if args.no_groups {
         config.capabilities.retain(|c| c != "groups");
@@ -144,7 +169,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
                 .filter(|d| s.applies_to(**d))
                 .map(|d| d.as_str())
                 .collect();
-            println!("{:<40} {:<28} {}", s.name, dialects.join(","), s.note);
+            println!("{}", scimock::replay::detail::list_line(s, &dialects));
         }
         return ExitCode::SUCCESS;
     }
@@ -179,7 +204,15 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         // One line: every request failed the same way, a report would only repeat it.
         eprintln!("error: {}", report::unreachable_line(&result));
     } else {
+        print!(
+            "{}",
+            scimock::replay::detail::exchanges(&result, args.verbose)
+        );
         print!("{}", report::terminal(&result, color));
+        if !report::all_unauthorized(&result) {
+            print!("{}", scimock::replay::detail::causes(&result));
+        }
+        print!("{}", scimock::replay::detail::skips(&result));
     }
     for (kind, path) in &args.report {
         let text = match kind {

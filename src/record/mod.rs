@@ -149,6 +149,9 @@ impl Recorder {
                 name: name.to_owned(),
                 description: format!("Recorded by scimock record from {upstream}"),
                 note: "recorded traffic".to_owned(),
+                source: String::new(),
+                rows: Vec::new(),
+                profile: None,
                 dialects: Vec::new(),
                 requires: Vec::new(),
                 vars: Default::default(),
@@ -434,6 +437,7 @@ impl Recording {
                 query,
                 headers,
                 body: request_body.map(|b| self.templated_json(&b)),
+                raw_quotes: false,
             },
             expect: Expect {
                 status: Some(StatusSet::One(status)),
@@ -442,6 +446,7 @@ impl Recording {
             capture: BTreeMap::new(),
             consequence: None,
             cleanup: None,
+            advisory: false,
         };
         let mut answer: Option<Value> = serde_json::from_slice(answer).ok();
         let new_id = answer

@@ -53,34 +53,59 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
     }
 }
 
-/// What Entra does when a request gets `status` instead of what it expected
-/// (docs/entra.md §3.6 error codes, §2 requirements).
+/// Public sources the built-in consequences cite (Microsoft Learn pages by title).
+pub mod source {
+    /// learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
+    pub const SCIM_TUTORIAL: &str = "Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"";
+    /// learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status
+    pub const QUARANTINE: &str =
+        "Microsoft Learn \"Application provisioning in quarantine status\"";
+    /// learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs
+    pub const LOGS: &str =
+        "Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\" (error codes)";
+    /// learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works
+    pub const HOW_IT_WORKS: &str =
+        "Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\"";
+    /// learn.microsoft.com/entra/identity/app-provisioning/scim-validator-tutorial
+    pub const VALIDATOR: &str = "Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"";
+    /// learn.microsoft.com/answers/questions/2284725
+    pub const RETRY_AFTER: &str =
+        "Microsoft Q&A 2284725 (Retry-After honoured, failed requests retried)";
+}
+
+/// What Entra does when a request gets `status` instead of what it expected. Immediate
+/// quarantine (credentials, SCIM compliance) is named as such; other failures count toward
+/// escrow, which starts only at thousands of failures per cycle, so no CI-sized run reaches it
+/// (Microsoft Learn "Application provisioning in quarantine status").
 pub fn consequence_of_status(
     method: &str,
     path: &str,
     filter: Option<&str>,
     status: u16,
-) -> &'static str {
+) -> String {
+    use source::{HOW_IT_WORKS, LOGS, QUARANTINE, RETRY_AFTER, SCIM_TUTORIAL};
     let is_query = method == "GET" && filter.is_some();
     match status {
-        401 | 403 => "Entra logs Unauthorized/InsufficientRights; when most calls fail this way the job is quarantined (EncounteredQuarantineException, §3.6)",
-        404 if is_query => "Entra treats a 404 on a filter query as a failed Test Connection / SCIM compliance issue and may quarantine the job (§1.0, §3.6); a query with no match must be 200 with totalResults 0",
-        404 if method == "POST" => "Entra logs the create as failed and retries it next cycle",
-        404 => "Entra logs InvalidAnchor: the user or group it created or matched no longer exists (§3.6)",
-        405 | 501 => "Entra logs MethodNotAllowed/NotImplemented and the operation never succeeds (§3.6)",
-        409 => "Entra logs Conflict/EntryConflict and retries the create next cycle (§3.6)",
-        412 => "Entra does not send If-Match; a 412 fails every update (§3.6)",
-        400 if method == "PATCH" => "Entra logs the update as failed and resends it each cycle; the change never reaches the app (§3.6)",
-        400 if method == "POST" && path.starts_with("/Groups") => "Entra cannot create the group; its memberships are never provisioned",
-        400 => "Entra logs the request as failed and retries it next cycle (§3.6)",
-        429 => "Entra logs TooManyRequests and retries later; custom apps get no rate limiting from Entra (§3.6)",
-        500..=599 => "Entra logs InternalServerError and retries in about 40 minutes; above 40 % failures the job is quarantined (§3.6)",
-        _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups",
-        _ => "Entra logs the operation as failed and retries it next cycle (§3.6)",
+        401 | 403 => format!("Entra logs Unauthorized/InsufficientRights; credential failures quarantine the job at once (EncounteredQuarantineException; {QUARANTINE})"),
+        404 if is_query => format!("Test Connection fails and the job is quarantined as a SCIM compliance failure: a query with no match must be 200 with totalResults 0 ({SCIM_TUTORIAL}; {QUARANTINE})"),
+        404 if method == "POST" => format!("Entra fails the object, retries the create next cycle, and counts it toward escrow ({HOW_IT_WORKS})"),
+        404 => format!("Entra fails the object with InvalidAnchor: the user or group it created or matched no longer exists ({LOGS})"),
+        405 | 501 => format!("Entra logs MethodNotAllowed/NotImplemented; the operation never succeeds ({LOGS})"),
+        409 => format!("Entra logs EntryConflict, fails the object and retries the create next cycle ({LOGS})"),
+        412 => format!("Entra does not send If-Match; a 412 fails every update ({SCIM_TUTORIAL})"),
+        400 if method == "PATCH" => format!("Entra fails the object and resends it each cycle (counted toward escrow); the change never reaches the app ({HOW_IT_WORKS})"),
+        400 if method == "POST" && path.starts_with("/Groups") => format!("Entra fails the group and retries next cycle; its memberships are never provisioned ({HOW_IT_WORKS})"),
+        400 => format!("Entra fails the object and retries it next cycle; the failure counts toward escrow ({HOW_IT_WORKS})"),
+        429 => format!("Entra pauses for Retry-After and retries the failed requests; this 429 outlasted the retries ({RETRY_AFTER})"),
+        500..=599 => format!("Entra logs InternalServerError, fails the object and retries later; the failure counts toward escrow, which starts at 5,000 failures and 40 % of a cycle ({QUARANTINE})"),
+        _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups".to_owned(),
+        _ => format!("Entra fails the object and retries it next cycle ({HOW_IT_WORKS})"),
     }
 }
 
-const NOT_JSON: &str = "Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible: the response could not be parsed (§3.6)";
+const NOT_JSON: &str = "Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible and fails the object: the response could not be parsed (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\")";
+const CT_JSON_SUCCESS: &str = "Microsoft's SCIM Validator fails the test (MicrosoftDocs/azure-docs#116775), and gallery onboarding needs a passing Validator run; whether the live provisioning service parses it anyway is unconfirmed";
+const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Validator does not check error content types; RFC 7644 §8.1 still asks for application/scim+json";
 const BODY_MISMATCH: &str = "Entra decides what to send next from this answer; a wrong value means wrong matching or updates resent every cycle";
 
 /// Checks a response against the step's expectation and the general pitfalls.
@@ -106,12 +131,15 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             Severity::Failure,
             "status",
             format!("expected {wanted}, got {}{detail}", seen.status),
-            consequence.unwrap_or(consequence_of_status(
-                seen.method,
-                seen.path,
-                seen.filter,
-                seen.status,
-            )),
+            // A 429 means the same whatever the step: Entra waits and retries.
+            consequence
+                .filter(|_| seen.status != 429)
+                .unwrap_or(&consequence_of_status(
+                    seen.method,
+                    seen.path,
+                    seen.filter,
+                    seen.status,
+                )),
         ));
         // The rest compares a body that belongs to another outcome: stop here.
         return out;
@@ -183,6 +211,27 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             ));
         }
     }
+    for pointer in &expect.empty {
+        let v = json.pointer(pointer);
+        let empty = match v {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(Value::Array(a)) => a.is_empty(),
+            Some(Value::Object(o)) => o.is_empty(),
+            Some(_) => false,
+        };
+        if !empty {
+            out.push(finding(
+                Severity::Failure,
+                "empty",
+                format!(
+                    "expected `{pointer}` to be empty or gone, got {}",
+                    v.map_or_else(String::new, short)
+                ),
+                consequence.unwrap_or(BODY_MISMATCH),
+            ));
+        }
+    }
     for pointer in &expect.absent {
         if let Some(v) = json.pointer(pointer) {
             out.push(finding(
@@ -207,11 +256,19 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
             .unwrap_or("")
             .to_ascii_lowercase();
         if ct.starts_with("application/json") {
+            // The SCIM Validator fails success answers that are not application/scim+json
+            // (MicrosoftDocs/azure-docs#116775); it does not look at error answers (third-party
+            // capture of Validator output, entra-provisioning.md §5.2), so those only warn.
+            let success = (200..300).contains(&seen.status);
             out.push(finding(
-                Severity::Warning,
+                if success { Severity::Failure } else { Severity::Warning },
                 "content-type",
-                format!("Content-Type is `{ct}`; SCIM responses should be `application/scim+json` (RFC 7644 §3.1)"),
-                "Entra accepts it today, but the guidelines ask for application/scim+json (§2.2)",
+                format!("Content-Type is `{ct}`; SCIM responses must be `application/scim+json` (RFC 7644 §3.1, §8.1)"),
+                if success {
+                    CT_JSON_SUCCESS
+                } else {
+                    CT_JSON_ERROR
+                },
             ));
         } else if !ct.starts_with("application/scim+json") {
             out.push(finding(
@@ -231,6 +288,9 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
         }
     }
     let Some(json) = seen.json else { return };
+    if seen.status >= 400 {
+        error_body(json, seen.status, out);
+    }
     let is_list = seen.method == "GET"
         && (seen.filter.is_some()
             || seen.path.ends_with("/Users")
@@ -246,7 +306,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                         Severity::Failure,
                         "id-changed",
                         format!("the resource at `{}` answered with id `{got}`", seen.path),
-                        "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (§1.1)",
+                        "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")",
                     ));
                 }
             }
@@ -257,7 +317,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 "group-patch-body",
                 "PATCH on a group answered 200 with its full member list".to_owned(),
-                "Allowed, but Entra asks for 204 (§1.9): serialising every member on every membership change is slow for large groups",
+                "Allowed, but the SCIM tutorial asks for 204 on group PATCH (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"): serialising every member on every membership change is slow for large groups",
             ));
         }
     }
@@ -267,7 +327,7 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     let total = json.get("totalResults").and_then(Value::as_u64);
     let resources = json.get("Resources").and_then(Value::as_array);
     let fail = |msg: String| {
-        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and treats the object as unmatched or the endpoint as incompatible (§1.3, §1.4)")
+        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and fails the object (SystemForCrossDomainIdentityManagementServiceIncompatible, Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\"); RFC 7644 §3.4.2 defines the ListResponse")
     };
     let is_list = json
         .get("schemas")
@@ -290,25 +350,81 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
         ))),
         _ => {}
     }
-    let matching_eq = filter.is_some_and(|f| {
-        let f = f.trim_start().to_ascii_lowercase();
-        (f.starts_with("username eq")
-            || f.starts_with("externalid eq")
-            || f.starts_with("displayname eq"))
-            && !f.contains(" or ")
-    });
-    if matching_eq && total.is_some_and(|n| n > 1) {
+    if let (Some(n), Some(r)) = (total, resources) {
+        if n > 0 && r.is_empty() && filter.is_some_and(is_matching_query) {
+            out.push(fail(format!(
+                "`totalResults` is {n} but `Resources` is empty"
+            )));
+        }
+    }
+    let returned = resources.map_or(0, Vec::len) as u64;
+    let count = total.unwrap_or(0).max(returned);
+    if count > 1 && filter.is_some_and(is_matching_query) {
+        let ids: std::collections::BTreeSet<&str> = resources
+            .into_iter()
+            .flatten()
+            .filter_map(|r| r.get("id").and_then(Value::as_str))
+            .collect();
         out.push(finding(
             Severity::Failure,
             "duplicate-match",
             format!(
-                "the matching query returned {} resources",
-                total.unwrap_or(0)
+                "the matching query `{}` returned {count} resources ({} distinct ids)",
+                filter.unwrap_or(""),
+                ids.len()
             ),
-            "Entra logs DuplicateTargetEntries and skips the object (§3.2)",
+            DUPLICATE_MATCH,
         ));
     }
 }
+
+const DUPLICATE_MATCH: &str = "Entra logs DuplicateTargetEntries and skips the object: it is neither created nor updated until one resource matches (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\", error codes; \"Customize user provisioning attribute-mappings\", matching attributes)";
+
+/// A filter Entra sends to match one object: a single `eq` on one attribute, including a
+/// value path (`emails[type eq "work"].value eq "…"`) or a custom extension attribute
+/// (Microsoft Learn "Customize application attributes": any attribute can be the matching
+/// attribute). Reference checks (`id eq … and manager eq …`) are not matching queries.
+pub fn is_matching_query(filter: &str) -> bool {
+    use crate::filter::{AttrExp, AttrOp, CompareOp, Filter};
+    matches!(
+        crate::filter::parse(filter),
+        Ok(Filter::Attr(AttrExp {
+            op: AttrOp::Compare(CompareOp::Eq, _),
+            ..
+        }) | Filter::ValuePathAttr {
+            op: AttrOp::Compare(CompareOp::Eq, _),
+            ..
+        })
+    )
+}
+
+/// RFC 7644 §3.12 error bodies. Entra acts on the HTTP status alone, so a body that
+/// differs from the RFC's shape is worth a warning, never a failure.
+fn error_body(json: &Value, status: u16, out: &mut Vec<Finding>) {
+    match json.get("status") {
+        Some(Value::String(s)) if s == &status.to_string() => {}
+        Some(Value::Number(n)) if n.as_u64() == Some(u64::from(status)) => out.push(finding(
+            Severity::Warning,
+            "error-body",
+            format!("the error body's `status` is the number {n}; RFC 7644 §3.12 shows it as the string \"{status}\""),
+            ERROR_BODY,
+        )),
+        Some(other) => out.push(finding(
+            Severity::Warning,
+            "error-body",
+            format!("the error body's `status` is {} but the HTTP status is {status}", short(other)),
+            ERROR_BODY,
+        )),
+        None => out.push(finding(
+            Severity::Warning,
+            "error-body",
+            "the error body has no `status` (RFC 7644 §3.12 makes it REQUIRED)".to_owned(),
+            ERROR_BODY,
+        )),
+    }
+}
+
+const ERROR_BODY: &str = "Harmless to Entra, which reads the HTTP status; strict SCIM clients may reject the body (RFC 7644 §3.12)";
 
 /// `/Users/{id}` or `/Groups/{id}` → `{id}` (not `.search` or sub-paths).
 fn resource_id_in_path(path: &str) -> Option<&str> {

@@ -16,8 +16,11 @@
 //! | `name` | string | file stem | scenario name, unique |
 //! | `description` | string | `""` | what it exercises |
 //! | `note` | string | `""` | the reference section it pins (`docs/entra.md §1.0`) |
+//! | `source` | string | `""` | the public source of its shapes (Microsoft page title, RFC section, `owner/repo#issue`) |
+//! | `rows` | array of string | `[]` | rows of the December 2026 shape audit it covers (`"B3"`) |
+//! | `profile` | string | none | vendor profile it is recorded for; runs only with `--profile` that id |
 //! | `dialects` | array of `"legacy"` / `"aadOptscim062020"` | both | dialects it runs in |
-//! | `requires` | array of string | `[]` | capabilities needed (`"groups"`); skipped otherwise |
+//! | `requires` | array of string | `[]` | capabilities needed (`"groups"`, `"raw-quotes"`: the Validator's raw `"` in a query); skipped otherwise, with the flag that enables it |
 //! | `vars` | object string → string | `{}` | variables set at start, in file order; may use generators and earlier vars |
 //! | `steps` | array of step | required, non-empty | requests in Entra's order |
 //!
@@ -31,7 +34,8 @@
 //! | `request.method` | string | required | HTTP method |
 //! | `request.path` | string | required | path relative to the tenant URL, starting with `/` |
 //! | `request.query` | object string → string | `{}` | query parameters, sent form-encoded as Entra does (`+` for space, `%22` for `"`) |
-//! | `request.headers` | object string → string | `{}` | extra headers (`Authorization` and `Content-Type: application/scim+json` are added) |
+//! | `request.headers` | object string → string | `{}` | extra headers (`Authorization`, and with a body `Content-Type: application/scim+json; charset=utf-8` as the live service sends it, are added) |
+//! | `request.raw_quotes` | bool | `false` | send `"` in the query unencoded, as the SCIM Validator does |
 //! | `request.body` | JSON | none | request body |
 //! | `expect.status` | number or array of numbers | any 2xx | acceptable statuses |
 //! | `expect.headers` | object string → string | `{}` | headers that must be present (case-insensitive prefix match) |
@@ -39,13 +43,17 @@
 //! | `expect.ignore` | array of JSON pointers | `[]` | removed from both sides before comparing |
 //! | `expect.exists` | array of JSON pointers | `[]` | must be present and non-null |
 //! | `expect.absent` | array of JSON pointers | `[]` | must not be present |
+//! | `expect.empty` | array of JSON pointers | `[]` | must be absent, `null`, `""`, `[]` or `{}` (RFC 7643 §2.5) |
 //! | `capture` | object name → pointer | `{}` | take `/id` (a JSON pointer into the body) or `header:Location` into `${name}` |
 //! | `consequence` | string | built in | what Entra does when this step fails |
 //! | `cleanup` | string | none | path to `DELETE` at scenario end if this step succeeded (best effort) |
+//! | `advisory` | bool | `false` | Entra tolerates the difference or its behaviour is unconfirmed: failures become warnings and the scenario stops there without failing |
 //!
 //! **Substitution**: every string in `path`, `query`, `headers`, `body`, `expect.body`,
 //! `expect.headers` and `cleanup` may hold `${name}` (a var or capture), `${uuid}` (a fresh
-//! UUID v4), `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`) or `${dialect}`;
+//! UUID v4), `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`), `${dialect}`, or a
+//! run-wide variable: `${match_attr}` (the matching attribute, `userName` unless a profile
+//! says otherwise), `${required_attrs}`, `${profile_extension}` ([`target::profile_vars`]);
 //! `$${` is a literal `${`. A missing variable fails the step with a `capture` finding.
 //!
 //! **Flow**: steps run in order; after the first failed step the rest of that scenario is
@@ -54,12 +62,19 @@
 //!
 //! # Built-in checks (besides `expect`)
 //!
-//! - `content-type`: a body must be `application/scim+json` (`application/json` is a warning).
+//! - `content-type`: a body must be `application/scim+json`; `application/json` fails a
+//!   success answer (the SCIM Validator refuses it) and warns on an error answer.
 //! - `json`: a body must parse as JSON (Entra: *ServiceIncompatible*).
 //! - `list-response`: answers to `GET /Users`, `/Groups` and filter queries must be a
-//!   ListResponse with a numeric `totalResults` and a `Resources` array when non-empty.
-//! - `duplicate-match`: an `eq` query on `userName`, `externalId` or `displayName` that returns
-//!   more than one resource (Entra: *DuplicateTargetEntries*).
+//!   ListResponse with a numeric `totalResults` and a `Resources` array when non-empty
+//!   (RFC 7644 §3.4.2 lets it be left out when `totalResults` is 0).
+//! - `duplicate-match`: a matching query (one `eq` on any attribute: `userName`, `externalId`,
+//!   `emails[type eq "work"].value`, a custom extension attribute) that returns more than one
+//!   resource (Entra: *DuplicateTargetEntries*, the object is skipped).
+//! - `error-body`: an error body whose `status` is a number, missing or different (warning:
+//!   Entra reads the HTTP status).
+//! - `rate-limit`: a 429 that was retried after its `Retry-After` (warning; bounded by
+//!   `--retries-on-429` and `--max-retry-after`).
 //! - `id-changed`: `/Users/{id}` or `/Groups/{id}` answering with another `id`.
 //! - `group-patch-body`: a group PATCH answering 200 with the full member list (warning).
 //!
@@ -75,13 +90,18 @@
 
 pub mod check;
 mod client;
+pub mod detail;
+mod policy;
+mod raw;
 pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+pub mod target;
 
 pub use check::{Finding, Severity};
 pub use client::TransportError;
+pub use policy::{ENTRA_QUIRKS, LIVE_CONTENT_TYPE, RAW_QUOTES};
 pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,

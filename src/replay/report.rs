@@ -86,8 +86,19 @@ pub fn terminal(report: &Report, color: bool) -> String {
             }
         }
     }
-    for (f, seen) in &groups {
+    // When every answer was a 401 the findings differ only in the status expected; one
+    // stands for all, and the summary below says "pass --token".
+    let shown = if all_unauthorized(report) {
+        1
+    } else {
+        groups.len()
+    };
+    for (f, seen) in groups.iter().take(shown) {
         write_finding(&mut out, f, seen, color);
+    }
+    if groups.len() > shown {
+        let more: usize = groups.iter().skip(shown).map(|(_, seen)| seen.len()).sum();
+        let _ = writeln!(out, "\n… and {more} more 401 answers");
     }
     let m = report.summary;
     let _ = writeln!(
@@ -223,8 +234,11 @@ pub fn junit(report: &Report) -> Result<String, std::io::Error> {
     w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
     let mut root = BytesStart::new("testsuites");
     root.push_attribute(("name", "scimock replay"));
-    root.push_attribute(("tests", m.steps.to_string().as_str()));
+    // Every testcase counts, skipped ones included, as JUnit readers expect.
+    let (cases, skipped) = junit_counts(report);
+    root.push_attribute(("tests", cases.to_string().as_str()));
     root.push_attribute(("failures", m.steps_failed.to_string().as_str()));
+    root.push_attribute(("skipped", skipped.to_string().as_str()));
     root.push_attribute(("time", seconds(report.duration_ms).as_str()));
     w.write_event(Event::Start(root))?;
     for s in &report.scenarios {
@@ -344,6 +358,26 @@ fn write_case(
     }
     w.write_event(Event::End(BytesEnd::new("testcase")))?;
     Ok(())
+}
+
+/// (testcases, skipped testcases) as `junit` writes them: one per step, or one for a
+/// scenario that ran no step.
+pub fn junit_counts(report: &Report) -> (usize, usize) {
+    let mut cases = 0;
+    let mut skipped = 0;
+    for s in &report.scenarios {
+        if s.steps.is_empty() {
+            cases += 1;
+            skipped += usize::from(s.outcome == Outcome::Skipped);
+        }
+        cases += s.steps.len();
+        skipped += s
+            .steps
+            .iter()
+            .filter(|st| st.outcome == Outcome::Skipped)
+            .count();
+    }
+    (cases, skipped)
 }
 
 fn seconds(ms: u64) -> String {

@@ -27,6 +27,10 @@ pub struct SentRequest {
     pub target: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// Headers the scenario and the runner set (never `Authorization`, which the client adds
+    /// last); printed by `--verbose`, left out of the JSON report.
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
 }
 
 /// The response as received.
@@ -38,6 +42,9 @@ pub struct ReceivedResponse {
     /// The body as JSON, or as a string when it is not JSON; absent when empty.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<Value>,
+    /// Every response header, for `--verbose`; left out of the JSON report (dates vary).
+    #[serde(skip)]
+    pub headers: Vec<(String, String)>,
 }
 
 /// One step's result.

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
 use super::client::{Answer, HttpClient, Outgoing, TransportError};
+use super::policy::{advise, rate_limit_warning, skip_reason, LIVE_CONTENT_TYPE};
 use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
     SentRequest, StepResult,
@@ -37,9 +38,18 @@ pub struct RunnerConfig {
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
     /// Default: `users`, `groups`.
     pub capabilities: Vec<String>,
-    /// How often to retry a 429 after its `Retry-After` (at most 60 s). Entra's own retry
-    /// timing is unconfirmed (§3.6), so the default is 0: report the 429.
+    /// How often to retry a 429 after its `Retry-After`. Entra pauses for `Retry-After` and
+    /// retries the failed requests (Microsoft Q&A 2284725), so the default is 3; each retry
+    /// is reported as a `rate-limit` warning.
     pub retries_on_429: u32,
+    /// The longest `Retry-After` honoured; a longer one is cut to this (and reported).
+    pub max_retry_after: Duration,
+    /// The vendor profile the endpoint implements (`--profile ID`): scenarios recorded for
+    /// a profile run only when it is this one.
+    pub profile: Option<String>,
+    /// Run-wide variables, set before each scenario's own `vars`: `match_attr` (the matching
+    /// attribute's filter path, default `userName`) and whatever a profile adds.
+    pub vars: std::collections::BTreeMap<String, String>,
     /// Seed for `${uuid}`/`${random_upn}`, for reproducible runs; `None` is random.
     pub seed: Option<u64>,
     /// What an https tenant URL's certificate is checked against.
@@ -58,7 +68,10 @@ impl RunnerConfig {
             max_timeouts_in_a_row: 3,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
-            retries_on_429: 0,
+            retries_on_429: 3,
+            max_retry_after: Duration::from_secs(30),
+            profile: None,
+            vars: std::collections::BTreeMap::new(),
             seed: None,
             tls: crate::tls::ClientTls::default(),
         }
@@ -141,6 +154,8 @@ impl Stop {
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,
+    /// The tenant URL without the dialect flag or a trailing `/`.
+    base: String,
     dialects: Vec<Dialect>,
     client: HttpClient,
     progress: Option<Progress>,
@@ -195,9 +210,15 @@ impl Runner {
             vec![Dialect::Legacy]
         };
         let base = base.trim_end_matches('/').to_owned();
-        let client = HttpClient::new(base, config.token.clone(), config.timeout, &config.tls)
-            .map_err(|e| RunnerError::Tls(e.to_string()))?;
+        let client = HttpClient::new(
+            base.clone(),
+            config.token.clone(),
+            config.timeout,
+            &config.tls,
+        )
+        .map_err(|e| RunnerError::Tls(e.to_string()))?;
         Ok(Runner {
+            base,
             dialects,
             config,
             client,
@@ -319,17 +340,17 @@ impl Runner {
             result.skipped_because = Some(why);
             return result;
         }
-        if let Some(missing) = scenario
-            .requires
-            .iter()
-            .find(|r| !self.config.capabilities.contains(r))
-        {
+        if let Some(why) = skip_reason(&self.config, scenario) {
             result.outcome = Outcome::Skipped;
-            result.skipped_because = Some(format!("the endpoint does not offer `{missing}`"));
+            result.skipped_because = Some(why);
             return result;
         }
         let mut vars = seed.map_or_else(Vars::default, Vars::seeded);
         vars.set("dialect", dialect.as_str().to_owned());
+        vars.set("match_attr", "userName".to_owned());
+        for (name, value) in &self.config.vars {
+            vars.set(name, value.clone());
+        }
         for (name, template) in &scenario.vars {
             match vars.substitute(template) {
                 Ok(value) => vars.set(name, value),
@@ -342,21 +363,27 @@ impl Runner {
         }
         let mut cleanups: Vec<String> = Vec::new();
         let mut failed = false;
+        let mut stopped = false;
         for step in scenario
             .steps
             .iter()
             .filter(|s| s.dialect.is_none_or(|d| d == dialect))
         {
-            if failed || self.stop.reason().is_some() {
+            if failed || stopped || self.stop.reason().is_some() {
                 result.steps.push(skipped_step(step));
                 continue;
             }
             if let Some(progress) = &self.step_progress {
                 progress(&scenario.name, dialect, &step.name);
             }
-            let step_result = self.run_step(step, &mut vars).await;
+            let mut step_result = self.run_step(step, &mut vars).await;
             if step_result.outcome == Outcome::Failed {
-                failed = true;
+                if step.advisory {
+                    advise(&mut step_result);
+                    stopped = true;
+                } else {
+                    failed = true;
+                }
             }
             if let Some(path) = &step.cleanup {
                 if step_result
@@ -414,22 +441,29 @@ impl Runner {
             method: step.request.method.to_ascii_uppercase(),
             target: prepared.target.clone(),
             body: prepared.body.clone(),
+            headers: prepared
+                .headers
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
         });
         let mut attempt = 0;
+        let mut rate_limited = Vec::new();
         let sent = loop {
             let sent = self.send(&step.request.method, &prepared).await;
             self.stop.observe(&sent, self.config.max_timeouts_in_a_row);
             match &sent {
                 Ok(answer) if answer.status == 429 && attempt < self.config.retries_on_429 => {
                     attempt += 1;
-                    let wait = answer
+                    let asked = answer
                         .headers
                         .get(hyper::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
-                        .unwrap_or(1)
-                        .min(60);
-                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                        .and_then(|v| v.trim().parse::<u64>().ok());
+                    let wait =
+                        Duration::from_secs(asked.unwrap_or(1)).min(self.config.max_retry_after);
+                    rate_limited.push(rate_limit_warning(asked, wait, attempt));
+                    tokio::time::sleep(wait).await;
                 }
                 _ => break sent,
             }
@@ -440,7 +474,7 @@ impl Runner {
                     severity: Severity::Failure,
                     check: "transport",
                     message: error.to_string(),
-                    consequence: "Entra logs Timeout or WebExceptionProtocolError and retries in about 40 minutes (§3.6)".into(),
+                    consequence: "Entra logs Timeout or WebExceptionProtocolError, fails the object and retries later; it expects answers within 60 s (Microsoft Q&A 1151866)".into(),
                 });
             }
             Ok(Answer {
@@ -461,6 +495,7 @@ impl Runner {
                     json: json.as_ref(),
                 };
                 out.findings = check(step, &expect, &observed);
+                out.findings.splice(0..0, rate_limited);
                 if !out.findings.iter().any(|f| f.severity == Severity::Failure) {
                     capture(step, json.as_ref(), &headers, vars, &mut out.findings);
                 }
@@ -471,6 +506,15 @@ impl Runner {
                         .and_then(|v| v.to_str().ok())
                         .map(str::to_owned),
                     body: body_value(&body, json),
+                    headers: headers
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                k.to_string(),
+                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                            )
+                        })
+                        .collect(),
                 });
             }
         }
@@ -482,6 +526,18 @@ impl Runner {
     }
 
     async fn send(&self, method: &str, p: &Prepared) -> Result<Answer, TransportError> {
+        if p.raw {
+            return super::raw::send(
+                &self.base,
+                self.config.token.as_deref(),
+                method,
+                &p.target,
+                &p.headers,
+                p.body.as_ref(),
+                self.config.timeout,
+            )
+            .await;
+        }
         self.client
             .send(Outgoing {
                 method,
@@ -494,6 +550,7 @@ impl Runner {
 
     async fn cleanup(&self, path: &str) -> CleanupResult {
         let p = Prepared {
+            raw: false,
             path: path.to_owned(),
             target: path.to_owned(),
             filter: None,
@@ -517,6 +574,8 @@ impl Runner {
 }
 
 struct Prepared {
+    /// Sent by hand: the target holds a raw `"` that hyper's `Uri` refuses.
+    raw: bool,
     path: String,
     target: String,
     filter: Option<String>,
@@ -537,13 +596,25 @@ fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
         }
         query.append_pair(k, &v);
     }
-    let query = query.finish();
+    let mut query = query.finish();
+    if r.raw_quotes {
+        query = query.replace("%22", "\"");
+    }
     let target = if query.is_empty() {
         path.clone()
     } else {
         format!("{path}?{query}")
     };
     let mut headers = std::collections::BTreeMap::new();
+    if r.body.is_some()
+        && !r
+            .headers
+            .keys()
+            .any(|k| k.eq_ignore_ascii_case("content-type"))
+    {
+        // The live service's header (MicrosoftDocs/azure-docs#12728), charset included.
+        headers.insert("Content-Type".to_owned(), LIVE_CONTENT_TYPE.to_owned());
+    }
     for (k, v) in &r.headers {
         headers.insert(k.clone(), vars.substitute(v).map_err(|e| e.to_string())?);
     }
@@ -570,6 +641,7 @@ fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
         ..e.clone()
     };
     Ok(Prepared {
+        raw: r.raw_quotes && target.contains('"'),
         path,
         target,
         filter,
@@ -615,7 +687,7 @@ fn capture(
 
 fn consequence_of_capture(pointer: &str) -> &'static str {
     if pointer == "/id" {
-        "Entra caches the returned id for every later request; without it the object cannot be updated or deleted (§1.1)"
+        "Entra caches the returned id for every later request; without it the object cannot be updated or deleted (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\")"
     } else {
         "Entra needs this value for its next request"
     }

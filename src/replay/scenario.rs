@@ -45,6 +45,17 @@ pub struct Scenario {
     /// The reference section this sequence pins, e.g. `docs/entra.md §1.0`.
     #[serde(default)]
     pub note: String,
+    /// The public source of the shapes it sends: a Microsoft page by title, an RFC
+    /// section, or `owner/repo#issue`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub source: String,
+    /// The rows of the December 2026 shape audit it covers (`"B3"`, `"E7"`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rows: Vec<String>,
+    /// The vendor profile this sequence is recorded for; it runs only when the run names
+    /// that profile (`--profile ID`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub profile: Option<String>,
     /// Dialects the scenario applies to; empty means both.
     #[serde(default)]
     pub dialects: Vec<Dialect>,
@@ -85,6 +96,10 @@ pub struct Step {
     /// Delete this resource at scenario end (a path like `/Users/${user_id}`); best effort.
     #[serde(default)]
     pub cleanup: Option<String>,
+    /// Where Entra's behaviour is unconfirmed or tolerant: the step's failures are reported
+    /// as warnings, and the scenario stops there without failing.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub advisory: bool,
 }
 
 /// An HTTP request relative to the tenant URL.
@@ -103,6 +118,10 @@ pub struct Request {
     /// JSON body; strings inside are substituted.
     #[serde(default)]
     pub body: Option<Value>,
+    /// Send `"` in the query unencoded, as Microsoft's SCIM Validator does
+    /// (`filter=userName+eq+"x"`, Microsoft Q&A 2238842), instead of Entra's `%22`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub raw_quotes: bool,
 }
 
 /// What the response must look like.
@@ -129,6 +148,10 @@ pub struct Expect {
     /// JSON pointers that must not exist in the body.
     #[serde(default)]
     pub absent: Vec<String>,
+    /// JSON pointers that must be empty: absent, `null`, `""`, `[]` or `{}` (RFC 7643 §2.5
+    /// treats all of them as unassigned).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub empty: Vec<String>,
 }
 
 /// `200` or `[200, 204]`.

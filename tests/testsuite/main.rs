@@ -18,3 +18,5 @@ mod store_model;
 mod strategies;
 mod support;
 mod tls;
+mod validate;
+mod verdicts;

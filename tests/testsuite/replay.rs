@@ -286,7 +286,7 @@ async fn reports_a_response_slower_than_the_timeout_as_a_transport_failure() {
 }
 
 #[tokio::test]
-async fn warns_about_application_json_and_group_patch_bodies_without_failing() {
+async fn fails_application_json_on_success_and_warns_about_group_patch_bodies() {
     let server = MockServer::start().await;
     Mock::given(method("PATCH"))
         .and(path_regex("^/Groups/g1$"))
@@ -307,14 +307,24 @@ async fn warns_about_application_json_and_group_patch_bodies_without_failing() {
         Duration::from_secs(5),
     )
     .await;
-    assert_eq!(report.exit_code(), 0);
+    // The SCIM Validator refuses application/json success answers: a failure, not a warning.
+    assert_eq!(report.exit_code(), 1);
     let checks: Vec<_> = report.scenarios[0].steps[0]
         .findings
         .iter()
-        .map(|f| f.check)
+        .map(|f| (f.check, f.severity))
         .collect();
-    assert_eq!(checks, vec!["content-type", "group-patch-body"]);
-    assert_eq!(report.summary.warnings, 2);
+    assert_eq!(
+        checks,
+        vec![
+            ("content-type", scimock::replay::Severity::Failure),
+            ("group-patch-body", scimock::replay::Severity::Warning)
+        ]
+    );
+    assert!(report.scenarios[0].steps[0].findings[0]
+        .consequence
+        .contains("SCIM Validator"));
+    assert_eq!(report.summary.warnings, 1);
 }
 
 #[tokio::test]
@@ -439,10 +449,17 @@ async fn every_builtin_scenario_passes_against_the_mock_server_in_both_dialects(
     let server = mock();
     let all = scimock::replay::builtin_scenarios().unwrap();
     let report = run_against_mock(&server, &all).await;
+    // Skipped only: vendor scenarios (they need --profile) and the opt-in raw-quote form.
     let failures: Vec<String> = report
         .scenarios
         .iter()
-        .filter(|s| s.outcome != Outcome::Passed)
+        .filter(|s| {
+            s.outcome == Outcome::Failed
+                || (s.outcome == Outcome::Skipped
+                    && !s.skipped_because.as_deref().is_some_and(|w| {
+                        w.contains("--profile") || w.contains("--with raw-quotes")
+                    }))
+        })
         .map(|s| format!("{} ({})", s.name, s.dialect.as_str()))
         .collect();
     assert!(
@@ -498,6 +515,7 @@ async fn json_report_against_the_mock_server_matches_its_snapshot() {
             ".scenarios[].steps[].duration_ms" => "[ms]",
             ".tenant_url" => "[tenant]",
             ".scenarios[].steps[].response.body.meta.location" => "[location]",
+            ".scenarios[].steps[].response.body.Resources[].meta.location" => "[location]",
             ".scenarios[].steps[].response.body.members[][\"$ref\"]" => "[ref]",
         });
     });
@@ -570,6 +588,7 @@ async fn each_vendor_scenario_passes_against_the_mock_running_that_vendors_profi
         config.token = Some("t".into());
         config.dialects = Dialect::BOTH.to_vec();
         config.concurrency = 1;
+        config.profile = Some(id.to_owned());
         let report = Runner::new(config).unwrap().run(&scenarios).await;
         assert_eq!(
             report.summary.failed,

@@ -1,0 +1,260 @@
+//! The parts of a report a person acts on: findings grouped by cause with counts, the
+//! exchanges behind failures (bodies truncated, secrets redacted), every exchange whole with
+//! `--verbose`, and the `--list` line of a scenario with its source. Plain text; the
+//! coloured summary stays in [`super::report`].
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+use super::check::Severity;
+use super::result::{Outcome, Report, StepResult};
+use super::scenario::Scenario;
+
+/// Bodies of failed exchanges are cut to this many characters (`--verbose` prints them whole).
+pub const BODY_LIMIT: usize = 600;
+
+/// Keys whose values never reach a report (case-insensitive substring match).
+const SECRET_KEYS: [&str; 5] = ["password", "secret", "token", "authorization", "apikey"];
+
+/// `value` with every secret-looking member replaced by `"[redacted]"`.
+pub fn redact(value: &Value) -> Value {
+    match value {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let key = k.to_ascii_lowercase().replace(['_', '-'], "");
+                    if SECRET_KEYS.iter().any(|s| key.contains(s)) {
+                        (k.clone(), Value::String("[redacted]".into()))
+                    } else {
+                        (k.clone(), redact(v))
+                    }
+                })
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
+        other => other.clone(),
+    }
+}
+
+fn body_text(body: &Value, whole: bool) -> String {
+    let text = match redact(body) {
+        Value::String(s) => s,
+        other => other.to_string(),
+    };
+    if whole || text.chars().count() <= BODY_LIMIT {
+        return text;
+    }
+    let cut: String = text.chars().take(BODY_LIMIT).collect();
+    format!(
+        "{cut}… ({} more characters)",
+        text.chars().count() - BODY_LIMIT
+    )
+}
+
+/// Header values that never reach a report.
+fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
+    let n = name.to_ascii_lowercase();
+    if n == "authorization" || n.contains("cookie") || n.contains("token") || n.contains("api-key")
+    {
+        "[redacted]"
+    } else {
+        value
+    }
+}
+
+fn write_exchange(out: &mut String, step: &StepResult, whole: bool) {
+    if let Some(r) = &step.request {
+        let _ = writeln!(out, "    > {} {}", r.method, r.target);
+        if whole {
+            for (k, v) in &r.headers {
+                let _ = writeln!(out, "    > {k}: {}", header_value(k, v));
+            }
+        }
+        if let Some(b) = &r.body {
+            let _ = writeln!(out, "    > {}", body_text(b, whole));
+        }
+    }
+    match &step.response {
+        Some(r) => {
+            let ct = r.content_type.as_deref().unwrap_or("no content-type");
+            let _ = writeln!(out, "    < {} ({ct})", r.status);
+            if whole {
+                for (k, v) in &r.headers {
+                    let _ = writeln!(out, "    < {k}: {}", header_value(k, v));
+                }
+            }
+            if let Some(b) = &r.body {
+                let _ = writeln!(out, "    < {}", body_text(b, whole));
+            }
+        }
+        None if step.request.is_some() => {
+            let _ = writeln!(out, "    < no response");
+        }
+        None => {}
+    }
+}
+
+/// How many failed scenario runs print their exchanges without `--verbose`.
+const MAX_FAILED_RUNS_SHOWN: usize = 5;
+
+/// The exchanges behind failed steps (bodies cut at [`BODY_LIMIT`]), or with `verbose` every
+/// exchange of the run in full. Authorization is never recorded, so it is never printed;
+/// secret-looking body members are redacted.
+pub fn exchanges(report: &Report, verbose: bool) -> String {
+    let mut out = String::new();
+    // Without --verbose a few failed runs show their exchanges; one is enough when every
+    // answer was a 401 (the summary then says "pass --token").
+    let shown = match (verbose, super::report::all_unauthorized(report)) {
+        (true, _) => usize::MAX,
+        (false, true) => 1,
+        (false, false) => MAX_FAILED_RUNS_SHOWN,
+    };
+    let mut runs = 0;
+    let mut hidden = 0;
+    for s in &report.scenarios {
+        let steps: Vec<&StepResult> = s
+            .steps
+            .iter()
+            .filter(|st| st.request.is_some() && (verbose || st.outcome == Outcome::Failed))
+            .collect();
+        if steps.is_empty() {
+            continue;
+        }
+        runs += 1;
+        if runs > shown {
+            hidden += 1;
+            continue;
+        }
+        let _ = writeln!(out, "\n{} ({})", s.name, s.dialect.as_str());
+        for st in steps {
+            let _ = writeln!(out, "  step `{}`", st.name);
+            write_exchange(&mut out, st, verbose);
+        }
+    }
+    if hidden > 0 {
+        let _ = writeln!(
+            out,
+            "\n… and {hidden} more failed runs (--verbose prints every exchange; the JSON report has them all)"
+        );
+    }
+    if !out.is_empty() {
+        out.insert_str(
+            0,
+            if verbose {
+                "\nexchanges:"
+            } else {
+                "\nfailed exchanges:"
+            },
+        );
+    }
+    out
+}
+
+/// Findings grouped by cause (severity, check, consequence), most frequent first, each with
+/// its count and up to three of the steps it came from.
+pub fn causes(report: &Report) -> String {
+    let mut groups: BTreeMap<(Severity, &str, &str), Vec<String>> = BTreeMap::new();
+    for s in &report.scenarios {
+        for st in &s.steps {
+            for f in &st.findings {
+                groups
+                    .entry((f.severity, f.check, f.consequence.as_str()))
+                    .or_default()
+                    .push(format!("{} ({}) / {}", s.name, s.dialect.as_str(), st.name));
+            }
+        }
+    }
+    if groups.is_empty() {
+        return String::new();
+    }
+    let mut rows: Vec<_> = groups.into_iter().collect();
+    rows.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1.len().cmp(&a.1.len())));
+    let mut out = String::from("\nfindings by cause:\n");
+    for ((severity, check, consequence), at) in rows {
+        let label = match severity {
+            Severity::Failure => "error",
+            Severity::Warning => "warning",
+        };
+        let _ = writeln!(out, "  {:>3} × {label} [{check}]: {consequence}", at.len());
+        for place in at.iter().take(3) {
+            let _ = writeln!(out, "        {place}");
+        }
+        if at.len() > 3 {
+            let _ = writeln!(out, "        … and {} more", at.len() - 3);
+        }
+    }
+    out
+}
+
+/// Skipped scenario runs grouped by reason, each with its count and scenario names, so a
+/// default run says what it left out and which flag runs it.
+pub fn skips(report: &Report) -> String {
+    let mut groups: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for s in &report.scenarios {
+        if s.outcome == Outcome::Skipped {
+            let why = s.skipped_because.as_deref().unwrap_or("skipped");
+            let names = groups.entry(why).or_default();
+            if !names.contains(&s.name.as_str()) {
+                names.push(&s.name);
+            }
+        }
+    }
+    let mut out = String::new();
+    for (why, names) in groups {
+        let runs = report
+            .scenarios
+            .iter()
+            .filter(|s| s.skipped_because.as_deref() == Some(why))
+            .count();
+        let _ = writeln!(out, "skipped {runs} run(s): {why}: {}", names.join(", "));
+    }
+    out
+}
+
+/// One `--list` line: name, dialects, what it needs, audit rows and source.
+pub fn list_line(s: &Scenario, dialects: &[&str]) -> String {
+    let mut needs: Vec<String> = s.requires.clone();
+    if let Some(p) = &s.profile {
+        needs.push(format!("profile={p}"));
+    }
+    let rows = if s.rows.is_empty() {
+        String::new()
+    } else {
+        format!(" [{}]", s.rows.join(","))
+    };
+    let source = if s.source.is_empty() {
+        &s.note
+    } else {
+        &s.source
+    };
+    format!(
+        "{:<40} {:<26} {:<24}{rows} {source}",
+        s.name,
+        dialects.join(","),
+        needs.join(",")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn redacts_secret_members_at_any_depth() {
+        let v = json!({"userName": "a", "password": "p", "x": [{"client_secret": "s", "keep": 1}]});
+        assert_eq!(
+            redact(&v),
+            json!({"userName": "a", "password": "[redacted]", "x": [{"client_secret": "[redacted]", "keep": 1}]})
+        );
+    }
+
+    #[test]
+    fn truncates_long_bodies_unless_whole() {
+        let long = Value::String("x".repeat(BODY_LIMIT + 5));
+        assert!(body_text(&long, false).ends_with("… (5 more characters)"));
+        assert_eq!(body_text(&long, true).len(), BODY_LIMIT + 5);
+    }
+}

@@ -1,0 +1,74 @@
+//! Run policy shared by the runner: which scenarios a run skips and why, how a 429 is
+//! reported, what an advisory step's failure becomes, and the live request headers.
+
+use std::time::Duration;
+
+use super::check::{Finding, Severity};
+use super::result::{Outcome, StepResult};
+use super::runner::RunnerConfig;
+use super::scenario::Scenario;
+
+/// The capability a custom scenario `requires` when it sends Entra quirks an RFC-only
+/// endpoint may refuse; the default run skips it. (The built-in quirk scenarios run by
+/// default: Entra sends those shapes, so an endpoint must take them.)
+pub const ENTRA_QUIRKS: &str = "entra-quirks";
+/// The capability a scenario `requires` when it sends the SCIM Validator's raw quotes.
+pub const RAW_QUOTES: &str = "raw-quotes";
+/// `Content-Type` of every request with a body, as the live provisioning service sends it.
+pub const LIVE_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
+
+pub(crate) fn rate_limit_warning(asked: Option<u64>, waited: Duration, attempt: u32) -> Finding {
+    let asked = asked.map_or_else(
+        || "no Retry-After".to_owned(),
+        |s| format!("Retry-After {s} s"),
+    );
+    Finding {
+        severity: Severity::Warning,
+        check: "rate-limit",
+        message: format!(
+            "429 ({asked}); retried after {} s (retry {attempt})",
+            waited.as_secs()
+        ),
+        consequence: format!(
+            "Entra pauses for Retry-After and retries the failed requests ({}); each 429 slows the cycle",
+            super::check::source::RETRY_AFTER
+        ),
+    }
+}
+
+/// An advisory step's failures become warnings: the behaviour it probes is tolerated by
+/// Entra or unconfirmed, so it informs without failing the run.
+pub(crate) fn advise(step: &mut StepResult) {
+    for f in &mut step.findings {
+        f.severity = Severity::Warning;
+    }
+    step.outcome = Outcome::Passed;
+}
+
+/// Why `scenario` does not run against this endpoint, if it does not.
+pub(crate) fn skip_reason(config: &RunnerConfig, scenario: &Scenario) -> Option<String> {
+    if let Some(wanted) = &scenario.profile {
+        if !config
+            .profile
+            .as_ref()
+            .is_some_and(|p| p.eq_ignore_ascii_case(wanted))
+        {
+            return Some(format!(
+                "recorded for the `{wanted}` profile: run with --profile {wanted}"
+            ));
+        }
+    }
+    let missing = scenario
+        .requires
+        .iter()
+        .find(|r| !config.capabilities.contains(r))?;
+    Some(match missing.as_str() {
+        ENTRA_QUIRKS => {
+            format!("sends Entra quirks an RFC-only endpoint may refuse: add --with {ENTRA_QUIRKS}")
+        }
+        RAW_QUOTES => {
+            format!("sends the SCIM Validator's raw `\"` in the query: add --with {RAW_QUOTES}")
+        }
+        other => format!("the endpoint does not offer `{other}` (add --with {other})"),
+    })
+}

@@ -1,0 +1,198 @@
+//! `scimock validate`: the SCIM Validator and Logic App suites against scimock's own mock
+//! server (what passes, and exactly which tests fail on the serve defects issue #12 fixes),
+//! against a broken endpoint, and the `--list` output.
+
+use std::time::Duration;
+
+use scimock::replay::{report, Dialect, Outcome, Runner, RunnerConfig};
+use scimock::validate::{self, Options, Suite, Validation};
+
+use crate::verdicts::{tiny, Quirks};
+
+fn mock() -> scimock::MockServer {
+    scimock::MockServer::builder()
+        .token("t")
+        .ids(scimock::clock::SequentialIds::new())
+        .seed(serde_json::json!({"Users": [], "Groups": []}))
+        .start_blocking()
+}
+
+async fn validate_at(url: String, token: Option<&str>, quirks: bool) -> Validation {
+    let mut config = RunnerConfig::new(url);
+    config.token = token.map(str::to_owned);
+    config.dialects = vec![Dialect::AadOptscim062020];
+    config.concurrency = 1;
+    config.timeout = Duration::from_secs(10);
+    let runner = Runner::new(config).unwrap();
+    let opts = Options {
+        quirks,
+        groups: true,
+        seed: Some(7),
+    };
+    validate::run(&runner, &[Suite::Validator, Suite::LogicApp], &opts)
+        .await
+        .unwrap()
+}
+
+fn failed(v: &Validation) -> Vec<&str> {
+    v.report
+        .scenarios
+        .iter()
+        .filter(|s| s.outcome == Outcome::Failed)
+        .map(|s| s.name.as_str())
+        .collect()
+}
+
+#[tokio::test]
+async fn against_the_mock_every_test_passes() {
+    let server = mock();
+    let v = validate_at(server.base_url(), Some("t"), false).await;
+    // `replace` with null (shape audit row C21) is accepted since issue #12.
+    assert_eq!(
+        failed(&v),
+        Vec::<&str>::new(),
+        "{}",
+        report::terminal(&v.report, false)
+    );
+    assert!(v.mandatory_failed.is_empty());
+    assert_eq!(v.exit_code(), 0);
+    assert!(v.report.summary.scenarios >= 40, "{:?}", v.report.summary);
+}
+
+#[tokio::test]
+async fn with_the_validators_quirks_serve_passes_string_primary_and_raw_quotes() {
+    let server = mock();
+    let v = validate_at(server.base_url(), Some("t"), true).await;
+    let create = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Create a new User")
+        .unwrap();
+    // Audit row B5: `roles[].primary: "True"` in a POST is coerced (issue #12).
+    assert_eq!(
+        create.outcome,
+        Outcome::Passed,
+        "{}",
+        report::terminal(&v.report, false)
+    );
+    // Audit row A4: a raw `"` in the query is percent-encoded before hyper parses it.
+    let missing = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Filter for a non-existing user")
+        .unwrap();
+    assert_eq!(
+        missing.steps[0].response.as_ref().map(|r| r.status),
+        Some(200)
+    );
+    assert!(missing.steps[0]
+        .request
+        .as_ref()
+        .is_some_and(|r| r.target.contains("eq+\"")));
+    assert!(v.mandatory_failed.is_empty(), "{:?}", v.mandatory_failed);
+}
+
+#[tokio::test]
+async fn an_endpoint_hiding_disabled_users_fails_the_mandatory_disable_tests() {
+    let server = tiny(Quirks {
+        hide_inactive: true,
+        ..Quirks::default()
+    })
+    .await;
+    let v = validate_at(server.uri(), None, false).await;
+    assert!(v
+        .mandatory_failed
+        .iter()
+        .any(|n| n == "Patch User - Disable User"));
+    assert!(v
+        .mandatory_failed
+        .iter()
+        .any(|n| n == "SCIM_User_Disable_Test"));
+    let control = tiny(Quirks::default()).await;
+    let v = validate_at(control.uri(), None, false).await;
+    assert!(
+        !v.mandatory_failed.iter().any(|n| n.contains("Disable")),
+        "{:?}",
+        v.mandatory_failed
+    );
+}
+
+#[test]
+fn every_test_names_its_source_and_the_validators_mandatory_set_is_complete() {
+    let d = validate::rfc_schemas();
+    let opts = Options::default();
+    let tests = validate::tests(Suite::Validator, &d, &opts).unwrap();
+    let mandatory: Vec<&str> = tests
+        .iter()
+        .filter(|t| t.mandatory)
+        .map(|t| t.scenario.name.as_str())
+        .collect();
+    // The 24 tests a published Validator run passed, by the names the tool shows.
+    assert_eq!(mandatory.len(), 24, "{mandatory:?}");
+    for name in [
+        "Create a new User",
+        "Patch User - Disable User",
+        "Patch Group - Remove Member",
+        "Delete a Group",
+    ] {
+        assert!(mandatory.contains(&name), "{name}");
+    }
+    for suite in [Suite::Validator, Suite::LogicApp] {
+        for t in validate::tests(suite, &d, &opts).unwrap() {
+            assert!(!t.scenario.source.is_empty(), "{}", t.scenario.name);
+            let kind = if t.mandatory {
+                "mandatory: "
+            } else {
+                "optional: "
+            };
+            assert!(
+                t.scenario.description.starts_with(kind),
+                "{}",
+                t.scenario.name
+            );
+        }
+    }
+}
+
+#[test]
+fn validate_list_prints_each_test_with_its_source() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["validate", "--list", "--suite", "all"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("Patch User - Replace Attributes Verbose"));
+    assert!(text.contains("SCIM_Null_Update_Test"));
+    assert!(text.contains("source: Microsoft Learn \"Tutorial: Validate a SCIM endpoint\""));
+    assert!(text.contains("not run offline"));
+}
+
+#[test]
+fn replay_list_prints_every_scenario_with_its_rows_and_source() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args([
+            "replay",
+            "http://127.0.0.1:9/scim/v2",
+            "--list",
+            "--dialect",
+            "both",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let all = scimock::replay::builtin_scenarios().unwrap();
+    assert_eq!(text.lines().count(), all.len());
+    for s in &all {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(s.name.as_str()))
+            .unwrap_or_else(|| panic!("{} not listed", s.name));
+        assert!(line.contains(&s.source), "{line}");
+    }
+    assert!(text.contains("[B3] AzureAD/SCIMReferenceCode#21"));
+    assert!(text.contains("profile=freshservice"));
+}
