@@ -127,9 +127,10 @@ impl Default for MockServerBuilder {
     }
 }
 
-/// A random 32-hex-digit bearer token.
+/// A random 32-hex-digit bearer token, drawn from the operating system's RNG (a v4
+/// UUID's random bits come from `getrandom`), not a seeded PRNG.
 pub(crate) fn random_token() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 impl MockServerBuilder {

@@ -342,7 +342,9 @@ fn page_bounds(params: &Params, max: u64) -> (u64, u64) {
 fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
     if let Some(f) = &params.filter {
         ctx.settings.profile.check_filter(kind, f)?;
+        super::redact::check_filter(ctx.store.schema(kind), f)?;
     }
+    super::redact::check_sort(ctx.store.schema(kind), params.sort_by.as_ref())?;
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let query = Query {
         filter: params.filter.as_ref(),
@@ -392,7 +394,9 @@ fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     for kind in ctx.settings.profile.kinds() {
         if let Some(f) = &params.filter {
             ctx.settings.profile.check_filter(kind, f)?;
+            super::redact::check_filter(ctx.store.schema(kind), f)?;
         }
+        super::redact::check_sort(ctx.store.schema(kind), params.sort_by.as_ref())?;
         let query = Query {
             filter: params.filter.as_ref(),
             sort_by: params.sort_by.as_ref(),

@@ -29,6 +29,7 @@ mod mock_server;
 mod params;
 pub(crate) mod pipeline;
 mod projection;
+mod redact;
 mod router;
 
 use std::sync::Arc;

@@ -203,12 +203,17 @@ impl<'a> Exchange<'a> {
             }
         }
         let mut response = encode(&reply, response_body.clone());
-        if !route.is_admin() {
+        // Only requests this tenant authenticated are recorded (a stranger's token sent to
+        // this URL must not reach this tenant's journal), and never their secrets.
+        let unauthenticated = matches!(refused, Some(Error::Unauthorized(_)));
+        if !route.is_admin() && !unauthenticated {
+            let mut headers = parts.headers;
+            super::redact::credential_headers(&mut headers, shared.settings.token.is_some());
             shared.journal.push(RawEntry {
                 method: parts.method,
                 uri: parts.uri,
-                headers: parts.headers,
-                body,
+                headers,
+                body: super::redact::body(body),
                 status: reply.status,
                 response_body,
                 duration_us: micros,
@@ -249,8 +254,15 @@ fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> 
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive (RFC 6750 §2.1), token
-/// compared in constant time.
+/// compared in constant time. Exactly one `Authorization` field: RFC 9110 §5.3 allows a
+/// repeated field only for list-valued headers, which `Authorization` is not, so two are
+/// refused rather than trusting either.
 fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Error::Unauthorized(
+            "the request has more than one Authorization header; send exactly one".into(),
+        ));
+    }
     let Some(value) = header(headers, AUTHORIZATION).filter(|v| !v.trim().is_empty()) else {
         return Err(Error::Unauthorized(
             "missing Authorization header; send `Authorization: Bearer <token>`".into(),
