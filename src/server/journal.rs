@@ -35,7 +35,9 @@ pub(crate) fn body_value(bytes: &[u8]) -> Option<Value> {
         return None;
     }
     Some(
-        serde_json::from_slice(bytes)
+        // The store's reader (store/bounds.rs): what the journal shows as JSON is within
+        // the same depth bound as what the store keeps.
+        crate::store::read_json("a journal body", bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
     )
 }

@@ -8,6 +8,7 @@ mod isolation;
 mod membership;
 mod patch;
 mod profile;
+mod readback;
 mod record;
 mod reliability;
 mod replay;
