@@ -7,6 +7,7 @@ mod profiles;
 mod record;
 mod replay;
 mod serve;
+mod state;
 
 use std::process::ExitCode;
 
@@ -34,6 +35,9 @@ enum Command {
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Convert between the `--state` database and seed JSON.
+    #[command(subcommand)]
+    State(state::StateCommand),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -43,5 +47,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
         Command::Profiles(cmd) => profiles::run(cmd),
+        Command::State(cmd) => state::run(cmd),
     }
 }

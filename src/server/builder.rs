@@ -43,6 +43,9 @@ pub enum StartError {
     Fault(FaultError),
     #[error("cannot start the server thread: {0}")]
     Runtime(std::io::Error),
+    /// The `--state` database cannot be used (see [`crate::store::durable`]).
+    #[error("{0}")]
+    State(crate::store::durable::DurableError),
 }
 
 /// Seed data for [`MockServerBuilder::seed`]: a value, or JSON text (a seed file's bytes),
@@ -99,6 +102,7 @@ pub struct MockServerBuilder {
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
     fault_seed: u64,
+    state: Option<(std::path::PathBuf, crate::store::durable::Sync)>,
 }
 
 impl Default for MockServerBuilder {
@@ -123,6 +127,7 @@ impl Default for MockServerBuilder {
             faults: Vec::new(),
             fault_error: None,
             fault_seed: 0,
+            state: None,
         }
     }
 }
@@ -254,6 +259,18 @@ impl MockServerBuilder {
         self
     }
 
+    /// Durable state in the SQLite database at `path` (see [`crate::store::durable`]):
+    /// loaded at start if it holds resources (the seed is then ignored), else filled from
+    /// the seed; every acknowledged write is committed before its answer. One tenant only.
+    pub fn state(
+        mut self,
+        path: impl Into<std::path::PathBuf>,
+        sync: crate::store::durable::Sync,
+    ) -> Self {
+        self.state = Some((path.into(), sync));
+        self
+    }
+
     /// Starts the server. Returns as soon as it is listening.
     pub async fn start(self) -> MockServer {
         self.start_blocking()
@@ -334,14 +351,44 @@ impl MockServerBuilder {
                 .base_path
                 .clone()
                 .unwrap_or_else(|| normal_path(&self.profile.spec().base_path));
-            let tenant = self.tenant_state("", "", &self.profile, base, token, uri);
+            let (durable, stored) = match &self.state {
+                Some((path, sync)) => {
+                    let (d, stored) = crate::store::durable::Durable::open(path, *sync)
+                        .map_err(StartError::State)?;
+                    (Some(Arc::new(d)), stored)
+                }
+                None => (None, None),
+            };
+            let mut tenant = self.tenant_state("", "", &self.profile, base, token, uri);
+            if let Some(shared) = Arc::get_mut(&mut tenant.shared) {
+                shared.durable = durable.clone();
+            }
             let store = &tenant.shared.store;
-            match &self.seed {
-                Some(Seed::Json(v)) => store.set_seed(v.clone()).map_err(StartError::Seed)?,
-                Some(Seed::Text(t)) => store.set_seed_text(t.clone()).map_err(StartError::Seed)?,
-                None => {}
+            match (stored, &self.seed) {
+                (Some(text), _) => store.set_seed_text(text).map_err(StartError::Seed)?,
+                (None, Some(Seed::Json(v))) => {
+                    store.set_seed(v.clone()).map_err(StartError::Seed)?
+                }
+                (None, Some(Seed::Text(t))) => {
+                    store.set_seed_text(t.clone()).map_err(StartError::Seed)?
+                }
+                (None, None) => {}
+            }
+            if let Some(d) = &durable {
+                // A new database starts as the seed; a loaded one is rewritten unchanged.
+                crate::store::durable::wait(d.write_all(store.all_rows())).map_err(|reason| {
+                    StartError::State(crate::store::durable::DurableError::Unusable {
+                        path: d.path().to_owned(),
+                        reason,
+                    })
+                })?;
             }
             return Ok(vec![tenant]);
+        }
+        if self.state.is_some() {
+            return Err(StartError::BadTenant(
+                "durable --state serves one tenant; it cannot be combined with tenants".into(),
+            ));
         }
         Ok(self
             .tenants
@@ -410,6 +457,7 @@ impl MockServerBuilder {
                 journal: Journal::new(self.journal_size),
                 settings,
                 faults,
+                durable: None,
             }),
         }
     }

@@ -157,7 +157,14 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
     if let Some(delay) = exchange.delay() {
         tokio::time::sleep(delay).await;
     }
-    let outcome = exchange.finish();
+    let mut outcome = exchange.finish();
+    if let Some(ack) = outcome.commit.take() {
+        // Durable state: the answer waits for its commit; one that fails is a 503.
+        if let Err(why) = super::persist::committed(ack).await {
+            let reply = super::persist::unavailable(&why);
+            return pipeline::encode(&reply, reply.body_bytes()).map(full);
+        }
+    }
     let closes = outcome.closes();
     let response = outcome.response.map(full);
     if closes {

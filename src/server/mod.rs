@@ -27,6 +27,7 @@ mod journal;
 mod listener;
 mod mock_server;
 mod params;
+mod persist;
 pub(crate) mod pipeline;
 mod projection;
 mod redact;
@@ -80,6 +81,9 @@ pub(crate) struct Shared {
     pub(crate) journal: Journal,
     pub(crate) settings: Settings,
     pub(crate) faults: Faults,
+    /// The state database (`--state`), when writes must be durable before they are
+    /// answered.
+    pub(crate) durable: Option<Arc<crate::store::durable::Durable>>,
 }
 
 /// One app the process stands in for, mounted under a path prefix: requests under

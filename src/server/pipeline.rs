@@ -89,6 +89,9 @@ pub(crate) struct Exchange<'a> {
 pub(crate) struct Outcome {
     pub(crate) response: Response<Bytes>,
     pub(crate) fired: Option<Fired>,
+    /// With durable state: the commit of this write, which the listener awaits before
+    /// sending `response` (a failed commit is answered 503 instead).
+    pub(crate) commit: Option<crate::store::durable::Ack>,
 }
 
 impl Outcome {
@@ -166,6 +169,7 @@ impl<'a> Exchange<'a> {
             fired,
             ..
         } = self;
+        let mut commit = None;
         let reply = match (
             &refused,
             fired.as_ref().and_then(|f| Some((f, f.action.status?))),
@@ -187,7 +191,16 @@ impl<'a> Exchange<'a> {
                     if_match: header(&parts.headers, hyper::header::IF_MATCH),
                     if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
                 };
-                handlers::handle(&ctx, &request)
+                match &shared.durable {
+                    Some(d) if super::persist::is_write(&route) => {
+                        let (reply, ack) = super::persist::write(d, &shared.store, &route, || {
+                            handlers::handle(&ctx, &request)
+                        });
+                        commit = ack;
+                        reply
+                    }
+                    _ => handlers::handle(&ctx, &request),
+                }
             }
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -233,12 +246,17 @@ impl<'a> Exchange<'a> {
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
         }
-        Outcome { response, fired }
+        Outcome {
+            response,
+            fired,
+            commit,
+        }
     }
 }
 
 /// The whole pipeline for a request whose body is already read, with no delay: what the
-/// listener does, minus its I/O. The URI path is the path inside the tenant.
+/// listener does, minus its I/O (with durable state, the caller awaits
+/// [`Outcome::commit`]). The URI path is the path inside the tenant.
 pub(crate) fn respond(shared: &Shared, request: Request<Bytes>) -> Outcome {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();

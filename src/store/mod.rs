@@ -15,6 +15,7 @@
 //! which is acceptable for a mock and keeps memory flat.
 
 mod bounds;
+pub mod durable;
 mod indexes;
 mod load;
 mod member_op;

@@ -220,7 +220,7 @@ fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
     use std::io::{BufRead, BufReader};
     use std::process::{Command, Stdio};
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
+    let state = dir.path().join("state.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
         .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
         .arg(&state)
@@ -289,7 +289,7 @@ fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
         !acked.is_empty(),
         "no write was acknowledged before SIGTERM"
     );
-    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved = scimock::store::durable::export(&state).unwrap();
     let stored: BTreeSet<String> = saved["Users"]
         .as_array()
         .unwrap()
