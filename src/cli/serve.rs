@@ -72,6 +72,14 @@ pub(crate) struct ServeArgs {
     /// Requests kept in the journal (GET /_mock/requests).
     #[arg(long, default_value_t = 1000)]
     journal_size: usize,
+    /// Bytes the journal may keep (bodies over 64 KiB keep their start and a
+    /// `…[truncated: N bytes]` marker; the oldest entries go first).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    journal_bytes: usize,
+    /// Seconds a client has to send a whole request body once its head is in; slower
+    /// bodies get 408 and the connection is closed.
+    #[arg(long, default_value_t = 30.0)]
+    body_timeout: f64,
     /// Disable /_mock/requests, /_mock/reset and /_mock/health.
     #[arg(long)]
     no_admin: bool,
@@ -231,11 +239,18 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let header_timeout = args.header_timeout.min(3600.0);
+    if !(args.body_timeout.is_finite() && args.body_timeout > 0.0) {
+        eprintln!("error: --body-timeout must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    let body_timeout = Duration::from_secs_f64(args.body_timeout.min(3600.0));
     let mut builder = MockServer::builder()
         .listen(args.listen)
         .profile(profile)
         .max_body(args.max_body)
         .journal_size(args.journal_size)
+        .journal_bytes(args.journal_bytes)
+        .body_timeout(body_timeout)
         .admin(!args.no_admin)
         .workers(std::thread::available_parallelism().map_or(2, usize::from))
         .max_connections(args.max_connections)

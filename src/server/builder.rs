@@ -103,6 +103,8 @@ pub struct MockServerBuilder {
     fault_error: Option<FaultError>,
     fault_seed: u64,
     state: Option<(std::path::PathBuf, crate::store::durable::Sync)>,
+    journal_bytes: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl Default for MockServerBuilder {
@@ -128,6 +130,8 @@ impl Default for MockServerBuilder {
             fault_error: None,
             fault_seed: 0,
             state: None,
+            journal_bytes: super::journal::DEFAULT_JOURNAL_BYTES,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
@@ -204,6 +208,19 @@ impl MockServerBuilder {
     /// How many requests the journal keeps (default 1000).
     pub fn journal_size(mut self, n: usize) -> Self {
         self.journal_size = n;
+        self
+    }
+    /// At most this many bytes of requests kept in the journal (default 64 MiB); bodies
+    /// over 64 KiB keep their start and a `…[truncated: N bytes]` marker.
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.journal_bytes = bytes;
+        self
+    }
+    /// Time a client has to send a whole request body after its head (default 30 s,
+    /// which an Entra request of at most a few KB never needs); a slower body is
+    /// answered 408 and the connection closed.
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
         self
     }
     /// Largest request body in bytes (default 1 MiB).
@@ -438,6 +455,7 @@ impl MockServerBuilder {
             location_base,
             token,
             max_body: self.max_body,
+            body_timeout: self.body_timeout,
             admin: self.admin,
             max_results: spec.max_results,
             strict_rfc: spec.patch_dialect == PatchDialect::Rfc,
@@ -454,7 +472,7 @@ impl MockServerBuilder {
             prefix: prefix.to_owned(),
             shared: Arc::new(Shared {
                 store: Arc::new(store),
-                journal: Journal::new(self.journal_size),
+                journal: Journal::new(self.journal_size, self.journal_bytes),
                 settings,
                 faults,
                 durable: None,

@@ -256,7 +256,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Schemas => Reply::json(200, &discovery::all_schemas(base, ctx)?),
         Route::Schema(id) => Reply::json(200, &discovery::one_schema(base, ctx, id)?),
-        Route::AdminRequests => Reply::json(200, &ctx.journal.all()),
+        Route::AdminRequests => admin_requests(ctx, req.query),
         Route::AdminReset => {
             store.reset()?;
             ctx.journal.clear();
@@ -287,6 +287,25 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
 
 /// `POST /_mock/faults` with `{"rule": "..."}`: 201 `{"id", "rule"}`, or 400
 /// `invalidValue` naming what is wrong with the rule.
+/// `GET /_mock/requests?limit=N&after=SEQ`: a page of the journal, oldest first; the
+/// next page starts after the last entry's `seq`.
+fn admin_requests(ctx: &Ctx<'_>, query: &str) -> Result<Reply> {
+    let (mut after, mut limit) = (0u64, usize::MAX);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let number = || {
+            v.trim().parse::<u64>().map_err(|_| {
+                Error::InvalidValue(format!("`{k}` must be a non-negative integer, got `{v}`"))
+            })
+        };
+        match k.as_ref() {
+            "after" => after = number()?,
+            "limit" => limit = usize::try_from(number()?).unwrap_or(usize::MAX),
+            _ => {}
+        }
+    }
+    Reply::json(200, &ctx.journal.page(after, limit))
+}
+
 fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
     #[derive(serde::Deserialize)]
     struct NewRule {

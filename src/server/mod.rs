@@ -61,6 +61,8 @@ pub(crate) struct Settings {
     pub(crate) token: Option<String>,
     /// Largest accepted request body in bytes.
     pub(crate) max_body: usize,
+    /// Time a client has to send the whole body once its head is in (`--body-timeout`).
+    pub(crate) body_timeout: std::time::Duration,
     /// Serve `/_mock/*`.
     pub(crate) admin: bool,
     /// Largest page (ServiceProviderConfig `filter.maxResults`).

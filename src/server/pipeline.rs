@@ -132,10 +132,11 @@ impl<'a> Exchange<'a> {
         &self.parts.headers
     }
 
-    /// True when the body is worth reading: an unauthenticated request is answered
-    /// without it.
+    /// True when the body is worth reading: an unauthenticated request, or one to a
+    /// public route (`GET /_mock/health`), is answered without it, so a stranger cannot
+    /// hold a connection open by sending a body slowly.
     pub(crate) fn wants_body(&self) -> bool {
-        self.refused.is_none()
+        self.refused.is_none() && !self.route.is_public()
     }
 
     /// Steps 4 and 5: takes the body (or why there is none) and checks the fault rules.

@@ -6,6 +6,7 @@ mod faults;
 mod filter;
 mod hardening;
 mod isolation;
+mod limits;
 mod membership;
 mod patch;
 mod profile;
