@@ -160,8 +160,28 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     }
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host` field, or with more than one, is
+/// answered 400.
+fn bad_host(req: &Request<Incoming>) -> Option<Response<ResponseBody>> {
+    let hosts = req.headers().get_all(hyper::header::HOST).iter().count();
+    let needs_one = req.version() == hyper::Version::HTTP_11;
+    if hosts == 1 || (hosts == 0 && !needs_one) {
+        return None;
+    }
+    let detail = if hosts == 0 {
+        "an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)"
+    } else {
+        "the request has more than one Host header (RFC 9112 §3.2)"
+    };
+    let reply = Reply::error(&Error::InvalidSyntax(detail.into()));
+    Some(pipeline::encode(&reply, reply.body_bytes()).map(full))
+}
+
 /// Picks the tenant, then serves the request through the pipeline.
 async fn dispatch(tenants: &[Mount], req: Request<Incoming>) -> Response<ResponseBody> {
+    if let Some(refused) = bad_host(&req) {
+        return refused;
+    }
     let path = req.uri().path().to_owned();
     match pipeline::tenant_for(tenants, &path) {
         Some((tenant, rest)) => serve_one(&tenant.shared, req, rest).await,

@@ -17,5 +17,6 @@ mod replay;
 mod server;
 mod store_model;
 mod strategies;
+mod strictness;
 mod support;
 mod wire;
