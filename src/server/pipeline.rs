@@ -309,7 +309,19 @@ fn check_faults(shared: &Shared, parts: &Parts, path: &str, route: &Route) -> Op
     if !rest.is_empty() && !rest.starts_with('/') {
         return None;
     }
-    let relative = if rest.is_empty() { "/" } else { rest };
+    // The router's own spelling: empty segments dropped, each segment percent-decoded, so
+    // a rule on `/Users` fires for `/Users/`, `//Users` and `/%55sers` alike.
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map_or_else(|_| s.to_owned(), |d| d.into_owned())
+        })
+        .collect();
+    let relative = format!("/{}", segments.join("/"));
+    let relative = relative.as_str();
     let filter = parts.uri.query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "filter")

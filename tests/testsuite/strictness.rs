@@ -69,3 +69,20 @@ fn fault_rules_refuse_interim_statuses() {
         .try_start()
         .is_err());
 }
+
+#[test]
+fn a_fault_rule_fires_for_every_spelling_the_router_serves() {
+    let server = MockServer::builder()
+        .no_auth()
+        .fault("GET /Users status=503")
+        .start_blocking();
+    for path in [
+        "/scim/v2/Users",
+        "/scim/v2/Users/",
+        "/scim/v2//Users",
+        "/scim/v2/%55sers",
+    ] {
+        let a = send(server.address(), "GET", path, &[], None).unwrap();
+        assert_eq!(a.status, 503, "{path}: {}", a.text);
+    }
+}
