@@ -381,6 +381,7 @@ impl MockServerBuilder {
                 shared.durable = durable.clone();
             }
             let store = &tenant.shared.store;
+            let loaded = stored.is_some();
             match (stored, &self.seed) {
                 (Some(text), _) => store.set_seed_text(text).map_err(StartError::Seed)?,
                 (None, Some(Seed::Json(v))) => {
@@ -391,8 +392,8 @@ impl MockServerBuilder {
                 }
                 (None, None) => {}
             }
-            if let Some(d) = &durable {
-                // A new database starts as the seed; a loaded one is rewritten unchanged.
+            if let Some(d) = durable.as_ref().filter(|_| !loaded) {
+                // A new database starts as the seed (a loaded one already holds it all).
                 crate::store::durable::wait(d.write_all(store.all_rows())).map_err(|reason| {
                     StartError::State(crate::store::durable::DurableError::Unusable {
                         path: d.path().to_owned(),
