@@ -403,9 +403,13 @@ impl MockServerBuilder {
             }
             return Ok(vec![tenant]);
         }
-        if self.state.is_some() {
-            return Err(StartError::BadTenant(
-                "durable --state serves one tenant; it cannot be combined with tenants".into(),
+        if let Some((path, _)) = &self.state {
+            return Err(StartError::State(
+                crate::store::durable::DurableError::Unusable {
+                    path: path.clone(),
+                    reason: "durable state serves one tenant; it cannot be combined with tenants"
+                        .into(),
+                },
             ));
         }
         Ok(self
