@@ -8,6 +8,7 @@ mod profiles;
 mod record;
 mod replay;
 mod serve;
+mod state;
 mod validate;
 
 use std::process::ExitCode;
@@ -44,6 +45,9 @@ enum Command {
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Convert between the `--state` database and seed JSON.
+    #[command(subcommand)]
+    State(state::StateCommand),
 }
 
 /// How an https client checks the endpoint's certificate (`replay`, `record --upstream`).
@@ -80,5 +84,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Expr(cmd) => expr::run_expr(cmd),
         Command::Scope(cmd) => expr::run_scope(cmd),
         Command::Validate(args) => validate::run(args),
+        Command::State(cmd) => state::run(cmd),
     }
 }

@@ -1,8 +1,8 @@
 //! `scimock serve`: flags → [`scimock::MockServerBuilder`] (one profile, or several
 //! `--tenant`s under their own path prefixes), start-up banner (defaults,
 //! base URL, token, a ready-to-paste curl), signal handling (Ctrl-C / SIGTERM → graceful
-//! shutdown) and the optional `--state` file, written atomically (temp file + rename)
-//! when state changes (checked every 200 ms) and once more on shutdown.
+//! shutdown) and the optional `--state` database (SQLite; every acknowledged write is
+//! committed before its answer: `scimock::store::durable`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -15,11 +15,16 @@ use serde_json::Value;
 use scimock::profile::Profile;
 use scimock::server::FaultRule;
 use scimock::server::Seed;
-use scimock::store::Store;
 use scimock::MockServer;
 
 /// The built-in demo data: 5 users, 2 groups.
 const DEMO: &str = include_str!("demo.json");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum StateSync {
+    Normal,
+    Full,
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum LogFormat {
@@ -59,9 +64,15 @@ pub(crate) struct ServeArgs {
     /// Seed data file: {"Users": [...], "Groups": [...]} (default: built-in demo data).
     #[arg(long)]
     seed: Option<PathBuf>,
-    /// State file: loaded at start if present, rewritten on change and on shutdown.
+    /// State database (SQLite, WAL): loaded at start if present (else filled from --seed);
+    /// every acknowledged write is committed to it before the answer is sent. A JSON state
+    /// file from an older scimock is refused: convert it with `scimock state import`.
     #[arg(long)]
     state: Option<PathBuf>,
+    /// How state commits reach the disk: `normal` survives the process being killed,
+    /// `full` also survives power loss (an fsync per commit).
+    #[arg(long, value_enum, default_value = "normal", requires = "state")]
+    state_sync: StateSync,
     /// SCIM base path (default: the profile's, `/scim/v2` for most).
     #[arg(long)]
     base_path: Option<String>,
@@ -71,6 +82,14 @@ pub(crate) struct ServeArgs {
     /// Requests kept in the journal (GET /_mock/requests).
     #[arg(long, default_value_t = 1000)]
     journal_size: usize,
+    /// Bytes the journal may keep (bodies over 64 KiB keep their start and a
+    /// `…[truncated: N bytes]` marker; the oldest entries go first).
+    #[arg(long, default_value_t = 64 * 1024 * 1024)]
+    journal_bytes: usize,
+    /// Seconds a client has to send a whole request body once its head is in; slower
+    /// bodies get 408 and the connection is closed.
+    #[arg(long, default_value_t = 30.0)]
+    body_timeout: f64,
     /// Disable /_mock/requests, /_mock/reset and /_mock/health.
     #[arg(long)]
     no_admin: bool,
@@ -171,18 +190,6 @@ fn read_json(path: &Path) -> Result<Seed, String> {
     })
 }
 
-/// Writes `value` to `path` atomically: a temp file in the same directory, then rename.
-fn write_state(path: &Path, value: &Value) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
-    scimock::record::atomic_write(path, &bytes)
-}
-
-fn save(store: &Store, path: &Path) {
-    if let Err(e) = write_state(path, &store.export()) {
-        tracing::error!(error = %e, path = %path.display(), "cannot write the state file");
-    }
-}
-
 /// `id=profile[:token]`.
 fn parse_tenant(arg: &str) -> Result<(String, Profile, Option<String>), String> {
     let (id, rest) = arg
@@ -224,15 +231,11 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             }
         }
     }
-    let state_exists = args.state.as_deref().is_some_and(Path::exists);
     let (data, source) = match (&args.state, &args.seed) {
-        (Some(state), _) if state_exists => {
-            (read_json(state), format!("state file {}", state.display()))
-        }
         (_, Some(seed)) => (read_json(seed), format!("seed file {}", seed.display())),
-        (Some(_), None) => (
+        (Some(state), None) => (
             Ok(Seed::Json(Value::Null)),
-            "empty (new state file)".to_owned(),
+            format!("state database {} (empty if new)", state.display()),
         ),
         (None, None) if !tenants.is_empty() => {
             (Ok(Seed::Json(Value::Null)), "empty (tenants)".to_owned())
@@ -271,11 +274,18 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         },
         _ => None,
     };
+    if !(args.body_timeout.is_finite() && args.body_timeout > 0.0) {
+        eprintln!("error: --body-timeout must be a positive number of seconds");
+        return ExitCode::from(2);
+    }
+    let body_timeout = Duration::from_secs_f64(args.body_timeout.min(3600.0));
     let mut builder = MockServer::builder()
         .listen(args.listen)
         .profile(profile)
         .max_body(args.max_body)
         .journal_size(args.journal_size)
+        .journal_bytes(args.journal_bytes)
+        .body_timeout(body_timeout)
         .admin(!args.no_admin)
         .workers(std::thread::available_parallelism().map_or(2, usize::from))
         .max_connections(args.max_connections)
@@ -295,6 +305,13 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     }
     if !data.is_null() {
         builder = builder.seed(data);
+    }
+    if let Some(path) = &args.state {
+        let sync = match args.state_sync {
+            StateSync::Normal => scimock::store::durable::Sync::Normal,
+            StateSync::Full => scimock::store::durable::Sync::Full,
+        };
+        builder = builder.state(path, sync);
     }
     builder = match (&args.token, args.no_auth) {
         (_, true) => builder.no_auth(),
@@ -316,7 +333,6 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let store = server.store();
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -327,47 +343,29 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let state = args.state.clone();
-    runtime.block_on(wait_for_shutdown(&store, state.as_deref()));
+    runtime.block_on(wait_for_shutdown());
     tracing::info!("shutting down");
     drop(server);
-    if let Some(path) = &state {
-        save(&store, path);
-    }
     ExitCode::SUCCESS
 }
 
-async fn wait_for_shutdown(store: &Store, state: Option<&Path>) {
+async fn wait_for_shutdown() {
     #[cfg(unix)]
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    let mut tick = tokio::time::interval(Duration::from_millis(200));
-    let mut saved = store.generation();
-    if let Some(path) = state {
-        save(store, path);
-    }
-    loop {
-        #[cfg(unix)]
-        let terminate = async {
-            match term.as_mut() {
-                Some(t) => {
-                    t.recv().await;
-                }
-                None => std::future::pending::<()>().await,
+    #[cfg(unix)]
+    let terminate = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
             }
-        };
-        #[cfg(not(unix))]
-        let terminate = std::future::pending::<()>();
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => return,
-            () = terminate => return,
-            _ = tick.tick() => {
-                let now = store.generation();
-                if let (Some(path), true) = (state, now != saved) {
-                    save(store, path);
-                    saved = now;
-                }
-            }
+            None => std::future::pending::<()>().await,
         }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
     }
 }
 

@@ -43,6 +43,9 @@ pub enum StartError {
     Fault(FaultError),
     #[error("cannot start the server thread: {0}")]
     Runtime(std::io::Error),
+    /// The `--state` database cannot be used (see [`crate::store::durable`]).
+    #[error("{0}")]
+    State(crate::store::durable::DurableError),
 }
 
 /// Seed data for [`MockServerBuilder::seed`]: a value, or JSON text (a seed file's bytes),
@@ -113,6 +116,9 @@ pub struct MockServerBuilder {
     fault_error: Option<FaultError>,
     fault_seed: u64,
     tls: Option<crate::tls::ServerTls>,
+    state: Option<(std::path::PathBuf, crate::store::durable::Sync)>,
+    journal_bytes: usize,
+    body_timeout: std::time::Duration,
 }
 
 impl Default for MockServerBuilder {
@@ -138,13 +144,17 @@ impl Default for MockServerBuilder {
             fault_error: None,
             fault_seed: 0,
             tls: None,
+            state: None,
+            journal_bytes: super::journal::DEFAULT_JOURNAL_BYTES,
+            body_timeout: std::time::Duration::from_secs(30),
         }
     }
 }
 
-/// A random 32-hex-digit bearer token.
+/// A random 32-hex-digit bearer token, drawn from the operating system's RNG (a v4
+/// UUID's random bits come from `getrandom`), not a seeded PRNG.
 pub(crate) fn random_token() -> String {
-    format!("{:032x}", fastrand::u128(..))
+    uuid::Uuid::new_v4().simple().to_string()
 }
 
 impl MockServerBuilder {
@@ -215,6 +225,19 @@ impl MockServerBuilder {
         self.journal_size = n;
         self
     }
+    /// At most this many bytes of requests kept in the journal (default 64 MiB); bodies
+    /// over 64 KiB keep their start and a `…[truncated: N bytes]` marker.
+    pub fn journal_bytes(mut self, bytes: usize) -> Self {
+        self.journal_bytes = bytes;
+        self
+    }
+    /// Time a client has to send a whole request body after its head (default 30 s,
+    /// which an Entra request of at most a few KB never needs); a slower body is
+    /// answered 408 and the connection closed.
+    pub fn body_timeout(mut self, timeout: std::time::Duration) -> Self {
+        self.body_timeout = timeout;
+        self
+    }
     /// Largest request body in bytes (default 1 MiB).
     pub fn max_body(mut self, bytes: usize) -> Self {
         self.max_body = bytes;
@@ -272,6 +295,18 @@ impl MockServerBuilder {
     /// [`MockServer::uri`] then starts with `https://`.
     pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
         self.tls = Some(tls);
+        self
+    }
+
+    /// Durable state in the SQLite database at `path` (see [`crate::store::durable`]):
+    /// loaded at start if it holds resources (the seed is then ignored), else filled from
+    /// the seed; every acknowledged write is committed before its answer. One tenant only.
+    pub fn state(
+        mut self,
+        path: impl Into<std::path::PathBuf>,
+        sync: crate::store::durable::Sync,
+    ) -> Self {
+        self.state = Some((path.into(), sync));
         self
     }
 
@@ -357,14 +392,49 @@ impl MockServerBuilder {
                 .base_path
                 .clone()
                 .unwrap_or_else(|| normal_path(&self.profile.spec().base_path));
-            let tenant = self.tenant_state("", "", &self.profile, base, token, uri);
+            let (durable, stored) = match &self.state {
+                Some((path, sync)) => {
+                    let (d, stored) = crate::store::durable::Durable::open(path, *sync)
+                        .map_err(StartError::State)?;
+                    (Some(Arc::new(d)), stored)
+                }
+                None => (None, None),
+            };
+            let mut tenant = self.tenant_state("", "", &self.profile, base, token, uri);
+            if let Some(shared) = Arc::get_mut(&mut tenant.shared) {
+                shared.durable = durable.clone();
+            }
             let store = &tenant.shared.store;
-            match &self.seed {
-                Some(Seed::Json(v)) => store.set_seed(v.clone()).map_err(StartError::Seed)?,
-                Some(Seed::Text(t)) => store.set_seed_text(t.clone()).map_err(StartError::Seed)?,
-                None => {}
+            let loaded = stored.is_some();
+            match (stored, &self.seed) {
+                (Some(text), _) => store.set_seed_text(text).map_err(StartError::Seed)?,
+                (None, Some(Seed::Json(v))) => {
+                    store.set_seed(v.clone()).map_err(StartError::Seed)?
+                }
+                (None, Some(Seed::Text(t))) => {
+                    store.set_seed_text(t.clone()).map_err(StartError::Seed)?
+                }
+                (None, None) => {}
+            }
+            if let Some(d) = durable.as_ref().filter(|_| !loaded) {
+                // A new database starts as the seed (a loaded one already holds it all).
+                crate::store::durable::wait(d.write_all(store.all_rows())).map_err(|reason| {
+                    StartError::State(crate::store::durable::DurableError::Unusable {
+                        path: d.path().to_owned(),
+                        reason,
+                    })
+                })?;
             }
             return Ok(vec![tenant]);
+        }
+        if let Some((path, _)) = &self.state {
+            return Err(StartError::State(
+                crate::store::durable::DurableError::Unusable {
+                    path: path.clone(),
+                    reason: "durable state serves one tenant; it cannot be combined with tenants"
+                        .into(),
+                },
+            ));
         }
         Ok(self
             .tenants
@@ -414,6 +484,7 @@ impl MockServerBuilder {
             location_base,
             token,
             max_body: self.max_body,
+            body_timeout: self.body_timeout,
             admin: self.admin,
             max_results: spec.max_results,
             dialect: spec.patch_dialect,
@@ -430,9 +501,10 @@ impl MockServerBuilder {
             prefix: prefix.to_owned(),
             shared: Arc::new(Shared {
                 store: Arc::new(store),
-                journal: Journal::new(self.journal_size),
+                journal: Journal::new(self.journal_size, self.journal_bytes),
                 settings,
                 faults,
+                durable: None,
             }),
         }
     }

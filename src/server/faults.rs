@@ -215,10 +215,11 @@ impl FaultRule {
                 ("times", v) => rule.times = Some(number("times", v)?),
                 ("status", v) => {
                     let s = number("status", v)?;
-                    // A fault answers: 1xx is not a final answer (RFC 9110 §15.2).
+                    // 1xx are interim answers (RFC 9110 §15.2): a final response must follow,
+                    // so an injected 100 or 101 would leave the client waiting or switched.
                     if !(200..=599).contains(&s) {
                         return Err(fail(format!(
-                            "status `{v}` is not an HTTP status a fault can answer: use 200 to 599"
+                            "status `{v}` is not an HTTP status for a final answer (200-599)"
                         )));
                     }
                     rule.action.status = Some(s as u16);
@@ -505,6 +506,8 @@ mod tests {
             ("GET Users status=500", "must start with `/`"),
             ("GET /Users", "no action"),
             ("GET /Users status=700", "not an HTTP status"),
+            ("GET /Users status=100", "not an HTTP status"),
+            ("GET /Users status=101", "not an HTTP status"),
             ("GET /Users p=2 status=500", "not between 0 and 1"),
             ("GET /Users latency=fast", "use 250ms"),
             ("GET /Users wobble", "unknown part `wobble`"),

@@ -247,7 +247,7 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
         }
         Route::Schemas => Reply::json(200, &discovery::all_schemas(base, ctx)?),
         Route::Schema(id) => Reply::json(200, &discovery::one_schema(base, ctx, id)?),
-        Route::AdminRequests => Reply::json(200, &ctx.journal.all()),
+        Route::AdminRequests => admin_requests(ctx, req.query),
         Route::AdminReset => {
             store.reset()?;
             ctx.journal.clear();
@@ -284,6 +284,25 @@ fn entra_body(ctx: &Ctx<'_>, kind: ResourceKind, mut body: Value) -> Result<Valu
 
 /// `POST /_mock/faults` with `{"rule": "..."}`: 201 `{"id", "rule"}`, or 400
 /// `invalidValue` naming what is wrong with the rule.
+/// `GET /_mock/requests?limit=N&after=SEQ`: a page of the journal, oldest first; the
+/// next page starts after the last entry's `seq`.
+fn admin_requests(ctx: &Ctx<'_>, query: &str) -> Result<Reply> {
+    let (mut after, mut limit) = (0u64, usize::MAX);
+    for (k, v) in form_urlencoded::parse(query.as_bytes()) {
+        let number = || {
+            v.trim().parse::<u64>().map_err(|_| {
+                Error::invalid_value(format!("`{k}` must be a non-negative integer, got `{v}`"))
+            })
+        };
+        match k.as_ref() {
+            "after" => after = number()?,
+            "limit" => limit = usize::try_from(number()?).unwrap_or(usize::MAX),
+            _ => {}
+        }
+    }
+    Reply::json(200, &ctx.journal.page(after, limit))
+}
+
 fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
     #[derive(serde::Deserialize)]
     struct NewRule {
@@ -339,7 +358,9 @@ fn page_bounds(params: &Params, max: u64) -> (u64, u64) {
 fn list(ctx: &Ctx<'_>, kind: ResourceKind, params: &Params) -> Result<Reply> {
     if let Some(f) = &params.filter {
         ctx.settings.profile.check_filter(kind, f)?;
+        super::redact::check_filter(ctx.store.schema(kind), f)?;
     }
+    super::redact::check_sort(ctx.store.schema(kind), params.sort_by.as_ref())?;
     let (start_index, count) = page_bounds(params, ctx.settings.max_results);
     let query = Query {
         filter: params.filter.as_ref(),
@@ -402,7 +423,9 @@ fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
     for kind in kinds {
         if let Some(f) = &params.filter {
             ctx.settings.profile.check_search_filter(kind, f)?;
+            super::redact::check_filter(ctx.store.schema(kind), f)?;
         }
+        super::redact::check_sort(ctx.store.schema(kind), params.sort_by.as_ref())?;
         let query = Query {
             filter: params.filter.as_ref(),
             sort_by: params.sort_by.as_ref(),

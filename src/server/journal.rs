@@ -1,6 +1,13 @@
 //! The request journal: a bounded ring of every SCIM request and its response, readable
-//! from [`crate::server::MockServer::received_requests`] and `GET /_mock/requests`.
-//! Its own small lock, separate from the store's; held only to push or copy.
+//! from [`crate::server::MockServer::received_requests`] and `GET /_mock/requests`
+//! (paged: `?limit=N&after=SEQ`). Its own small lock, separate from the store's; held
+//! only to push or copy.
+//!
+//! Bounded twice: at most `capacity` entries and at most `max_bytes` of kept bodies and
+//! headers. A body longer than [`MAX_BODY_BYTES`] (or than a sixteenth of `max_bytes`)
+//! keeps only its start, shown as text ending in a `…[truncated: N bytes]` marker; the
+//! oldest entries go first when either bound is reached. Memory is thus set by
+//! configuration (`--journal-size`, `--journal-bytes`), not by traffic.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Mutex;
@@ -12,6 +19,9 @@ use serde_json::Value;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct RecordedRequest {
+    /// Position in the journal, counting from 1 since start (or the last reset): the
+    /// `after=` cursor of `GET /_mock/requests`.
+    pub seq: u64,
     pub method: String,
     /// Path and query exactly as received (still percent-encoded).
     pub uri: String,
@@ -35,7 +45,9 @@ pub(crate) fn body_value(bytes: &[u8]) -> Option<Value> {
         return None;
     }
     Some(
-        serde_json::from_slice(bytes)
+        // The store's reader (store/bounds.rs): what the journal shows as JSON is within
+        // the same depth bound as what the store keeps.
+        crate::store::read_json("a journal body", bytes)
             .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(bytes).into_owned())),
     )
 }
@@ -56,9 +68,62 @@ pub(crate) struct RawEntry {
     pub(crate) fault: Option<String>,
 }
 
+/// The longest body the journal keeps whole.
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// The default bound on what the journal keeps, in bytes (`--journal-bytes`).
+pub(crate) const DEFAULT_JOURNAL_BYTES: usize = 64 * 1024 * 1024;
+
+/// A kept body: the bytes, or the start of them and the original length.
+fn keep(bytes: bytes::Bytes, limit: usize) -> (bytes::Bytes, Option<usize>) {
+    if bytes.len() <= limit {
+        return (bytes, None);
+    }
+    let len = bytes.len();
+    (bytes.slice(..limit), Some(len))
+}
+
+/// A body as the journal shows it: JSON when whole and parseable, else text, with the
+/// truncation marker when it was cut.
+fn shown(bytes: &[u8], cut: Option<usize>) -> Option<Value> {
+    match cut {
+        None => body_value(bytes),
+        Some(len) => Some(Value::String(format!(
+            "{}…[truncated: {len} bytes]",
+            String::from_utf8_lossy(bytes)
+        ))),
+    }
+}
+
+/// One kept entry: the raw request, where its bodies were cut, and its sequence number.
+#[derive(Debug, Clone)]
+struct Kept {
+    seq: u64,
+    raw: RawEntry,
+    body_cut: Option<usize>,
+    response_cut: Option<usize>,
+    bytes: usize,
+}
+
 impl RawEntry {
-    fn decode(&self) -> RecordedRequest {
+    /// Roughly what this entry holds on the heap.
+    fn weight(&self) -> usize {
+        let headers: usize = self
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 16)
+            .sum();
+        256 + self.uri.to_string().len() + headers + self.body.len() + self.response_body.len()
+    }
+
+    fn decode_kept(
+        &self,
+        seq: u64,
+        body_cut: Option<usize>,
+        response_cut: Option<usize>,
+    ) -> RecordedRequest {
         RecordedRequest {
+            seq,
             method: self.method.to_string(),
             uri: self.uri.to_string(),
             // Names are lowercase in a HeaderMap; a repeated header keeps its last value.
@@ -72,9 +137,9 @@ impl RawEntry {
                     )
                 })
                 .collect(),
-            body: body_value(&self.body),
+            body: shown(&self.body, body_cut),
             status: self.status,
-            response_body: body_value(&self.response_body),
+            response_body: shown(&self.response_body, response_cut),
             duration_us: self.duration_us,
             fault: self.fault.clone(),
         }
@@ -85,43 +150,108 @@ impl RawEntry {
 #[derive(Debug)]
 pub(crate) struct Journal {
     capacity: usize,
-    entries: Mutex<VecDeque<RawEntry>>,
+    max_bytes: usize,
+    entries: Mutex<Ring>,
+}
+
+#[derive(Debug, Default)]
+struct Ring {
+    kept: VecDeque<Kept>,
+    bytes: usize,
+    next_seq: u64,
 }
 
 impl Journal {
-    /// A journal keeping the last `capacity` requests (0 keeps none).
-    pub(crate) fn new(capacity: usize) -> Self {
+    /// A journal keeping the last `capacity` requests (0 keeps none) within `max_bytes`.
+    pub(crate) fn new(capacity: usize, max_bytes: usize) -> Self {
         Journal {
             capacity,
-            entries: Mutex::new(VecDeque::with_capacity(capacity.min(1024))),
+            max_bytes,
+            entries: Mutex::new(Ring {
+                kept: VecDeque::with_capacity(capacity.min(1024)),
+                bytes: 0,
+                next_seq: 1,
+            }),
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, VecDeque<RawEntry>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Ring> {
         self.entries.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Appends, dropping the oldest when full.
+    /// Appends, cutting long bodies and dropping the oldest entries to stay in bounds.
     pub(crate) fn push(&self, entry: RawEntry) {
-        if self.capacity == 0 {
+        if self.capacity == 0 || self.max_bytes == 0 {
             return;
         }
-        let mut entries = self.lock();
-        while entries.len() >= self.capacity {
-            entries.pop_front();
+        let limit = MAX_BODY_BYTES.min(self.max_bytes / 16).max(1);
+        let mut raw = entry;
+        let (body, body_cut) = keep(std::mem::take(&mut raw.body), limit);
+        let (response, response_cut) = keep(std::mem::take(&mut raw.response_body), limit);
+        // Copy what is kept: a slice would pin the whole original buffer.
+        raw.body = if body_cut.is_some() {
+            bytes::Bytes::copy_from_slice(&body)
+        } else {
+            body
+        };
+        raw.response_body = if response_cut.is_some() {
+            bytes::Bytes::copy_from_slice(&response)
+        } else {
+            response
+        };
+        let bytes = raw.weight();
+        let mut ring = self.lock();
+        while ring.kept.len() >= self.capacity
+            || (!ring.kept.is_empty() && ring.bytes + bytes > self.max_bytes)
+        {
+            if let Some(old) = ring.kept.pop_front() {
+                ring.bytes -= old.bytes;
+            }
         }
-        entries.push_back(entry);
+        let seq = ring.next_seq;
+        ring.next_seq += 1;
+        ring.bytes += bytes;
+        ring.kept.push_back(Kept {
+            seq,
+            raw,
+            body_cut,
+            response_cut,
+            bytes,
+        });
     }
 
     /// Everything kept, oldest first.
     pub(crate) fn all(&self) -> Vec<RecordedRequest> {
-        let raw: Vec<RawEntry> = self.lock().iter().cloned().collect();
-        raw.iter().map(RawEntry::decode).collect()
+        self.page(0, usize::MAX)
+    }
+
+    /// At most `limit` entries with a sequence number above `after`, oldest first.
+    pub(crate) fn page(&self, after: u64, limit: usize) -> Vec<RecordedRequest> {
+        let raw: Vec<Kept> = self
+            .lock()
+            .kept
+            .iter()
+            .filter(|k| k.seq > after)
+            .take(limit)
+            .cloned()
+            .collect();
+        raw.iter()
+            .map(|k| k.raw.decode_kept(k.seq, k.body_cut, k.response_cut))
+            .collect()
+    }
+
+    /// What the kept entries weigh, in bytes (bounded by `max_bytes`).
+    #[cfg(test)]
+    pub(crate) fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     /// Forgets everything.
     pub(crate) fn clear(&self) {
-        self.lock().clear();
+        let mut ring = self.lock();
+        ring.kept.clear();
+        ring.bytes = 0;
+        ring.next_seq = 1;
     }
 }
 
@@ -140,7 +270,8 @@ impl Journal {
 /// assert_eq!(seen.path(), "/scim/v2/Users");
 /// assert_eq!(seen.query_param("filter").as_deref(), Some("userName eq \"bjensen\""));
 /// assert_eq!(seen.query_param("count").as_deref(), Some("5"));
-/// assert_eq!(seen.header("authorization"), Some("Bearer t"));
+/// // The journal never keeps a credential: only the scheme and whether it matched.
+/// assert_eq!(seen.header("authorization"), Some("Bearer [redacted] (matched)"));
 /// assert_eq!(seen.json(), None); // a GET has no body
 /// ```
 impl RecordedRequest {
@@ -195,11 +326,36 @@ mod tests {
 
     #[test]
     fn keeps_only_the_newest_entries() {
-        let j = Journal::new(2);
+        let j = Journal::new(2, DEFAULT_JOURNAL_BYTES);
         for n in 1..=3 {
             j.push(entry(n));
         }
         let statuses: Vec<u16> = j.all().iter().map(|e| e.status).collect();
         assert_eq!(statuses, vec![2, 3]);
+        let seqs: Vec<u64> = j.page(2, 10).iter().map(|e| e.seq).collect();
+        assert_eq!(seqs, vec![3]);
+    }
+
+    #[test]
+    fn stays_within_its_byte_bound_and_marks_cut_bodies() {
+        let j = Journal::new(1000, 256 * 1024);
+        for n in 0..100 {
+            let mut e = entry(200 + n);
+            e.response_body = bytes::Bytes::from(vec![b'x'; 100_000]);
+            j.push(e);
+            assert!(j.bytes() <= 256 * 1024, "{}", j.bytes());
+        }
+        let all = j.all();
+        assert!(all.len() > 1 && all.len() < 100, "{}", all.len());
+        let shown = all[0]
+            .response_body
+            .as_ref()
+            .and_then(|v| v.as_str())
+            .unwrap();
+        assert!(
+            shown.ends_with("…[truncated: 100000 bytes]"),
+            "{}",
+            &shown[shown.len() - 40..]
+        );
     }
 }

@@ -91,12 +91,30 @@ fn over_capacity(max: usize) -> Response<Full<Bytes>> {
     resp
 }
 
+/// RFC 9110 §15.5.9 408 with a SCIM body (RFC 7644 §3.12) for a body that did not arrive
+/// within `--body-timeout`; the connection closes after it.
+fn body_timed_out(timeout: Duration) -> Response<ResponseBody> {
+    let detail = format!(
+        "the request body did not arrive within {} ms",
+        timeout.as_millis()
+    );
+    let reply = Reply::serialized(408, &crate::scim::ErrorResponse::new(408, None, detail));
+    let mut resp = pipeline::encode(&reply, reply.body_bytes()).map(full);
+    resp.headers_mut().insert(
+        hyper::header::CONNECTION,
+        hyper::header::HeaderValue::from_static("close"),
+    );
+    resp
+}
+
 fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
 /// The request body, at most `max` bytes: a larger declared length is drained briefly and
-/// refused with 413 (so the client reads the answer, not a broken pipe).
+/// refused with 413 (so the client reads the answer, not a broken pipe). A client that
+/// asked `Expect: 100-continue` (RFC 9110 §10.1.1) gets the 413 at once: the body is
+/// never polled, so hyper never sends `100 Continue`.
 async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Error> {
     let too_large = || {
         Error::payload_too_large(format!(
@@ -104,6 +122,11 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
         ))
     };
     let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
+    let expects_continue = header(headers, hyper::header::EXPECT)
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
+    if expects_continue && declared.is_some_and(|n| n > max as u64) {
+        return Err(too_large());
+    }
     if declared.is_some_and(|n| n > max as u64) {
         // Read and discard what the client is still sending (up to a cap, briefly), so it
         // sees the 413 instead of a broken pipe from a connection closed under its writes.
@@ -134,8 +157,28 @@ async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<By
     }
 }
 
+/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host` field, or with more than one, is
+/// answered 400.
+fn bad_host(req: &Request<Incoming>) -> Option<Response<ResponseBody>> {
+    let hosts = req.headers().get_all(hyper::header::HOST).iter().count();
+    let needs_one = req.version() == hyper::Version::HTTP_11;
+    if hosts == 1 || (hosts == 0 && !needs_one) {
+        return None;
+    }
+    let detail = if hosts == 0 {
+        "an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)"
+    } else {
+        "the request has more than one Host header (RFC 9112 §3.2)"
+    };
+    let reply = Reply::error(&Error::invalid_syntax(detail));
+    Some(pipeline::encode(&reply, reply.body_bytes()).map(full))
+}
+
 /// Picks the tenant, then serves the request through the pipeline.
 async fn dispatch(tenants: &[Mount], req: Request<Incoming>) -> Response<ResponseBody> {
+    if let Some(refused) = bad_host(&req) {
+        return refused;
+    }
     let path = req.uri().path().to_owned();
     match pipeline::tenant_for(tenants, &path) {
         Some((tenant, rest)) => serve_one(&tenant.shared, req, rest).await,
@@ -148,13 +191,23 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
     let (parts, body) = req.into_parts();
     let mut exchange = Exchange::new(shared, parts, path);
     if exchange.wants_body() {
-        let bytes = read_body(body, exchange.headers(), shared.settings.max_body).await;
-        exchange.body(bytes);
+        let read = read_body(body, exchange.headers(), shared.settings.max_body);
+        match tokio::time::timeout(shared.settings.body_timeout, read).await {
+            Ok(bytes) => exchange.body(bytes),
+            Err(_) => return body_timed_out(shared.settings.body_timeout),
+        }
     }
     if let Some(delay) = exchange.delay() {
         tokio::time::sleep(delay).await;
     }
-    let outcome = exchange.finish();
+    let mut outcome = exchange.finish();
+    if let Some(ack) = outcome.commit.take() {
+        // Durable state: the answer waits for its commit; one that fails is a 503.
+        if let Err(why) = super::persist::committed(ack).await {
+            let reply = super::persist::unavailable(&why);
+            return pipeline::encode(&reply, reply.body_bytes()).map(full);
+        }
+    }
     let closes = outcome.closes();
     let response = outcome.response.map(full);
     if closes {
@@ -180,8 +233,22 @@ pub(crate) async fn run(
         .header_read_timeout(limits.header_read_timeout)
         .max_buf_size(MAX_HEAD_BYTES);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
+    // The hard cap on open sockets: the served connections plus a few being answered 503.
+    // At the cap the loop stops accepting (new clients wait in the kernel's backlog)
+    // instead of accepting and answering, so file descriptors stay bounded.
+    let overflow = (limits.max_connections / 8).clamp(4, 64);
+    let sockets = Arc::new(tokio::sync::Semaphore::new(
+        limits.max_connections.max(1) + overflow,
+    ));
     tokio::pin!(shutdown);
     loop {
+        let socket = tokio::select! {
+            permit = Arc::clone(&sockets).acquire_owned() => match permit {
+                Ok(p) => p,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
         tokio::select! {
             accepted = listener.accept() => {
                 let (stream, peer) = match accepted {
@@ -204,7 +271,8 @@ pub(crate) async fn run(
                     });
                     let conn = busy.serve_connection(TokioIo::new(stream), service);
                     tokio::spawn(async move {
-                        let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                        let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+                        drop(socket);
                     });
                     continue;
                 };
@@ -235,6 +303,7 @@ pub(crate) async fn run(
                 tokio::spawn(async move {
                     let _ = conn.await;
                     drop(slot);
+                    drop(socket);
                 });
             }
             () = &mut shutdown => break,

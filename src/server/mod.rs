@@ -29,8 +29,10 @@ mod journal;
 mod listener;
 mod mock_server;
 mod params;
+mod persist;
 pub(crate) mod pipeline;
 mod projection;
+mod redact;
 mod router;
 pub(crate) mod target;
 
@@ -62,6 +64,8 @@ pub(crate) struct Settings {
     pub(crate) token: Option<String>,
     /// Largest accepted request body in bytes.
     pub(crate) max_body: usize,
+    /// Time a client has to send the whole body once its head is in (`--body-timeout`).
+    pub(crate) body_timeout: std::time::Duration,
     /// Serve `/_mock/*`.
     pub(crate) admin: bool,
     /// Largest page (ServiceProviderConfig `filter.maxResults`).
@@ -82,6 +86,9 @@ pub(crate) struct Shared {
     pub(crate) journal: Journal,
     pub(crate) settings: Settings,
     pub(crate) faults: Faults,
+    /// The state database (`--state`), when writes must be durable before they are
+    /// answered.
+    pub(crate) durable: Option<Arc<crate::store::durable::Durable>>,
 }
 
 /// One app the process stands in for, mounted under a path prefix: requests under

@@ -91,6 +91,13 @@ fn sort_order(value: &str) -> Result<bool> {
 impl Params {
     fn set(&mut self, name: &str, value: &str) -> Result<()> {
         match name.to_ascii_lowercase().as_str() {
+            // One filter per request: silently using the last of several would answer a
+            // question the client did not ask (RFC 7644 §3.4.2.2 defines one `filter`).
+            "filter" if self.filter.is_some() => {
+                return Err(filter_encoding_error(
+                    "the query has more than one `filter` parameter; send exactly one".into(),
+                ))
+            }
             "filter" => self.filter = Some(filter::parse(value)?),
             "startindex" => self.start_index = Some(integer("startIndex", value)?),
             "count" => self.count = Some(integer("count", value)?),
@@ -184,6 +191,13 @@ mod tests {
         assert_eq!(e.kind(), crate::error::ErrorKind::FilterSyntax);
         let e = Params::from_query("count=%FF").unwrap_err();
         assert!(e.kind() == crate::error::ErrorKind::InvalidSyntax);
+    }
+
+    #[test]
+    fn a_repeated_filter_is_invalid_filter() {
+        let e = Params::from_query("filter=userName+eq+%22a%22&filter=userName+eq+%22b%22")
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::FilterSyntax, "{e}");
     }
 
     #[test]

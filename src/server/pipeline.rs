@@ -89,6 +89,9 @@ pub(crate) struct Exchange<'a> {
 pub(crate) struct Outcome {
     pub(crate) response: Response<Bytes>,
     pub(crate) fired: Option<Fired>,
+    /// With durable state: the commit of this write, which the listener awaits before
+    /// sending `response` (a failed commit is answered 503 instead).
+    pub(crate) commit: Option<crate::store::durable::Ack>,
 }
 
 impl Outcome {
@@ -129,10 +132,11 @@ impl<'a> Exchange<'a> {
         &self.parts.headers
     }
 
-    /// True when the body is worth reading: an unauthenticated request is answered
-    /// without it.
+    /// True when the body is worth reading: an unauthenticated request, or one to a
+    /// public route (`GET /_mock/health`), is answered without it, so a stranger cannot
+    /// hold a connection open by sending a body slowly.
     pub(crate) fn wants_body(&self) -> bool {
-        self.refused.is_none()
+        self.refused.is_none() && !self.route.is_public()
     }
 
     /// Steps 4 and 5: takes the body (or why there is none) and checks the fault rules.
@@ -166,6 +170,7 @@ impl<'a> Exchange<'a> {
             fired,
             ..
         } = self;
+        let mut commit = None;
         let reply = match (
             &refused,
             fired.as_ref().and_then(|f| Some((f, f.action.status?))),
@@ -187,7 +192,16 @@ impl<'a> Exchange<'a> {
                     if_match: header(&parts.headers, hyper::header::IF_MATCH),
                     if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
                 };
-                handlers::handle(&ctx, &request)
+                match &shared.durable {
+                    Some(d) if super::persist::is_write(&route) => {
+                        let (reply, ack) = super::persist::write(d, &shared.store, &route, || {
+                            handlers::handle(&ctx, &request)
+                        });
+                        commit = ack;
+                        reply
+                    }
+                    _ => handlers::handle(&ctx, &request),
+                }
             }
         };
         let micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
@@ -203,12 +217,19 @@ impl<'a> Exchange<'a> {
             }
         }
         let mut response = encode(&reply, response_body.clone());
-        if !route.is_admin() {
+        // Only requests this tenant authenticated are recorded (a stranger's token sent to
+        // this URL must not reach this tenant's journal), and never their secrets.
+        let unauthenticated = refused
+            .as_ref()
+            .is_some_and(|e| e.kind() == crate::ErrorKind::Unauthorized);
+        if !route.is_admin() && !unauthenticated {
+            let mut headers = parts.headers;
+            super::redact::credential_headers(&mut headers, shared.settings.token.is_some());
             shared.journal.push(RawEntry {
                 method: parts.method,
                 uri: parts.uri,
-                headers: parts.headers,
-                body,
+                headers,
+                body: super::redact::body(body),
                 status: reply.status,
                 response_body,
                 duration_us: micros,
@@ -228,12 +249,17 @@ impl<'a> Exchange<'a> {
                     .insert(CONNECTION, HeaderValue::from_static("close"));
             }
         }
-        Outcome { response, fired }
+        Outcome {
+            response,
+            fired,
+            commit,
+        }
     }
 }
 
 /// The whole pipeline for a request whose body is already read, with no delay: what the
-/// listener does, minus its I/O. The URI path is the path inside the tenant.
+/// listener does, minus its I/O (with durable state, the caller awaits
+/// [`Outcome::commit`]). The URI path is the path inside the tenant.
 pub(crate) fn respond(shared: &Shared, request: Request<Bytes>) -> Outcome {
     let (parts, body) = request.into_parts();
     let path = parts.uri.path().to_owned();
@@ -249,8 +275,15 @@ fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> 
 }
 
 /// `Authorization: Bearer <token>`, scheme case-insensitive (RFC 6750 §2.1), token
-/// compared in constant time.
+/// compared in constant time. Exactly one `Authorization` field: RFC 9110 §5.3 allows a
+/// repeated field only for list-valued headers, which `Authorization` is not, so two are
+/// refused rather than trusting either.
 fn authorized(headers: &HeaderMap, token: &str) -> Result<(), Error> {
+    if headers.get_all(AUTHORIZATION).iter().nth(1).is_some() {
+        return Err(Error::unauthorized(
+            "the request has more than one Authorization header; send exactly one",
+        ));
+    }
     let Some(value) = header(headers, AUTHORIZATION).filter(|v| !v.trim().is_empty()) else {
         return Err(Error::unauthorized(
             "missing Authorization header; send `Authorization: Bearer <token>`",
@@ -278,7 +311,19 @@ fn check_faults(shared: &Shared, parts: &Parts, path: &str, route: &Route) -> Op
     if !rest.is_empty() && !rest.starts_with('/') {
         return None;
     }
-    let relative = if rest.is_empty() { "/" } else { rest };
+    // The router's own spelling: empty segments dropped, each segment percent-decoded, so
+    // a rule on `/Users` fires for `/Users/`, `//Users` and `/%55sers` alike.
+    let segments: Vec<String> = rest
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .map_or_else(|_| s.to_owned(), |d| d.into_owned())
+        })
+        .collect();
+    let relative = format!("/{}", segments.join("/"));
+    let relative = relative.as_str();
     let filter = parts.uri.query().and_then(|q| {
         form_urlencoded::parse(q.as_bytes())
             .find(|(k, _)| k == "filter")
@@ -344,7 +389,7 @@ mod tests {
     }
 
     #[test]
-    fn a_request_without_a_token_is_refused_before_the_handler_and_journaled() {
+    fn a_request_without_a_token_is_refused_before_the_handler_and_not_journaled() {
         let t = tenant(MockServer::builder().token("secret"));
         let out = respond(&t.shared, get("/scim/v2/Users", None));
         assert_eq!(out.response.status(), 401);
@@ -353,10 +398,12 @@ mod tests {
             "Bearer realm=\"scimock\""
         );
         assert_eq!(out.response.headers()[CONTENT_TYPE], SCIM_JSON);
-        let journal = t.shared.journal.all();
-        assert_eq!((journal.len(), journal[0].status), (1, 401));
+        // A tenant's journal shows only requests that tenant authenticated (issue 14).
+        assert!(t.shared.journal.all().is_empty());
         let ok = respond(&t.shared, get("/scim/v2/Users", Some("secret")));
         assert_eq!(ok.response.status(), 200);
+        let journal = t.shared.journal.all();
+        assert_eq!((journal.len(), journal[0].status), (1, 200));
     }
 
     #[test]

@@ -14,6 +14,8 @@
 //! a filter no index answers parses every resource of the type it scans (a few µs each),
 //! which is acceptable for a mock and keeps memory flat.
 
+mod bounds;
+pub mod durable;
 mod indexes;
 mod load;
 mod member_op;
@@ -35,6 +37,7 @@ use crate::{Error, Result};
 use indexes::{Entry, State};
 
 pub use crate::scim::ResourceKind;
+pub use bounds::{read_json, MAX_DEPTH, MAX_RESOURCE_BYTES};
 pub(crate) use member_op::member_id;
 pub use member_op::MemberOp;
 pub use query::{Page, PageItem, Query};

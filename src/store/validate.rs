@@ -211,6 +211,8 @@ pub(crate) fn prepare(
             )))
         }
     }
+    // Stored text must stay readable by the store's own reader (store/bounds.rs).
+    super::bounds::check_object(kind.resource_type(), &obj)?;
     Ok(Prepared {
         resource: obj,
         members,

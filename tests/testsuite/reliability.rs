@@ -8,7 +8,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::support::Http;
 
@@ -194,7 +194,7 @@ fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
     use std::sync::Arc;
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
-    let state = dir.path().join("state.json");
+    let state = dir.path().join("state.db");
     let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
         .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
         .arg(&state)
@@ -264,7 +264,7 @@ fn sigterm_under_load_loses_no_acknowledged_write_with_a_state_file() {
         "{} writes acknowledged",
         acked.len()
     );
-    let saved: Value = serde_json::from_slice(&std::fs::read(&state).unwrap()).unwrap();
+    let saved = scimock::store::durable::export(&state).unwrap();
     let stored: BTreeSet<String> = saved["Users"]
         .as_array()
         .unwrap()

@@ -1,0 +1,202 @@
+//! Durable state (issue 14, deliverable 2, "Why" 3 and 4): with `--state DB` no
+//! acknowledged write is lost when the process is SIGKILLed under write load, and a state
+//! path that cannot be used stops start-up with exit 2 and leaves the file untouched.
+//! The binary is spawned on 127.0.0.1:0; bounded in kills and time.
+
+use std::collections::BTreeSet;
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use scimock::store::durable::{self, Sync};
+use scimock::MockServer;
+use serde_json::json;
+
+use crate::wire::send;
+
+/// Starts `scimock serve --state db` and returns it with its address.
+fn serve(db: &Path) -> (Child, SocketAddr) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
+        .arg(db)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let addr = loop {
+        let line = lines.next().expect("the banner").unwrap();
+        if let Some(addr) = line.trim().strip_prefix("listen") {
+            break addr.trim().parse().unwrap();
+        }
+    };
+    // Keep reading the banner in the background so the child never blocks on stdout.
+    std::thread::spawn(move || for _ in lines {});
+    (child, addr)
+}
+
+fn stored_user_ids(db: &Path) -> BTreeSet<String> {
+    let data = durable::export(db).unwrap();
+    data["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| u["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn sigkill_under_write_load_loses_no_acknowledged_write() {
+    let started = Instant::now();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let mut acked: BTreeSet<String> = BTreeSet::new();
+    let kills = 6;
+    for round in 0..kills {
+        let (mut child, addr) = serve(&db);
+        let clients: Vec<_> = (0..4)
+            .map(|c| {
+                std::thread::spawn(move || {
+                    let mut mine = Vec::new();
+                    for i in 0.. {
+                        let body = json!({"userName": format!("r{round}-c{c}-{i}")}).to_string();
+                        // The kill ends every client with a connection error.
+                        match send(addr, "POST", "/scim/v2/Users", &[], Some(&body)) {
+                            Ok(a) if a.status == 201 => {
+                                mine.push(a.body["id"].as_str().unwrap_or_default().to_owned())
+                            }
+                            Ok(a) => panic!("unexpected answer {}: {}", a.status, a.text),
+                            Err(_) => break,
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(100 + fastrand::u64(0..300)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        for c in clients {
+            acked.extend(c.join().unwrap());
+        }
+        let stored = stored_user_ids(&db);
+        let lost: Vec<&String> = acked.difference(&stored).collect();
+        assert!(
+            lost.is_empty(),
+            "kill {round}: {} acknowledged writes lost",
+            lost.len()
+        );
+    }
+    assert!(
+        acked.len() > kills,
+        "only {} writes acknowledged",
+        acked.len()
+    );
+    eprintln!(
+        "durability: {kills} SIGKILLs, {} acknowledged writes, none lost, {:?}",
+        acked.len(),
+        started.elapsed()
+    );
+}
+
+fn start_fails(state: &Path) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
+        .arg(state)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn an_unusable_state_path_stops_start_up_with_exit_2_and_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    // Unwritable even for root: the parent is a regular file.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, "x").unwrap();
+    let (code, err) = start_fails(&file.join("state.db"));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("cannot use") && err.contains("state.db"),
+        "{err}"
+    );
+    // Today's JSON state format is named and pointed to the converter, untouched.
+    let json_state = dir.path().join("state.json");
+    let text = r#"{"Users": [{"userName": "a"}], "Groups": []}"#;
+    std::fs::write(&json_state, text).unwrap();
+    let (code, err) = start_fails(&json_state);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("scimock state import"), "{err}");
+    assert_eq!(std::fs::read_to_string(&json_state).unwrap(), text);
+    // Not a database at all: refused, untouched.
+    let junk = dir.path().join("junk.db");
+    std::fs::write(&junk, b"\x00\x01 not sqlite at all").unwrap();
+    let (code, err) = start_fails(&junk);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("not a scimock state database"), "{err}");
+    assert_eq!(std::fs::read(&junk).unwrap(), b"\x00\x01 not sqlite at all");
+    // A damaged database: refused, untouched.
+    let bad = dir.path().join("bad.db");
+    let mut bytes = b"SQLite format 3\0".to_vec();
+    bytes.extend(std::iter::repeat_n(0xA5u8, 4096));
+    std::fs::write(&bad, &bytes).unwrap();
+    let (code, err) = start_fails(&bad);
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(std::fs::read(&bad).unwrap(), bytes);
+}
+
+#[test]
+fn import_serve_and_export_round_trip_through_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let seed = json!({
+        "Users": [{"userName": "ann", "id": "u1"}, {"userName": "bob", "id": "u2"}],
+        "Groups": [{"displayName": "g", "id": "g1", "members": [{"value": "u1"}]}]
+    });
+    assert_eq!(
+        durable::import(seed.to_string().into_bytes(), &db).unwrap(),
+        3
+    );
+    let server = MockServer::builder()
+        .no_auth()
+        .state(&db, Sync::Normal)
+        .start_blocking();
+    let addr = server.address();
+    let a = send(addr, "GET", "/scim/v2/Users/u1", &[], None).unwrap();
+    assert_eq!(a.body["userName"], "ann", "{}", a.text);
+    assert_eq!(
+        send(addr, "DELETE", "/scim/v2/Users/u1", &[], None)
+            .unwrap()
+            .status,
+        204
+    );
+    let c = send(
+        addr,
+        "POST",
+        "/scim/v2/Users",
+        &[],
+        Some(r#"{"userName":"cy"}"#),
+    )
+    .unwrap();
+    assert_eq!(c.status, 201);
+    drop(server);
+    let out = durable::export(&db).unwrap();
+    let names: Vec<&str> = out["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["userName"].as_str())
+        .collect();
+    assert_eq!(names.len(), 2, "{out}");
+    assert!(names.contains(&"bob") && names.contains(&"cy"), "{out}");
+    // The deleted member left the group in the database too.
+    assert_eq!(out["Groups"][0]["members"], json!([]), "{out}");
+    // Importing into a database that holds resources is refused.
+    assert!(durable::import(seed.to_string().into_bytes(), &db).is_err());
+}

@@ -1,0 +1,88 @@
+//! HTTP strictness ("Why" 9): a missing or repeated `Host` is 400 (RFC 9112 §3.2), a
+//! repeated `filter=` is 400 invalidFilter, and fault rules cannot inject an interim
+//! 100/101 as a final answer. 127.0.0.1 only.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::Duration;
+
+use scimock::MockServer;
+use serde_json::json;
+
+use crate::wire::send;
+
+fn raw(server: &MockServer, request: &str) -> String {
+    let mut s = TcpStream::connect(server.address()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+    s.write_all(request.as_bytes()).unwrap();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[test]
+fn a_missing_or_repeated_host_is_400() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    let none = raw(
+        &server,
+        "GET /scim/v2/Users HTTP/1.1\r\nConnection: close\r\n\r\n",
+    );
+    assert!(none.starts_with("HTTP/1.1 400"), "{none}");
+    assert!(none.contains("Host"), "{none}");
+    let two = raw(
+        &server,
+        "GET /scim/v2/Users HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+    );
+    assert!(two.starts_with("HTTP/1.1 400"), "{two}");
+    let one = raw(
+        &server,
+        "GET /scim/v2/Users HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    assert!(one.starts_with("HTTP/1.1 200"), "{one}");
+}
+
+#[test]
+fn a_repeated_filter_parameter_is_invalid_filter() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    let a = send(
+        server.address(),
+        "GET",
+        "/scim/v2/Users?filter=userName+eq+%22a%22&filter=userName+eq+%22b%22",
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(a.status, 400, "{}", a.text);
+    assert_eq!(a.body["scimType"], "invalidFilter");
+}
+
+#[test]
+fn fault_rules_refuse_interim_statuses() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    for status in [100, 101] {
+        let rule = json!({"rule": format!("GET /Users status={status}")}).to_string();
+        let a = send(server.address(), "POST", "/_mock/faults", &[], Some(&rule)).unwrap();
+        assert_eq!(a.status, 400, "{status}: {}", a.text);
+    }
+    assert!(MockServer::builder()
+        .fault("GET /Users status=101")
+        .try_start()
+        .is_err());
+}
+
+#[test]
+fn a_fault_rule_fires_for_every_spelling_the_router_serves() {
+    let server = MockServer::builder()
+        .no_auth()
+        .fault("GET /Users status=503")
+        .start_blocking();
+    for path in [
+        "/scim/v2/Users",
+        "/scim/v2/Users/",
+        "/scim/v2//Users",
+        "/scim/v2/%55sers",
+    ] {
+        let a = send(server.address(), "GET", path, &[], None).unwrap();
+        assert_eq!(a.status, 503, "{path}: {}", a.text);
+    }
+}
