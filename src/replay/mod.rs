@@ -1,8 +1,9 @@
 //! The Entra stand-in: replays recorded Entra request sequences against any SCIM endpoint,
 //! checks every answer, and reports what Entra would make of it.
 //!
-//! Owns the sequence format ([`scenario`]), the runner ([`runner`]: HTTP via hyper's
-//! client, substitution, captures, cleanup), the checks ([`check`]: expectations plus the
+//! Owns the sequence format ([`scenario`]), the runner ([`runner`]: order, concurrency,
+//! substitution, captures, cleanup), its HTTP client (`client`: hyper's client, a typed
+//! [`TransportError`]), the result model ([`result`]), the checks ([`check`]: expectations plus the
 //! compliance pitfalls of entra-provisioning.md §2 and §3.6) and the reports ([`report`]).
 //!
 //! # Sequence format (`testdata/azure/<scenario>.json`)
@@ -73,14 +74,19 @@
 //! existing ones keep their meaning while `format` stays 1.
 
 pub mod check;
+mod client;
 pub mod report;
+pub mod result;
 pub mod runner;
 pub mod scenario;
 
 pub use check::{Finding, Severity};
-pub use runner::{
-    Outcome, Report, Runner, RunnerConfig, RunnerError, ScenarioResult, StepResult, Summary,
+pub use client::TransportError;
+pub use result::{
+    CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
+    Summary,
 };
+pub use runner::{Runner, RunnerConfig, RunnerError};
 pub use scenario::{Dialect, Scenario, ScenarioError, Step};
 
 /// The scenarios shipped in `testdata/azure/`, compiled into the binary so

@@ -10,7 +10,7 @@ use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::check::Severity;
-use super::runner::{Outcome, Report, ScenarioResult, StepResult};
+use super::result::{Outcome, Report, ScenarioResult, StepResult};
 
 fn paint(text: &str, style: Style, color: bool) -> String {
     if color {

@@ -1,17 +1,19 @@
-//! Running scenarios against a tenant URL: substitution, HTTP, checks, captures, cleanup.
+//! Running scenarios against a tenant URL: orchestration (order, concurrency, progress),
+//! the step engine (substitution, 429 retries, checks, captures) and cleanup. The result
+//! model lives in [`super::result`], the HTTP exchange in [`super::client`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION, CONTENT_TYPE};
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
-use serde::Serialize;
+use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
+use super::client::{Answer, HttpClient, Outgoing, TransportError};
+use super::result::{
+    millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
+    SentRequest, StepResult,
+};
 use super::scenario::{Dialect, Scenario, Step, Vars};
 
 /// How a runner talks to the endpoint.
@@ -54,117 +56,6 @@ impl RunnerConfig {
     }
 }
 
-/// The outcome of a step or a scenario.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    Passed,
-    Failed,
-    /// Not run: an earlier step failed, or the scenario needs a capability the endpoint lacks.
-    Skipped,
-}
-
-/// The request as sent.
-#[derive(Debug, Clone, Serialize)]
-pub struct SentRequest {
-    pub method: String,
-    /// Path and query relative to the tenant URL, as sent on the wire.
-    pub target: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-/// The response as received.
-#[derive(Debug, Clone, Serialize)]
-pub struct ReceivedResponse {
-    pub status: u16,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    /// The body as JSON, or as a string when it is not JSON; absent when empty.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub body: Option<Value>,
-}
-
-/// One step's result.
-#[derive(Debug, Clone, Serialize)]
-pub struct StepResult {
-    pub name: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub request: Option<SentRequest>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub response: Option<ReceivedResponse>,
-    pub findings: Vec<Finding>,
-    pub duration_ms: u64,
-}
-
-/// A cleanup request's result (best effort; never fails the scenario).
-#[derive(Debug, Clone, Serialize)]
-pub struct CleanupResult {
-    pub target: String,
-    /// HTTP status, or `None` when the request itself failed.
-    pub status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
-
-/// One scenario run in one dialect.
-#[derive(Debug, Clone, Serialize)]
-pub struct ScenarioResult {
-    pub name: String,
-    pub dialect: Dialect,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub description: String,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub note: String,
-    pub outcome: Outcome,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped_because: Option<String>,
-    pub steps: Vec<StepResult>,
-    pub cleanup: Vec<CleanupResult>,
-    pub duration_ms: u64,
-}
-
-/// Counts over a run.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    pub scenarios: usize,
-    pub passed: usize,
-    pub failed: usize,
-    pub skipped: usize,
-    pub steps: usize,
-    pub steps_failed: usize,
-    pub warnings: usize,
-}
-
-/// A whole run.
-#[derive(Debug, Clone, Serialize)]
-pub struct Report {
-    /// Version of this JSON format.
-    pub format: u32,
-    pub tenant_url: String,
-    pub summary: Summary,
-    pub scenarios: Vec<ScenarioResult>,
-    pub duration_ms: u64,
-    /// True when no request reached the endpoint at all (connection refused, bad host).
-    pub unreachable: bool,
-}
-
-impl Report {
-    /// 0 all passed, 1 failures, 2 endpoint unreachable.
-    pub fn exit_code(&self) -> u8 {
-        if self.unreachable {
-            2
-        } else if self.summary.failed > 0 {
-            1
-        } else {
-            0
-        }
-    }
-}
-
 /// Called after each scenario with (result, done so far, total).
 pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
 
@@ -172,9 +63,8 @@ pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,
-    base: String,
     dialects: Vec<Dialect>,
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: HttpClient,
     progress: Option<Progress>,
 }
 
@@ -221,9 +111,9 @@ impl Runner {
         } else {
             vec![Dialect::Legacy]
         };
-        let client = Client::builder(TokioExecutor::new()).build_http();
+        let base = base.trim_end_matches('/').to_owned();
+        let client = HttpClient::new(base, config.token.clone(), config.timeout);
         Ok(Runner {
-            base: base.trim_end_matches('/').to_owned(),
             dialects,
             config,
             client,
@@ -420,11 +310,10 @@ impl Runner {
         let sent = loop {
             let sent = self.send(&step.request.method, &prepared).await;
             match &sent {
-                Ok((status, headers, _))
-                    if *status == 429 && attempt < self.config.retries_on_429 =>
-                {
+                Ok(answer) if answer.status == 429 && attempt < self.config.retries_on_429 => {
                     attempt += 1;
-                    let wait = headers
+                    let wait = answer
+                        .headers
                         .get(hyper::header::RETRY_AFTER)
                         .and_then(|v| v.to_str().ok())
                         .and_then(|v| v.trim().parse::<u64>().ok())
@@ -436,15 +325,19 @@ impl Runner {
             }
         };
         match sent {
-            Err(message) => {
+            Err(error) => {
                 out.findings.push(Finding {
                     severity: Severity::Failure,
                     check: "transport",
-                    message,
+                    message: error.to_string(),
                     consequence: "Entra logs Timeout or WebExceptionProtocolError and retries in about 40 minutes (§3.6)".into(),
                 });
             }
-            Ok((status, headers, body)) => {
+            Ok(Answer {
+                status,
+                headers,
+                body,
+            }) => {
                 let json: Option<Value> = serde_json::from_slice(&body).ok();
                 let expect = prepared.expect;
                 let method = step.request.method.to_ascii_uppercase();
@@ -478,55 +371,15 @@ impl Runner {
         out
     }
 
-    async fn send(
-        &self,
-        method: &str,
-        p: &Prepared,
-    ) -> Result<(u16, hyper::HeaderMap, Bytes), String> {
-        let method = hyper::Method::from_bytes(method.to_ascii_uppercase().as_bytes())
-            .map_err(|e| format!("bad method: {e}"))?;
-        let uri = format!("{}{}", self.base, p.target);
-        let mut builder = hyper::Request::builder().method(method).uri(&uri);
-        if let Some(token) = &self.config.token {
-            builder = builder.header(AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let body = match &p.body {
-            Some(b) => {
-                builder = builder.header(CONTENT_TYPE, "application/scim+json");
-                Full::new(Bytes::from(b.to_string()))
-            }
-            None => Full::new(Bytes::new()),
-        };
-        let mut request = builder
-            .body(body)
-            .map_err(|e| format!("cannot build request for {uri}: {e}"))?;
-        for (k, v) in &p.headers {
-            let name =
-                HeaderName::from_bytes(k.as_bytes()).map_err(|e| format!("header `{k}`: {e}"))?;
-            let value = HeaderValue::from_str(v).map_err(|e| format!("header `{k}`: {e}"))?;
-            request.headers_mut().insert(name, value);
-        }
-        let exchange = async {
-            let response = self
-                .client
-                .request(request)
-                .await
-                .map_err(|e| describe_client_error(&uri, &e))?;
-            let (parts, body) = response.into_parts();
-            let bytes = body
-                .collect()
-                .await
-                .map_err(|e| format!("reading the response from {uri}: {e}"))?
-                .to_bytes();
-            Ok((parts.status.as_u16(), parts.headers, bytes))
-        };
-        match tokio::time::timeout(self.config.timeout, exchange).await {
-            Ok(result) => result,
-            Err(_) => Err(format!(
-                "no complete response from {uri} within {} s (Entra's limit is 60 s)",
-                self.config.timeout.as_secs_f64()
-            )),
-        }
+    async fn send(&self, method: &str, p: &Prepared) -> Result<Answer, TransportError> {
+        self.client
+            .send(Outgoing {
+                method,
+                target: &p.target,
+                headers: &p.headers,
+                body: p.body.as_ref(),
+            })
+            .await
     }
 
     async fn cleanup(&self, path: &str) -> CleanupResult {
@@ -539,29 +392,18 @@ impl Runner {
             expect: Default::default(),
         };
         match self.send("DELETE", &p).await {
-            Ok((status, _, _)) => CleanupResult {
+            Ok(answer) => CleanupResult {
                 target: path.to_owned(),
-                status: Some(status),
+                status: Some(answer.status),
                 error: None,
             },
             Err(e) => CleanupResult {
                 target: path.to_owned(),
                 status: None,
-                error: Some(e),
+                error: Some(e.to_string()),
             },
         }
     }
-}
-
-fn describe_client_error(uri: &str, e: &hyper_util::client::legacy::Error) -> String {
-    use std::error::Error as _;
-    let mut msg = format!("request to {uri} failed: {e}");
-    let mut source = e.source();
-    while let Some(s) = source {
-        msg.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    msg
 }
 
 struct Prepared {
@@ -686,36 +528,4 @@ fn body_value(body: &[u8], json: Option<Value>) -> Option<Value> {
         return None;
     }
     Some(json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())))
-}
-
-fn millis(d: Duration) -> u64 {
-    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
-}
-
-fn summarize(scenarios: &[ScenarioResult]) -> Summary {
-    let mut s = Summary {
-        scenarios: scenarios.len(),
-        ..Summary::default()
-    };
-    for r in scenarios {
-        match r.outcome {
-            Outcome::Passed => s.passed += 1,
-            Outcome::Failed => s.failed += 1,
-            Outcome::Skipped => s.skipped += 1,
-        }
-        for step in &r.steps {
-            if step.outcome != Outcome::Skipped {
-                s.steps += 1;
-            }
-            if step.outcome == Outcome::Failed {
-                s.steps_failed += 1;
-            }
-            s.warnings += step
-                .findings
-                .iter()
-                .filter(|f| f.severity == Severity::Warning)
-                .count();
-        }
-    }
-    s
 }
