@@ -16,6 +16,8 @@
 //!   attributes, value rules, quirks; the checks they add to requests.
 //! - [`record`]: a recording reverse proxy that turns live traffic into replay sequences.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
+//! - [`provision`]: Entra's provisioning cycles (mappings, scoping, matching, deprovisioning,
+//!   quarantine, provisioning logs) simulated against any SCIM endpoint.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 
 pub mod clock;
@@ -26,6 +28,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod patch;
 pub mod profile;
+pub mod provision;
 pub mod record;
 pub mod replay;
 pub mod scim;

@@ -74,7 +74,7 @@
 //! existing ones keep their meaning while `format` stays 1.
 
 pub mod check;
-mod client;
+pub(crate) mod client;
 pub mod report;
 pub mod result;
 pub mod runner;
