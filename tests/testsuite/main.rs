@@ -8,6 +8,7 @@ mod hardening;
 mod membership;
 mod patch;
 mod profile;
+mod provision;
 mod record;
 mod reliability;
 mod replay;
