@@ -5,6 +5,7 @@
 mod expr;
 mod filter;
 mod profiles;
+mod provision;
 mod record;
 mod replay;
 mod serve;
@@ -41,6 +42,8 @@ enum Command {
     /// List and show vendor profiles.
     #[command(subcommand)]
     Profiles(profiles::ProfilesCommand),
+    /// Run Entra provisioning cycles (mappings, scoping, deprovisioning) against a SCIM endpoint.
+    Provision(provision::ProvisionArgs),
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
@@ -52,5 +55,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Profiles(cmd) => profiles::run(cmd),
         Command::Expr(cmd) => expr::run_expr(cmd),
         Command::Scope(cmd) => expr::run_scope(cmd),
+        Command::Provision(args) => provision::run(args),
     }
 }

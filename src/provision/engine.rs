@@ -131,6 +131,8 @@ pub(crate) struct Cycle<'a> {
     pub(crate) initial: bool,
     pub(crate) entries: Vec<Entry>,
     pub(crate) requests: Vec<Request>,
+    /// Requests sent, recorded or not.
+    pub(crate) sent: u64,
     pub(crate) failures: u64,
     pub(crate) reference_failures: u64,
     pub(crate) credential_failure: bool,
@@ -160,6 +162,7 @@ impl Cycle<'_> {
     pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
         let mut attempt = 0;
         loop {
+            self.sent += 1;
             if self.knobs.record_requests {
                 self.requests.push(req.clone());
             }
@@ -484,6 +487,7 @@ impl Cycle<'_> {
             initial: self.initial,
             entries: self.entries,
             requests: self.requests,
+            sent: self.sent,
             stats,
             quarantine,
             escrows_pruned,

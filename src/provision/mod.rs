@@ -42,6 +42,7 @@ pub mod directory;
 mod engine;
 mod groups;
 pub mod log;
+mod ondemand;
 pub mod state;
 pub mod target;
 mod users;
@@ -55,6 +56,7 @@ use serde::Serialize;
 pub use config::{AppConfig, ConfigError, Dialect, ScopeMode};
 pub use directory::{Directory, DirectoryError};
 pub use log::Entry;
+pub use ondemand::OnDemandError;
 pub use state::{Quarantine, State};
 pub use target::{Request, Target};
 pub use users::UserScope;
@@ -151,6 +153,8 @@ pub struct CycleReport {
     pub initial: bool,
     pub entries: Vec<Entry>,
     pub requests: Vec<Request>,
+    /// Requests sent (also when [`Knobs::record_requests`] is off).
+    pub sent: u64,
     pub stats: Stats,
     pub quarantine: Option<Quarantine>,
     /// The escrow threshold was reached in the initial cycle: errors pruned, no quarantine.
@@ -233,6 +237,7 @@ impl Engine {
             state,
             entries: Vec::new(),
             requests: Vec::new(),
+            sent: 0,
             failures: 0,
             reference_failures: 0,
             credential_failure: false,

@@ -524,3 +524,198 @@ fn provisioning_log_entries_have_graph_shape() {
     let junit = log::junit(&r.entries);
     assert_eq!(junit.matches("<testcase").count(), r.entries.len());
 }
+
+fn scimock(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(args)
+        .env_remove("SCIMOCK_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn fixture_path(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/provision")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn cli_runs_initial_then_incremental_cycles_from_a_state_file() {
+    let mock = mock();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let logs = tmp.path().join("logs.json");
+    let csv = tmp.path().join("logs.csv");
+    let junit = tmp.path().join("logs.xml");
+    let url = mock.base_url();
+    let (s, l, c, j) = (
+        state.to_str().unwrap(),
+        logs.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        junit.to_str().unwrap(),
+    );
+    let first_dir = fixture_path("directory.json");
+    let reports = format!("json={l},csv={c},junit={j}");
+    let out = scimock(&[
+        "provision",
+        &url,
+        "--directory",
+        &first_dir,
+        "--token",
+        "t",
+        "--state",
+        s,
+        "--report",
+        &reports,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("initial cycle"), "{stdout}");
+    assert!(
+        stdout.contains("6 created") && stdout.contains("quarantine: none"),
+        "{stdout}"
+    );
+    let entries: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&logs).unwrap()).unwrap();
+    assert!(entries
+        .iter()
+        .all(|e| e["provisioningStatusInfo"]["status"].is_string()));
+    assert!(std::fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with("changeId,"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testsuite name=\"scimock provision\""));
+    assert_eq!(mock.users().len(), 4);
+
+    let out = scimock(&[
+        "provision",
+        &url,
+        "--directory",
+        &fixture_path("directory-changed.json"),
+        "--token",
+        "t",
+        "--state",
+        s,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("incremental cycle") && stdout.contains("2 disabled, 1 deleted"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cli_dry_run_prints_requests_and_writes_no_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let out = scimock(&[
+        "provision",
+        "http://127.0.0.1:9/scim/v2?aadOptscim062020",
+        "--directory",
+        &fixture_path("directory.json"),
+        "--dry-run",
+        "--state",
+        state.to_str().unwrap(),
+        "--profile",
+        "alvao",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("GET /Users?filter=userName+eq+"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#""op":"add","path":"members""#),
+        "the URL flag selects the dialect: {stdout}"
+    );
+    assert!(!state.exists());
+}
+
+#[test]
+fn cli_exit_codes_are_one_for_failures_and_two_for_usage() {
+    let mock = MockServer::builder().token("right").start_blocking();
+    let dir = fixture_path("directory.json");
+    let out = scimock(&[
+        "provision",
+        &mock.base_url(),
+        "--directory",
+        &dir,
+        "--token",
+        "wrong",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("quarantine: EncounteredQuarantineException"),
+        "{stdout}"
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", &dir, "--report", "pdf=x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", "/nonexistent.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", &dir, "--profile", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&[
+            "provision",
+            "x",
+            "--directory",
+            &dir,
+            "--dry-run",
+            "--on-demand",
+            "nobody"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn on_demand_runs_one_user_and_leaves_the_others_alone() {
+    let mock = mock();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::AadOptscim062020);
+    let target = Target::http(&mock.base_url(), Some("t".into()));
+    let mut state = State::default();
+    let r = rt
+        .block_on(engine.on_demand(&target, &fixture("directory.json"), &mut state, ADA))
+        .unwrap();
+    assert_eq!(r.stats.created, 1);
+    assert_eq!(mock.users().len(), 1);
+    assert!(state.is_initial(), "on demand is not a cycle");
+    // The test-connection probe comes first.
+    assert!(r.requests[0].path.starts_with("/Users?filter=userName+eq+"));
+    // Again: nothing to do, logged as RedundantExport.
+    let again = rt
+        .block_on(engine.on_demand(&target, &fixture("directory.json"), &mut state, ADA))
+        .unwrap();
+    assert_eq!(again.entries.len(), 1);
+    assert_eq!(again.entries[0].error_code(), Some("RedundantExport"));
+}
