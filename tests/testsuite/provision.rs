@@ -719,3 +719,260 @@ fn on_demand_runs_one_user_and_leaves_the_others_alone() {
     assert_eq!(again.entries.len(), 1);
     assert_eq!(again.entries[0].error_code(), Some("RedundantExport"));
 }
+
+mod convergence {
+    //! Model-based property: after any sequence of directory snapshots and cycles against a
+    //! MockServer, the target holds exactly what the model of Entra's rules says.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const USERS: usize = 5;
+    const GROUPS: usize = 2;
+    const TITLES: [&str; 3] = ["A", "B", "C"];
+
+    #[derive(Debug, Clone)]
+    struct SnapUser {
+        present: bool,
+        enabled: bool,
+        soft_deleted: bool,
+        direct: bool,
+        title: u8,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Snap {
+        users: Vec<SnapUser>,
+        /// Per group: present and assigned, and its member bitmask.
+        groups: Vec<(bool, bool, u8)>,
+    }
+
+    fn snap() -> impl Strategy<Value = Snap> {
+        let user = (
+            prop::bool::weighted(0.85),
+            prop::bool::weighted(0.8),
+            prop::bool::weighted(0.1),
+            any::<bool>(),
+            0u8..3,
+        )
+            .prop_map(|(present, enabled, soft_deleted, direct, title)| SnapUser {
+                present,
+                enabled,
+                soft_deleted,
+                direct,
+                title,
+            });
+        let group = (prop::bool::weighted(0.9), any::<bool>(), 0u8..32);
+        (
+            prop::collection::vec(user, USERS),
+            prop::collection::vec(group, GROUPS),
+        )
+            .prop_map(|(users, groups)| Snap { users, groups })
+    }
+
+    fn uid(i: usize) -> String {
+        format!("u{i}")
+    }
+
+    fn directory(s: &Snap) -> Directory {
+        let mut users = Vec::new();
+        for (i, u) in s.users.iter().enumerate().filter(|(_, u)| u.present) {
+            let mut v = json!({"id": uid(i), "userPrincipalName": format!("u{i}@x.test"), "mailNickname": uid(i),
+                "displayName": format!("User {i}"), "jobTitle": TITLES[usize::from(u.title)], "accountEnabled": u.enabled});
+            if u.soft_deleted {
+                v["deletedDateTime"] = json!("2026-01-01T00:00:00Z");
+            }
+            users.push(v);
+        }
+        let mut groups = Vec::new();
+        let mut assignments: Vec<Value> = s
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.present && u.direct)
+            .map(|(i, _)| json!({"principalId": uid(i), "principalType": "User"}))
+            .collect();
+        for (j, (present, assigned, mask)) in s.groups.iter().enumerate().filter(|(_, g)| g.0) {
+            let _ = present;
+            let members: Vec<String> = (0..USERS)
+                .filter(|i| mask & (1 << i) != 0 && s.users[*i].present)
+                .map(uid)
+                .collect();
+            groups.push(
+                json!({"id": format!("g{j}"), "displayName": format!("G{j}"), "members": members}),
+            );
+            if *assigned {
+                assignments.push(json!({"principalId": format!("g{j}"), "principalType": "Group"}));
+            }
+        }
+        Directory::from_value(
+            &json!({"users": users, "groups": groups, "assignments": assignments}),
+        )
+        .unwrap()
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Off {
+        OutOfScope,
+        Other,
+    }
+
+    /// Entra's rules, restated: links with their disable reason, orphans (disabled by
+    /// leaving scope, then hard-deleted: no longer managed), titles last exported, groups
+    /// and their exported members.
+    #[derive(Debug, Default)]
+    struct Model {
+        linked: BTreeMap<usize, Option<Off>>,
+        orphans: BTreeSet<usize>,
+        title: BTreeMap<usize, u8>,
+        groups: BTreeMap<usize, BTreeSet<usize>>,
+    }
+
+    impl Model {
+        fn cycle(&mut self, s: &Snap) {
+            let group_assigned = |i: usize| {
+                s.groups
+                    .iter()
+                    .any(|(p, a, m)| *p && *a && m & (1 << i) != 0)
+            };
+            let in_scope = |i: usize| {
+                let u = &s.users[i];
+                u.present && (u.direct || group_assigned(i)) && u.enabled && !u.soft_deleted
+            };
+            for i in (0..USERS).filter(|i| in_scope(*i)) {
+                self.orphans.remove(&i);
+                self.linked.insert(i, None);
+                self.title.insert(i, s.users[i].title);
+            }
+            for i in 0..USERS {
+                let u = &s.users[i];
+                match self.linked.get(&i).copied() {
+                    Some(None) if u.present && !in_scope(i) => {
+                        let off = if u.enabled && !u.soft_deleted {
+                            Off::OutOfScope
+                        } else {
+                            Off::Other
+                        };
+                        self.linked.insert(i, Some(off));
+                    }
+                    Some(reason) if !u.present => {
+                        self.linked.remove(&i);
+                        if reason == Some(Off::OutOfScope) {
+                            self.orphans.insert(i);
+                        } else {
+                            self.title.remove(&i);
+                            for m in self.groups.values_mut() {
+                                m.remove(&i);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (j, (present, assigned, mask)) in s.groups.iter().enumerate() {
+                if !(*present && *assigned) {
+                    self.groups.remove(&j);
+                    continue;
+                }
+                let current = self.groups.remove(&j).unwrap_or_default();
+                let members = (0..USERS)
+                    .filter(|i| {
+                        mask & (1 << i) != 0 && s.users[*i].present && self.linked.contains_key(i)
+                    })
+                    .filter(|i| in_scope(*i) || current.contains(i))
+                    .collect();
+                self.groups.insert(j, members);
+            }
+        }
+
+        fn check(&self, mock: &MockServer) -> Result<(), TestCaseError> {
+            let users = mock.users();
+            let mut by_name: BTreeMap<String, &Value> = BTreeMap::new();
+            for u in &users {
+                by_name.insert(u["userName"].as_str().unwrap_or_default().to_owned(), u);
+            }
+            let expected: BTreeSet<String> = self
+                .linked
+                .keys()
+                .chain(&self.orphans)
+                .map(|i| format!("u{i}@x.test"))
+                .collect();
+            prop_assert_eq!(by_name.keys().cloned().collect::<BTreeSet<_>>(), expected);
+            for (i, off) in &self.linked {
+                let u = by_name[&format!("u{i}@x.test")];
+                prop_assert_eq!(&u["active"], &json!(off.is_none()), "u{}", i);
+                prop_assert_eq!(
+                    &u["title"],
+                    &json!(TITLES[usize::from(self.title[i])]),
+                    "u{}",
+                    i
+                );
+            }
+            for i in &self.orphans {
+                prop_assert_eq!(&by_name[&format!("u{i}@x.test")]["active"], &json!(false));
+            }
+            let groups = mock.groups();
+            let names: BTreeSet<String> = groups
+                .iter()
+                .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
+                .collect();
+            prop_assert_eq!(
+                names,
+                self.groups
+                    .keys()
+                    .map(|j| format!("G{j}"))
+                    .collect::<BTreeSet<_>>()
+            );
+            for (j, members) in &self.groups {
+                let g = groups
+                    .iter()
+                    .find(|g| g["displayName"] == format!("G{j}"))
+                    .unwrap();
+                let got: BTreeSet<String> = g["members"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want: BTreeSet<String> = members
+                    .iter()
+                    .map(|i| {
+                        by_name[&format!("u{i}@x.test")]["id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
+                    .collect();
+                prop_assert_eq!(got, want, "G{}", j);
+            }
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+        /// provisioning converges: target users and groups == the model of the in-scope directory
+        #[test]
+        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>()) {
+            let mock = MockServer::builder().token("t").start_blocking();
+            let rt = runtime();
+            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy });
+            let target = Target::http(&mock.base_url(), Some("t".into()));
+            let mut state = State::default();
+            let mut model = Model::default();
+            for s in &snaps {
+                let r = rt.block_on(engine.run_cycle(&target, &directory(s), &mut state));
+                prop_assert_eq!(r.stats.failed, 0, "{:#?}", r.entries.iter().filter(|e| e.status() == log::Status::Failure).collect::<Vec<_>>());
+                model.cycle(s);
+                model.check(&mock)?;
+            }
+        }
+    }
+}
