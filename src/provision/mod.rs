@@ -43,6 +43,7 @@ mod engine;
 mod groups;
 pub mod log;
 mod ondemand;
+mod references;
 pub mod state;
 pub mod target;
 mod users;

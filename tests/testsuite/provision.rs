@@ -976,3 +976,18 @@ mod convergence {
         }
     }
 }
+
+#[test]
+fn the_documented_example_configuration_loads() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/provision.md"))
+            .unwrap();
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let c = AppConfig::from_toml(&doc[start..end]).unwrap();
+    assert_eq!(c.dialect(), Dialect::AadOptscim062020);
+    assert_eq!(c.spec.deletion_threshold, Some(500));
+    assert_eq!(c.users.scoping.groups.len(), 1);
+    assert!(c.users.mappings.iter().any(|m| m.reference));
+    assert!(c.groups.unwrap().mappings.iter().any(|m| m.members));
+}
