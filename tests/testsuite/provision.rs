@@ -991,3 +991,41 @@ fn the_documented_example_configuration_loads() {
     assert!(c.users.mappings.iter().any(|m| m.reference));
     assert!(c.groups.unwrap().mappings.iter().any(|m| m.members));
 }
+
+/// A server that leaves inactive users out of filter answers: after a restart (state
+/// cleared), a disabled user is not found, the create collides, and Entra logs EntryConflict.
+#[test]
+fn a_server_hiding_inactive_users_yields_entry_conflict_after_a_restart() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = runtime();
+    rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(ResponseTemplate::new(409).set_body_json(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409", "scimType": "uniqueness",
+                "detail": "userName is taken (by an inactive user)"})))
+            .mount(&server)
+            .await;
+        let engine = engine("entra-generic", Dialect::Legacy);
+        let target = Target::http(&format!("{}/scim/v2", server.uri()), None);
+        let dir = Directory::from_value(&serde_json::json!({
+            "users": [{"id": "u1", "userPrincipalName": "back@contoso.com", "accountEnabled": true}],
+            "assignments": [{"principalId": "u1"}]})).unwrap();
+        let r = engine.run_cycle(&target, &dir, &mut State::default()).await;
+        assert_eq!(r.entries.len(), 1);
+        let e = &r.entries[0];
+        assert_eq!(e.provisioning_action, log::Action::Create);
+        assert_eq!(e.error_code(), Some("SystemForCrossDomainIdentityManagementEntryConflict"));
+        assert!(e.target_identity.id.is_empty(), "a failed create has no target id");
+        let reason = &e.provisioning_status_info.error_information.as_ref().unwrap().reason;
+        assert!(reason.contains("inactive user"), "the web response is quoted: {reason}");
+    });
+}
