@@ -186,6 +186,7 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
         allow_deletes: args.allow_deletes,
         members_per_patch: args.members_per_patch.max(1),
         record_requests: args.dry_run || reports.iter().any(|(k, _)| k == "requests"),
+        keep_entries: reports.iter().any(|(k, _)| k != "requests"),
         ..Knobs::default()
     };
     let engine = Engine::new(config).with_knobs(knobs);

@@ -133,6 +133,8 @@ pub(crate) struct Cycle<'a> {
     pub(crate) requests: Vec<Request>,
     /// Requests sent, recorded or not.
     pub(crate) sent: u64,
+    pub(crate) stats: Stats,
+    pub(crate) successes: u64,
     pub(crate) failures: u64,
     pub(crate) reference_failures: u64,
     pub(crate) credential_failure: bool,
@@ -323,7 +325,24 @@ impl Cycle<'_> {
             provisioning_steps: d.steps,
             modified_properties: d.props,
         };
-        self.entries.push(entry);
+        let st = &mut self.stats;
+        st.processed += 1;
+        match (action, status) {
+            (_, Status::Failure) => st.failed += 1,
+            (Action::StagedDelete, _) => st.staged += 1,
+            (_, Status::Skipped) => st.skipped += 1,
+            (Action::Create, _) => st.created += 1,
+            (Action::Update, _) => st.updated += 1,
+            (Action::Disable, _) => st.disabled += 1,
+            (Action::Delete, _) => st.deleted += 1,
+            (Action::Other, _) => st.skipped += 1,
+        }
+        if status == Status::Success {
+            self.successes += 1;
+        }
+        if self.knobs.keep_entries || status == Status::Failure {
+            self.entries.push(entry);
+        }
     }
 
     /// A failed export: the step, the entry, the escrow.
@@ -468,20 +487,7 @@ impl Cycle<'_> {
         quarantine: Option<Quarantine>,
         escrows_pruned: bool,
     ) -> CycleReport {
-        let mut stats = Stats::default();
-        for e in &self.entries {
-            stats.processed += 1;
-            match (e.provisioning_action, e.status()) {
-                (_, Status::Failure) => stats.failed += 1,
-                (Action::StagedDelete, _) => stats.staged += 1,
-                (_, Status::Skipped) => stats.skipped += 1,
-                (Action::Create, _) => stats.created += 1,
-                (Action::Update, _) => stats.updated += 1,
-                (Action::Disable, _) => stats.disabled += 1,
-                (Action::Delete, _) => stats.deleted += 1,
-                (Action::Other, _) => stats.skipped += 1,
-            }
-        }
+        let stats = self.stats;
         CycleReport {
             cycle_id: self.cycle_id,
             initial: self.initial,

@@ -107,6 +107,9 @@ pub struct Knobs {
     pub escrow: EscrowRules,
     /// Keep every request sent in [`CycleReport::requests`] (default true).
     pub record_requests: bool,
+    /// Keep every log entry in [`CycleReport::entries`] (default true); when false only
+    /// failures are kept (the statistics still count everything).
+    pub keep_entries: bool,
     pub tenant_id: String,
     /// The app's display name in log descriptions.
     pub app_name: String,
@@ -126,6 +129,7 @@ impl Default for Knobs {
             allow_deletes: false,
             escrow: EscrowRules::default(),
             record_requests: true,
+            keep_entries: true,
             tenant_id: "00000000-0000-0000-0000-000000000000".to_owned(),
             app_name: "customappsso".to_owned(),
             default_domain: None,
@@ -239,6 +243,8 @@ impl Engine {
             entries: Vec::new(),
             requests: Vec::new(),
             sent: 0,
+            stats: Stats::default(),
+            successes: 0,
             failures: 0,
             reference_failures: 0,
             credential_failure: false,
@@ -315,8 +321,8 @@ impl Engine {
         {
             c.memberships(g, &in_scope).await;
         }
-        let processed = c.entries.len() as u64;
-        let any_success = c.entries.iter().any(|e| e.status() == log::Status::Success);
+        let processed = c.stats.processed;
+        let any_success = c.successes > 0;
         let (quarantine, pruned) = c.verdict(processed);
         let previous = c.state.quarantine.take();
         // Any successful export lifts an earlier quarantine (quarantine page).

@@ -10,7 +10,7 @@ use super::engine::{Cycle, Draft};
 use super::log::{Action, Status, StepType};
 use super::state::State;
 use super::target::{Request, Target};
-use super::{CycleReport, Engine};
+use super::{CycleReport, Engine, Stats};
 
 /// Why an on-demand run could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -49,6 +49,8 @@ impl Engine {
             entries: Vec::new(),
             requests: Vec::new(),
             sent: 0,
+            stats: Stats::default(),
+            successes: 0,
             failures: 0,
             reference_failures: 0,
             credential_failure: false,
@@ -90,7 +92,7 @@ impl Engine {
         } else {
             c.skip_out_of_scope(user, &scope);
         }
-        if c.entries.is_empty() {
+        if c.stats.processed == 0 {
             let mut d = Draft::new("User", &user.id, &user.display());
             d.target_id = c
                 .state
