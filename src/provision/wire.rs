@@ -35,7 +35,9 @@ pub enum Path {
 impl Path {
     /// Reads a target path. Anything unusual stays a simple attribute name.
     pub fn parse(p: &str) -> Path {
-        if p.len() > 4 && p[..4].eq_ignore_ascii_case("urn:") {
+        if p.get(..4)
+            .is_some_and(|head| head.eq_ignore_ascii_case("urn:"))
+        {
             if let Some((urn, name)) = p.rsplit_once(':') {
                 return Path::Urn(urn.to_owned(), name.to_owned());
             }
@@ -278,6 +280,14 @@ pub fn filter_query(attr: &str, value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn odd_paths_do_not_panic() {
+        for p in ["ab€x", "€", "urn:", "a]b[c", "x[", "[]", ""] {
+            let _ = Path::parse(p);
+            let _ = extract(&json!({"a": 1}), p);
+        }
+    }
 
     #[test]
     fn paths_parse_into_their_four_shapes() {
