@@ -91,11 +91,23 @@ impl Default for EscrowRules {
     }
 }
 
+/// The order objects are processed in within a pass (Entra's is not published).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Order {
+    /// As listed in the directory file (default).
+    #[default]
+    Directory,
+    /// By source object id.
+    SourceId,
+}
+
 /// What Microsoft does not publish, as settings with documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knobs {
     /// Members per membership PATCH (UNCONFIRMED upstream; default 100).
     pub members_per_patch: usize,
+    /// User processing order within the user pass (default: directory order).
+    pub order: Order,
     /// GET the object by id before PATCHing it (default true; a 404 is `InvalidAnchor`).
     pub read_before_update: bool,
     /// How often a 429 is retried within the cycle (default 3).
@@ -123,6 +135,7 @@ impl Default for Knobs {
     fn default() -> Self {
         Knobs {
             members_per_patch: 100,
+            order: Order::Directory,
             read_before_update: true,
             throttle_retries: 3,
             max_retry_after: Duration::from_secs(60),
@@ -270,8 +283,13 @@ impl Engine {
         let deletions = plan.iter().filter(|p| p.counts()).count() as u64;
         let stage = threshold.is_some_and(|t| deletions > t) && !self.knobs.allow_deletes;
 
+        let mut order: Vec<(&directory::User, &UserScope)> =
+            dir.users.iter().zip(&scopes).collect();
+        if self.knobs.order == Order::SourceId {
+            order.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+        }
         if self.config.users.enabled {
-            for (u, s) in dir.users.iter().zip(&scopes) {
+            for (u, s) in order {
                 if s.in_scope() {
                     c.user(u, s).await;
                 } else if initial && s.assigned && !c.state.users.contains_key(&u.id) {

@@ -1029,3 +1029,21 @@ fn a_server_hiding_inactive_users_yields_entry_conflict_after_a_restart() {
         assert!(reason.contains("inactive user"), "the web response is quoted: {reason}");
     });
 }
+
+#[test]
+fn the_order_knob_sorts_the_user_pass_by_source_id() {
+    let rt = runtime();
+    let mut dir = fixture("directory.json");
+    dir.users.reverse();
+    let first_post = |order| {
+        let knobs = Knobs {
+            order,
+            ..Knobs::default()
+        };
+        let e = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
+        let r = rt.block_on(e.run_cycle(&Target::dry_run(), &dir, &mut State::default()));
+        r.requests[0].path.clone()
+    };
+    assert!(first_post(scimock::provision::Order::Directory).contains("frank"));
+    assert!(first_post(scimock::provision::Order::SourceId).contains("ada"));
+}
