@@ -24,7 +24,7 @@ assignments = [{"principalId": f"g{j:05}", "principalType": "Group"} for j in ra
 json.dump({"users": users, "groups": groups, "assignments": assignments}, sys.stdout)
 PY
 port=$((20000 + RANDOM % 20000))
-/usr/bin/time -f "server: peak RSS %M KiB" "$bin" serve --listen "127.0.0.1:$port" --token t --journal-size 0 > "$work/server.log" 2>&1 &
+"$bin" serve --listen "127.0.0.1:$port" --token t --journal-size 0 > "$work/server.log" 2>&1 &
 server=$!
 sleep 1
 start=$(date +%s.%N)
@@ -33,5 +33,5 @@ start=$(date +%s.%N)
   --state "$work/state.json" || true
 end=$(date +%s.%N)
 echo "cycle wall time: $(echo "$end - $start" | bc) s for $users users, $groups groups"
+echo "server: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")"
 kill -INT "$server"; wait "$server" 2>/dev/null || true
-cat "$work/server.log" | grep 'peak RSS' || true
