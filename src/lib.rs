@@ -20,6 +20,8 @@
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
 //! - [`tls`]: rustls configuration for `serve --tls-cert` and the https clients of replay
 //!   and record.
+//! - [`provision`]: Entra's provisioning cycles (mappings, scoping, matching, deprovisioning,
+//!   quarantine, provisioning logs) simulated against any SCIM endpoint.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper lives in three places only: [`server`], the replay client ([`replay`]) and the
@@ -40,6 +42,7 @@ pub mod filter;
 pub mod fuzzing;
 pub mod patch;
 pub mod profile;
+pub mod provision;
 pub mod record;
 pub mod replay;
 pub mod scim;

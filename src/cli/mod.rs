@@ -5,6 +5,7 @@
 mod expr;
 mod filter;
 mod profiles;
+mod provision;
 mod record;
 mod replay;
 mod serve;
@@ -48,6 +49,8 @@ enum Command {
     /// Convert between the `--state` database and seed JSON.
     #[command(subcommand)]
     State(state::StateCommand),
+    /// Run Entra provisioning cycles (mappings, scoping, deprovisioning) against a SCIM endpoint.
+    Provision(provision::ProvisionArgs),
 }
 
 /// How an https client checks the endpoint's certificate (`replay`, `record --upstream`).
@@ -85,5 +88,6 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
         Command::Scope(cmd) => expr::run_scope(cmd),
         Command::Validate(args) => validate::run(args),
         Command::State(cmd) => state::run(cmd),
+        Command::Provision(args) => provision::run(args),
     }
 }

@@ -89,7 +89,7 @@
 //! existing ones keep their meaning while `format` stays 1.
 
 pub mod check;
-mod client;
+pub(crate) mod client;
 pub mod detail;
 mod policy;
 mod raw;

@@ -13,6 +13,7 @@ mod limits;
 mod membership;
 mod patch;
 mod profile;
+mod provision;
 mod readback;
 mod record;
 mod reliability;

@@ -1,0 +1,525 @@
+//! The cycle context shared by the user and group passes: HTTP calls with 429 handling,
+//! mapping evaluation, change detection, log-entry building, escrow bookkeeping and the
+//! quarantine verdict (entra-engine §4.7).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use time::format_description::well_known::Rfc3339;
+
+use super::config::{AppConfig, Mapping, MappingSource};
+use super::log::{
+    self, Action, Entry, ErrorInfo, Identity, ModifiedProperty, Status, Step, StepType,
+};
+use super::state::{Escrow, Quarantine, State};
+use super::target::{Request, Response, Target};
+use super::wire::{self, Change};
+use super::{CycleReport, Knobs, Stats};
+use crate::clock::{Clock, IdGenerator};
+use crate::expr::{Evaluator, Outcome, Source, Value as ExprValue};
+use crate::replay::TransportError;
+
+/// A failed call, with what the log needs.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) code: String,
+    pub(crate) status: Option<u16>,
+    pub(crate) body: String,
+}
+
+impl Failure {
+    pub(crate) fn engine(condition: &str, body: impl Into<String>) -> Failure {
+        Failure {
+            code: format!("{}{condition}", log::SCIM_CONNECTOR),
+            status: None,
+            body: body.into(),
+        }
+    }
+}
+
+/// An object's log entry under construction.
+#[derive(Debug)]
+pub(crate) struct Draft {
+    pub(crate) kind: &'static str,
+    pub(crate) source_id: String,
+    pub(crate) name: String,
+    pub(crate) target_id: String,
+    pub(crate) steps: Vec<Step>,
+    pub(crate) props: Vec<ModifiedProperty>,
+}
+
+impl Draft {
+    pub(crate) fn new(kind: &'static str, source_id: &str, name: &str) -> Draft {
+        Draft {
+            kind,
+            source_id: source_id.to_owned(),
+            name: name.to_owned(),
+            target_id: String::new(),
+            steps: Vec::new(),
+            props: Vec::new(),
+        }
+    }
+
+    pub(crate) fn step(&mut self, name: &str, ty: StepType, status: Status, description: String) {
+        self.steps.push(Step {
+            name: name.to_owned(),
+            provisioning_step_type: ty,
+            status,
+            description,
+            details: Map::new(),
+        });
+    }
+
+    pub(crate) fn step_with(
+        &mut self,
+        name: &str,
+        ty: StepType,
+        status: Status,
+        description: String,
+        details: Map<String, Value>,
+    ) {
+        self.step(name, ty, status, description);
+        if let Some(s) = self.steps.last_mut() {
+            s.details = details;
+        }
+    }
+
+    pub(crate) fn import(&mut self, change: &str) {
+        let d = format!(
+            "Received {} '{}' change of type ({change}) from Azure Active Directory",
+            self.kind, self.name
+        );
+        self.step(
+            &format!("EntryImport{change}"),
+            StepType::Import,
+            Status::Success,
+            d,
+        );
+    }
+
+    pub(crate) fn changes(&mut self, changes: &[Change]) {
+        for c in changes {
+            self.props.push(ModifiedProperty {
+                display_name: c.path.clone(),
+                old_value: c.old.as_ref().map(text),
+                new_value: Some(text(&c.new)),
+            });
+        }
+    }
+}
+
+/// A JSON value as the log writes it: strings bare, booleans `True`/`False`.
+pub(crate) fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Bool(b) => if *b { "True" } else { "False" }.to_owned(),
+        Value::Array(a) => a.iter().map(text).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
+    }
+}
+
+/// Everything one cycle works on.
+pub(crate) struct Cycle<'a> {
+    pub(crate) config: &'a AppConfig,
+    pub(crate) knobs: &'a Knobs,
+    pub(crate) clock: &'a Arc<dyn Clock>,
+    pub(crate) ids: &'a Arc<dyn IdGenerator>,
+    pub(crate) target: &'a Target,
+    pub(crate) state: &'a mut State,
+    pub(crate) cycle_id: String,
+    pub(crate) initial: bool,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) requests: Vec<Request>,
+    /// Requests sent, recorded or not.
+    pub(crate) sent: u64,
+    pub(crate) stats: Stats,
+    pub(crate) successes: u64,
+    pub(crate) failures: u64,
+    pub(crate) reference_failures: u64,
+    pub(crate) credential_failure: bool,
+    pub(crate) staged: bool,
+    pub(crate) seed: u64,
+}
+
+impl std::fmt::Debug for Cycle<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Cycle")
+            .field("cycle_id", &self.cycle_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Cycle<'_> {
+    pub(crate) fn now(&self) -> String {
+        self.clock.now().format(&Rfc3339).unwrap_or_default()
+    }
+
+    pub(crate) fn app(&self) -> &str {
+        &self.knobs.app_name
+    }
+
+    /// One request; 429 answers are retried after `Retry-After` (capped) up to the knob's
+    /// count, then fail. Any non-2xx answer is a [`Failure`] carrying Entra's code.
+    pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
+        let mut attempt = 0;
+        loop {
+            self.sent += 1;
+            if self.knobs.record_requests {
+                self.requests.push(req.clone());
+            }
+            let answer = self.target.send(&req).await;
+            let r = match answer {
+                Ok(r) => r,
+                Err(e) => return Err(transport_failure(&e)),
+            };
+            if (200..300).contains(&r.status) {
+                return Ok(r);
+            }
+            if r.status == 429 && attempt < self.knobs.throttle_retries {
+                attempt += 1;
+                let secs = r.retry_after.unwrap_or(1);
+                let wait = Duration::from_secs(secs).min(self.knobs.max_retry_after);
+                tokio::time::sleep(wait).await;
+                continue;
+            }
+            if log::is_credential_failure(r.status) {
+                self.credential_failure = true;
+            }
+            return Err(Failure {
+                code: format!(
+                    "{}{}",
+                    log::SCIM_CONNECTOR,
+                    log::condition_for_status(r.status)
+                ),
+                status: Some(r.status),
+                body: r.text,
+            });
+        }
+    }
+
+    /// Evaluates the mappings that flow for a create (`creating`) or an update: NULL and
+    /// IgnoreFlowIfNullOrEmpty results are not sent; "default value if null" applies only
+    /// on create; reference and `members` mappings are exported separately.
+    pub(crate) fn evaluate(
+        &self,
+        mappings: &[Mapping],
+        source: &Map<String, Value>,
+        creating: bool,
+    ) -> Result<Vec<(String, Value)>, Failure> {
+        let mut out = Vec::new();
+        let clock: &dyn Clock = self.clock.as_ref();
+        let mut ev = Evaluator::new().with_clock(clock).with_seed(self.seed);
+        if let Some(d) = &self.knobs.default_domain {
+            ev = ev.with_default_domain(d.clone());
+        }
+        for m in mappings {
+            if m.reference || m.members || (!creating && m.apply == super::config::Apply::Creation)
+            {
+                continue;
+            }
+            let value = match &m.source {
+                MappingSource::Direct(a) => Source::get(source, a),
+                MappingSource::Constant(c) => ExprValue::Str(c.clone()),
+                MappingSource::Expression(e) => match ev.eval(e, source) {
+                    Ok(Outcome::Value(v)) => v,
+                    Ok(Outcome::Ignore) => continue,
+                    Err(e) => {
+                        return Err(Failure {
+                            code: "AttributeMappingEvaluationFailed".to_owned(),
+                            status: None,
+                            body: format!("mapping for `{}`: {e}", m.target),
+                        })
+                    }
+                },
+            };
+            let json = match value {
+                v if v.is_null_or_empty() => match (&m.default, creating) {
+                    (Some(d), true) => Value::String(d.clone()),
+                    _ => continue,
+                },
+                ExprValue::Multi(items) => {
+                    Value::Array(items.into_iter().map(Value::String).collect())
+                }
+                v => match v.text() {
+                    Some(t) => Value::String(t.into_owned()),
+                    None => continue,
+                },
+            };
+            out.push((m.target.clone(), wire::typed(m.kind, json)));
+        }
+        Ok(out)
+    }
+
+    /// The attributes whose value differs from `old` (case-insensitively unless the
+    /// mapping is "Exact case").
+    pub(crate) fn diff(
+        mappings: &[Mapping],
+        desired: &[(String, Value)],
+        old: impl Fn(&str) -> Option<Value>,
+    ) -> Vec<Change> {
+        let mut out = Vec::new();
+        for (path, new) in desired {
+            let before = old(path);
+            let exact = mappings.iter().any(|m| &m.target == path && m.case_exact);
+            let same = match (&before, new) {
+                (Some(Value::String(a)), Value::String(b)) if !exact => a.eq_ignore_ascii_case(b),
+                (Some(a), b) => a == b,
+                (None, _) => false,
+            };
+            if !same {
+                out.push(Change {
+                    path: path.clone(),
+                    old: before,
+                    new: new.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// Records a finished entry.
+    pub(crate) fn finish(
+        &mut self,
+        d: Draft,
+        action: Action,
+        status: Status,
+        error: Option<ErrorInfo>,
+    ) {
+        let (initiated_by, service_principal, source_system, target_system) =
+            log::systems(self.app());
+        let now = self.now();
+        let entry = Entry {
+            id: self.ids.next_id(),
+            activity_date_time: now,
+            tenant_id: self.knobs.tenant_id.clone(),
+            job_id: format!("scim.{}", self.knobs.tenant_id.replace('-', "")),
+            cycle_id: self.cycle_id.clone(),
+            change_id: self.ids.next_id(),
+            provisioning_action: action,
+            duration_in_milliseconds: 0,
+            initiated_by,
+            service_principal,
+            source_system,
+            target_system,
+            source_identity: Identity {
+                id: d.source_id.clone(),
+                display_name: d.name.clone(),
+                identity_type: d.kind.to_owned(),
+                details: Map::new(),
+            },
+            target_identity: Identity {
+                id: d.target_id.clone(),
+                display_name: if d.target_id.is_empty() {
+                    String::new()
+                } else {
+                    d.name.clone()
+                },
+                identity_type: d.kind.to_owned(),
+                details: Map::new(),
+            },
+            provisioning_status_info: log::StatusInfo {
+                status,
+                error_information: error,
+            },
+            provisioning_steps: d.steps,
+            modified_properties: d.props,
+        };
+        let st = &mut self.stats;
+        st.processed += 1;
+        match (action, status) {
+            (_, Status::Failure) => st.failed += 1,
+            (Action::StagedDelete, _) => st.staged += 1,
+            (_, Status::Skipped) => st.skipped += 1,
+            (Action::Create, _) => st.created += 1,
+            (Action::Update, _) => st.updated += 1,
+            (Action::Disable, _) => st.disabled += 1,
+            (Action::Delete, _) => st.deleted += 1,
+            (Action::Other, _) => st.skipped += 1,
+        }
+        if status == Status::Success {
+            self.successes += 1;
+        }
+        if self.knobs.keep_entries || status == Status::Failure {
+            self.entries.push(entry);
+        }
+    }
+
+    /// A failed export: the step, the entry, the escrow.
+    pub(crate) fn fail(
+        &mut self,
+        mut d: Draft,
+        action: Action,
+        step: &str,
+        verb: &str,
+        f: Failure,
+        reference: bool,
+    ) {
+        let desc = format!("Failed to {verb} {} '{}' in {}", d.kind, d.name, self.app());
+        let ty = if reference {
+            StepType::ReferenceResolution
+        } else {
+            StepType::Export
+        };
+        d.step(step, ty, Status::Failure, desc);
+        let retries = self.escrow(&d.source_id, &f.code);
+        let next = self.retry_after(retries);
+        let reason = match f.status {
+            Some(status) => log::http_reason(verb, d.kind, &d.name, status, &f.body, retries, &next),
+            None => format!("{}. This operation was retried {retries} times. It will be retried again after this date: {next} UTC", f.body),
+        };
+        if reference {
+            self.reference_failures += 1;
+        } else {
+            self.failures += 1;
+        }
+        self.finish(
+            d,
+            action,
+            Status::Failure,
+            Some(log::error(&f.code, reason)),
+        );
+    }
+
+    /// Records an escrow; returns how many times the object was retried before.
+    fn escrow(&mut self, source_id: &str, code: &str) -> u32 {
+        let now = self.now();
+        let e = self
+            .state
+            .escrows
+            .entry(source_id.to_owned())
+            .or_insert(Escrow {
+                error_code: code.to_owned(),
+                retries: 0,
+                first_failure: now,
+            });
+        let retries = e.retries;
+        e.retries += 1;
+        e.error_code = code.to_owned();
+        retries
+    }
+
+    pub(crate) fn succeeded(&mut self, source_id: &str) {
+        self.state.escrows.remove(source_id);
+    }
+
+    /// +6 h, +12 h, +24 h after the first failure, then every 24 h (*Quarantine status in
+    /// Microsoft Entra Application Provisioning*).
+    fn retry_after(&self, retries: u32) -> String {
+        let hours = match retries {
+            0 => 6,
+            1 => 12,
+            _ => 24,
+        };
+        (self.clock.now() + time::Duration::hours(hours))
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    }
+
+    /// The job's verdict after the cycle (entra-engine §4.6, §4.7).
+    pub(crate) fn verdict(&mut self, processed: u64) -> (Option<Quarantine>, bool) {
+        let r = &self.knobs.escrow;
+        let f = self.failures;
+        let total = f + self.reference_failures;
+        let now = self.now();
+        let q = |reason: &str, rule: String| Quarantine {
+            reason: reason.to_owned(),
+            rule,
+            current_began: now.clone(),
+        };
+        let escrow_rule = if total > r.cap {
+            Some(q(
+                "EncounteredTotalEscrowThreshold",
+                format!(
+                    "{total} failures incl. reference failures exceed the cap of {}",
+                    r.cap
+                ),
+            ))
+        } else if f >= r.base && f > r.total {
+            Some(q(
+                "EncounteredTotalEscrowThreshold",
+                format!("{f} failures exceed {}", r.total),
+            ))
+        } else if f >= r.base && processed > 0 && (f as f64) / (processed as f64) > r.proportion {
+            Some(q(
+                "EncounteredEscrowProportionThreshold",
+                format!(
+                    "{f} of {processed} events failed, more than {:.0} %",
+                    r.proportion * 100.0
+                ),
+            ))
+        } else {
+            None
+        };
+        if self.credential_failure {
+            return (
+                Some(q(
+                    "EncounteredQuarantineException",
+                    "the endpoint refused the credentials (HTTP 401/403)".into(),
+                )),
+                false,
+            );
+        }
+        if self.staged {
+            return (
+                Some(q(
+                    "TooManyDeletes",
+                    format!(
+                        "more deletions than the threshold of {}",
+                        self.config.spec.deletion_threshold.unwrap_or(0)
+                    ),
+                )),
+                false,
+            );
+        }
+        match escrow_rule {
+            // During the initial cycle the engine prunes escrows instead (escrowsPruned).
+            Some(_) if self.initial => {
+                self.state.escrows.clear();
+                (None, true)
+            }
+            other => (other, false),
+        }
+    }
+
+    pub(crate) fn report(
+        self,
+        quarantine: Option<Quarantine>,
+        escrows_pruned: bool,
+    ) -> CycleReport {
+        let stats = self.stats;
+        CycleReport {
+            cycle_id: self.cycle_id,
+            initial: self.initial,
+            entries: self.entries,
+            requests: self.requests,
+            sent: self.sent,
+            stats,
+            quarantine,
+            escrows_pruned,
+        }
+    }
+}
+
+fn transport_failure(e: &TransportError) -> Failure {
+    let condition = match e {
+        TransportError::Timeout { .. } => "Timeout",
+        _ => "WebExceptionProtocolError",
+    };
+    Failure::engine(condition, e.to_string())
+}
+
+/// The number of resources in a ListResponse, and the first one.
+pub(crate) fn list_hits(r: &Response) -> Result<(usize, Option<Value>), Failure> {
+    let Some(list) = r.json.get("Resources").and_then(Value::as_array) else {
+        let total = r.json.get("totalResults").and_then(Value::as_u64);
+        return match total {
+            Some(0) => Ok((0, None)),
+            _ => Err(Failure::engine(
+                "ServiceIncompatible",
+                format!("the query answer is not a SCIM ListResponse: {}", r.text),
+            )),
+        };
+    };
+    Ok((list.len(), list.first().cloned()))
+}

@@ -1,0 +1,338 @@
+//! Provisioning logs in Microsoft Graph's `provisioningObjectSummary` shape (*List
+//! provisioningObjectSummary*, <https://learn.microsoft.com/en-us/graph/api/provisioningobjectsummary-list>),
+//! error codes as Entra names them (*How to download and analyze the Microsoft Entra
+//! provisioning logs*, error-code table), plus CSV and JUnit renderings.
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// Graph `provisioningAction`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+    Disable,
+    StagedDelete,
+    Other,
+}
+
+/// Graph `provisioningResult`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Status {
+    Success,
+    Warning,
+    Failure,
+    Skipped,
+}
+
+/// Graph `provisioningStepType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum StepType {
+    Import,
+    Scoping,
+    Matching,
+    Processing,
+    ReferenceResolution,
+    Export,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Step {
+    pub name: String,
+    pub provisioning_step_type: StepType,
+    pub status: Status,
+    pub description: String,
+    pub details: serde_json::Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModifiedProperty {
+    pub display_name: String,
+    pub old_value: Option<String>,
+    pub new_value: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorInfo {
+    pub error_code: String,
+    pub reason: String,
+    pub additional_details: Option<String>,
+    pub error_category: String,
+    pub recommended_action: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusInfo {
+    pub status: Status,
+    pub error_information: Option<ErrorInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Identity {
+    pub id: String,
+    pub display_name: String,
+    pub identity_type: String,
+    pub details: serde_json::Map<String, Value>,
+}
+
+/// One log entry: one object action in one cycle.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entry {
+    pub id: String,
+    pub activity_date_time: String,
+    pub tenant_id: String,
+    pub job_id: String,
+    pub cycle_id: String,
+    pub change_id: String,
+    pub provisioning_action: Action,
+    pub duration_in_milliseconds: u64,
+    pub initiated_by: Value,
+    pub service_principal: Value,
+    pub source_system: Value,
+    pub target_system: Value,
+    pub source_identity: Identity,
+    pub target_identity: Identity,
+    pub provisioning_status_info: StatusInfo,
+    pub provisioning_steps: Vec<Step>,
+    pub modified_properties: Vec<ModifiedProperty>,
+}
+
+impl Entry {
+    pub fn status(&self) -> Status {
+        self.provisioning_status_info.status
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.provisioning_status_info
+            .error_information
+            .as_ref()
+            .map(|e| e.error_code.as_str())
+    }
+}
+
+/// The connector name Entra prefixes SCIM error codes with.
+pub const SCIM_CONNECTOR: &str = "SystemForCrossDomainIdentityManagement";
+
+/// The condition part of the error code for an HTTP status (the table's causes; 409 and
+/// 400 are shown in Microsoft's examples, the others follow the code names).
+pub fn condition_for_status(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "InsufficientRights",
+        404 => "InvalidAnchor",
+        405 => "MethodNotAllowed",
+        409 => "EntryConflict",
+        422 => "UnprocessableEntity",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        _ => "WebExceptionProtocolError",
+    }
+}
+
+/// True for failures that quarantine regardless of counts (credentials).
+pub fn is_credential_failure(status: u16) -> bool {
+    matches!(status, 401 | 403)
+}
+
+/// The reason text, in the shape Entra writes for a failed SCIM call.
+pub fn http_reason(
+    verb: &str,
+    kind: &str,
+    name: &str,
+    status: u16,
+    body: &str,
+    retries: u32,
+    next: &str,
+) -> String {
+    let phrase = hyper::StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Unknown")
+        .replace(' ', "");
+    format!(
+        "Failed to {verb} {kind} '{name}' in customappsso; Error: StatusCode: {phrase}\n\
+         Message: Processing of the HTTP request resulted in an exception. Please see the HTTP \
+         response returned by the 'Response' property of this exception for details.\n\
+         Web Response: {body}. This operation was retried {retries} times. It will be retried \
+         again after this date: {next} UTC"
+    )
+}
+
+pub fn error(code: &str, reason: String) -> ErrorInfo {
+    ErrorInfo {
+        error_code: code.to_owned(),
+        reason,
+        additional_details: None,
+        error_category: "nonServiceFailure".to_owned(),
+        recommended_action: None,
+    }
+}
+
+/// The fixed systems of every entry.
+pub fn systems(app: &str) -> (Value, Value, Value, Value) {
+    (
+        json!({"id": "", "displayName": "Azure AD Provisioning Service", "initiatorType": "system"}),
+        json!({"id": "scimock-service-principal", "displayName": app}),
+        json!({"id": "scimock-source", "displayName": "Azure Active Directory", "details": {}}),
+        json!({"id": "scimock-target", "displayName": app,
+               "details": {"ApplicationId": "scimock-application", "ServicePrincipalId": "scimock-service-principal",
+                           "ServicePrincipalDisplayName": app}}),
+    )
+}
+
+fn csv_field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_owned()
+    }
+}
+
+fn action_name(a: Action) -> &'static str {
+    match a {
+        Action::Create => "Create",
+        Action::Update => "Update",
+        Action::Delete => "Delete",
+        Action::Disable => "Disable",
+        Action::StagedDelete => "StagedDelete",
+        Action::Other => "Other",
+    }
+}
+
+fn status_name(s: Status) -> &'static str {
+    match s {
+        Status::Success => "Success",
+        Status::Warning => "Warning",
+        Status::Failure => "Failure",
+        Status::Skipped => "Skipped",
+    }
+}
+
+/// The portal's `ProvisioningLogs` CSV (column headers are not documented; these are
+/// the Graph property names). Steps and modified properties are joined into one column
+/// each (the portal splits them into two more files keyed by change id).
+pub fn csv(entries: &[Entry]) -> String {
+    let mut out = String::from(
+        "changeId,cycleId,activityDateTime,action,status,identityType,sourceId,sourceDisplayName,targetId,errorCode,reason,steps,modifiedProperties\n",
+    );
+    for e in entries {
+        let (code, reason) = match &e.provisioning_status_info.error_information {
+            Some(i) => (i.error_code.as_str(), i.reason.as_str()),
+            None => ("", ""),
+        };
+        let steps: Vec<String> = e
+            .provisioning_steps
+            .iter()
+            .map(|s| format!("{}:{}", s.name, status_name(s.status)))
+            .collect();
+        let props: Vec<String> = e
+            .modified_properties
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}={}",
+                    p.display_name,
+                    p.new_value.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        let row = [
+            e.change_id.as_str(),
+            &e.cycle_id,
+            &e.activity_date_time,
+            action_name(e.provisioning_action),
+            status_name(e.status()),
+            &e.source_identity.identity_type,
+            &e.source_identity.id,
+            &e.source_identity.display_name,
+            &e.target_identity.id,
+            code,
+            reason,
+            &steps.join(";"),
+            &props.join(";"),
+        ];
+        let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn xml(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// JUnit XML: one testcase per entry; failures are `<failure>`, skips `<skipped>`.
+pub fn junit(entries: &[Entry]) -> String {
+    let failures = entries
+        .iter()
+        .filter(|e| e.status() == Status::Failure)
+        .count();
+    let skipped = entries
+        .iter()
+        .filter(|e| e.status() == Status::Skipped)
+        .count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"scimock provision\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
+        entries.len()
+    );
+    for e in entries {
+        let name = format!(
+            "{} {} {} '{}'",
+            action_name(e.provisioning_action),
+            e.source_identity.identity_type,
+            e.source_identity.id,
+            e.source_identity.display_name
+        );
+        out.push_str(&format!(
+            "    <testcase classname=\"provision.{}\" name=\"{}\"",
+            xml(&e.cycle_id),
+            xml(&name)
+        ));
+        match (&e.provisioning_status_info.error_information, e.status()) {
+            (Some(i), Status::Failure) => out.push_str(&format!(
+                ">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>\n",
+                xml(&i.error_code),
+                xml(&i.reason)
+            )),
+            (_, Status::Skipped) => out.push_str(">\n      <skipped/>\n    </testcase>\n"),
+            _ => out.push_str("/>\n"),
+        }
+    }
+    out.push_str("  </testsuite>\n</testsuites>\n");
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_follow_the_connector_pattern() {
+        assert_eq!(condition_for_status(409), "EntryConflict");
+        assert_eq!(condition_for_status(429), "TooManyRequests");
+        assert_eq!(condition_for_status(502), "WebExceptionProtocolError");
+    }
+
+    #[test]
+    fn csv_quotes_fields_with_commas_and_quotes() {
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
+        assert_eq!(csv_field("plain"), "plain");
+    }
+}

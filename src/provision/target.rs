@@ -1,0 +1,155 @@
+//! Where the engine's requests go: a SCIM endpoint over HTTP (the replay client), or a
+//! dry run that records the request stream and answers as an empty, accepting endpoint.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{json, Value};
+
+use crate::replay::client::{HttpClient, Outgoing};
+use crate::replay::TransportError;
+
+/// One request, path relative to the tenant URL.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Request {
+    pub method: &'static str,
+    pub path: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<Value>,
+}
+
+impl Request {
+    pub fn get(path: String) -> Request {
+        Request {
+            method: "GET",
+            path,
+            body: None,
+        }
+    }
+
+    /// `METHOD path` and the body on one line: the dry-run listing.
+    pub fn line(&self) -> String {
+        match &self.body {
+            Some(b) => format!("{} {} {}", self.method, self.path, b),
+            None => format!("{} {}", self.method, self.path),
+        }
+    }
+}
+
+/// An HTTP answer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Response {
+    pub status: u16,
+    pub retry_after: Option<u64>,
+    /// The body as text (for log reasons).
+    pub text: String,
+    /// The body as JSON, `Null` when empty or not JSON.
+    pub json: Value,
+}
+
+/// The endpoint a cycle runs against: a SCIM endpoint, or a dry run (no requests leave
+/// the process; POSTs get ids `dry-run-1`, `dry-run-2`, …).
+#[derive(Debug)]
+pub struct Target(Inner);
+
+#[derive(Debug)]
+enum Inner {
+    Http(Box<HttpClient>),
+    DryRun(AtomicU64),
+}
+
+impl Target {
+    /// A SCIM endpoint: `base` is the tenant URL (`http://127.0.0.1:8080/scim/v2`, or
+    /// https:// trusting the platform's roots). Each request waits at most 60 s, Entra's
+    /// budget (docs/entra.md §2.3).
+    pub fn http(base: &str, token: Option<String>) -> Result<Target, crate::tls::TlsError> {
+        Target::with_tls(base, token, &crate::tls::ClientTls::default())
+    }
+
+    /// [`Target::http`] with the https trust `tls` describes (`--ca-cert`, `--insecure`).
+    pub fn with_tls(
+        base: &str,
+        token: Option<String>,
+        tls: &crate::tls::ClientTls,
+    ) -> Result<Target, crate::tls::TlsError> {
+        Ok(Target(Inner::Http(Box::new(HttpClient::new(
+            base.trim_end_matches('/').to_owned(),
+            token,
+            Duration::from_secs(60),
+            tls,
+        )?))))
+    }
+
+    pub fn dry_run() -> Target {
+        Target(Inner::DryRun(AtomicU64::new(0)))
+    }
+
+    pub fn is_dry_run(&self) -> bool {
+        matches!(self.0, Inner::DryRun(_))
+    }
+
+    pub(crate) async fn send(&self, req: &Request) -> Result<Response, TransportError> {
+        match &self.0 {
+            Inner::Http(client) => {
+                let headers = BTreeMap::new();
+                let answer = client
+                    .send(Outgoing {
+                        method: req.method,
+                        target: &req.path,
+                        headers: &headers,
+                        body: req.body.as_ref(),
+                    })
+                    .await?;
+                let text = String::from_utf8_lossy(&answer.body).into_owned();
+                let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let retry_after = answer
+                    .headers
+                    .get(hyper::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse().ok());
+                Ok(Response {
+                    status: answer.status,
+                    retry_after,
+                    text,
+                    json,
+                })
+            }
+            Inner::DryRun(next) => Ok(dry_answer(req, next)),
+        }
+    }
+}
+
+fn dry_answer(req: &Request, next: &AtomicU64) -> Response {
+    let (status, json) = match req.method {
+        "GET" if req.path.contains("filter=") => (
+            200,
+            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
+                   "totalResults": 0, "Resources": [], "startIndex": 1, "itemsPerPage": 20}),
+        ),
+        "GET" => (
+            200,
+            json!({"id": req.path.rsplit('/').next().unwrap_or_default()}),
+        ),
+        "POST" => {
+            let n = next.fetch_add(1, Ordering::Relaxed) + 1;
+            let mut body = req.body.clone().unwrap_or_else(|| json!({}));
+            if let Value::Object(m) = &mut body {
+                m.insert("id".into(), Value::String(format!("dry-run-{n}")));
+            }
+            (201, body)
+        }
+        _ => (204, Value::Null),
+    };
+    Response {
+        status,
+        retry_after: None,
+        text: if json.is_null() {
+            String::new()
+        } else {
+            json.to_string()
+        },
+        json,
+    }
+}

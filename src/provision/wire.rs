@@ -1,0 +1,405 @@
+//! The SCIM requests the engine sends, in Entra's shapes (entra-provisioning §1 and §4):
+//! POST bodies built from mapping target paths, PATCH operations in the legacy and
+//! `aadOptscim062020` dialects, membership PATCHes, and reading a mapped path back out of
+//! a target resource (for matched objects).
+
+use serde_json::{json, Map, Value};
+
+use super::config::{AttrType, Dialect};
+
+pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
+pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
+/// The second schema URI of the tutorial's Create Group example.
+pub const ADSCIM_GROUP: &str =
+    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
+pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// A mapping target path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Path {
+    /// `userName`
+    Simple(String),
+    /// `name.givenName`
+    Sub(String, String),
+    /// `emails[type eq "work"].value`
+    Typed {
+        attr: String,
+        kind: String,
+        sub: String,
+    },
+    /// `urn:…:2.0:User:department`
+    Urn(String, String),
+}
+
+impl Path {
+    /// Reads a target path. Anything unusual stays a simple attribute name.
+    pub fn parse(p: &str) -> Path {
+        if p.get(..4)
+            .is_some_and(|head| head.eq_ignore_ascii_case("urn:"))
+        {
+            if let Some((urn, name)) = p.rsplit_once(':') {
+                return Path::Urn(urn.to_owned(), name.to_owned());
+            }
+        }
+        if let (Some(open), Some(close)) = (p.find('['), p.find(']')) {
+            if open < close {
+                let attr = &p[..open];
+                let filter = &p[open + 1..close];
+                let sub = p[close + 1..].strip_prefix('.').unwrap_or("value");
+                let kind = filter.split('"').nth(1).unwrap_or_default().to_owned();
+                return Path::Typed {
+                    attr: attr.to_owned(),
+                    kind,
+                    sub: lower_first(sub),
+                };
+            }
+        }
+        match p.split_once('.') {
+            Some((a, s)) => Path::Sub(a.to_owned(), s.to_owned()),
+            None => Path::Simple(p.to_owned()),
+        }
+    }
+
+    /// True for value-path (`attr[filter].sub`) targets.
+    pub fn is_typed(&self) -> bool {
+        matches!(self, Path::Typed { .. })
+    }
+}
+
+/// Seed tables print `.Value`, `.Formatted`; SCIM sub-attributes start lower-case.
+fn lower_first(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(f) => f.to_lowercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+    m.get(key).or_else(|| {
+        m.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// A value as a mapping flows it: strings stay strings; Boolean targets hold booleans.
+pub fn typed(kind: AttrType, v: Value) -> Value {
+    match (kind, &v) {
+        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
+            Value::Bool(true)
+        }
+        (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("false") => {
+            Value::Bool(false)
+        }
+        _ => v,
+    }
+}
+
+/// The POST body of a user from `(target path, value)` pairs, in mapping order.
+pub fn user_body(attrs: &[(String, Value)]) -> Value {
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));
+    for (path, value) in attrs {
+        put(&mut out, &Path::parse(path), value.clone());
+    }
+    out.insert("meta".into(), json!({"resourceType": "User"}));
+    Value::Object(out)
+}
+
+/// The POST body of a group: no members (they follow by PATCH, tutorial §"Group operations").
+pub fn group_body(attrs: &[(String, Value)]) -> Value {
+    let mut out = Map::new();
+    out.insert("schemas".into(), json!([GROUP_SCHEMA, ADSCIM_GROUP]));
+    for (path, value) in attrs {
+        put(&mut out, &Path::parse(path), value.clone());
+    }
+    out.insert("meta".into(), json!({"resourceType": "Group"}));
+    Value::Object(out)
+}
+
+fn put(out: &mut Map<String, Value>, path: &Path, value: Value) {
+    match path {
+        Path::Simple(a) => {
+            out.insert(a.clone(), value);
+        }
+        Path::Sub(a, s) => {
+            if let Value::Object(m) = out.entry(a.clone()).or_insert_with(|| json!({})) {
+                m.insert(s.clone(), value);
+            }
+        }
+        Path::Urn(urn, name) => {
+            if let Value::Object(m) = out.entry(urn.clone()).or_insert_with(|| json!({})) {
+                m.insert(name.clone(), value);
+            }
+        }
+        Path::Typed { attr, kind, sub } => {
+            let Value::Array(list) = out.entry(attr.clone()).or_insert_with(|| json!([])) else {
+                return;
+            };
+            let pos = list
+                .iter()
+                .position(|e| e.get("type").and_then(Value::as_str) == Some(kind.as_str()));
+            let elem = match pos {
+                Some(i) => &mut list[i],
+                None => {
+                    let mut e = Map::new();
+                    e.insert("type".into(), Value::String(kind.clone()));
+                    // The tutorial's Create User marks the work email primary.
+                    if attr.eq_ignore_ascii_case("emails") && kind == "work" {
+                        e.insert("primary".into(), Value::Bool(true));
+                    }
+                    list.push(Value::Object(e));
+                    let last = list.len() - 1;
+                    &mut list[last]
+                }
+            };
+            if let Value::Object(e) = elem {
+                e.insert(sub.clone(), value);
+            }
+        }
+    }
+}
+
+/// The value a target resource holds at a mapped path (for diffing a matched object).
+pub fn extract(resource: &Value, path: &str) -> Option<Value> {
+    let r = resource.as_object()?;
+    let v = match Path::parse(path) {
+        Path::Simple(a) => get_ci(r, &a)?.clone(),
+        Path::Sub(a, s) => get_ci(get_ci(r, &a)?.as_object()?, &s)?.clone(),
+        Path::Urn(urn, name) => {
+            let v = get_ci(get_ci(r, &urn)?.as_object()?, &name)?;
+            // manager may come back in RFC 7643's complex form.
+            match v {
+                Value::Object(m) => get_ci(m, "value")?.clone(),
+                other => other.clone(),
+            }
+        }
+        Path::Typed { attr, kind, sub } => {
+            let list = get_ci(r, &attr)?.as_array()?;
+            let e = list.iter().find(|e| {
+                e.get("type")
+                    .and_then(Value::as_str)
+                    .is_some_and(|t| t.eq_ignore_ascii_case(&kind))
+            })?;
+            get_ci(e.as_object()?, &sub)?.clone()
+        }
+    };
+    (!v.is_null()).then_some(v)
+}
+
+/// One attribute change of an update.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    pub path: String,
+    pub old: Option<Value>,
+    pub new: Value,
+}
+
+fn wire_value(dialect: Dialect, v: &Value) -> Value {
+    match (dialect, v) {
+        // The default job sends booleans as the strings "True"/"False" (compliance page,
+        // "Update PATCH behavior": disable user without the flag).
+        (Dialect::Legacy, Value::Bool(b)) => {
+            Value::String(if *b { "True" } else { "False" }.into())
+        }
+        _ => v.clone(),
+    }
+}
+
+/// A PATCH body for attribute changes. `Add` when the target had no value, `Replace`
+/// when it had one (entra-provisioning §3.5). With `aadOptscim062020`, ops are lower
+/// case and two or more simple replaces fold into one path-less `replace` whose value
+/// object has dotted / URN-qualified keys (compliance page example "replace multiple
+/// attributes"); value-path replaces keep their own op.
+pub fn patch(dialect: Dialect, changes: &[Change]) -> Value {
+    let mut ops = Vec::new();
+    match dialect {
+        Dialect::Legacy => {
+            for c in changes {
+                let op = if c.old.is_some() { "Replace" } else { "Add" };
+                ops.push(json!({"op": op, "path": c.path, "value": wire_value(dialect, &c.new)}));
+            }
+        }
+        Dialect::AadOptscim062020 => {
+            let mut folded = Vec::new();
+            for c in changes {
+                if c.old.is_none() {
+                    ops.push(json!({"op": "add", "path": c.path, "value": c.new}));
+                } else if Path::parse(&c.path).is_typed() {
+                    ops.push(json!({"op": "replace", "path": c.path, "value": c.new}));
+                } else {
+                    folded.push(c);
+                }
+            }
+            match folded.as_slice() {
+                [] => {}
+                [one] => ops.push(json!({"op": "replace", "path": one.path, "value": one.new})),
+                many => {
+                    let value: Map<String, Value> = many
+                        .iter()
+                        .map(|c| (c.path.clone(), c.new.clone()))
+                        .collect();
+                    ops.push(json!({"op": "replace", "value": value}));
+                }
+            }
+        }
+    }
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// A membership PATCH adding (or removing) these target member ids.
+pub fn members(dialect: Dialect, add: bool, ids: &[String]) -> Value {
+    let ops: Vec<Value> = match (dialect, add) {
+        (Dialect::Legacy, true) => vec![json!({"op": "Add", "path": "members",
+            "value": ids.iter().map(|i| json!({"$ref": null, "value": i})).collect::<Vec<_>>()})],
+        (Dialect::Legacy, false) => vec![json!({"op": "Remove", "path": "members",
+            "value": ids.iter().map(|i| json!({"$ref": null, "value": i})).collect::<Vec<_>>()})],
+        (Dialect::AadOptscim062020, true) => vec![json!({"op": "add", "path": "members",
+            "value": ids.iter().map(|i| json!({"value": i})).collect::<Vec<_>>()})],
+        (Dialect::AadOptscim062020, false) => ids
+            .iter()
+            .map(|i| json!({"op": "remove", "path": format!("members[value eq \"{i}\"]")}))
+            .collect(),
+    };
+    json!({"schemas": [PATCH_OP], "Operations": ops})
+}
+
+/// `filter=<attr> eq "<value>"` form-encoded the way Entra sends it (`+` for space,
+/// `%22` for quotes). Quotes and backslashes inside the value are escaped as RFC 7644
+/// §3.4.2.2 JSON strings.
+pub fn filter_query(attr: &str, value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    let filter = format!("{attr} eq \"{escaped}\"");
+    form_urlencoded::Serializer::new(String::new())
+        .append_pair("filter", &filter)
+        .finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn odd_paths_do_not_panic() {
+        for p in ["ab€x", "€", "urn:", "a]b[c", "x[", "[]", ""] {
+            let _ = Path::parse(p);
+            let _ = extract(&json!({"a": 1}), p);
+        }
+    }
+
+    #[test]
+    fn paths_parse_into_their_four_shapes() {
+        assert_eq!(Path::parse("userName"), Path::Simple("userName".into()));
+        assert_eq!(
+            Path::parse("name.givenName"),
+            Path::Sub("name".into(), "givenName".into())
+        );
+        assert_eq!(
+            Path::parse("addresses[type eq \"other\"].Formatted"),
+            Path::Typed {
+                attr: "addresses".into(),
+                kind: "other".into(),
+                sub: "formatted".into()
+            }
+        );
+        assert_eq!(
+            Path::parse(&format!("{ENTERPRISE}:manager")),
+            Path::Urn(ENTERPRISE.into(), "manager".into())
+        );
+    }
+
+    #[test]
+    fn user_body_nests_typed_and_extension_values() {
+        let b = user_body(&[
+            ("userName".into(), json!("a@x")),
+            ("emails[type eq \"work\"].value".into(), json!("a@x")),
+            ("addresses[type eq \"work\"].locality".into(), json!("Oslo")),
+            ("addresses[type eq \"work\"].country".into(), json!("NO")),
+            (format!("{ENTERPRISE}:department"), json!("R&D")),
+        ]);
+        assert_eq!(
+            b["emails"],
+            json!([{"type": "work", "primary": true, "value": "a@x"}])
+        );
+        assert_eq!(
+            b["addresses"],
+            json!([{"type": "work", "locality": "Oslo", "country": "NO"}])
+        );
+        assert_eq!(b[ENTERPRISE]["department"], "R&D");
+        assert_eq!(
+            extract(&b, "addresses[type eq \"work\"].country"),
+            Some(json!("NO"))
+        );
+        assert_eq!(
+            extract(&b, &format!("{ENTERPRISE}:department")),
+            Some(json!("R&D"))
+        );
+        assert_eq!(extract(&b, "name.givenName"), None);
+    }
+
+    #[test]
+    fn legacy_patch_sends_pascal_case_and_string_booleans() {
+        let p = patch(
+            Dialect::Legacy,
+            &[Change {
+                path: "active".into(),
+                old: Some(json!(true)),
+                new: json!(false),
+            }],
+        );
+        assert_eq!(
+            p["Operations"],
+            json!([{"op": "Replace", "path": "active", "value": "False"}])
+        );
+    }
+
+    #[test]
+    fn flag_patch_folds_simple_replaces() {
+        let c = |p: &str, old: Option<Value>| Change {
+            path: p.into(),
+            old,
+            new: json!("v"),
+        };
+        let p = patch(
+            Dialect::AadOptscim062020,
+            &[
+                c("displayName", Some(json!("o"))),
+                c("emails[type eq \"work\"].value", Some(json!("o"))),
+                c("name.givenName", Some(json!("o"))),
+                c("title", None),
+            ],
+        );
+        assert_eq!(
+            p["Operations"],
+            json!([
+                {"op": "replace", "path": "emails[type eq \"work\"].value", "value": "v"},
+                {"op": "add", "path": "title", "value": "v"},
+                {"op": "replace", "value": {"displayName": "v", "name.givenName": "v"}}
+            ])
+        );
+    }
+
+    #[test]
+    fn member_removal_differs_per_dialect() {
+        let ids = vec!["a".to_owned(), "b".to_owned()];
+        assert_eq!(
+            members(Dialect::Legacy, false, &ids)["Operations"][0]["value"],
+            json!([{"$ref": null, "value": "a"}, {"$ref": null, "value": "b"}])
+        );
+        assert_eq!(
+            members(Dialect::AadOptscim062020, false, &ids)["Operations"],
+            json!([{"op": "remove", "path": "members[value eq \"a\"]"},
+                   {"op": "remove", "path": "members[value eq \"b\"]"}])
+        );
+    }
+
+    #[test]
+    fn filter_queries_are_form_encoded() {
+        assert_eq!(
+            filter_query("userName", "a b@x"),
+            "filter=userName+eq+%22a+b%40x%22"
+        );
+    }
+}

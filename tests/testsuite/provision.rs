@@ -1,0 +1,1049 @@
+//! `scimock::provision`: cycles against a real MockServer on 127.0.0.1 (initial and
+//! incremental, checked through the mock's state and journal), dry-run request streams per
+//! built-in profile and dialect (snapshots), failure handling through fault rules, and a
+//! model-based convergence property.
+
+use std::path::Path;
+
+use scimock::clock::{FixedClock, SequentialIds};
+use scimock::profile::Profile;
+use scimock::provision::{
+    log, AppConfig, CycleReport, Dialect, Directory, Engine, Knobs, State, Target,
+};
+use scimock::MockServer;
+use serde_json::Value;
+
+const ADA: &str = "7d1c5a52-0001-4c6e-9a61-000000000001";
+const CAROL: &str = "7d1c5a52-0003-4c6e-9a61-000000000003";
+
+fn fixture(name: &str) -> Directory {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/provision")
+        .join(name);
+    Directory::from_json(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn engine(profile: &str, dialect: Dialect) -> Engine {
+    let mut config = AppConfig::for_profile(&Profile::builtin(profile).unwrap());
+    config.spec.dialect = dialect;
+    let config = AppConfig::from_spec(config.spec).unwrap();
+    Engine::new(config)
+        .with_clock(FixedClock(time::macros::datetime!(2026-01-05 09:00 UTC)))
+        .with_ids(SequentialIds::new())
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn mock() -> MockServer {
+    MockServer::builder()
+        .token("t")
+        .ids(SequentialIds::new())
+        .start_blocking()
+}
+
+fn by_user_name<'a>(users: &'a [Value], name: &str) -> &'a Value {
+    users
+        .iter()
+        .find(|u| u["userName"] == name)
+        .unwrap_or_else(|| panic!("no target user {name}"))
+}
+
+fn entry_for<'a>(r: &'a CycleReport, source: &str) -> Vec<&'a log::Entry> {
+    r.entries
+        .iter()
+        .filter(|e| e.source_identity.id == source)
+        .collect()
+}
+
+#[test]
+fn initial_then_incremental_cycle_leaves_exactly_the_expected_target() {
+    let mock = mock();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+
+    let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert!(first.initial);
+    assert_eq!(first.stats.failed, 0, "{:#?}", first.entries);
+    let users = mock.users();
+    let names: std::collections::BTreeSet<&str> = users
+        .iter()
+        .filter_map(|u| u["userName"].as_str())
+        .collect();
+    // ada (direct), bob and frank (Engineering), erin (Operations); carol is disabled in
+    // the directory, dave unassigned.
+    assert_eq!(
+        names,
+        [
+            "ada@contoso.com",
+            "bob@contoso.com",
+            "erin@contoso.com",
+            "frank@contoso.com"
+        ]
+        .into()
+    );
+    let ada = by_user_name(&users, "ada@contoso.com");
+    let bob = by_user_name(&users, "bob@contoso.com");
+    let ent = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+    assert_eq!(ada[ent]["manager"]["value"], bob["id"], "{ada:#}");
+    assert_eq!(ada["title"], "Engineer");
+    assert_eq!(ada["active"], true);
+    let groups = mock.groups();
+    assert_eq!(groups.len(), 2, "Sales is not assigned");
+    let eng = groups
+        .iter()
+        .find(|g| g["displayName"] == "Engineering")
+        .unwrap();
+    assert_eq!(eng["members"].as_array().unwrap().len(), 3);
+    assert!(first
+        .entries
+        .iter()
+        .any(|e| e.source_identity.id == CAROL && e.status() == log::Status::Skipped));
+
+    let before = mock.received_requests().len();
+    let second =
+        rt.block_on(engine.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
+    assert!(!second.initial);
+    assert_eq!(second.stats.failed, 0, "{:#?}", second.entries);
+    let users = mock.users();
+    let ada = by_user_name(&users, "ada@contoso.com");
+    assert_eq!(ada["title"], "Staff Engineer");
+    assert_eq!(by_user_name(&users, "bob@contoso.com")["active"], false);
+    assert_eq!(by_user_name(&users, "carol@contoso.com")["active"], true);
+    assert_eq!(by_user_name(&users, "erin@contoso.com")["active"], false);
+    assert!(
+        users.iter().all(|u| u["userName"] != "frank@contoso.com"),
+        "frank was hard-deleted"
+    );
+    let groups = mock.groups();
+    let eng = groups
+        .iter()
+        .find(|g| g["displayName"] == "Engineering Team")
+        .unwrap();
+    let members: Vec<&Value> = eng["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["value"])
+        .collect();
+    assert_eq!(
+        members.len(),
+        2,
+        "ada and bob (disabled users stay members): {eng:#}"
+    );
+    let ops = groups
+        .iter()
+        .find(|g| g["displayName"] == "Operations")
+        .unwrap();
+    let ops_members: Vec<&Value> = ops["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| &m["value"])
+        .collect();
+    assert_eq!(
+        ops_members,
+        vec![&by_user_name(&users, "carol@contoso.com")["id"]]
+    );
+
+    // Only what changed went out: one PATCH of ada's attributes (after its GET), bob and erin
+    // disabled, carol matched-or-created, frank deleted, the group renamed, membership.
+    let journal = mock.received_requests();
+    let sent: Vec<String> = journal[before..]
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.uri))
+        .collect();
+    let patches = journal[before..]
+        .iter()
+        .filter(|r| r.method == "PATCH")
+        .count();
+    let ada_patch = journal[before..]
+        .iter()
+        .find(|r| r.method == "PATCH" && r.uri.ends_with(ada["id"].as_str().unwrap()))
+        .unwrap();
+    assert_eq!(
+        ada_patch.body.as_ref().unwrap()["Operations"],
+        serde_json::json!([
+            {"op": "Replace", "path": "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department", "value": "Platform"},
+            {"op": "Replace", "path": "title", "value": "Staff Engineer"},
+            {"op": "Replace", "path": "emails[type eq \"work\"].value", "value": "ada.lovelace@contoso.com"}
+        ]),
+        "a removed mobile phone is not sent (no nulls)"
+    );
+    assert_eq!(
+        ada["phoneNumbers"].as_array().map(Vec::len),
+        Some(2),
+        "the mobile number stays"
+    );
+    assert_eq!(
+        sent.iter().filter(|s| s.starts_with("DELETE")).count(),
+        1,
+        "{sent:#?}"
+    );
+    assert_eq!(
+        sent.iter().filter(|s| s.starts_with("POST")).count(),
+        1,
+        "only carol is new: {sent:#?}"
+    );
+    // ada, bob off, erin off, the group rename, Operations add carol + remove erin (frank's
+    // membership goes with his DELETE; carol has no manager).
+    assert_eq!(patches, 6, "{sent:#?}");
+
+    // A third cycle on the same snapshot sends nothing.
+    let before = mock.received_requests().len();
+    let third =
+        rt.block_on(engine.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
+    assert_eq!(
+        mock.received_requests().len(),
+        before,
+        "{:#?}",
+        third.requests
+    );
+    assert_eq!(third.stats.processed, 0);
+}
+
+fn stream(r: &CycleReport) -> String {
+    r.requests
+        .iter()
+        .map(|q| q.line())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn dry_run_request_streams_per_builtin_profile_and_dialect() {
+    let rt = runtime();
+    for profile in scimock::profile::builtin_ids() {
+        for (dialect, tag) in [
+            (Dialect::Legacy, "legacy"),
+            (Dialect::AadOptscim062020, "aadOptscim062020"),
+        ] {
+            let engine = engine(profile, dialect);
+            let target = Target::dry_run();
+            let mut state = State::default();
+            let first =
+                rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+            let second = rt.block_on(engine.run_cycle(
+                &target,
+                &fixture("directory-changed.json"),
+                &mut state,
+            ));
+            // Invariants before the snapshot: creates are POSTs of users then groups, the
+            // incremental cycle sends no POST for users that already exist.
+            assert!(first
+                .requests
+                .iter()
+                .any(|r| r.method == "POST" && r.path == "/Users"));
+            assert_eq!(
+                second
+                    .requests
+                    .iter()
+                    .filter(|r| r.method == "DELETE")
+                    .count(),
+                1
+            );
+            if dialect == Dialect::Legacy {
+                assert!(second.requests.iter().all(|r| !r
+                    .body
+                    .as_ref()
+                    .is_some_and(|b| b.to_string().contains("\"op\":\"replace\""))));
+            }
+            let body = format!(
+                "# initial cycle\n{}\n\n# incremental cycle\n{}\n",
+                stream(&first),
+                stream(&second)
+            );
+            let mut settings = crate::support::snapshot_settings();
+            settings.set_snapshot_suffix(format!("{profile}-{tag}"));
+            settings.bind(|| insta::assert_snapshot!("provision_dry_run", body));
+        }
+    }
+}
+
+#[test]
+fn conflict_on_create_is_logged_as_entry_conflict_and_retried_next_cycle() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("POST /Users status=409 times=1")
+        .start_blocking();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    let failed: Vec<_> = first
+        .entries
+        .iter()
+        .filter(|e| e.status() == log::Status::Failure)
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:#?}");
+    let e = failed[0];
+    assert_eq!(e.source_identity.id, ADA, "ada is the first user");
+    assert_eq!(
+        e.error_code(),
+        Some("SystemForCrossDomainIdentityManagementEntryConflict")
+    );
+    let step = e.provisioning_steps.last().unwrap();
+    assert_eq!(
+        (step.name.as_str(), step.status),
+        ("EntryExportAdd", log::Status::Failure)
+    );
+    let reason = &e
+        .provisioning_status_info
+        .error_information
+        .as_ref()
+        .unwrap()
+        .reason;
+    assert!(
+        reason.contains("StatusCode: Conflict") && reason.contains("retried 0 times"),
+        "{reason}"
+    );
+    assert!(state.escrows.contains_key(ADA));
+    // Next cycle: the escrow is retried, succeeds and clears.
+    let second = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert!(entry_for(&second, ADA).iter().any(
+        |e| e.provisioning_action == log::Action::Create && e.status() == log::Status::Success
+    ));
+    assert!(state.escrows.is_empty());
+}
+
+#[test]
+fn throttling_is_retried_after_retry_after_within_the_cycle() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("POST /Users status=429 retry-after=1 times=1")
+        .start_blocking();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let r = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert_eq!(r.stats.failed, 0);
+    let posts = r
+        .requests
+        .iter()
+        .filter(|q| q.method == "POST" && q.path == "/Users")
+        .count();
+    assert_eq!(posts, 5, "four users, one POST sent twice");
+    assert_eq!(mock.users().len(), 4);
+}
+
+#[test]
+fn throttling_beyond_the_retries_fails_with_too_many_requests() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("POST /Users status=429 retry-after=0")
+        .start_blocking();
+    let rt = runtime();
+    let knobs = Knobs {
+        throttle_retries: 1,
+        ..Knobs::default()
+    };
+    let engine = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let r =
+        rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut State::default()));
+    assert_eq!(r.stats.failed, 4);
+    assert!(r
+        .entries
+        .iter()
+        .filter(|e| e.status() == log::Status::Failure)
+        .all(|e| e.error_code() == Some("SystemForCrossDomainIdentityManagementTooManyRequests")));
+}
+
+#[test]
+fn server_errors_on_update_are_internal_server_error_and_keep_the_change_pending() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("PATCH /Users/* status=500")
+        .start_blocking();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    // The only user PATCH of the initial cycle is ada's manager: a reference failure.
+    assert_eq!(first.stats.failed, 1, "{:#?}", first.entries);
+    let r = rt.block_on(engine.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
+    let codes: Vec<_> = entry_for(&r, ADA).iter().map(|e| e.error_code()).collect();
+    assert!(
+        codes
+            .iter()
+            .all(|c| *c == Some("SystemForCrossDomainIdentityManagementInternalServerError")),
+        "{codes:?}"
+    );
+    assert!(!codes.is_empty());
+    // The title was not exported, so the next cycle tries again.
+    assert_eq!(state.users[ADA].exported["title"], "Engineer");
+    assert!(state.escrows[ADA].retries >= 2, "failed in both cycles");
+}
+
+#[test]
+fn refused_credentials_quarantine_the_job() {
+    let mock = MockServer::builder().token("right").start_blocking();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("wrong".into())).unwrap();
+    let mut state = State::default();
+    let r = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert!(r
+        .entries
+        .iter()
+        .any(|e| e.error_code() == Some("SystemForCrossDomainIdentityManagementUnauthorized")));
+    assert_eq!(
+        r.quarantine.as_ref().map(|q| q.reason.as_str()),
+        Some("EncounteredQuarantineException")
+    );
+    assert!(state.quarantine.is_some());
+}
+
+#[test]
+fn escrow_proportion_prunes_in_the_initial_cycle_and_quarantines_later() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("POST /Users status=500")
+        .start_blocking();
+    let rt = runtime();
+    let knobs = Knobs {
+        escrow: scimock::provision::EscrowRules {
+            base: 2,
+            total: 100,
+            cap: 200,
+            proportion: 0.4,
+        },
+        ..Knobs::default()
+    };
+    let engine = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert!(first.escrows_pruned);
+    assert!(first.quarantine.is_none());
+    let second = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    let q = second.quarantine.expect("quarantined");
+    assert_eq!(
+        q.reason, "EncounteredEscrowProportionThreshold",
+        "{}",
+        q.rule
+    );
+}
+
+#[test]
+fn accidental_deletion_prevention_stages_deprovisioning_above_the_threshold() {
+    let mock = mock();
+    let rt = runtime();
+    let mut config = AppConfig::for_profile(&Profile::builtin("entra-generic").unwrap());
+    config.spec.deletion_threshold = Some(2);
+    let engine = Engine::new(AppConfig::from_spec(config.spec.clone()).unwrap())
+        .with_ids(SequentialIds::new());
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    // bob disabled, erin unassigned, frank deleted: three deprovisioning actions > 2.
+    let r = rt.block_on(engine.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
+    assert_eq!(r.stats.staged, 3, "{:#?}", r.stats);
+    assert_eq!(
+        r.quarantine.as_ref().map(|q| q.reason.as_str()),
+        Some("TooManyDeletes")
+    );
+    let users = mock.users();
+    assert_eq!(
+        by_user_name(&users, "bob@contoso.com")["active"],
+        true,
+        "not executed"
+    );
+    assert!(users.iter().any(|u| u["userName"] == "frank@contoso.com"));
+    // "Allow deletes": the next cycle executes them.
+    let allow = Engine::new(AppConfig::from_spec(config.spec).unwrap()).with_knobs(Knobs {
+        allow_deletes: true,
+        ..Knobs::default()
+    });
+    let r = rt.block_on(allow.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
+    assert_eq!(
+        (r.stats.disabled, r.stats.deleted),
+        (2, 1),
+        "{:#?}",
+        r.stats
+    );
+    assert!(r.quarantine.is_none());
+}
+
+#[test]
+fn provisioning_log_entries_have_graph_shape() {
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let mut state = State::default();
+    let r =
+        rt.block_on(engine.run_cycle(&Target::dry_run(), &fixture("directory.json"), &mut state));
+    let create = entry_for(&r, ADA)[0];
+    let v = serde_json::to_value(create).unwrap();
+    for key in [
+        "id",
+        "activityDateTime",
+        "tenantId",
+        "jobId",
+        "cycleId",
+        "changeId",
+        "provisioningAction",
+        "initiatedBy",
+        "servicePrincipal",
+        "sourceSystem",
+        "targetSystem",
+        "sourceIdentity",
+        "targetIdentity",
+        "provisioningStatusInfo",
+        "provisioningSteps",
+        "modifiedProperties",
+    ] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    assert_eq!(v["provisioningAction"], "create");
+    assert_eq!(v["provisioningStatusInfo"]["status"], "success");
+    let steps: Vec<&str> = create
+        .provisioning_steps
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "EntryImportAdd",
+            "EntrySynchronizationScoping",
+            "EntrySynchronizationAdd",
+            "EntryExportAdd"
+        ]
+    );
+    let csv = log::csv(&r.entries);
+    assert_eq!(csv.lines().count(), r.entries.len() + 1);
+    let junit = log::junit(&r.entries);
+    assert_eq!(junit.matches("<testcase").count(), r.entries.len());
+}
+
+fn scimock(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(args)
+        .env_remove("SCIMOCK_TOKEN")
+        .output()
+        .unwrap()
+}
+
+fn fixture_path(name: &str) -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("testdata/provision")
+        .join(name)
+        .display()
+        .to_string()
+}
+
+#[test]
+fn cli_runs_initial_then_incremental_cycles_from_a_state_file() {
+    let mock = mock();
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let logs = tmp.path().join("logs.json");
+    let csv = tmp.path().join("logs.csv");
+    let junit = tmp.path().join("logs.xml");
+    let url = mock.base_url();
+    let (s, l, c, j) = (
+        state.to_str().unwrap(),
+        logs.to_str().unwrap(),
+        csv.to_str().unwrap(),
+        junit.to_str().unwrap(),
+    );
+    let first_dir = fixture_path("directory.json");
+    let reports = format!("json={l},csv={c},junit={j}");
+    let out = scimock(&[
+        "provision",
+        &url,
+        "--directory",
+        &first_dir,
+        "--token",
+        "t",
+        "--state",
+        s,
+        "--report",
+        &reports,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.starts_with("initial cycle"), "{stdout}");
+    assert!(
+        stdout.contains("6 created") && stdout.contains("quarantine: none"),
+        "{stdout}"
+    );
+    let entries: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(&logs).unwrap()).unwrap();
+    assert!(entries
+        .iter()
+        .all(|e| e["provisioningStatusInfo"]["status"].is_string()));
+    assert!(std::fs::read_to_string(&csv)
+        .unwrap()
+        .starts_with("changeId,"));
+    assert!(std::fs::read_to_string(&junit)
+        .unwrap()
+        .contains("<testsuite name=\"scimock provision\""));
+    assert_eq!(mock.users().len(), 4);
+
+    let out = scimock(&[
+        "provision",
+        &url,
+        "--directory",
+        &fixture_path("directory-changed.json"),
+        "--token",
+        "t",
+        "--state",
+        s,
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.starts_with("incremental cycle") && stdout.contains("2 disabled, 1 deleted"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn cli_dry_run_prints_requests_and_writes_no_state() {
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state.json");
+    let out = scimock(&[
+        "provision",
+        "http://127.0.0.1:9/scim/v2?aadOptscim062020",
+        "--directory",
+        &fixture_path("directory.json"),
+        "--dry-run",
+        "--state",
+        state.to_str().unwrap(),
+        "--profile",
+        "alvao",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout
+            .lines()
+            .next()
+            .unwrap()
+            .starts_with("GET /Users?filter=userName+eq+"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(r#""op":"add","path":"members""#),
+        "the URL flag selects the dialect: {stdout}"
+    );
+    assert!(!state.exists());
+}
+
+#[test]
+fn cli_exit_codes_are_one_for_failures_and_two_for_usage() {
+    let mock = MockServer::builder().token("right").start_blocking();
+    let dir = fixture_path("directory.json");
+    let out = scimock(&[
+        "provision",
+        &mock.base_url(),
+        "--directory",
+        &dir,
+        "--token",
+        "wrong",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("quarantine: EncounteredQuarantineException"),
+        "{stdout}"
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", &dir, "--report", "pdf=x"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", "/nonexistent.json"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&["provision", "x", "--directory", &dir, "--profile", "nope"])
+            .status
+            .code(),
+        Some(2)
+    );
+    assert_eq!(
+        scimock(&[
+            "provision",
+            "x",
+            "--directory",
+            &dir,
+            "--dry-run",
+            "--on-demand",
+            "nobody"
+        ])
+        .status
+        .code(),
+        Some(2)
+    );
+}
+
+#[test]
+fn on_demand_runs_one_user_and_leaves_the_others_alone() {
+    let mock = mock();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::AadOptscim062020);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let r = rt
+        .block_on(engine.on_demand(&target, &fixture("directory.json"), &mut state, ADA))
+        .unwrap();
+    assert_eq!(r.stats.created, 1);
+    assert_eq!(mock.users().len(), 1);
+    assert!(state.is_initial(), "on demand is not a cycle");
+    // The test-connection probe comes first.
+    assert!(r.requests[0].path.starts_with("/Users?filter=userName+eq+"));
+    // Again: nothing to do, logged as RedundantExport.
+    let again = rt
+        .block_on(engine.on_demand(&target, &fixture("directory.json"), &mut state, ADA))
+        .unwrap();
+    assert_eq!(again.entries.len(), 1);
+    assert_eq!(again.entries[0].error_code(), Some("RedundantExport"));
+}
+
+mod convergence {
+    //! Model-based property: after any sequence of directory snapshots and cycles against a
+    //! MockServer, the target holds exactly what the model of Entra's rules says.
+
+    use std::collections::{BTreeMap, BTreeSet};
+
+    use proptest::prelude::*;
+    use serde_json::{json, Value};
+
+    use super::*;
+
+    const USERS: usize = 5;
+    const GROUPS: usize = 2;
+    const TITLES: [&str; 3] = ["A", "B", "C"];
+
+    #[derive(Debug, Clone)]
+    struct SnapUser {
+        present: bool,
+        enabled: bool,
+        soft_deleted: bool,
+        direct: bool,
+        title: u8,
+    }
+
+    #[derive(Debug, Clone)]
+    struct Snap {
+        users: Vec<SnapUser>,
+        /// Per group: present and assigned, and its member bitmask.
+        groups: Vec<(bool, bool, u8)>,
+    }
+
+    fn snap() -> impl Strategy<Value = Snap> {
+        let user = (
+            prop::bool::weighted(0.85),
+            prop::bool::weighted(0.8),
+            prop::bool::weighted(0.1),
+            any::<bool>(),
+            0u8..3,
+        )
+            .prop_map(|(present, enabled, soft_deleted, direct, title)| SnapUser {
+                present,
+                enabled,
+                soft_deleted,
+                direct,
+                title,
+            });
+        let group = (prop::bool::weighted(0.9), any::<bool>(), 0u8..32);
+        (
+            prop::collection::vec(user, USERS),
+            prop::collection::vec(group, GROUPS),
+        )
+            .prop_map(|(users, groups)| Snap { users, groups })
+    }
+
+    fn uid(i: usize) -> String {
+        format!("u{i}")
+    }
+
+    fn directory(s: &Snap) -> Directory {
+        let mut users = Vec::new();
+        for (i, u) in s.users.iter().enumerate().filter(|(_, u)| u.present) {
+            let mut v = json!({"id": uid(i), "userPrincipalName": format!("u{i}@x.test"), "mailNickname": uid(i),
+                "displayName": format!("User {i}"), "jobTitle": TITLES[usize::from(u.title)], "accountEnabled": u.enabled});
+            if u.soft_deleted {
+                v["deletedDateTime"] = json!("2026-01-01T00:00:00Z");
+            }
+            users.push(v);
+        }
+        let mut groups = Vec::new();
+        let mut assignments: Vec<Value> = s
+            .users
+            .iter()
+            .enumerate()
+            .filter(|(_, u)| u.present && u.direct)
+            .map(|(i, _)| json!({"principalId": uid(i), "principalType": "User"}))
+            .collect();
+        for (j, (present, assigned, mask)) in s.groups.iter().enumerate().filter(|(_, g)| g.0) {
+            let _ = present;
+            let members: Vec<String> = (0..USERS)
+                .filter(|i| mask & (1 << i) != 0 && s.users[*i].present)
+                .map(uid)
+                .collect();
+            groups.push(
+                json!({"id": format!("g{j}"), "displayName": format!("G{j}"), "members": members}),
+            );
+            if *assigned {
+                assignments.push(json!({"principalId": format!("g{j}"), "principalType": "Group"}));
+            }
+        }
+        Directory::from_value(
+            &json!({"users": users, "groups": groups, "assignments": assignments}),
+        )
+        .unwrap()
+    }
+
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Off {
+        OutOfScope,
+        Other,
+    }
+
+    /// Entra's rules, restated: links with their disable reason, orphans (disabled by
+    /// leaving scope, then hard-deleted: no longer managed), titles last exported, groups
+    /// and their exported members.
+    #[derive(Debug, Default)]
+    struct Model {
+        linked: BTreeMap<usize, Option<Off>>,
+        orphans: BTreeSet<usize>,
+        title: BTreeMap<usize, u8>,
+        groups: BTreeMap<usize, BTreeSet<usize>>,
+    }
+
+    impl Model {
+        fn cycle(&mut self, s: &Snap) {
+            let group_assigned = |i: usize| {
+                s.groups
+                    .iter()
+                    .any(|(p, a, m)| *p && *a && m & (1 << i) != 0)
+            };
+            let in_scope = |i: usize| {
+                let u = &s.users[i];
+                u.present && (u.direct || group_assigned(i)) && u.enabled && !u.soft_deleted
+            };
+            for i in (0..USERS).filter(|i| in_scope(*i)) {
+                self.orphans.remove(&i);
+                self.linked.insert(i, None);
+                self.title.insert(i, s.users[i].title);
+            }
+            for i in 0..USERS {
+                let u = &s.users[i];
+                match self.linked.get(&i).copied() {
+                    Some(None) if u.present && !in_scope(i) => {
+                        let off = if u.enabled && !u.soft_deleted {
+                            Off::OutOfScope
+                        } else {
+                            Off::Other
+                        };
+                        self.linked.insert(i, Some(off));
+                    }
+                    Some(reason) if !u.present => {
+                        self.linked.remove(&i);
+                        if reason == Some(Off::OutOfScope) {
+                            self.orphans.insert(i);
+                        } else {
+                            self.title.remove(&i);
+                            for m in self.groups.values_mut() {
+                                m.remove(&i);
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            for (j, (present, assigned, mask)) in s.groups.iter().enumerate() {
+                if !(*present && *assigned) {
+                    self.groups.remove(&j);
+                    continue;
+                }
+                let current = self.groups.remove(&j).unwrap_or_default();
+                let members = (0..USERS)
+                    .filter(|i| {
+                        mask & (1 << i) != 0 && s.users[*i].present && self.linked.contains_key(i)
+                    })
+                    .filter(|i| in_scope(*i) || current.contains(i))
+                    .collect();
+                self.groups.insert(j, members);
+            }
+        }
+
+        fn check(&self, mock: &MockServer) -> Result<(), TestCaseError> {
+            let users = mock.users();
+            let mut by_name: BTreeMap<String, &Value> = BTreeMap::new();
+            for u in &users {
+                by_name.insert(u["userName"].as_str().unwrap_or_default().to_owned(), u);
+            }
+            let expected: BTreeSet<String> = self
+                .linked
+                .keys()
+                .chain(&self.orphans)
+                .map(|i| format!("u{i}@x.test"))
+                .collect();
+            prop_assert_eq!(by_name.keys().cloned().collect::<BTreeSet<_>>(), expected);
+            for (i, off) in &self.linked {
+                let u = by_name[&format!("u{i}@x.test")];
+                prop_assert_eq!(&u["active"], &json!(off.is_none()), "u{}", i);
+                prop_assert_eq!(
+                    &u["title"],
+                    &json!(TITLES[usize::from(self.title[i])]),
+                    "u{}",
+                    i
+                );
+            }
+            for i in &self.orphans {
+                prop_assert_eq!(&by_name[&format!("u{i}@x.test")]["active"], &json!(false));
+            }
+            let groups = mock.groups();
+            let names: BTreeSet<String> = groups
+                .iter()
+                .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
+                .collect();
+            prop_assert_eq!(
+                names,
+                self.groups
+                    .keys()
+                    .map(|j| format!("G{j}"))
+                    .collect::<BTreeSet<_>>()
+            );
+            for (j, members) in &self.groups {
+                let g = groups
+                    .iter()
+                    .find(|g| g["displayName"] == format!("G{j}"))
+                    .unwrap();
+                let got: BTreeSet<String> = g["members"]
+                    .as_array()
+                    .map(|a| {
+                        a.iter()
+                            .filter_map(|m| m["value"].as_str().map(str::to_owned))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let want: BTreeSet<String> = members
+                    .iter()
+                    .map(|i| {
+                        by_name[&format!("u{i}@x.test")]["id"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_owned()
+                    })
+                    .collect();
+                prop_assert_eq!(got, want, "G{}", j);
+            }
+            Ok(())
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
+
+        /// provisioning converges: target users and groups == the model of the in-scope directory
+        #[test]
+        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>()) {
+            let mock = MockServer::builder().token("t").start_blocking();
+            let rt = runtime();
+            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy });
+            let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+            let mut state = State::default();
+            let mut model = Model::default();
+            for s in &snaps {
+                let r = rt.block_on(engine.run_cycle(&target, &directory(s), &mut state));
+                prop_assert_eq!(r.stats.failed, 0, "{:#?}", r.entries.iter().filter(|e| e.status() == log::Status::Failure).collect::<Vec<_>>());
+                model.cycle(s);
+                model.check(&mock)?;
+            }
+        }
+    }
+}
+
+#[test]
+fn the_documented_example_configuration_loads() {
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/provision.md"))
+            .unwrap();
+    let start = doc.find("```toml\n").unwrap() + "```toml\n".len();
+    let end = start + doc[start..].find("```").unwrap();
+    let c = AppConfig::from_toml(&doc[start..end]).unwrap();
+    assert_eq!(c.dialect(), Dialect::AadOptscim062020);
+    assert_eq!(c.spec.deletion_threshold, Some(500));
+    assert_eq!(c.users.scoping.groups.len(), 1);
+    assert!(c.users.mappings.iter().any(|m| m.reference));
+    assert!(c.groups.unwrap().mappings.iter().any(|m| m.members));
+}
+
+/// A server that leaves inactive users out of filter answers: after a restart (state
+/// cleared), a disabled user is not found, the create collides, and Entra logs EntryConflict.
+#[test]
+fn a_server_hiding_inactive_users_yields_entry_conflict_after_a_restart() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let rt = runtime();
+    rt.block_on(async {
+        let server = wiremock::MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "Resources": []})))
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/scim/v2/Users"))
+            .respond_with(ResponseTemplate::new(409).set_body_json(serde_json::json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"], "status": "409", "scimType": "uniqueness",
+                "detail": "userName is taken (by an inactive user)"})))
+            .mount(&server)
+            .await;
+        let engine = engine("entra-generic", Dialect::Legacy);
+        let target = Target::http(&format!("{}/scim/v2", server.uri()), None).unwrap();
+        let dir = Directory::from_value(&serde_json::json!({
+            "users": [{"id": "u1", "userPrincipalName": "back@contoso.com", "accountEnabled": true}],
+            "assignments": [{"principalId": "u1"}]})).unwrap();
+        let r = engine.run_cycle(&target, &dir, &mut State::default()).await;
+        assert_eq!(r.entries.len(), 1);
+        let e = &r.entries[0];
+        assert_eq!(e.provisioning_action, log::Action::Create);
+        assert_eq!(e.error_code(), Some("SystemForCrossDomainIdentityManagementEntryConflict"));
+        assert!(e.target_identity.id.is_empty(), "a failed create has no target id");
+        let reason = &e.provisioning_status_info.error_information.as_ref().unwrap().reason;
+        assert!(reason.contains("inactive user"), "the web response is quoted: {reason}");
+    });
+}
+
+#[test]
+fn the_order_knob_sorts_the_user_pass_by_source_id() {
+    let rt = runtime();
+    let mut dir = fixture("directory.json");
+    dir.users.reverse();
+    let first_post = |order| {
+        let knobs = Knobs {
+            order,
+            ..Knobs::default()
+        };
+        let e = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
+        let r = rt.block_on(e.run_cycle(&Target::dry_run(), &dir, &mut State::default()));
+        r.requests[0].path.clone()
+    };
+    assert!(first_post(scimock::provision::Order::Directory).contains("frank"));
+    assert!(first_post(scimock::provision::Order::SourceId).contains("ada"));
+}
