@@ -97,6 +97,7 @@ pub mod report;
 pub mod result;
 pub mod runner;
 pub mod scenario;
+mod step;
 pub mod target;
 
 pub use check::{Finding, Severity};
