@@ -69,7 +69,7 @@ pub enum FuzzAttrValue {
     Multi(Vec<String>),
 }
 
-/// `expr_eval`'s structured input: a source object (names from [`EXPR_ATTR_NAMES`]), an
+/// `expr_eval`'s structured input: a source object (names from `EXPR_ATTR_NAMES`), an
 /// RNG seed, and the expression text (last, so it takes the rest of the input verbatim).
 #[derive(Debug, Clone)]
 #[cfg_attr(any(feature = "fuzzing", test), derive(arbitrary::Arbitrary))]

@@ -10,7 +10,7 @@
 //! operator is false on a NULL or empty attribute; `IS NULL` is true there and
 //! `IS NOT NULL` false. Attributes the page says cannot be scoped on are refused when the
 //! filter is loaded. The JSON format is documented field by field in
-//! `docs/expressions.md`; evaluation is in [`eval`].
+//! `docs/expressions.md`; evaluation is in `eval`.
 //!
 //! ```
 //! let f = scimock::scope::ScopeFilter::from_json(r#"{"groups": [{"name": "Sales", "clauses": [
