@@ -200,7 +200,12 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
     if let Some(delay) = exchange.delay() {
         tokio::time::sleep(delay).await;
     }
-    let mut outcome = exchange.finish();
+    let mut outcome = if exchange.may_scan() && multi_threaded() {
+        // The worker hands its other connections to a fresh thread while this one scans.
+        tokio::task::block_in_place(|| exchange.finish())
+    } else {
+        exchange.finish()
+    };
     if let Some(ack) = outcome.commit.take() {
         // Durable state: the answer waits for its commit; one that fails is a 503.
         if let Err(why) = super::persist::committed(ack).await {
@@ -214,6 +219,13 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
         return response.map(|_| BrokenBody.boxed());
     }
     response
+}
+
+/// `block_in_place` needs the multi-thread runtime (the server builds one; an embedder
+/// could call [`run`] from another).
+fn multi_threaded() -> bool {
+    tokio::runtime::Handle::try_current()
+        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and

@@ -379,7 +379,7 @@ impl Store {
 
     /// The groups `member_id` belongs to: their rows change when it is deleted.
     pub fn groups_containing(&self, member_id: &str) -> Vec<String> {
-        self.lock().groups_of(member_id)
+        self.read().groups_of(member_id)
     }
 }
 

@@ -153,7 +153,7 @@ impl Store {
                 state.add_member(&group_id, &member_id, m);
             }
         }
-        *self.lock() = state;
+        *self.write() = state;
         self.bump();
         Ok(())
     }

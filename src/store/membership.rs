@@ -187,7 +187,7 @@ impl Store {
         with_members: bool,
         apply: impl FnOnce(&Value) -> Result<(Value, Vec<MemberOp>, bool)>,
     ) -> Result<(Value, bool)> {
-        let mut state = self.lock();
+        let mut state = self.write();
         let entry = Self::current(&state, kind, id, if_match)?;
         let old = entry.resource();
         let (new, changes, attrs_changed) = apply(&old)?;

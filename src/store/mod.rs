@@ -1,7 +1,7 @@
 //! The in-memory SCIM store: the only code that mutates resources. One
-//! [`std::sync::Mutex`] guards all state (never held across an `.await`: no method here is
+//! [`std::sync::RwLock`] guards all state (never held across an `.await`: no method here is
 //! async), so every request is atomic and concurrent PATCHes to one group never lose an
-//! update. Owns: server-assigned ids and `meta` (RFC 7643 §3.1), uniqueness of `userName`
+//! update, while reads (a GET by id beside a 100,000-user scan) share it. Owns: server-assigned ids and `meta` (RFC 7643 §3.1), uniqueness of `userName`
 //! and group `displayName` (case-insensitive), `If-Match` preconditions (RFC 7644 §3.14),
 //! group membership with its reverse index, filtering/sorting/paging (RFC 7644 §3.4.2).
 //! Leaves HTTP, projection of `attributes` and PATCH path semantics to `server/` and
@@ -14,7 +14,7 @@
 //! a filter no index answers parses every resource of the type it scans (a few µs each),
 //! which is acceptable for a mock and keeps memory flat.
 
-mod bounds;
+pub(crate) mod bounds;
 pub mod durable;
 mod indexes;
 mod load;
@@ -24,7 +24,7 @@ mod query;
 mod validate;
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -90,7 +90,7 @@ const TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros
 /// The in-memory store. Cheap to share behind an [`Arc`].
 #[derive(Debug)]
 pub struct Store {
-    state: Mutex<State>,
+    state: RwLock<State>,
     seed: Mutex<Option<Box<[u8]>>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
@@ -123,7 +123,7 @@ impl Store {
     /// `meta.location` and member `$ref`s (e.g. `http://127.0.0.1:8080/scim/v2`).
     pub fn new(clock: Arc<dyn Clock>, ids: Arc<dyn IdGenerator>, location_base: &str) -> Self {
         Store {
-            state: Mutex::new(State::default()),
+            state: RwLock::new(State::default()),
             seed: Mutex::new(None),
             clock,
             ids,
@@ -185,10 +185,17 @@ impl Store {
         self.generation.fetch_add(1, Ordering::AcqRel);
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock is a scimock defect; the state is still
-        // structurally valid (every mutation is validated first), so keep serving.
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    /// Shared access: reads (point reads, lists, scans) run side by side, so a long scan
+    /// never makes a GET by id wait for it. A panic while holding either guard is a scimock
+    /// defect; the state is still structurally valid (every mutation is validated first),
+    /// so keep serving.
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Exclusive access, for writes.
+    fn write(&self) -> RwLockWriteGuard<'_, State> {
+        self.state.write().unwrap_or_else(|e| e.into_inner())
     }
 
     fn now(&self) -> String {
@@ -332,7 +339,7 @@ impl Store {
         body: Value,
     ) -> Result<(Value, Option<StoredText>)> {
         let prepared = validate::prepare(kind, body, self.schema(kind))?;
-        let mut state = self.lock();
+        let mut state = self.write();
         self.check_unique(&state, kind, &prepared.resource, None)?;
         let members = match prepared.members {
             Some(m) => membership::resolve(&state, None, m)?,
@@ -366,7 +373,7 @@ impl Store {
 
     /// The resource with this id, members included.
     pub fn get(&self, kind: ResourceKind, id: &str, with_members: bool) -> Result<Value> {
-        let state = self.lock();
+        let state = self.read();
         if !state.map(kind).contains_key(id) {
             return Err(Self::not_found(kind, id));
         }
@@ -377,7 +384,7 @@ impl Store {
     /// when it must be parsed and projected (groups render members; some users hold
     /// `returned: never` attributes such as `password`).
     pub fn get_plain(&self, kind: ResourceKind, id: &str) -> Result<Option<StoredText>> {
-        let state = self.lock();
+        let state = self.read();
         let entry = state
             .map(kind)
             .get(id)
@@ -408,7 +415,7 @@ impl Store {
             }
         }
         let prepared = validate::prepare(kind, body, self.schema(kind))?;
-        let mut state = self.lock();
+        let mut state = self.write();
         let entry = Self::current(&state, kind, id, if_match)?;
         let old = entry.resource();
         self.check_immutable(kind, &old, &prepared.resource)?;
@@ -455,7 +462,7 @@ impl Store {
     /// Deletes a resource (RFC 7644 §3.6). A deleted user or group leaves every group it
     /// was a member of.
     pub fn delete(&self, kind: ResourceKind, id: &str, if_match: Option<&str>) -> Result<()> {
-        let mut state = self.lock();
+        let mut state = self.write();
         Self::current(&state, kind, id, if_match)?;
         let now = self.now();
         for group_id in state.groups_of(id) {
@@ -488,7 +495,7 @@ impl Store {
 
     /// Every resource of `kind`, members included, in id order.
     pub fn all(&self, kind: ResourceKind) -> Vec<Value> {
-        let state = self.lock();
+        let state = self.read();
         state
             .map(kind)
             .keys()
@@ -499,7 +506,7 @@ impl Store {
     /// Removes everything.
     pub fn clear(&self) {
         let fresh = self.new_state();
-        *self.lock() = fresh;
+        *self.write() = fresh;
         self.bump();
     }
 
@@ -574,6 +581,6 @@ impl Store {
     /// index == forward index). For tests and fuzzing; `Err` names the first violation.
     #[doc(hidden)]
     pub fn check_invariants(&self) -> std::result::Result<(), String> {
-        self.lock().check_membership()
+        self.read().check_membership()
     }
 }

@@ -112,7 +112,7 @@ fn compare(a: &Option<Key>, b: &Option<Key>) -> Ordering {
 impl Store {
     /// Lists `kind` resources matching `query`.
     pub fn list(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page> {
-        let state = self.lock();
+        let state = self.read();
         let (ids, total, start_index) = self.select(&state, kind, query)?;
         let resources = ids
             .into_iter()
@@ -128,7 +128,7 @@ impl Store {
     /// [`Store::list`] for a caller that will apply the default projection: users whose
     /// stored text is already that projection come back as text, unparsed.
     pub fn list_items(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page<PageItem>> {
-        let state = self.lock();
+        let state = self.read();
         let (ids, total, start_index) = self.select(&state, kind, query)?;
         let resources = ids
             .into_iter()

@@ -139,12 +139,12 @@ fn a_profile_matching_attribute_is_indexed_and_kept_current() {
     let f = crate::filter::parse(r#"emails[type eq "work"].value eq "a@contoso.com""#).unwrap();
     // The index answers (a candidate list, not a scan) …
     assert_eq!(
-        s.lock().candidates(ResourceKind::User, &f),
+        s.read().candidates(ResourceKind::User, &f),
         Some(vec![id.clone()])
     );
     let home = crate::filter::parse(r#"emails[type eq "home"].value eq "h@x""#).unwrap();
     assert_eq!(
-        s.lock().candidates(ResourceKind::User, &home),
+        s.read().candidates(ResourceKind::User, &home),
         None,
         "not a matching attribute"
     );
@@ -156,10 +156,10 @@ fn a_profile_matching_attribute_is_indexed_and_kept_current() {
         None,
     )
     .unwrap();
-    assert_eq!(s.lock().candidates(ResourceKind::User, &f), Some(vec![]));
+    assert_eq!(s.read().candidates(ResourceKind::User, &f), Some(vec![]));
     let g = crate::filter::parse(r#"emails[type eq "work"].value eq "NEW@contoso.com""#).unwrap();
     assert_eq!(
-        s.lock().candidates(ResourceKind::User, &g),
+        s.read().candidates(ResourceKind::User, &g),
         Some(vec![id.clone()])
     );
     let page = s
@@ -174,10 +174,10 @@ fn a_profile_matching_attribute_is_indexed_and_kept_current() {
         .unwrap();
     assert_eq!(page.total, 1);
     s.delete(ResourceKind::User, &id, None).unwrap();
-    assert_eq!(s.lock().candidates(ResourceKind::User, &g), Some(vec![]));
+    assert_eq!(s.read().candidates(ResourceKind::User, &g), Some(vec![]));
     s.clear();
     assert_eq!(
-        s.lock().candidates(ResourceKind::User, &g),
+        s.read().candidates(ResourceKind::User, &g),
         Some(vec![]),
         "kept after clear"
     );
