@@ -149,8 +149,10 @@ fn json_body(body: &[u8]) -> Result<Value> {
             "the request body is empty; a JSON object was expected",
         ));
     }
-    serde_json::from_slice(body)
-        .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))
+    let value = serde_json::from_slice(body)
+        .map_err(|e| Error::invalid_syntax(format!("the request body is not valid JSON: {e}")))?;
+    crate::store::bounds::check_integers("request body", body)?;
+    Ok(value)
 }
 
 fn typed<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T> {

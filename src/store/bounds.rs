@@ -72,12 +72,64 @@ fn walk(what: &str, mut stack: Vec<(&Value, usize)>, deepest: usize, bytes: usiz
 }
 
 /// Reads JSON text the store wrote or a person supplied (seeds, state, journal bodies):
-/// serde_json with its 128-level limit, then [`MAX_DEPTH`] on the result.
+/// serde_json with its 128-level limit, then [`MAX_DEPTH`] on the result, and no integer
+/// beyond 64 bits (see [`check_integers`]).
 pub fn read_json(what: &str, text: &[u8]) -> Result<Value> {
     let value: Value = serde_json::from_slice(text)
         .map_err(|e| Error::invalid_syntax(format!("{what} is not valid JSON: {e}")))?;
+    check_integers(what, text)?;
     check(what, &value)?;
     Ok(value)
+}
+
+/// Refuses an integer literal that fits neither `i64` nor `u64`. serde_json reads one as a
+/// double, so `12345678901234567890123` would be stored as `1.2345678901234568e22`: a
+/// silent change of the value the client sent. RFC 7643 §2.3.4 makes `integer` a whole
+/// number and RFC 8259 §6 warns that wider ones are not interoperable, so such a value is
+/// `400 invalidValue` rather than rounded. Numbers with a fraction or exponent are decimals
+/// (RFC 7643 §2.3.3) and read as doubles, as before. `text` must be valid JSON.
+pub(crate) fn check_integers(what: &str, text: &[u8]) -> Result<()> {
+    match wide_integer(text) {
+        None => Ok(()),
+        Some(literal) => Err(Error::invalid_value(format!(
+            "the {what} holds the integer {literal}, beyond 64 bits; scimock keeps integers \
+             from -2^63 to 2^64-1 exactly and would otherwise round it (RFC 7643 §2.3.4)"
+        ))),
+    }
+}
+
+/// The first integer literal of valid JSON `text` outside the 64-bit range, shortened
+/// for an error message.
+fn wide_integer(text: &[u8]) -> Option<String> {
+    let mut i = 0;
+    while i < text.len() {
+        match text[i] {
+            b'"' => {
+                i += 1;
+                while i < text.len() && text[i] != b'"' {
+                    i += if text[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                while i < text.len()
+                    && matches!(text[i], b'0'..=b'9' | b'-' | b'+' | b'.' | b'e' | b'E')
+                {
+                    i += 1;
+                }
+                let literal = std::str::from_utf8(&text[start..i]).unwrap_or("");
+                let integer = !literal.contains(['.', 'e', 'E']);
+                if integer && literal.parse::<i64>().is_err() && literal.parse::<u64>().is_err() {
+                    let shown: String = literal.chars().take(40).collect();
+                    let more = if literal.len() > 40 { "…" } else { "" };
+                    return Some(format!("{shown}{more}"));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
 }
 
 #[cfg(test)]
@@ -107,6 +159,27 @@ mod tests {
             check("resource", &big).map_err(|e| e.kind()),
             Err(crate::ErrorKind::InvalidValue)
         );
+    }
+
+    #[test]
+    fn integers_beyond_64_bits_are_refused_not_rounded() {
+        for wide in [
+            "18446744073709551616",
+            "-9223372036854775809",
+            "123456789012345678901234567890",
+        ] {
+            let text = format!(r#"{{"a":{{"b":[1,{wide}]}}}}"#);
+            let e = read_json("body", text.as_bytes()).unwrap_err();
+            assert_eq!(e.kind(), crate::ErrorKind::InvalidValue, "{e}");
+            assert!(e.to_string().contains(wide), "{e}");
+        }
+        // The 64-bit edges, decimals, exponents and digits inside strings are kept.
+        let ok = r#"{"max":18446744073709551615,"min":-9223372036854775808,"d":1.5e300,
+                     "f":123456789012345678901234567890.5,"s":"123456789012345678901234567890",
+                     "q":"\"99999999999999999999999","n":-0}"#;
+        let v = read_json("body", ok.as_bytes()).unwrap();
+        assert_eq!(v["max"], serde_json::json!(u64::MAX));
+        assert_eq!(v["min"], serde_json::json!(i64::MIN));
     }
 
     #[test]

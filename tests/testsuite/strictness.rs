@@ -86,3 +86,46 @@ fn a_fault_rule_fires_for_every_spelling_the_router_serves() {
         assert_eq!(a.status, 503, "{path}: {}", a.text);
     }
 }
+
+/// "Why" 9: an integer beyond 64 bits was read as a double and stored rounded. It is now
+/// 400 invalidValue in POST and PATCH bodies, and nothing is stored.
+#[test]
+fn integers_beyond_64_bits_are_refused_instead_of_rounded() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    let wide = "123456789012345678901234567890";
+    let post = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"wide@x.test","urn:x:ext":{{"n":{wide}}}}}"#
+    );
+    let r = send(server.address(), "POST", "/scim/v2/Users", &[], Some(&post)).unwrap();
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["scimType"], "invalidValue");
+    assert!(r.text.contains(wide), "{}", r.text);
+    let list = send(server.address(), "GET", "/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(list.body["totalResults"], 0, "{}", list.text);
+
+    let ok =
+        json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "a@x.test"});
+    let created = send(
+        server.address(),
+        "POST",
+        "/scim/v2/Users",
+        &[],
+        Some(&ok.to_string()),
+    )
+    .unwrap();
+    assert_eq!(created.status, 201, "{}", created.text);
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    let patch = format!(
+        r#"{{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":[{{"op":"add","path":"nickName","value":-{wide}}}]}}"#
+    );
+    let r = send(
+        server.address(),
+        "PATCH",
+        &format!("/scim/v2/Users/{id}"),
+        &[],
+        Some(&patch),
+    )
+    .unwrap();
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(r.body["scimType"], "invalidValue");
+}
