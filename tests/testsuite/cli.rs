@@ -143,6 +143,9 @@ fn spawn_serve(args: &[&str]) -> (Running, String) {
             break url.trim().to_owned();
         }
     };
+    // Keep reading: the banner goes on after the URL, and a pipe closed under it would end
+    // serve (a write to a closed stdout stops the command with 141).
+    std::thread::spawn(move || lines.for_each(drop));
     (Running(child), base)
 }
 
