@@ -136,9 +136,11 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
             {
                 reports.push((kind.to_owned(), PathBuf::from(path)))
             }
-            _ => return usage(&format!(
+            _ => {
+                return usage(&format!(
                 "--report `{r}`: use json=PATH, csv=PATH, junit=PATH, html=PATH or requests=PATH"
-            )),
+            ))
+            }
         }
     }
     let mut config = match load_config(&args.profile) {

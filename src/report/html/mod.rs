@@ -181,10 +181,17 @@ pub(crate) fn counts(items: &[(&str, u64, &str)]) -> Markup {
     html! {
         ul.counts {
             @for (label, n, class) in items {
-                li class=(class) { span.n { (n) } " " span.label { (label) } }
+                li class=[(!class.is_empty()).then_some(class)] {
+                    span.n { (n) } " " span.label { (label) }
+                }
             }
         }
     }
+}
+
+/// `1 step`, `2 steps`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// One bar of a chart.

@@ -192,7 +192,7 @@ fn row(info: &RunInfo, e: &Entry) -> Markup {
             }
             td {
                 details {
-                    summary { (e.provisioning_steps.len()) " steps" }
+                    summary { (super::plural(e.provisioning_steps.len(), "step", "steps")) }
                     ol {
                         @for s in &e.provisioning_steps {
                             li {

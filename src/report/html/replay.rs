@@ -237,7 +237,7 @@ fn scenario(info: &RunInfo, s: &ScenarioResult, validate: bool) -> Markup {
                 strong.name { (s.name) } " "
                 span.dialect { "(" (s.dialect.as_str()) ")" }
                 @if let Some(kind) = kind { " " span.badge.skipped { (kind) } }
-                " " span.muted { (s.steps.len()) " steps · " (s.duration_ms) " ms" }
+                " " span.muted { (super::plural(s.steps.len(), "step", "steps")) " · " (s.duration_ms) " ms" }
             }
             @if !s.description.is_empty() { p.muted { (s.description) } }
             @if !s.note.is_empty() { p.note { (s.note) } }
@@ -247,7 +247,7 @@ fn scenario(info: &RunInfo, s: &ScenarioResult, validate: bool) -> Markup {
             }
             @if !s.cleanup.is_empty() {
                 details.cleanup {
-                    summary { "cleanup (" (s.cleanup.len()) " requests, best effort)" }
+                    summary { "cleanup (" (super::plural(s.cleanup.len(), "request", "requests")) ", best effort)" }
                     ul {
                         @for c in &s.cleanup {
                             li.line {
