@@ -13,10 +13,7 @@ use serde_json::{json, Value};
 
 use scimock::clock::{FixedClock, SequentialIds};
 use scimock::profile::Profile;
-use scimock::provision::{
-    AppConfig, CycleReport, Dialect as ProvisionDialect, Directory, Engine, Quarantine, State,
-    Target,
-};
+use scimock::provision::{AppConfig, CycleReport, Directory, Engine, Quarantine, State, Target};
 use scimock::replay::{
     CleanupResult, Dialect, Finding, Outcome, ReceivedResponse, Report, ScenarioResult,
     SentRequest, Severity, StepResult, Summary,
