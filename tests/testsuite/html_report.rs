@@ -569,6 +569,30 @@ fn validate_and_provision_write_the_html_report() {
     assert!(text.contains("FAILED: 1 of"));
 }
 
+#[test]
+fn an_unreachable_endpoint_gets_a_page_that_says_so() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("down.html");
+    let arg = format!("html={}", page.display());
+    let url = format!("http://127.0.0.1:{port}/scim/v2");
+    let out = scimock(&["replay", &url, "--report", &arg]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = std::fs::read_to_string(&page).unwrap();
+    assert_self_contained(&text);
+    assert!(text.contains("<p class=\"verdict unreachable\" id=\"verdict\">UNREACHABLE: "));
+    assert!(text.contains(&url));
+}
+
 // ---- the browser ------------------------------------------------------------------
 
 /// `chromium` or `chromium-browser` on PATH.

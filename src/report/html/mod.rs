@@ -218,7 +218,7 @@ pub(crate) fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
             title { (title) }
             @for (i, bar) in bars.iter().enumerate() {
                 @let y = i * ROW;
-                @let w = (bar.count * WIDTH / max).max(2);
+                @let w = (bar.count.saturating_mul(WIDTH) / max).clamp(2, WIDTH);
                 @let (short, cut) = split_chars(&bar.label, LABEL_CHARS);
                 g {
                     title { (bar.label) ": " (bar.count) }
