@@ -369,10 +369,17 @@ fn every_text_field_is_escaped() {
         rule: with_payload("rule"),
         current_began: with_payload("began"),
     });
+    // The fields the fixed run leaves empty.
+    let mut report = fixed_report(&with_payload);
+    report.stopped = Some(with_payload("stopped"));
+    report.scenarios[1].cleanup[0].error = Some(with_payload("connection reset"));
+    report.scenarios[1].cleanup[0].status = None;
+    let mut with_dialect = info.clone();
+    with_dialect.dialect = Some(with_payload("legacy"));
     let pages = [
-        html::replay(&info, &fixed_report(&with_payload)),
-        html::validate(&info, &fixed_validation(&with_payload)),
-        html::provision(&info, &cycle, true),
+        html::replay(&info, &report),
+        html::validate(&with_dialect, &fixed_validation(&with_payload)),
+        html::provision(&with_dialect, &cycle, true),
     ];
     for page in &pages {
         assert_self_contained(page);
@@ -387,6 +394,8 @@ fn every_text_field_is_escaped() {
             "the payload is shown, escaped"
         );
     }
+    assert!(pages[0].contains(&format!("stopped: stopped{PAYLOAD_ESCAPED}")));
+    assert!(pages[0].contains(&format!("connection reset{PAYLOAD_ESCAPED}")));
     // The bodies (JSON) carry the payload JSON-escaped, then HTML-escaped.
     assert!(pages[0].contains("&lt;script&gt;alert(1)&lt;/script&gt;\\&quot;q\\&quot;"));
 }
