@@ -73,17 +73,46 @@ pub struct RunInfo {
     pub secrets: Vec<String>,
 }
 
+/// Secrets at least this long are replaced wherever they occur; shorter ones (a test
+/// token such as `t`) only where they stand alone, so `t` does not eat every letter t.
+const SUBSTRING_SECRET: usize = 8;
+
 impl RunInfo {
     /// `text` with every secret replaced.
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
         let mut out = Cow::Borrowed(text);
         for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
-            if out.contains(secret.as_str()) {
-                out = Cow::Owned(out.replace(secret.as_str(), REDACTED));
+            if !out.contains(secret.as_str()) {
+                continue;
             }
+            out = Cow::Owned(if secret.chars().count() >= SUBSTRING_SECRET {
+                out.replace(secret.as_str(), REDACTED)
+            } else {
+                replace_standalone(&out, secret)
+            });
         }
         out
     }
+}
+
+/// `text` with each occurrence of `secret` that no letter or digit touches replaced.
+fn replace_standalone(text: &str, secret: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let mut before: Option<char> = None;
+    while let Some(at) = rest.find(secret) {
+        let (head, tail) = rest.split_at(at);
+        let after = tail.get(secret.len()..).unwrap_or("");
+        let prev = head.chars().next_back().or(before);
+        let alone = !prev.is_some_and(char::is_alphanumeric)
+            && !after.chars().next().is_some_and(char::is_alphanumeric);
+        out.push_str(head);
+        out.push_str(if alone { REDACTED } else { secret });
+        before = secret.chars().next_back();
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 const REDACTED: &str = "[redacted]";
@@ -164,13 +193,14 @@ fn without_user_info(url: &str) -> Cow<'_, str> {
     }
 }
 
-/// A filter box, hidden until the script shows it; it filters the `[data-filter]` items.
-pub(crate) fn filter_box(what: &str) -> Markup {
+/// A filter box, hidden until the script shows it; it filters the `[data-filter]` items
+/// by what `hint` names.
+pub(crate) fn filter_box(what: &str, hint: &str) -> Markup {
     html! {
         p.filter hidden id="filter-box" {
             label {
                 "filter " (what) " "
-                input type="search" id="filter" placeholder="name, dialect, failed, error code…";
+                input type="search" id="filter" placeholder=(hint);
             }
         }
     }
@@ -363,12 +393,18 @@ mod tests {
     }
 
     #[test]
-    fn scrub_replaces_every_secret() {
+    fn scrub_replaces_long_secrets_everywhere_and_short_ones_where_they_stand_alone() {
         let info = RunInfo {
-            secrets: vec!["tok".into(), String::new()],
+            secrets: vec!["t".into(), "longsecret".into(), String::new()],
             ..RunInfo::default()
         };
-        assert_eq!(info.scrub("a tok b tok"), "a [redacted] b [redacted]");
+        assert_eq!(info.scrub("a t b \"t\""), "a [redacted] b \"[redacted]\"");
+        assert_eq!(info.scrub("contoso.com"), "contoso.com");
+        assert_eq!(info.scrub("t"), "[redacted]");
+        assert_eq!(
+            info.scrub("xlongsecretx longsecret"),
+            "x[redacted]x [redacted]"
+        );
         assert_eq!(info.scrub("none"), "none");
     }
 }

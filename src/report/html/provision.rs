@@ -66,7 +66,7 @@ pub fn provision(info: &RunInfo, report: &CycleReport, on_demand: bool) -> Strin
         (causes(report))
         section id="objects" {
             h2 { "Provisioning logs (" (report.entries.len()) " entries)" }
-            (super::filter_box("entries"))
+            (super::filter_box("entries", "name, id, action, failure, error code…"))
             @if report.entries.is_empty() {
                 p.muted { "no entries" }
             } @else {

@@ -125,7 +125,7 @@ fn render(
         (causes(report))
         section id="scenarios" {
             h2 { "Scenario runs" }
-            (super::filter_box("scenario runs"))
+            (super::filter_box("scenario runs", "name, dialect, failed, check (status, body…)"))
             @for s in ordered(report) {
                 (scenario(info, s, mandatory_failed.is_some()))
             }
@@ -221,7 +221,19 @@ fn causes(report: &Report) -> Markup {
 fn scenario(info: &RunInfo, s: &ScenarioResult, validate: bool) -> Markup {
     let outcome = outcome_name(s.outcome);
     let failed = s.outcome == Outcome::Failed;
-    let filter = format!("{} {} {outcome}", s.name, s.dialect.as_str());
+    let mut checks: Vec<&str> = s
+        .steps
+        .iter()
+        .flat_map(|st| &st.findings)
+        .map(|f| f.check)
+        .collect();
+    checks.sort_unstable();
+    checks.dedup();
+    let mut filter = format!("{} {} {outcome}", s.name, s.dialect.as_str());
+    for check in checks {
+        filter.push(' ');
+        filter.push_str(check);
+    }
     let kind = validate
         .then(|| {
             s.description
