@@ -22,8 +22,9 @@ enum DialectArg {
 #[derive(Debug, Args)]
 pub(crate) struct ReplayArgs {
     /// The tenant URL as entered in Entra, e.g. http://127.0.0.1:8080/scim/v2
-    /// (a `?aadOptscim062020` suffix selects that dialect).
-    tenant_url: String,
+    /// (a `?aadOptscim062020` suffix selects that dialect). Optional with `--list`.
+    #[arg(required_unless_present = "list")]
+    tenant_url: Option<String>,
     /// Bearer token for the endpoint.
     #[arg(long, env = "SCIMOCK_TOKEN")]
     token: Option<String>,
@@ -133,7 +134,10 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
             return usage("no scenario matches --scenario; see --list");
         }
     }
-    let mut config = RunnerConfig::new(args.tenant_url.clone());
+    // `--list` without a URL lists for the default dialect; the URL is never contacted.
+    let tenant_url = args.tenant_url.clone();
+    let mut config =
+        RunnerConfig::new(tenant_url.unwrap_or_else(|| "http://127.0.0.1/scim/v2".into()));
     config.token = args.token.clone();
     config.dialects = match args.dialect {
         None => Vec::new(),

@@ -322,3 +322,21 @@ fn a_seed_with_an_unknown_top_level_key_is_refused_naming_it() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("`Groupz`"), "{err}");
 }
+
+/// `scimock replay --list | head`: the reader is gone before the listing is written. The
+/// command stops quietly with 141 (as if killed by SIGPIPE) instead of panicking.
+#[test]
+fn a_closed_stdout_pipe_stops_the_listing_without_a_panic() {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader); // every write to `writer` now fails with EPIPE
+    let out = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["replay", "--list"])
+        .stdin(Stdio::null())
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = text(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(out.status.code(), Some(141), "{stderr}");
+}
