@@ -165,7 +165,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         config.capabilities.retain(|c| c != "groups");
     }
     let info = super::run_info(
-        &args.tenant_url,
+        args.tenant_url.as_deref().unwrap_or_default(),
         config.profile.clone(),
         args.token.as_ref(),
     );
