@@ -22,6 +22,8 @@
 //!   and record.
 //! - [`provision`]: Entra's provisioning cycles (mappings, scoping, matching, deprovisioning,
 //!   quarantine, provisioning logs) simulated against any SCIM endpoint.
+//! - `report` (feature `html-report`, on with `cli`): the self-contained HTML report of
+//!   replay, validate and provision runs.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper lives in three places only: [`server`], the replay client ([`replay`]) and the
@@ -45,6 +47,8 @@ pub mod profile;
 pub mod provision;
 pub mod record;
 pub mod replay;
+#[cfg(feature = "html-report")]
+pub mod report;
 pub mod scim;
 pub mod scope;
 pub mod server;

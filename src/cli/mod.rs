@@ -77,6 +77,30 @@ impl TlsArgs {
     }
 }
 
+/// Now in RFC 3339 (UTC), for the HTML report's header.
+pub(crate) fn run_date() -> String {
+    time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap_or_else(|_| time::OffsetDateTime::now_utc())
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// The HTML report's facts about a run.
+pub(crate) fn run_info(
+    target: &str,
+    profile: Option<String>,
+    token: Option<&String>,
+) -> scimock::report::html::RunInfo {
+    scimock::report::html::RunInfo {
+        target: target.to_owned(),
+        dialect: None,
+        profile,
+        date: run_date(),
+        secrets: token.into_iter().cloned().collect(),
+    }
+}
+
 pub(crate) fn run(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),

@@ -43,6 +43,7 @@ pub(crate) struct ProvisionArgs {
     #[arg(long)]
     dry_run: bool,
     /// Reports: `json=PATH` (provisioningObjectSummary array), `csv=PATH`, `junit=PATH`,
+    /// `html=PATH` (one self-contained page: cycle summary, quarantine, per-object logs),
     /// `requests=PATH` (the requests sent, JSON); comma-separated or repeated.
     #[arg(long, value_delimiter = ',')]
     report: Vec<String>,
@@ -130,13 +131,15 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     let mut reports = Vec::new();
     for r in &args.report {
         match r.split_once('=') {
-            Some((kind @ ("json" | "csv" | "junit" | "requests"), path)) if !path.is_empty() => {
+            Some((kind @ ("json" | "csv" | "junit" | "html" | "requests"), path))
+                if !path.is_empty() =>
+            {
                 reports.push((kind.to_owned(), PathBuf::from(path)))
             }
             _ => {
                 return usage(&format!(
-                    "--report `{r}`: use json=PATH, csv=PATH, junit=PATH or requests=PATH"
-                ))
+                "--report `{r}`: use json=PATH, csv=PATH, junit=PATH, html=PATH or requests=PATH"
+            ))
             }
         }
     }
@@ -191,6 +194,14 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
         keep_entries: reports.iter().any(|(k, _)| k != "requests"),
         ..Knobs::default()
     };
+    let mut info = super::run_info(&base, Some(args.profile.clone()), args.token.as_ref());
+    info.dialect = Some(
+        match config.dialect() {
+            Dialect::Legacy => "legacy",
+            Dialect::AadOptscim062020 => "aadOptscim062020",
+        }
+        .to_owned(),
+    );
     let engine = Engine::new(config).with_knobs(knobs);
     let target = if args.dry_run {
         Target::dry_run()
@@ -234,6 +245,7 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
             "json" => serde_json::to_string_pretty(&report.entries).unwrap_or_default(),
             "csv" => log::csv(&report.entries),
             "junit" => log::junit(&report.entries),
+            "html" => scimock::report::html::provision(&info, &report, args.on_demand.is_some()),
             _ => serde_json::to_string_pretty(&report.requests).unwrap_or_default(),
         };
         if let Err(e) = std::fs::write(path, text) {

@@ -36,7 +36,8 @@ pub(crate) struct ReplayArgs {
     /// PATCH dialect(s) to speak. Default: legacy, or the tenant URL's flag.
     #[arg(long, value_enum)]
     dialect: Option<DialectArg>,
-    /// Reports to write: `junit=PATH`, `json=PATH`, comma-separated or repeated.
+    /// Reports to write: `junit=PATH`, `json=PATH`, `html=PATH` (one self-contained page),
+    /// comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_parser = parse_report)]
     report: Vec<(ReportKind, PathBuf)>,
     /// Read scenarios from this directory instead of the built-in set.
@@ -81,13 +82,15 @@ pub(crate) struct ReplayArgs {
 enum ReportKind {
     Junit,
     Json,
+    Html,
 }
 
 fn parse_report(value: &str) -> Result<(ReportKind, PathBuf), String> {
     match value.split_once('=') {
         Some(("junit", path)) if !path.is_empty() => Ok((ReportKind::Junit, path.into())),
         Some(("json", path)) if !path.is_empty() => Ok((ReportKind::Json, path.into())),
-        _ => Err(format!("`{value}`: use junit=PATH or json=PATH")),
+        Some(("html", path)) if !path.is_empty() => Ok((ReportKind::Html, path.into())),
+        _ => Err(format!("`{value}`: use junit=PATH, json=PATH or html=PATH")),
     }
 }
 
@@ -161,6 +164,11 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     if args.no_groups {
         config.capabilities.retain(|c| c != "groups");
     }
+    let info = super::run_info(
+        args.tenant_url.as_deref().unwrap_or_default(),
+        config.profile.clone(),
+        args.token.as_ref(),
+    );
     let runner = match Runner::new(config) {
         Ok(r) => r,
         Err(e) => return usage(&e.to_string()),
@@ -225,6 +233,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
                 Err(e) => return usage(&format!("writing JUnit: {e}")),
             },
             ReportKind::Json => report::json(&result),
+            ReportKind::Html => scimock::report::html::replay(&info, &result),
         };
         if let Err(e) = std::fs::write(path, text) {
             return usage(&format!("cannot write {}: {e}", path.display()));
@@ -232,6 +241,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         let kind = match kind {
             ReportKind::Junit => "junit",
             ReportKind::Json => "json",
+            ReportKind::Html => "html",
         };
         eprintln!("wrote {kind} report to {}", path.display());
     }

@@ -29,7 +29,8 @@ pub(crate) struct ValidateArgs {
     /// Which tests: the SCIM Validator's, the Logic App template's, or both.
     #[arg(long, value_enum, default_value = "validator")]
     suite: SuiteArg,
-    /// Reports to write: `junit=PATH`, `json=PATH`, comma-separated or repeated.
+    /// Reports to write: `junit=PATH`, `json=PATH`, `html=PATH` (one self-contained page),
+    /// comma-separated or repeated.
     #[arg(long, value_delimiter = ',')]
     report: Vec<String>,
     /// Leave out group tests (the Validator's "Enable Group Tests" unticked).
@@ -104,15 +105,21 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
     let mut reports: Vec<(String, PathBuf)> = Vec::new();
     for r in &args.report {
         match r.split_once('=') {
-            Some((kind @ ("junit" | "json"), path)) if !path.is_empty() => {
+            Some((kind @ ("junit" | "json" | "html"), path)) if !path.is_empty() => {
                 reports.push((kind.to_owned(), PathBuf::from(path)))
             }
-            _ => return usage(&format!("--report `{r}`: use junit=PATH or json=PATH")),
+            _ => {
+                return usage(&format!(
+                    "--report `{r}`: use junit=PATH, json=PATH or html=PATH"
+                ))
+            }
         }
     }
     if !(args.timeout.is_finite() && args.timeout > 0.0) {
         return usage("--timeout must be a positive number of seconds");
     }
+    let mut info = super::run_info(&url, None, args.token.as_ref());
+    info.dialect = Some(Dialect::AadOptscim062020.as_str().to_owned());
     let mut config = RunnerConfig::new(url);
     config.token = args.token.clone();
     // The Validator speaks lowercase ops and JSON booleans in PATCH.
@@ -162,6 +169,7 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
                 Ok(t) => t,
                 Err(e) => return usage(&format!("writing JUnit: {e}")),
             },
+            "html" => scimock::report::html::validate(&info, &validation),
             _ => report::json(result),
         };
         if let Err(e) = std::fs::write(path, text) {

@@ -200,7 +200,7 @@ fn csv_field(s: &str) -> String {
     }
 }
 
-fn action_name(a: Action) -> &'static str {
+pub(crate) fn action_name(a: Action) -> &'static str {
     match a {
         Action::Create => "Create",
         Action::Update => "Update",
@@ -211,7 +211,7 @@ fn action_name(a: Action) -> &'static str {
     }
 }
 
-fn status_name(s: Status) -> &'static str {
+pub(crate) fn status_name(s: Status) -> &'static str {
     match s {
         Status::Success => "Success",
         Status::Warning => "Warning",

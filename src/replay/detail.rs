@@ -54,7 +54,7 @@ fn body_text(body: &Value, whole: bool) -> String {
 }
 
 /// Header values that never reach a report.
-fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
+pub(crate) fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
     let n = name.to_ascii_lowercase();
     if n == "authorization" || n.contains("cookie") || n.contains("token") || n.contains("api-key")
     {
