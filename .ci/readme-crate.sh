@@ -36,7 +36,7 @@ cp "$ROOT/Cargo.lock" "$CRATE/Cargo.lock"
 cd "$CRATE"
 CARGO_TARGET_DIR="$ROOT/target" cargo test --offline 2>&1 | grep -E "^test |test result"
 test "${PIPESTATUS[0]}" -eq 0
-if cargo tree --offline -e normal,dev --prefix none | grep -E '^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif) v'; then
+if cargo tree --offline -e normal,dev --prefix none | grep -E "^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif|maud) v"; then
   echo "a default-features = false user gets CLI-only crates"; exit 1
 fi
-echo "no clap, tracing-subscriber, tracing-appender, mimalloc or indicatif in the user's tree"
+echo "no clap, tracing-subscriber, tracing-appender, mimalloc, indicatif or maud in the user's tree"
