@@ -200,3 +200,63 @@ fn import_serve_and_export_round_trip_through_the_database() {
     // Importing into a database that holds resources is refused.
     assert!(durable::import(seed.to_string().into_bytes(), &db).is_err());
 }
+
+/// Deliverable 2: a write that cannot be committed is answered 503 with a SCIM body and
+/// never acknowledged; the server then refuses writes (reads go on) until it is restarted,
+/// and the database holds only what was acknowledged. The failure is a real one: another
+/// process holds SQLite's write lock past the server's 5 s busy timeout.
+#[test]
+fn a_write_that_cannot_be_committed_is_503_and_never_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let server = MockServer::builder()
+        .no_auth()
+        .state(&db, Sync::Normal)
+        .start_blocking();
+    let addr = server.address();
+    let post = |name: &str| {
+        let body = format!(r#"{{"userName":"{name}"}}"#);
+        send(addr, "POST", "/scim/v2/Users", &[], Some(&body)).unwrap()
+    };
+    assert_eq!(post("before").status, 201);
+
+    let other = rusqlite::Connection::open(&db).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let refused = post("during");
+    assert_eq!(refused.status, 503, "{}", refused.text);
+    assert_eq!(refused.body["status"], "503", "{}", refused.text);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("could not be committed"),
+        "{}",
+        refused.text
+    );
+    other.execute_batch("ROLLBACK").unwrap();
+    drop(other);
+
+    // The lock is gone, but the server no longer trusts its database: writes stay 503,
+    // reads are answered.
+    let after = post("after");
+    assert_eq!(after.status, 503, "{}", after.text);
+    let list = send(
+        addr,
+        "GET",
+        "/scim/v2/Users?filter=userName+eq+%22before%22",
+        &[],
+        None,
+    )
+    .unwrap();
+    assert_eq!(list.status, 200, "{}", list.text);
+    assert_eq!(list.body["totalResults"], 1, "{}", list.text);
+    drop(server);
+
+    let names: BTreeSet<String> = durable::export(&db).unwrap()["Users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["userName"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(names, BTreeSet::from(["before".to_owned()]));
+}
