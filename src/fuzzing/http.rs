@@ -146,7 +146,7 @@ fn profile() -> crate::profile::Profile {
 
 /// A fresh tenant as `MockServer` builds it (no auth, admin routes on, sequential ids),
 /// with two users (`u1`, `u2`) and a group `g1` holding `u1`; no listener.
-fn tenant() -> Mount {
+pub(super) fn tenant() -> Mount {
     let seed = serde_json::json!({
         "Users": [{"id": "u1", "userName": "ann"}, {"id": "u2", "userName": "bob", "active": true}],
         "Groups": [{"id": "g1", "displayName": "g", "members": [{"value": "u1"}]}]

@@ -16,6 +16,7 @@ mod patch;
 mod replay;
 #[cfg(any(feature = "fuzzing", test))]
 mod targets;
+mod wire;
 
 pub use expr::{expr_eval, expr_parser, ExprEvalInput, FuzzAttrValue};
 pub use http::{http_request, FuzzBody, HttpRequestInput};
@@ -29,6 +30,7 @@ pub use patch::{
 pub use replay::replay_fixture;
 #[cfg(any(feature = "fuzzing", test))]
 pub use targets::{committed_inputs, replay_files, FuzzTarget, ReplayFailure};
+pub use wire::http_bytes;
 
 /// The User schema, parsed once per process: fuzzers call in thousands of times a second.
 pub(crate) fn users() -> &'static ResourceSchema {

@@ -48,6 +48,7 @@ fuzz_targets! {
     PatchApply "patch_apply" => |d| structured(d, patch_apply);
     Membership "membership" => |d| structured(d, |s: &Vec<MembershipStep>| membership(s));
     HttpRequest "http_request" => |d| structured(d, http_request);
+    HttpBytes "http_bytes" => http_bytes;
     ReplayFixture "replay_fixture" => replay_fixture;
     ExprParser "expr_parser" => expr_parser;
     ExprEval "expr_eval" => |d| structured(d, expr_eval);

@@ -228,6 +228,38 @@ fn multi_threaded() -> bool {
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
 }
 
+/// The HTTP/1.1 connection settings of a listener. Slow clients (slowloris) get
+/// `header_read_timeout` to send a request head; a head that does not fit hyper's read
+/// buffer is refused by hyper and the connection closed.
+pub(crate) fn http1(limits: &Limits) -> hyper::server::conn::http1::Builder {
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(hyper_util::rt::TokioTimer::new())
+        .header_read_timeout(limits.header_read_timeout)
+        .max_buf_size(MAX_HEAD_BYTES);
+    http
+}
+
+/// One client connection over any byte stream (a TCP socket, a TLS session, or the
+/// fuzzer's in-memory pipe), served until the client is done. Raw `"` and friends in the
+/// request target are percent-encoded before hyper parses the request line (`target.rs`,
+/// issue 12 row A4).
+pub(crate) fn connection<S>(
+    http: &hyper::server::conn::http1::Builder,
+    stream: S,
+    peer: String,
+    tenants: Arc<Vec<Mount>>,
+) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |req| {
+        let tenants = Arc::clone(&tenants);
+        async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
+    });
+    let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer));
+    http.serve_connection(io, service)
+}
+
 /// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and
 /// gives open connections up to five seconds to finish (graceful shutdown).
 pub(crate) async fn run(
@@ -238,12 +270,7 @@ pub(crate) async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // Slow clients (slowloris) get `header_read_timeout` to send a request head; a head
-    // that does not fit hyper's read buffer is refused by hyper and the connection closed.
-    http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES);
+    let http = http1(&limits);
     let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
     // The hard cap on open sockets: the served connections plus a few being answered 503.
     // At the cap the loop stops accepting (new clients wait in the kernel's backlog)
@@ -289,10 +316,6 @@ pub(crate) async fn run(
                     continue;
                 };
                 let tenants = Arc::clone(&tenants);
-                let service = hyper::service::service_fn(move |req| {
-                    let tenants = Arc::clone(&tenants);
-                    async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
-                });
                 if let Some(acceptor) = &tls {
                     // https (`serve --tls-cert`): the handshake runs in the connection's own
                     // task, bounded like a request head so a silent client cannot hold a slot.
@@ -301,17 +324,13 @@ pub(crate) async fn run(
                     let peer = peer.to_string();
                     tokio::spawn(async move {
                         if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
-                            let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer));
-                            let _ = watcher.watch(http.serve_connection(io, service)).await;
+                            let _ = watcher.watch(connection(&http, stream, peer, tenants)).await;
                         }
                         drop(slot);
                     });
                     continue;
                 }
-                // Raw `"` and friends in the request target are percent-encoded before
-                // hyper parses the request line (`target.rs`, issue 12 row A4).
-                let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer.to_string()));
-                let conn = graceful.watch(http.serve_connection(io, service));
+                let conn = graceful.watch(connection(&http, stream, peer.to_string(), tenants));
                 tokio::spawn(async move {
                     let _ = conn.await;
                     drop(slot);

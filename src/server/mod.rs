@@ -26,7 +26,7 @@ mod discovery;
 mod faults;
 mod handlers;
 mod journal;
-mod listener;
+pub(crate) mod listener;
 mod mock_server;
 mod params;
 mod persist;
