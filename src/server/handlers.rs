@@ -39,6 +39,17 @@ pub(crate) struct Reply {
     pub(crate) status: u16,
     pub(crate) headers: Vec<(&'static str, String)>,
     pub(crate) body: Option<Bytes>,
+    /// `GET /_mock/requests`: the page the listener streams as the body (`body` is None).
+    pub(crate) journal_page: Option<JournalPage>,
+}
+
+/// Which journal entries a `GET /_mock/requests` answer holds: those with
+/// `after < seq <= upto`, at most `limit` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct JournalPage {
+    pub(crate) after: u64,
+    pub(crate) upto: u64,
+    pub(crate) limit: usize,
 }
 
 impl Reply {
@@ -54,6 +65,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Some(body),
+            journal_page: None,
         }
     }
 
@@ -62,6 +74,7 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: None,
+            journal_page: None,
         }
     }
 
@@ -72,6 +85,7 @@ impl Reply {
             status: 500,
             headers: Vec::new(),
             body: Some(Bytes::from_static(UNSERIALISABLE)),
+            journal_page: None,
         })
     }
 
@@ -302,7 +316,14 @@ fn admin_requests(ctx: &Ctx<'_>, query: &str) -> Result<Reply> {
             _ => {}
         }
     }
-    Reply::json(200, &ctx.journal.page(after, limit))
+    // The newest entry now bounds the page, so a stream under traffic still ends.
+    let upto = ctx.journal.last_seq();
+    let mut reply = Reply::empty(200);
+    reply
+        .headers
+        .push(("content-type", super::pipeline::SCIM_JSON.to_owned()));
+    reply.journal_page = Some(JournalPage { after, upto, limit });
+    Ok(reply)
 }
 
 fn add_fault(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {

@@ -240,6 +240,45 @@ impl Journal {
             .collect()
     }
 
+    /// The sequence number of the newest entry (0 when none was ever kept).
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.lock().next_seq.saturating_sub(1)
+    }
+
+    /// Appends to `out` the JSON of at most `limit` entries with `after < seq <= upto`,
+    /// oldest first, each preceded by a comma unless `first`; returns how many it wrote
+    /// and the last one's sequence number. The lock is held only to clone the entries
+    /// (their bodies are shared `Bytes`), so a streamed `GET /_mock/requests` costs one
+    /// chunk of decoded entries at a time, whatever the journal holds.
+    pub(crate) fn write_page(
+        &self,
+        after: u64,
+        upto: u64,
+        limit: usize,
+        first: bool,
+        out: &mut Vec<u8>,
+    ) -> (usize, u64) {
+        let raw: Vec<Kept> = self
+            .lock()
+            .kept
+            .iter()
+            .filter(|k| k.seq > after && k.seq <= upto)
+            .take(limit)
+            .cloned()
+            .collect();
+        let mut last = after;
+        for (i, k) in raw.iter().enumerate() {
+            if i > 0 || !first {
+                out.push(b',');
+            }
+            let entry = k.raw.decode_kept(k.seq, k.body_cut, k.response_cut);
+            // A RecordedRequest always serialises (strings, numbers and JSON values).
+            let _ = serde_json::to_writer(&mut *out, &entry);
+            last = k.seq;
+        }
+        (raw.len(), last)
+    }
+
     /// What the kept entries weigh, in bytes (bounded by `max_bytes`).
     #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {

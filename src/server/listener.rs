@@ -76,6 +76,30 @@ impl hyper::body::Body for BrokenBody {
     }
 }
 
+/// A streamed `GET /_mock/requests` body: one chunk of journal entries per frame, read
+/// from the tenant's journal as hyper asks for it.
+struct JournalBody {
+    shared: Arc<Shared>,
+    pages: pipeline::JournalPages,
+}
+
+impl hyper::body::Body for JournalBody {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
+        let this = self.get_mut();
+        Poll::Ready(
+            this.pages
+                .next_chunk(&this.shared.journal)
+                .map(|c| Ok(Frame::data(c))),
+        )
+    }
+}
+
 /// The answer to a connection over the limit: 503 with `Retry-After`, then close.
 fn over_capacity(max: usize) -> Response<Full<Bytes>> {
     let err = Error::service_unavailable(
@@ -187,7 +211,11 @@ async fn dispatch(tenants: &[Mount], req: Request<Incoming>) -> Response<Respons
 }
 
 /// Serves one request for one tenant; `path` is the URI path without the tenant prefix.
-async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Response<ResponseBody> {
+async fn serve_one(
+    shared: &Arc<Shared>,
+    req: Request<Incoming>,
+    path: &str,
+) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
     let mut exchange = Exchange::new(shared, parts, path);
     if exchange.wants_body() {
@@ -214,6 +242,13 @@ async fn serve_one(shared: &Shared, req: Request<Incoming>, path: &str) -> Respo
         }
     }
     let closes = outcome.closes();
+    if let Some(page) = outcome.journal_page.take() {
+        let body = JournalBody {
+            shared: Arc::clone(shared),
+            pages: pipeline::JournalPages::new(page),
+        };
+        return outcome.response.map(|_| body.boxed());
+    }
     let response = outcome.response.map(full);
     if closes {
         return response.map(|_| BrokenBody.boxed());

@@ -92,6 +92,9 @@ pub(crate) struct Outcome {
     /// With durable state: the commit of this write, which the listener awaits before
     /// sending `response` (a failed commit is answered 503 instead).
     pub(crate) commit: Option<crate::store::durable::Ack>,
+    /// `GET /_mock/requests`: the journal entries the listener streams as the body
+    /// (`response` has the status and headers, and no body).
+    pub(crate) journal_page: Option<super::handlers::JournalPage>,
 }
 
 impl Outcome {
@@ -264,6 +267,7 @@ impl<'a> Exchange<'a> {
             response,
             fired,
             commit,
+            journal_page: reply.journal_page,
         }
     }
 }
@@ -278,7 +282,69 @@ pub(crate) fn respond(shared: &Shared, request: Request<Bytes>) -> Outcome {
     if exchange.wants_body() {
         exchange.body(Ok(body));
     }
-    exchange.finish()
+    let mut outcome = exchange.finish();
+    // In-process callers get the journal page as a whole body (the listener streams it).
+    if let Some(page) = outcome.journal_page.take() {
+        let mut pages = JournalPages::new(page);
+        let mut all = Vec::new();
+        while let Some(chunk) = pages.next_chunk(&shared.journal) {
+            all.extend_from_slice(&chunk);
+        }
+        *outcome.response.body_mut() = Bytes::from(all);
+    }
+    outcome
+}
+
+/// Journal entries per chunk of a streamed `GET /_mock/requests`.
+const JOURNAL_CHUNK: usize = 64;
+
+/// A `GET /_mock/requests` answer as a sequence of chunks: `[`, entries 64 at a time,
+/// `]`. Memory is one chunk of decoded entries, not the whole journal twice over.
+#[derive(Debug)]
+pub(crate) struct JournalPages {
+    page: super::handlers::JournalPage,
+    wrote: usize,
+    done: bool,
+}
+
+impl JournalPages {
+    pub(crate) fn new(page: super::handlers::JournalPage) -> Self {
+        JournalPages {
+            page,
+            wrote: 0,
+            done: false,
+        }
+    }
+
+    /// The next chunk of the JSON array, or `None` after the closing bracket.
+    pub(crate) fn next_chunk(&mut self, journal: &super::journal::Journal) -> Option<Bytes> {
+        if self.done {
+            return None;
+        }
+        let mut out = Vec::with_capacity(16 * 1024);
+        if self.wrote == 0 {
+            out.push(b'[');
+        }
+        let room = self
+            .page
+            .limit
+            .saturating_sub(self.wrote)
+            .min(JOURNAL_CHUNK);
+        let (n, last) = if room == 0 {
+            (0, self.page.after)
+        } else {
+            let p = &self.page;
+            journal.write_page(p.after, p.upto, room, self.wrote == 0, &mut out)
+        };
+        if n == 0 {
+            out.push(b']');
+            self.done = true;
+        } else {
+            self.wrote += n;
+            self.page.after = last;
+        }
+        Some(Bytes::from(out))
+    }
 }
 
 fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {

@@ -250,3 +250,42 @@ fn memory_stays_within_the_journal_cap_under_large_responses() {
         cap >> 20
     );
 }
+
+/// Deliverable 4: `GET /_mock/requests` streams (chunked, 64 entries a chunk, read from
+/// the journal as the client takes them): more entries than one chunk come back as one
+/// valid JSON array, in order, and `limit`/`after` still page it.
+#[test]
+fn the_journal_streams_as_one_chunked_json_array() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    let addr = server.address();
+    for i in 0..150 {
+        let path = format!("/scim/v2/Users?filter=userName+eq+%22n{i}%22");
+        assert_eq!(send(addr, "GET", &path, &[], None).unwrap().status, 200);
+    }
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(b"GET /_mock/requests HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let answer = crate::wire::parse(&raw).unwrap();
+    let head = String::from_utf8_lossy(&raw).to_ascii_lowercase();
+    assert!(
+        head.contains("transfer-encoding: chunked"),
+        "{}",
+        &head[..200.min(head.len())]
+    );
+    assert!(head.contains("content-type: application/scim+json"));
+    let entries = answer.body.as_array().expect("one JSON array");
+    assert_eq!(entries.len(), 150);
+    let seqs: Vec<u64> = entries.iter().map(|e| e["seq"].as_u64().unwrap()).collect();
+    assert!(seqs.windows(2).all(|w| w[0] < w[1]), "{seqs:?}");
+    assert_eq!(
+        entries[149]["uri"],
+        "/scim/v2/Users?filter=userName+eq+%22n149%22"
+    );
+    let page = send(addr, "GET", "/_mock/requests?after=100&limit=70", &[], None).unwrap();
+    let page = page.body.as_array().unwrap();
+    assert_eq!(page.len(), 50);
+    assert_eq!(page[0]["seq"], 101);
+}
