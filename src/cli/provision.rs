@@ -58,6 +58,9 @@ pub(crate) struct ProvisionArgs {
     /// Members per membership PATCH.
     #[arg(long, default_value_t = 100)]
     members_per_patch: usize,
+    /// Requests in flight at once within a pass (1 = a strict sequence; dry runs use 1).
+    #[arg(long, value_name = "N", default_value_t = scimock::provision::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
     /// Print the effective `[provisioning]` configuration and exit.
     #[arg(long)]
     print_config: bool,
@@ -187,11 +190,15 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     let knobs = Knobs {
         allow_deletes: args.allow_deletes,
         members_per_patch: args.members_per_patch.max(1),
+        concurrency: args.concurrency.max(1),
         record_requests: args.dry_run || reports.iter().any(|(k, _)| k == "requests"),
         keep_entries: reports.iter().any(|(k, _)| k != "requests"),
         ..Knobs::default()
     };
-    let engine = Engine::new(config).with_knobs(knobs);
+    let progress = std::sync::Arc::new(super::progress::CycleProgress::for_stderr());
+    let engine = Engine::new(config)
+        .with_knobs(knobs)
+        .with_progress(progress.clone());
     let target = if args.dry_run {
         Target::dry_run()
     } else {
@@ -223,6 +230,7 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
         },
         None => runtime.block_on(engine.run_cycle(&target, &dir, &mut state)),
     };
+    progress.finish();
     if args.dry_run {
         for r in &report.requests {
             println!("{}", r.line());

@@ -958,12 +958,14 @@ mod convergence {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
-        /// provisioning converges: target users and groups == the model of the in-scope directory
+        /// provisioning converges: target users and groups == the model of the in-scope
+        /// directory, whatever the number of requests in flight
         #[test]
-        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>()) {
+        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>(), concurrency in 1usize..6) {
             let mock = MockServer::builder().token("t").start_blocking();
             let rt = runtime();
-            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy });
+            let knobs = Knobs { concurrency, ..Knobs::default() };
+            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy }).with_knobs(knobs);
             let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
             let mut state = State::default();
             let mut model = Model::default();
