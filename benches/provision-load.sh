@@ -32,10 +32,12 @@ sleep 1
 extra=()
 if [ -n "${CONCURRENCY:-}" ]; then extra+=(--concurrency "$CONCURRENCY"); fi
 start=$(date +%s.%N)
-/usr/bin/time -f "engine: %e s wall, %U s user, peak RSS %M KiB" \
+/usr/bin/time -f "engine: %e s wall, %U s user, %S s sys, peak RSS %M KiB" \
   "$bin" provision "http://127.0.0.1:$port/scim/v2" --token t --directory "$work/directory.json" \
   --state "$work/state.json" "${extra[@]}" || true
 end=$(date +%s.%N)
 echo "cycle wall time: $(echo "$end - $start" | bc) s for $users users, $groups groups"
-echo "server: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")"
+echo "server: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")," \
+  "CPU $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f s user, %.2f s sys", $14 / hz, $15 / hz}' "/proc/$server/stat")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -INT "$server"; wait "$server" 2>/dev/null || true
