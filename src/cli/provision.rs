@@ -42,8 +42,9 @@ pub(crate) struct ProvisionArgs {
     /// Print the request stream instead of sending it (the state file is not written).
     #[arg(long)]
     dry_run: bool,
-    /// Reports: `json=PATH` (provisioningObjectSummary array), `csv=PATH`, `junit=PATH`,
-    /// `requests=PATH` (the requests sent, JSON); comma-separated or repeated.
+    /// Reports: `json=PATH` (provisioningObjectSummary array), `csv=PATH` (one file; `csv=DIR/`:
+    /// the portal's three files), `junit=PATH`, `requests=PATH` (the requests sent, JSON);
+    /// comma-separated or repeated.
     #[arg(long, value_delimiter = ',')]
     report: Vec<String>,
     /// Run only this user (directory id) through the on-demand steps.
@@ -238,6 +239,13 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     }
     print!("{}", summary(&report, args.on_demand.is_some()));
     for (kind, path) in &reports {
+        if kind == "csv" && is_directory(path) {
+            if let Err(e) = write_portal_csv(path, &report.entries) {
+                eprintln!("error: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            continue;
+        }
         let text = match kind.as_str() {
             "json" => serde_json::to_string_pretty(&report.entries).unwrap_or_default(),
             "csv" => log::csv(&report.entries),
@@ -260,4 +268,18 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `csv=DIR/` (a trailing slash, or an existing directory) asks for the portal's download.
+fn is_directory(path: &Path) -> bool {
+    path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\'])
+}
+
+/// The portal's three CSV files, written into `dir` (created when missing).
+fn write_portal_csv(dir: &Path, entries: &[log::Entry]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in log::portal_csv(entries) {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
 }

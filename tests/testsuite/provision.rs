@@ -1049,3 +1049,49 @@ fn the_order_knob_sorts_the_user_pass_by_source_id() {
     assert!(first_post(scimock::provision::Order::Directory).contains("frank"));
     assert!(first_post(scimock::provision::Order::SourceId).contains("ada"));
 }
+
+#[test]
+fn cli_csv_into_a_directory_writes_the_portal_three_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let portal = format!("{}/logs/", tmp.path().display());
+    let single = tmp.path().join("logs.csv");
+    let out = scimock(&[
+        "provision",
+        "http://127.0.0.1:9/scim/v2",
+        "--directory",
+        &fixture_path("directory.json"),
+        "--dry-run",
+        "--report",
+        &format!("csv={portal},csv={}", single.display()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join("logs").join(name)).unwrap();
+    let logs = read("ProvisioningLogs.csv");
+    let steps = read("ProvisioningLogs_ProvisioningSteps.csv");
+    let props = read("ProvisioningLogs_ModifiedProperties.csv");
+    let one = std::fs::read_to_string(&single).unwrap();
+    // As many entries as the single file; every step and property row names an entry.
+    assert_eq!(logs.lines().count(), one.lines().count());
+    let changes: std::collections::BTreeSet<&str> = logs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        changes.len(),
+        logs.lines().count() - 1,
+        "change ids are unique"
+    );
+    for rows in [&steps, &props] {
+        assert!(rows.lines().count() > 1, "{rows}");
+        for l in rows.lines().skip(1) {
+            assert!(changes.contains(l.split(',').next().unwrap()), "{l}");
+        }
+    }
+    assert!(props.contains(",userName,,ada@contoso.com"), "{props}");
+}
