@@ -376,3 +376,86 @@ impl<'f, T> Window<'f, T> {
         .await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ready<T>(n: Next<T>) -> Option<T> {
+        match n {
+            Next::Ready(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn results_come_out_in_push_order_whatever_finishes_first() {
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..3)
+            .map(|_| tokio::sync::oneshot::channel::<u32>())
+            .unzip();
+        let mut w: Window<'_, u32> = Window::default();
+        for rx in receivers {
+            w.push(async move { rx.await.unwrap_or(u32::MAX) });
+        }
+        w.push_ready(99);
+        assert_eq!(w.running, 3);
+        let mut s = senders.into_iter();
+        let (first, second, third) = (s.next().unwrap(), s.next().unwrap(), s.next().unwrap());
+        // The last one finishes first: a slot frees up, nothing comes out yet.
+        third.send(2).unwrap();
+        assert!(matches!(w.next().await, Next::Freed));
+        assert_eq!(w.running, 2);
+        first.send(0).unwrap();
+        assert_eq!(ready(w.next().await), Some(0));
+        second.send(1).unwrap();
+        assert_eq!(ready(w.next().await), Some(1));
+        assert_eq!(ready(w.next().await), Some(2));
+        assert_eq!(ready(w.next().await), Some(99));
+        assert!(matches!(w.next().await, Next::Empty));
+        assert_eq!(w.running, 0);
+    }
+
+    #[derive(Debug, Default)]
+    struct Ticks(Mutex<Vec<Tick>>);
+
+    impl Progress for Ticks {
+        fn update(&self, tick: Tick) {
+            if let Ok(mut t) = self.0.lock() {
+                t.push(tick);
+            }
+        }
+    }
+
+    #[test]
+    fn the_meter_never_passes_its_total() {
+        let ticks = Ticks::default();
+        let mut m = Meter {
+            observer: Some(&ticks),
+            phase: Phase::Users,
+            done: 0,
+            total: 2,
+        };
+        m.phase(Phase::Users);
+        for _ in 0..3 {
+            m.step();
+        }
+        m.phase(Phase::Groups);
+        let seen: Vec<(Phase, u64)> = ticks
+            .0
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|t| (t.phase, t.done))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (Phase::Users, 0),
+                (Phase::Users, 1),
+                (Phase::Users, 2),
+                (Phase::Users, 2),
+                (Phase::Groups, 2)
+            ]
+        );
+    }
+}
