@@ -351,20 +351,23 @@ impl Engine {
 
         meter.phase(Phase::Deprovisioning);
         c.staged = stage;
+        // `Directory::user` is a scan; thousands of disables want an index.
+        let by_id: BTreeMap<&str, &directory::User> =
+            dir.users.iter().map(|u| (u.id.as_str(), u)).collect();
         for p in &plan {
             match p {
                 // Held back: logged as staged, nothing sent (group deletes too, counted
                 // in the group phase).
                 _ if stage => {
                     if p.counts() {
-                        c.stage(p, dir);
+                        c.stage(p, &by_id);
                     }
                     if matches!(p, Deprov::DeleteGroup(_)) {
                         continue;
                     }
                 }
                 Deprov::Disable(id, reason) => {
-                    if let Some(u) = dir.user(id) {
+                    if let Some(u) = by_id.get(id.as_str()) {
                         c.disable_user(u, *reason).await;
                     }
                 }
@@ -538,14 +541,14 @@ impl Engine {
 
 impl Cycle<'_> {
     /// Logs a deprovisioning action held back by accidental-deletion prevention.
-    fn stage(&mut self, p: &Deprov, dir: &Directory) {
+    fn stage(&mut self, p: &Deprov, users: &BTreeMap<&str, &directory::User>) {
         let (kind, id) = match p {
             Deprov::Disable(id, _) | Deprov::DeleteUser(id) | Deprov::Drop(id) => ("User", id),
             Deprov::DeleteGroup(id) => ("Group", id),
         };
         let name = match kind {
-            "User" => dir
-                .user(id)
+            "User" => users
+                .get(id.as_str())
                 .map(|u| u.display())
                 .unwrap_or_else(|| id.clone()),
             _ => id.clone(),

@@ -273,7 +273,12 @@ fn conflict_on_create_is_logged_as_entry_conflict_and_retried_next_cycle() {
         .fault("POST /Users status=409 times=1")
         .start_blocking();
     let rt = runtime();
-    let engine = engine("entra-generic", Dialect::Legacy);
+    // One request at a time, so the one 409 meets the first user's POST.
+    let knobs = Knobs {
+        concurrency: 1,
+        ..Knobs::default()
+    };
+    let engine = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
     let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
     let mut state = State::default();
     let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
