@@ -28,13 +28,19 @@ impl CycleProgress {
     /// A bar when stderr is a terminal, else plain lines.
     pub(crate) fn for_stderr() -> CycleProgress {
         if std::io::stderr().is_terminal() {
-            let bar = indicatif::ProgressBar::new(0);
+            // Drawn from the first tick on (the total is known then).
+            let bar = indicatif::ProgressBar::hidden();
             let template =
-                "{spinner} {msg:<20} [{bar:30}] {human_pos}/{human_len} objects, {per_sec}, ETA {eta}";
+                "{spinner} {msg:<20} [{bar:30}] {human_pos}/{human_len} objects, {rate}, ETA {eta}";
             if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
-                bar.set_style(style.progress_chars("=> "));
+                let style = style.progress_chars("=> ").with_key(
+                    "rate",
+                    |s: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                        let _ = write!(w, "{:.0}/s", s.per_sec());
+                    },
+                );
+                bar.set_style(style);
             }
-            bar.enable_steady_tick(Duration::from_millis(200));
             CycleProgress::Bar(bar, Mutex::new(None))
         } else {
             let now = Instant::now();
@@ -61,6 +67,10 @@ impl Progress for CycleProgress {
                     bar.set_length(tick.total);
                 }
                 if let Ok(mut p) = phase.lock() {
+                    if p.is_none() {
+                        bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                        bar.enable_steady_tick(Duration::from_millis(200));
+                    }
                     if *p != Some(tick.phase) {
                         *p = Some(tick.phase);
                         bar.set_message(tick.phase.name());
