@@ -4,6 +4,8 @@
 # group), runs `scimock provision` once, and prints wall time and peak RSS of both
 # processes. Usage: benches/provision-load.sh [USERS] [GROUPS]   (defaults 100000 1000)
 # Needs a release build: cargo build --release --bin scimock
+# SCIMOCK=path picks another binary (an older build for a before/after pair);
+# CONCURRENCY=N passes --concurrency N (else the binary's default).
 set -euo pipefail
 users=${1:-100000}
 groups=${2:-1000}
@@ -27,11 +29,15 @@ port=$((20000 + RANDOM % 20000))
 "$bin" serve --listen "127.0.0.1:$port" --token t --journal-size 0 > "$work/server.log" 2>&1 &
 server=$!
 sleep 1
+extra=()
+if [ -n "${CONCURRENCY:-}" ]; then extra+=(--concurrency "$CONCURRENCY"); fi
 start=$(date +%s.%N)
-/usr/bin/time -f "engine: %e s wall, %U s user, peak RSS %M KiB" \
+/usr/bin/time -f "engine: %e s wall, %U s user, %S s sys, peak RSS %M KiB" \
   "$bin" provision "http://127.0.0.1:$port/scim/v2" --token t --directory "$work/directory.json" \
-  --state "$work/state.json" || true
+  --state "$work/state.json" "${extra[@]}" || true
 end=$(date +%s.%N)
 echo "cycle wall time: $(echo "$end - $start" | bc) s for $users users, $groups groups"
-echo "server: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")"
+echo "server: peak RSS $(awk '/VmHWM/ {print $2, $3}' "/proc/$server/status")," \
+  "CPU $(awk -v hz="$(getconf CLK_TCK)" '{printf "%.2f s user, %.2f s sys", $14 / hz, $15 / hz}' "/proc/$server/stat")"
+echo "load average: $(cut -d' ' -f1-3 /proc/loadavg)"
 kill -INT "$server"; wait "$server" 2>/dev/null || true

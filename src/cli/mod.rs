@@ -5,6 +5,7 @@
 mod expr;
 mod filter;
 mod profiles;
+mod progress;
 mod provision;
 mod record;
 mod replay;

@@ -42,9 +42,10 @@ pub(crate) struct ProvisionArgs {
     /// Print the request stream instead of sending it (the state file is not written).
     #[arg(long)]
     dry_run: bool,
-    /// Reports: `json=PATH` (provisioningObjectSummary array), `csv=PATH`, `junit=PATH`,
-    /// `html=PATH` (one self-contained page: cycle summary, quarantine, per-object logs),
-    /// `requests=PATH` (the requests sent, JSON); comma-separated or repeated.
+    /// Reports: `json=PATH` (provisioningObjectSummary array), `csv=PATH` (one file; `csv=DIR/`:
+    /// the portal's three files), `junit=PATH`, `html=PATH` (one self-contained page: cycle
+    /// summary, quarantine, per-object logs), `requests=PATH` (the requests sent, JSON);
+    /// comma-separated or repeated.
     #[arg(long, value_delimiter = ',')]
     report: Vec<String>,
     /// Run only this user (directory id) through the on-demand steps.
@@ -59,6 +60,9 @@ pub(crate) struct ProvisionArgs {
     /// Members per membership PATCH.
     #[arg(long, default_value_t = 100)]
     members_per_patch: usize,
+    /// Requests in flight at once within a pass (1 = a strict sequence; dry runs use 1).
+    #[arg(long, value_name = "N", default_value_t = scimock::provision::DEFAULT_CONCURRENCY)]
+    concurrency: usize,
     /// Print the effective `[provisioning]` configuration and exit.
     #[arg(long)]
     print_config: bool,
@@ -190,6 +194,7 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     let knobs = Knobs {
         allow_deletes: args.allow_deletes,
         members_per_patch: args.members_per_patch.max(1),
+        concurrency: args.concurrency.max(1),
         record_requests: args.dry_run || reports.iter().any(|(k, _)| k == "requests"),
         keep_entries: reports.iter().any(|(k, _)| k != "requests"),
         ..Knobs::default()
@@ -202,7 +207,10 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
         }
         .to_owned(),
     );
-    let engine = Engine::new(config).with_knobs(knobs);
+    let progress = std::sync::Arc::new(super::progress::CycleProgress::for_stderr());
+    let engine = Engine::new(config)
+        .with_knobs(knobs)
+        .with_progress(progress.clone());
     let target = if args.dry_run {
         Target::dry_run()
     } else {
@@ -234,6 +242,7 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
         },
         None => runtime.block_on(engine.run_cycle(&target, &dir, &mut state)),
     };
+    progress.finish();
     if args.dry_run {
         for r in &report.requests {
             println!("{}", r.line());
@@ -241,6 +250,13 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     }
     print!("{}", summary(&report, args.on_demand.is_some()));
     for (kind, path) in &reports {
+        if kind == "csv" && is_directory(path) {
+            if let Err(e) = write_portal_csv(path, &report.entries) {
+                eprintln!("error: writing {}: {e}", path.display());
+                return ExitCode::from(2);
+            }
+            continue;
+        }
         let text = match kind.as_str() {
             "json" => serde_json::to_string_pretty(&report.entries).unwrap_or_default(),
             "csv" => log::csv(&report.entries),
@@ -264,4 +280,18 @@ pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `csv=DIR/` (a trailing slash, or an existing directory) asks for the portal's download.
+fn is_directory(path: &Path) -> bool {
+    path.is_dir() || path.as_os_str().to_string_lossy().ends_with(['/', '\\'])
+}
+
+/// The portal's three CSV files, written into `dir` (created when missing).
+fn write_portal_csv(dir: &Path, entries: &[log::Entry]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    for (name, text) in log::portal_csv(entries) {
+        std::fs::write(dir.join(name), text)?;
+    }
+    Ok(())
 }

@@ -28,6 +28,7 @@
 //! | `users` | table | `{}` | the User resource type (always served) |
 //! | `groups` | table | absent | the Group resource type; absent = users only: `/Groups` is 404 and left out of `/ResourceTypes` |
 //! | `schemas` | array of tables | `[]` | schema overrides and additions (below) |
+//! | `provisioning` | table | absent | Entra's side of the app for `scimock provision` (`crate::provision::config`, `docs/provision.md`); absent = mappings derived from the attributes |
 //!
 //! `[users]` / `[groups]`:
 //!
@@ -285,6 +286,11 @@ pub struct ProfileSpec {
     pub groups: Option<ResourceSpec>,
     #[serde(default)]
     pub schemas: Vec<SchemaSpec>,
+    /// Entra's side of the app for `scimock provision`: attribute mappings, matching,
+    /// scoping, target object actions, thresholds, dialect (`docs/provision.md`, "The app
+    /// configuration"). Absent: the mappings are derived from the attributes above.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provisioning: Option<crate::provision::config::ProvisioningSpec>,
 }
 
 /// A loaded profile: the spec, its built schemas and compiled value rules.
@@ -332,6 +338,10 @@ impl Profile {
                 "base_path must start with `/`, got `{}`",
                 spec.base_path
             )));
+        }
+        if let Some(p) = &spec.provisioning {
+            crate::provision::AppConfig::from_spec(p.clone())
+                .map_err(|e| invalid(format!("[provisioning]: {e}")))?;
         }
         let users = Arc::new(build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?);
         let groups = match &spec.groups {

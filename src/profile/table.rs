@@ -1,9 +1,12 @@
 //! The seed-style attribute table of a profile (`scimock profiles show <id>`): one markdown
-//! table per resource type with the columns the tutorials use, plus the profile settings.
+//! table per resource type with the columns the tutorials use, plus the profile settings
+//! and Entra's attribute mappings for `scimock provision`.
 
 use std::fmt::Write as _;
 
 use super::{Mapping, Profile};
+use crate::provision::config::{Apply, MappingSpec, ObjectSpec};
+use crate::provision::AppConfig;
 use crate::scim::ResourceKind;
 
 fn rule(row: &Mapping) -> String {
@@ -35,6 +38,77 @@ fn table(out: &mut String, profile: &Profile, kind: ResourceKind) {
     }
 }
 
+/// A mapping's source as the portal's mapping list shows it: the attribute, a quoted
+/// constant, or the expression.
+fn source(m: &MappingSpec) -> String {
+    match (&m.source, &m.constant, &m.expression) {
+        (Some(s), _, _) => s.clone(),
+        (_, Some(c), _) => format!("\"{c}\""),
+        (_, _, Some(e)) => e.clone(),
+        _ => String::new(),
+    }
+}
+
+fn mappings(out: &mut String, title: &str, o: &ObjectSpec) {
+    let actions: Vec<String> = o
+        .actions
+        .iter()
+        .map(|a| format!("{a:?}").to_ascii_lowercase())
+        .collect();
+    let _ = writeln!(
+        out,
+        "\n{title} ({}; {}):\n",
+        if o.enabled { "enabled" } else { "disabled" },
+        actions.join(", ")
+    );
+    if let Some(f) = &o.scoping {
+        let _ = writeln!(out, "scoping filters: {f}\n");
+    }
+    let _ = writeln!(out, "|Target attribute|Source|Matching precedence|Apply|");
+    let _ = writeln!(out, "|---|---|---|---|");
+    for m in &o.mappings {
+        let matching = if m.matching > 0 {
+            m.matching.to_string()
+        } else {
+            String::new()
+        };
+        let apply = match m.apply {
+            Apply::Always => "always",
+            Apply::Creation => "only during object creation",
+        };
+        let _ = writeln!(
+            out,
+            "|{}|{}|{matching}|{apply}|",
+            m.target,
+            source(m).replace('|', "\\|")
+        );
+    }
+}
+
+/// Entra's side of the app (`[provisioning]`, or the mappings derived without one).
+fn provisioning(out: &mut String, profile: &Profile) {
+    let config = AppConfig::for_profile(profile);
+    let spec = &config.spec;
+    let origin = if profile.spec().provisioning.is_some() {
+        "[provisioning]"
+    } else {
+        "derived from the attributes, no [provisioning] section"
+    };
+    let _ = writeln!(
+        out,
+        "\nprovisioning ({origin}): scope {:?}, dialect {:?}, SkipOutOfScopeDeletions {}, deletion threshold {}",
+        spec.scope,
+        spec.dialect,
+        spec.skip_out_of_scope_deletions,
+        spec.deletion_threshold
+            .map_or_else(|| "off".to_owned(), |t| t.to_string())
+    );
+    mappings(out, "user mappings", &spec.users);
+    if let Some(g) = &spec.groups {
+        mappings(out, "group mappings", g);
+    }
+}
+
 impl Profile {
     /// The profile as text: settings, then the user (and group) attribute tables.
     pub fn render_table(&self) -> String {
@@ -57,6 +131,7 @@ impl Profile {
             let _ = writeln!(out, "\n{}:\n", kind.endpoint());
             table(&mut out, self, kind);
         }
+        provisioning(&mut out, self);
         out
     }
 }

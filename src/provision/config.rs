@@ -240,10 +240,25 @@ impl AppConfig {
         })
     }
 
-    /// The mapping set a built-in profile's seed tutorial implies: each target attribute
-    /// of the profile gets its source from the non-gallery app's defaults (entra-engine
-    /// §2.3); targets with no default source are left unmapped.
+    /// A profile's app configuration: its `[provisioning]` section (every built-in profile
+    /// has one, checked when the profile loads), or, for a profile file without one, the
+    /// mappings derived from its attributes by [`AppConfig::derived`].
     pub fn for_profile(profile: &Profile) -> AppConfig {
+        match &profile.spec().provisioning {
+            Some(p) => AppConfig::from_spec(p.clone()).unwrap_or_else(|e| {
+                // Profile::from_spec compiled this section already.
+                tracing::error!("profile {}: [provisioning]: {e}", profile.id());
+                AppConfig::derived(profile)
+            }),
+            None => AppConfig::derived(profile),
+        }
+    }
+
+    /// The mappings a profile's attributes imply: each target attribute gets its source
+    /// from the non-gallery SCIM app's defaults (entra-engine §2.3); targets with no
+    /// default source are left unmapped. The built-in profiles' `[provisioning]` sections
+    /// were written from this rule.
+    pub fn derived(profile: &Profile) -> AppConfig {
         let spec = profile.spec();
         let users = spec
             .users
@@ -491,6 +506,70 @@ expression = "Join(\" \", [givenName]"
         let e = AppConfig::from_toml(t).unwrap_err();
         assert!(
             e.to_string().starts_with("mapping for `displayName`"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn every_builtin_profile_carries_its_provisioning_section() {
+        for id in crate::profile::builtin_ids() {
+            let p = Profile::builtin(id).unwrap();
+            let section = p.spec().provisioning.as_ref();
+            assert!(section.is_some(), "{id}");
+            assert_eq!(AppConfig::for_profile(&p).spec, *section.unwrap(), "{id}");
+        }
+    }
+
+    /// A copy of a built-in profile whose section is edited: the edit is what runs.
+    fn edited_entra_generic(from: &str, to: &str) -> Result<Profile, crate::profile::ProfileError> {
+        let (_, text) = crate::profile::BUILTIN
+            .iter()
+            .find(|(id, _)| *id == "entra-generic")
+            .unwrap();
+        assert!(text.contains(from), "{from}");
+        Profile::from_toml(&text.replacen(from, to, 1), "edited.toml")
+    }
+
+    #[test]
+    fn an_edited_section_is_the_configuration() {
+        let p = edited_entra_generic(
+            r#"{ target = "title", source = "jobTitle" }"#,
+            r#"{ target = "title", constant = "Staff" }"#,
+        )
+        .unwrap();
+        let c = AppConfig::for_profile(&p);
+        let title = c
+            .users
+            .mappings
+            .iter()
+            .find(|m| m.target == "title")
+            .unwrap();
+        assert!(matches!(&title.source, MappingSource::Constant(s) if s == "Staff"));
+        let derived = AppConfig::derived(&p);
+        let title = derived
+            .users
+            .mappings
+            .iter()
+            .find(|m| m.target == "title")
+            .unwrap();
+        assert!(matches!(&title.source, MappingSource::Direct(s) if s == "jobTitle"));
+    }
+
+    #[test]
+    fn typos_in_and_around_the_section_are_refused_when_the_profile_loads() {
+        let e = edited_entra_generic("[provisioning]\n", "[provisioning]\ndialekt = \"legacy\"\n")
+            .unwrap_err();
+        assert!(e.to_string().contains("dialekt"), "{e}");
+        let e = edited_entra_generic("[provisioning]\n", "[provisionig]\n").unwrap_err();
+        assert!(e.to_string().contains("provisionig"), "{e}");
+        let e = edited_entra_generic(
+            r#"{ target = "title", source = "jobTitle" }"#,
+            r#"{ target = "title", expression = "Join(" }"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("[provisioning]: mapping for `title`"),
             "{e}"
         );
     }

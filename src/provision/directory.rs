@@ -98,33 +98,41 @@ impl Directory {
     pub fn from_json(text: &str) -> Result<Directory, DirectoryError> {
         let v: Value =
             serde_json::from_str(text).map_err(|e| DirectoryError::Json(e.to_string()))?;
-        Directory::from_value(&v)
+        Directory::from_owned(v)
     }
 
     pub fn from_value(v: &Value) -> Result<Directory, DirectoryError> {
-        let top = v
-            .as_object()
-            .ok_or_else(|| DirectoryError::Shape("the file must hold a JSON object".into()))?;
+        Directory::from_owned(v.clone())
+    }
+
+    /// Builds the directory by moving the parsed objects in (a 100,000-user file is not
+    /// copied again).
+    fn from_owned(v: Value) -> Result<Directory, DirectoryError> {
+        let Value::Object(mut top) = v else {
+            return Err(DirectoryError::Shape(
+                "the file must hold a JSON object".into(),
+            ));
+        };
         let mut dir = Directory::default();
-        let list = |key: &str| -> Result<Vec<Value>, DirectoryError> {
-            match top.get(key) {
+        let mut list = |key: &str| -> Result<Vec<Value>, DirectoryError> {
+            match top.remove(key) {
                 None | Some(Value::Null) => Ok(Vec::new()),
-                Some(Value::Array(a)) => Ok(a.clone()),
+                Some(Value::Array(a)) => Ok(a),
                 Some(_) => Err(DirectoryError::Shape(format!("`{key}` must be an array"))),
             }
         };
         for item in list("value")? {
             if is_group(&item) {
-                dir.groups.push(group(&item)?);
+                dir.groups.push(group(item)?);
             } else {
-                dir.users.push(user(&item)?);
+                dir.users.push(user(item)?);
             }
         }
         for item in list("users")? {
-            dir.users.push(user(&item)?);
+            dir.users.push(user(item)?);
         }
         for item in list("groups")? {
-            dir.groups.push(group(&item)?);
+            dir.groups.push(group(item)?);
         }
         for item in list("assignments")? {
             let a: Assignment = serde_json::from_value(item)
@@ -184,28 +192,30 @@ fn is_group(v: &Value) -> bool {
         || (odata.is_empty() && (v.get("members").is_some() || v.get("securityEnabled").is_some()))
 }
 
-fn object(v: &Value, what: &str) -> Result<(String, Map<String, Value>), DirectoryError> {
-    let m = v
-        .as_object()
-        .ok_or_else(|| DirectoryError::Shape(format!("each {what} must be an object")))?;
+fn object(v: Value, what: &str) -> Result<(String, Map<String, Value>), DirectoryError> {
+    let Value::Object(m) = v else {
+        return Err(DirectoryError::Shape(format!(
+            "each {what} must be an object"
+        )));
+    };
     let id =
-        text(m, "id").ok_or_else(|| DirectoryError::Shape(format!("a {what} without `id`")))?;
-    Ok((id, m.clone()))
+        text(&m, "id").ok_or_else(|| DirectoryError::Shape(format!("a {what} without `id`")))?;
+    Ok((id, m))
 }
 
-fn user(v: &Value) -> Result<User, DirectoryError> {
+fn user(v: Value) -> Result<User, DirectoryError> {
     let (id, raw) = object(v, "user")?;
     Ok(User { id, raw })
 }
 
-fn group(v: &Value) -> Result<Group, DirectoryError> {
+fn group(v: Value) -> Result<Group, DirectoryError> {
     let (id, mut raw) = object(v, "group")?;
     let members = match raw.remove("members") {
         Some(Value::Array(a)) => a
-            .iter()
+            .into_iter()
             .filter_map(|m| match m {
-                Value::String(s) => Some(s.clone()),
-                Value::Object(o) => text(o, "id"),
+                Value::String(s) => Some(s),
+                Value::Object(o) => text(&o, "id"),
                 _ => None,
             })
             .collect(),

@@ -15,6 +15,7 @@ use super::log::{
 use super::state::{Escrow, Quarantine, State};
 use super::target::{Request, Response, Target};
 use super::wire::{self, Change};
+use super::workers::Throttle;
 use super::{CycleReport, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 use crate::expr::{Evaluator, Outcome, Source, Value as ExprValue};
@@ -126,9 +127,14 @@ pub(crate) struct Cycle<'a> {
     pub(crate) clock: &'a Arc<dyn Clock>,
     pub(crate) ids: &'a Arc<dyn IdGenerator>,
     pub(crate) target: &'a Target,
+    pub(crate) throttle: &'a Throttle,
     pub(crate) state: &'a mut State,
     pub(crate) cycle_id: String,
     pub(crate) initial: bool,
+    /// A pass worker: entries go to `pending` (ids handed out when merged, in order).
+    pub(crate) worker: bool,
+    /// A worker's entries, each with whether the report keeps it.
+    pub(crate) pending: Vec<(Entry, bool)>,
     pub(crate) entries: Vec<Entry>,
     pub(crate) requests: Vec<Request>,
     /// Requests sent, recorded or not.
@@ -160,10 +166,12 @@ impl Cycle<'_> {
     }
 
     /// One request; 429 answers are retried after `Retry-After` (capped) up to the knob's
-    /// count, then fail. Any non-2xx answer is a [`Failure`] carrying Entra's code.
+    /// count, then fail; the wait holds back every worker of the cycle, not just this one.
+    /// Any non-2xx answer is a [`Failure`] carrying Entra's code.
     pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
         let mut attempt = 0;
         loop {
+            self.throttle.wait().await;
             self.sent += 1;
             if self.knobs.record_requests {
                 self.requests.push(req.clone());
@@ -180,7 +188,7 @@ impl Cycle<'_> {
                 attempt += 1;
                 let secs = r.retry_after.unwrap_or(1);
                 let wait = Duration::from_secs(secs).min(self.knobs.max_retry_after);
-                tokio::time::sleep(wait).await;
+                self.throttle.pause(wait);
                 continue;
             }
             if log::is_credential_failure(r.status) {
@@ -289,13 +297,14 @@ impl Cycle<'_> {
         let (initiated_by, service_principal, source_system, target_system) =
             log::systems(self.app());
         let now = self.now();
-        let entry = Entry {
-            id: self.ids.next_id(),
+        let deferred = self.worker;
+        let mut entry = Entry {
+            id: String::new(),
             activity_date_time: now,
             tenant_id: self.knobs.tenant_id.clone(),
             job_id: format!("scim.{}", self.knobs.tenant_id.replace('-', "")),
             cycle_id: self.cycle_id.clone(),
-            change_id: self.ids.next_id(),
+            change_id: String::new(),
             provisioning_action: action,
             duration_in_milliseconds: 0,
             initiated_by,
@@ -340,8 +349,15 @@ impl Cycle<'_> {
         if status == Status::Success {
             self.successes += 1;
         }
-        if self.knobs.keep_entries || status == Status::Failure {
-            self.entries.push(entry);
+        let keep = self.knobs.keep_entries || status == Status::Failure;
+        if deferred {
+            self.pending.push((entry, keep));
+        } else {
+            entry.id = self.ids.next_id();
+            entry.change_id = self.ids.next_id();
+            if keep {
+                self.entries.push(entry);
+            }
         }
     }
 

@@ -270,6 +270,116 @@ pub fn csv(entries: &[Entry]) -> String {
     out
 }
 
+/// The names of the portal's three-file CSV download, in the order [`portal_csv`] returns
+/// them (*How to download and analyze the Microsoft Entra provisioning logs*).
+pub const PORTAL_CSV_FILES: [&str; 3] = [
+    "ProvisioningLogs.csv",
+    "ProvisioningLogs_ProvisioningSteps.csv",
+    "ProvisioningLogs_ModifiedProperties.csv",
+];
+
+fn csv_rows(header: &str, rows: impl Iterator<Item = Vec<String>>) -> String {
+    let mut out = format!("{header}\n");
+    for row in rows {
+        let line: Vec<String> = row.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn name_of(v: &Value) -> String {
+    v.get("displayName")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// The portal's CSV download as three files joined on the change id: the entries
+/// without steps and modified properties, one row per step, one row per modified
+/// property. Microsoft names the files but not their columns: the headers are the Graph
+/// property names (dotted for nested ones), as in [`csv`].
+pub fn portal_csv(entries: &[Entry]) -> [(&'static str, String); 3] {
+    let logs = csv_rows(
+        "changeId,id,cycleId,jobId,tenantId,activityDateTime,durationInMilliseconds,provisioningAction,status,errorCode,errorCategory,reason,initiatedBy.displayName,servicePrincipal.id,servicePrincipal.displayName,sourceSystem.displayName,targetSystem.displayName,sourceIdentity.identityType,sourceIdentity.id,sourceIdentity.displayName,targetIdentity.identityType,targetIdentity.id,targetIdentity.displayName",
+        entries.iter().map(|e| {
+            let info = e.provisioning_status_info.error_information.as_ref();
+            vec![
+                e.change_id.clone(),
+                e.id.clone(),
+                e.cycle_id.clone(),
+                e.job_id.clone(),
+                e.tenant_id.clone(),
+                e.activity_date_time.clone(),
+                e.duration_in_milliseconds.to_string(),
+                action_name(e.provisioning_action).to_owned(),
+                status_name(e.status()).to_owned(),
+                info.map(|i| i.error_code.clone()).unwrap_or_default(),
+                info.map(|i| i.error_category.clone()).unwrap_or_default(),
+                info.map(|i| i.reason.clone()).unwrap_or_default(),
+                name_of(&e.initiated_by),
+                e.service_principal
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                name_of(&e.service_principal),
+                name_of(&e.source_system),
+                name_of(&e.target_system),
+                e.source_identity.identity_type.clone(),
+                e.source_identity.id.clone(),
+                e.source_identity.display_name.clone(),
+                e.target_identity.identity_type.clone(),
+                e.target_identity.id.clone(),
+                e.target_identity.display_name.clone(),
+            ]
+        }),
+    );
+    let steps = csv_rows(
+        "changeId,stepIndex,name,provisioningStepType,status,description,details",
+        entries.iter().flat_map(|e| {
+            e.provisioning_steps.iter().enumerate().map(|(i, s)| {
+                let ty = serde_json::to_value(s.provisioning_step_type)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_default();
+                let details = if s.details.is_empty() {
+                    String::new()
+                } else {
+                    Value::Object(s.details.clone()).to_string()
+                };
+                vec![
+                    e.change_id.clone(),
+                    (i + 1).to_string(),
+                    s.name.clone(),
+                    ty,
+                    status_name(s.status).to_owned(),
+                    s.description.clone(),
+                    details,
+                ]
+            })
+        }),
+    );
+    let props = csv_rows(
+        "changeId,displayName,oldValue,newValue",
+        entries.iter().flat_map(|e| {
+            e.modified_properties.iter().map(|p| {
+                vec![
+                    e.change_id.clone(),
+                    p.display_name.clone(),
+                    p.old_value.clone().unwrap_or_default(),
+                    p.new_value.clone().unwrap_or_default(),
+                ]
+            })
+        }),
+    );
+    [
+        (PORTAL_CSV_FILES[0], logs),
+        (PORTAL_CSV_FILES[1], steps),
+        (PORTAL_CSV_FILES[2], props),
+    ]
+}
+
 fn xml(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -327,6 +437,76 @@ mod tests {
         assert_eq!(condition_for_status(409), "EntryConflict");
         assert_eq!(condition_for_status(429), "TooManyRequests");
         assert_eq!(condition_for_status(502), "WebExceptionProtocolError");
+    }
+
+    fn entry(change: &str, steps: usize, props: usize) -> Entry {
+        let (initiated_by, service_principal, source_system, target_system) =
+            systems("customappsso");
+        let identity = |id: &str| Identity {
+            id: id.to_owned(),
+            display_name: "Ada, Lovelace".to_owned(),
+            identity_type: "User".to_owned(),
+            details: serde_json::Map::new(),
+        };
+        Entry {
+            id: format!("id-{change}"),
+            activity_date_time: "2026-01-05T09:00:00Z".to_owned(),
+            tenant_id: "t".to_owned(),
+            job_id: "scim.t".to_owned(),
+            cycle_id: "c1".to_owned(),
+            change_id: change.to_owned(),
+            provisioning_action: Action::Update,
+            duration_in_milliseconds: 0,
+            initiated_by,
+            service_principal,
+            source_system,
+            target_system,
+            source_identity: identity("s1"),
+            target_identity: identity("t1"),
+            provisioning_status_info: StatusInfo {
+                status: Status::Failure,
+                error_information: Some(error("Code", "line one\nline \"two\"".to_owned())),
+            },
+            provisioning_steps: (0..steps)
+                .map(|i| Step {
+                    name: format!("Step{i}"),
+                    provisioning_step_type: StepType::Export,
+                    status: Status::Success,
+                    description: "d".to_owned(),
+                    details: serde_json::Map::new(),
+                })
+                .collect(),
+            modified_properties: (0..props)
+                .map(|i| ModifiedProperty {
+                    display_name: format!("attr{i}"),
+                    old_value: None,
+                    new_value: Some("x".to_owned()),
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn the_portal_download_is_three_files_joined_on_the_change_id() {
+        let files = portal_csv(&[entry("ch1", 3, 2), entry("ch2", 1, 0)]);
+        let names: Vec<&str> = files.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names, PORTAL_CSV_FILES);
+        let (logs, steps, props) = (&files[0].1, &files[1].1, &files[2].1);
+        // Header + one row per entry; the quoted reason spans two lines.
+        assert!(logs.starts_with("changeId,id,cycleId,"));
+        assert!(!logs.lines().next().unwrap().contains("steps"));
+        assert!(logs.contains("ch1,id-ch1,c1,"));
+        assert!(logs.contains("\"line one\nline \"\"two\"\"\""), "{logs}");
+        assert!(logs.contains(",\"Ada, Lovelace\","), "{logs}");
+        let step_rows: Vec<&str> = steps.lines().skip(1).collect();
+        assert_eq!(step_rows.len(), 4);
+        assert!(
+            step_rows[0].starts_with("ch1,1,Step0,export,Success,"),
+            "{steps}"
+        );
+        assert!(step_rows[3].starts_with("ch2,1,Step0,"), "{steps}");
+        let prop_rows: Vec<&str> = props.lines().skip(1).collect();
+        assert_eq!(prop_rows, ["ch1,attr0,,x", "ch1,attr1,,x"]);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! every format are in `docs/provision.md`.
 //!
 //! Order within a cycle: users (create / update) → user disables and deletes → manager
-//! references → groups (create / update) → group deletes → memberships. Requests are sent
-//! one at a time (concurrency 1), so the request stream is deterministic.
+//! references → groups (create / update) → group deletes → memberships. Within a pass up
+//! to [`Knobs::concurrency`] objects are in flight at once; their results are merged in
+//! directory order, so the recorded requests, log entries and state do not depend on
+//! scheduling (only the order the endpoint receives requests in does).
 //!
 //! ```
 //! use scimock::provision::{AppConfig, Directory, Engine, State, Target};
@@ -43,12 +45,15 @@ mod engine;
 mod groups;
 pub mod log;
 mod ondemand;
+pub mod progress;
 mod references;
 pub mod state;
 pub mod target;
 mod users;
 pub mod wire;
+mod workers;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -58,6 +63,7 @@ pub use config::{AppConfig, ConfigError, Dialect, ScopeMode};
 pub use directory::{Directory, DirectoryError};
 pub use log::Entry;
 pub use ondemand::OnDemandError;
+pub use progress::{Phase, Progress, Tick};
 pub use state::{Quarantine, State};
 pub use target::{Request, Target};
 pub use users::UserScope;
@@ -65,6 +71,7 @@ pub use users::UserScope;
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
 use engine::Cycle;
 use state::DisableReason;
+use workers::{Key, Meter, Shared, Throttle};
 
 /// Escrow thresholds (*Quarantine status in Microsoft Entra Application Provisioning*,
 /// "subject to change"): knobs so tests can use small numbers.
@@ -101,9 +108,17 @@ pub enum Order {
     SourceId,
 }
 
+/// [`Knobs::concurrency`]'s default: requests in flight at once (docs/provision.md,
+/// *Concurrency*).
+pub const DEFAULT_CONCURRENCY: usize = 8;
+
 /// What Microsoft does not publish, as settings with documented defaults.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Knobs {
+    /// Requests in flight at once within a pass (Microsoft: "bounded", number not
+    /// published; default [`DEFAULT_CONCURRENCY`]). 1 is a strict sequence; a dry run
+    /// always uses 1.
+    pub concurrency: usize,
     /// Members per membership PATCH (UNCONFIRMED upstream; default 100).
     pub members_per_patch: usize,
     /// User processing order within the user pass (default: directory order).
@@ -134,6 +149,7 @@ pub struct Knobs {
 impl Default for Knobs {
     fn default() -> Self {
         Knobs {
+            concurrency: DEFAULT_CONCURRENCY,
             members_per_patch: 100,
             order: Order::Directory,
             read_before_update: true,
@@ -164,6 +180,19 @@ pub struct Stats {
     pub staged: u64,
 }
 
+impl Stats {
+    fn add(&mut self, o: &Stats) {
+        self.processed += o.processed;
+        self.created += o.created;
+        self.updated += o.updated;
+        self.disabled += o.disabled;
+        self.deleted += o.deleted;
+        self.skipped += o.skipped;
+        self.failed += o.failed;
+        self.staged += o.staged;
+    }
+}
+
 /// What one cycle did.
 #[derive(Debug, Clone, Serialize)]
 pub struct CycleReport {
@@ -186,6 +215,7 @@ pub struct Engine {
     knobs: Knobs,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
+    progress: Option<Arc<dyn Progress>>,
 }
 
 /// A staged deprovisioning action.
@@ -212,6 +242,7 @@ impl Engine {
             knobs: Knobs::default(),
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
+            progress: None,
         }
     }
 
@@ -231,6 +262,12 @@ impl Engine {
         self
     }
 
+    /// Tells `progress` how each cycle advances (the CLI draws a progress bar with it).
+    pub fn with_progress(mut self, progress: Arc<dyn Progress>) -> Engine {
+        self.progress = Some(progress);
+        self
+    }
+
     pub fn config(&self) -> &AppConfig {
         &self.config
     }
@@ -244,33 +281,16 @@ impl Engine {
         state: &mut State,
     ) -> CycleReport {
         let initial = state.is_initial();
-        let mut c = Cycle {
-            config: &self.config,
-            knobs: &self.knobs,
-            clock: &self.clock,
-            ids: &self.ids,
-            target,
-            cycle_id: self.ids.next_id(),
-            initial,
-            state,
-            entries: Vec::new(),
-            requests: Vec::new(),
-            sent: 0,
-            stats: Stats::default(),
-            successes: 0,
-            failures: 0,
-            reference_failures: 0,
-            credential_failure: false,
-            staged: false,
-            seed: self.knobs.seed,
-        };
+        let throttle = Throttle::default();
+        let shared = self.shared(target, &throttle, initial);
+        let mut c = shared.cycle(state, false);
         let assigned = dir.assigned_users();
         let scopes: Vec<UserScope> = dir
             .users
             .iter()
             .map(|u| c.user_scope(dir, &assigned, u))
             .collect();
-        let in_scope: std::collections::BTreeSet<String> = dir
+        let in_scope: BTreeSet<String> = dir
             .users
             .iter()
             .zip(&scopes)
@@ -283,62 +303,164 @@ impl Engine {
         let deletions = plan.iter().filter(|p| p.counts()).count() as u64;
         let stage = threshold.is_some_and(|t| deletions > t) && !self.knobs.allow_deletes;
 
-        let mut order: Vec<(&directory::User, &UserScope)> =
+        let mut users: Vec<(&directory::User, &UserScope)> =
             dir.users.iter().zip(&scopes).collect();
         if self.knobs.order == Order::SourceId {
-            order.sort_by(|a, b| a.0.id.cmp(&b.0.id));
+            users.sort_by(|a, b| a.0.id.cmp(&b.0.id));
         }
-        if self.config.users.enabled {
-            for (u, s) in order {
-                if s.in_scope() {
-                    c.user(u, s).await;
-                } else if initial && s.assigned && !c.state.users.contains_key(&u.id) {
-                    c.skip_out_of_scope(u, s);
-                }
-            }
+        if !self.config.users.enabled {
+            users.clear();
         }
-        if stage {
-            c.staged = true;
-            for p in plan.iter().filter(|p| p.counts()) {
-                c.stage(p, dir);
-            }
-        } else {
-            for p in &plan {
-                match p {
-                    Deprov::Disable(id, reason) => {
-                        if let Some(u) = dir.user(id) {
-                            c.disable_user(u, *reason).await;
-                        }
-                    }
-                    Deprov::DeleteUser(id) | Deprov::Drop(id) => c.delete_user(id).await,
-                    Deprov::DeleteGroup(_) => {}
-                }
-            }
-        }
-        for u in dir.users.iter().filter(|u| in_scope.contains(&u.id)) {
-            c.references(u).await;
-        }
-        for g in dir
+        let referencing: Vec<&directory::User> = dir
+            .users
+            .iter()
+            .filter(|u| in_scope.contains(&u.id))
+            .collect();
+        let groups: Vec<&directory::Group> = dir
             .groups
             .iter()
             .filter(|g| groups_in_scope.contains(&g.id))
-        {
-            c.group(g).await;
+            .collect();
+        let mut meter = Meter {
+            observer: self.progress.as_deref(),
+            phase: Phase::Users,
+            done: 0,
+            total: (users.len() + plan.len() + referencing.len() + 2 * groups.len()) as u64,
+        };
+
+        meter.phase(Phase::Users);
+        c.pass(
+            users,
+            &mut meter,
+            |c, (u, s)| {
+                let wanted =
+                    s.in_scope() || (initial && s.assigned && !c.state.users.contains_key(&u.id));
+                wanted.then(|| c.own(Key::User(u.id.clone()), false))
+            },
+            |sh, mut st, (u, s)| async move {
+                let mut w = sh.cycle(&mut st, true);
+                if s.in_scope() {
+                    w.user(u, s).await;
+                } else {
+                    w.skip_out_of_scope(u, s);
+                }
+                w.done().with(st)
+            },
+        )
+        .await;
+
+        meter.phase(Phase::Deprovisioning);
+        c.staged = stage;
+        // `Directory::user` is a scan; thousands of disables want an index.
+        let by_id: BTreeMap<&str, &directory::User> =
+            dir.users.iter().map(|u| (u.id.as_str(), u)).collect();
+        for p in &plan {
+            match p {
+                // Held back: logged as staged, nothing sent (group deletes too, counted
+                // in the group phase).
+                _ if stage => {
+                    if p.counts() {
+                        c.stage(p, &by_id);
+                    }
+                    if matches!(p, Deprov::DeleteGroup(_)) {
+                        continue;
+                    }
+                }
+                Deprov::Disable(id, reason) => {
+                    if let Some(u) = by_id.get(id.as_str()) {
+                        c.disable_user(u, *reason).await;
+                    }
+                }
+                Deprov::DeleteUser(id) | Deprov::Drop(id) => c.delete_user(id).await,
+                Deprov::DeleteGroup(_) => continue,
+            }
+            meter.step();
         }
-        if !stage {
-            for p in &plan {
-                if let Deprov::DeleteGroup(id) = p {
+
+        meter.phase(Phase::References);
+        let references = self.config.users.mappings.iter().any(|m| m.reference);
+        c.pass(
+            referencing,
+            &mut meter,
+            |c, u| {
+                let manager = u.manager().filter(|_| references)?;
+                let manager_link = c.state.users.get(&manager)?;
+                let link = state::Link {
+                    target_id: manager_link.target_id.clone(),
+                    ..state::Link::default()
+                };
+                if !c.state.users.contains_key(&u.id) {
+                    return None;
+                }
+                let (key, mut st) = c.own(Key::User(u.id.clone()), true);
+                st.users.entry(manager).or_insert(link);
+                Some((key, st))
+            },
+            |sh, mut st, u| async move {
+                let mut w = sh.cycle(&mut st, true);
+                w.references(u).await;
+                w.done().with(st)
+            },
+        )
+        .await;
+
+        meter.phase(Phase::Groups);
+        c.pass(
+            groups.clone(),
+            &mut meter,
+            |c, g| Some(c.own(Key::Group(g.id.clone()), false)),
+            |sh, mut st, g| async move {
+                let mut w = sh.cycle(&mut st, true);
+                w.group(g).await;
+                w.done().with(st)
+            },
+        )
+        .await;
+        for p in &plan {
+            if let Deprov::DeleteGroup(id) = p {
+                if !stage {
                     c.delete_group(id).await;
                 }
+                meter.step();
             }
         }
-        for g in dir
+
+        meter.phase(Phase::Memberships);
+        let members = self
+            .config
             .groups
-            .iter()
-            .filter(|g| groups_in_scope.contains(&g.id))
-        {
-            c.memberships(g, &in_scope).await;
-        }
+            .as_ref()
+            .is_some_and(|g| g.mappings.iter().any(|m| m.members));
+        let in_scope = &in_scope;
+        c.pass(
+            groups,
+            &mut meter,
+            |c, g| {
+                if !members || !c.state.groups.contains_key(&g.id) {
+                    return None;
+                }
+                let mut stubs = BTreeMap::new();
+                for m in &g.members {
+                    if let Some(l) = c.state.users.get(m) {
+                        let link = state::Link {
+                            target_id: l.target_id.clone(),
+                            ..state::Link::default()
+                        };
+                        stubs.insert(m.clone(), link);
+                    }
+                }
+                let (key, mut st) = c.own(Key::Group(g.id.clone()), false);
+                st.users = stubs;
+                Some((key, st))
+            },
+            |sh, mut st, g| async move {
+                let mut w = sh.cycle(&mut st, true);
+                w.memberships(g, in_scope).await;
+                w.done().with(st)
+            },
+        )
+        .await;
+
         let processed = c.stats.processed;
         let any_success = c.successes > 0;
         let (quarantine, pruned) = c.verdict(processed);
@@ -353,6 +475,25 @@ impl Engine {
         c.state.watermark = Some(c.now());
         let q = c.state.quarantine.clone();
         c.report(q, pruned)
+    }
+
+    /// The inputs every worker of a cycle shares.
+    pub(crate) fn shared<'a>(
+        &'a self,
+        target: &'a Target,
+        throttle: &'a Throttle,
+        initial: bool,
+    ) -> Shared<'a> {
+        Shared {
+            config: &self.config,
+            knobs: &self.knobs,
+            clock: &self.clock,
+            ids: &self.ids,
+            target,
+            throttle,
+            cycle_id: self.ids.next_id(),
+            initial,
+        }
     }
 
     /// Disables and deletes this cycle would make, users then groups (they count for the
@@ -400,14 +541,14 @@ impl Engine {
 
 impl Cycle<'_> {
     /// Logs a deprovisioning action held back by accidental-deletion prevention.
-    fn stage(&mut self, p: &Deprov, dir: &Directory) {
+    fn stage(&mut self, p: &Deprov, users: &BTreeMap<&str, &directory::User>) {
         let (kind, id) = match p {
             Deprov::Disable(id, _) | Deprov::DeleteUser(id) | Deprov::Drop(id) => ("User", id),
             Deprov::DeleteGroup(id) => ("Group", id),
         };
         let name = match kind {
-            "User" => dir
-                .user(id)
+            "User" => users
+                .get(id.as_str())
                 .map(|u| u.display())
                 .unwrap_or_else(|| id.clone()),
             _ => id.clone(),

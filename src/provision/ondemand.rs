@@ -6,11 +6,12 @@
 
 use super::config::{AppConfig, Dialect};
 use super::directory::Directory;
-use super::engine::{Cycle, Draft};
+use super::engine::Draft;
 use super::log::{Action, Status, StepType};
 use super::state::State;
 use super::target::{Request, Target};
-use super::{CycleReport, Engine, Stats};
+use super::workers::Throttle;
+use super::{CycleReport, Engine};
 
 /// Why an on-demand run could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,26 +38,10 @@ impl Engine {
         let config = AppConfig::from_spec(spec).unwrap_or_else(|_| self.config.clone());
         let cycles = state.cycles;
         let watermark = state.watermark.clone();
-        let mut c = Cycle {
-            config: &config,
-            knobs: &self.knobs,
-            clock: &self.clock,
-            ids: &self.ids,
-            target,
-            cycle_id: self.ids.next_id(),
-            initial: false,
-            state,
-            entries: Vec::new(),
-            requests: Vec::new(),
-            sent: 0,
-            stats: Stats::default(),
-            successes: 0,
-            failures: 0,
-            reference_failures: 0,
-            credential_failure: false,
-            staged: false,
-            seed: self.knobs.seed,
-        };
+        let throttle = Throttle::default();
+        let mut shared = self.shared(target, &throttle, false);
+        shared.config = &config;
+        let mut c = shared.cycle(state, false);
         // Step 1, test connection: a query for a user that does not exist (a random GUID
         // as the matching value); shown only when it fails.
         let probe_attr = config

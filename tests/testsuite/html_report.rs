@@ -225,7 +225,14 @@ fn fixed_cycle() -> CycleReport {
         .fault("DELETE /Users/* status=500 detail=database_down")
         .start_blocking();
     let config = AppConfig::for_profile(&Profile::builtin("entra-generic").unwrap());
+    // One request at a time: the mock hands out ids, and the one 409, in the order it
+    // receives requests, which concurrency would make vary between runs.
+    let knobs = scimock::provision::Knobs {
+        concurrency: 1,
+        ..Default::default()
+    };
     let engine = Engine::new(config)
+        .with_knobs(knobs)
         .with_clock(FixedClock(time::macros::datetime!(2026-01-05 09:00 UTC)))
         .with_ids(SequentialIds::new());
     let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();

@@ -15,6 +15,7 @@ mod membership;
 mod patch;
 mod profile;
 mod provision;
+mod provision_concurrency;
 mod readback;
 mod record;
 mod reliability;

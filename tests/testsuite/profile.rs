@@ -523,3 +523,44 @@ fn profiles_show_prints_the_seed_style_table() {
     assert_eq!(serve.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&serve.stderr).contains("unknown profile `okta`"));
 }
+
+#[test]
+fn profiles_show_prints_the_provisioning_mappings_from_the_section_or_derived() {
+    let out = scimock(&["profiles", "show", "entra-generic"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for line in [
+        "provisioning ([provisioning]): scope Assigned, dialect Legacy, SkipOutOfScopeDeletions false, deletion threshold off",
+        "user mappings (enabled; create, update, delete):",
+        "|Target attribute|Source|Matching precedence|Apply|",
+        "|userName|userPrincipalName|1|always|",
+        r#"|active|Switch([IsSoftDeleted], , "False", "True", "True", "False")||always|"#,
+        "|urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager|manager||always|",
+        "group mappings (enabled; create, update, delete):",
+        "|displayName|displayName|1|always|",
+    ] {
+        assert!(text.lines().any(|l| l == line), "no `{line}` in {text}");
+    }
+    // The same profile without its section: the mappings derived from its attributes.
+    let (_, builtin) = scimock::profile::BUILTIN
+        .iter()
+        .find(|(id, _)| *id == "entra-generic")
+        .unwrap();
+    let bare = builtin
+        .split("\n[provisioning]\n")
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(!bare.contains("[provisioning"));
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("bare.toml");
+    std::fs::write(&file, bare).unwrap();
+    let out = scimock(&["profiles", "show", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let derived = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        derived.contains("provisioning (derived from the attributes, no [provisioning] section)"),
+        "{derived}"
+    );
+    assert!(derived.contains("|userName|userPrincipalName|1|always|"));
+}

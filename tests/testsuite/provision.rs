@@ -273,7 +273,12 @@ fn conflict_on_create_is_logged_as_entry_conflict_and_retried_next_cycle() {
         .fault("POST /Users status=409 times=1")
         .start_blocking();
     let rt = runtime();
-    let engine = engine("entra-generic", Dialect::Legacy);
+    // One request at a time, so the one 409 meets the first user's POST.
+    let knobs = Knobs {
+        concurrency: 1,
+        ..Knobs::default()
+    };
+    let engine = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
     let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
     let mut state = State::default();
     let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
@@ -958,12 +963,14 @@ mod convergence {
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
-        /// provisioning converges: target users and groups == the model of the in-scope directory
+        /// provisioning converges: target users and groups == the model of the in-scope
+        /// directory, whatever the number of requests in flight
         #[test]
-        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>()) {
+        fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>(), concurrency in 1usize..6) {
             let mock = MockServer::builder().token("t").start_blocking();
             let rt = runtime();
-            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy });
+            let knobs = Knobs { concurrency, ..Knobs::default() };
+            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy }).with_knobs(knobs);
             let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
             let mut state = State::default();
             let mut model = Model::default();
@@ -1046,4 +1053,50 @@ fn the_order_knob_sorts_the_user_pass_by_source_id() {
     };
     assert!(first_post(scimock::provision::Order::Directory).contains("frank"));
     assert!(first_post(scimock::provision::Order::SourceId).contains("ada"));
+}
+
+#[test]
+fn cli_csv_into_a_directory_writes_the_portal_three_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let portal = format!("{}/logs/", tmp.path().display());
+    let single = tmp.path().join("logs.csv");
+    let out = scimock(&[
+        "provision",
+        "http://127.0.0.1:9/scim/v2",
+        "--directory",
+        &fixture_path("directory.json"),
+        "--dry-run",
+        "--report",
+        &format!("csv={portal},csv={}", single.display()),
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let read = |name: &str| std::fs::read_to_string(tmp.path().join("logs").join(name)).unwrap();
+    let logs = read("ProvisioningLogs.csv");
+    let steps = read("ProvisioningLogs_ProvisioningSteps.csv");
+    let props = read("ProvisioningLogs_ModifiedProperties.csv");
+    let one = std::fs::read_to_string(&single).unwrap();
+    // As many entries as the single file; every step and property row names an entry.
+    assert_eq!(logs.lines().count(), one.lines().count());
+    let changes: std::collections::BTreeSet<&str> = logs
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        changes.len(),
+        logs.lines().count() - 1,
+        "change ids are unique"
+    );
+    for rows in [&steps, &props] {
+        assert!(rows.lines().count() > 1, "{rows}");
+        for l in rows.lines().skip(1) {
+            assert!(changes.contains(l.split(',').next().unwrap()), "{l}");
+        }
+    }
+    assert!(props.contains(",userName,,ada@contoso.com"), "{props}");
 }
