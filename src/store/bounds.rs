@@ -73,7 +73,7 @@ fn walk(what: &str, mut stack: Vec<(&Value, usize)>, deepest: usize, bytes: usiz
 
 /// Reads JSON text the store wrote or a person supplied (seeds, state, journal bodies):
 /// serde_json with its 128-level limit, then [`MAX_DEPTH`] on the result, and no integer
-/// beyond 64 bits (see [`check_integers`]).
+/// beyond 64 bits (those are `400 invalidValue`, not rounded).
 pub fn read_json(what: &str, text: &[u8]) -> Result<Value> {
     let value: Value = serde_json::from_slice(text)
         .map_err(|e| Error::invalid_syntax(format!("{what} is not valid JSON: {e}")))?;
