@@ -84,8 +84,10 @@ impl Entry {
 pub(crate) struct State {
     pub(crate) users: BTreeMap<String, Entry>,
     pub(crate) groups: BTreeMap<String, Entry>,
-    user_names: HashMap<String, String>,
-    group_names: HashMap<String, String>,
+    /// Folded unique name → id, in order: `eq` is a lookup, and `sw`/`gt`/`ge`/`lt`/`le`
+    /// are a range (see [`State::range_candidates`]).
+    user_names: BTreeMap<String, String>,
+    group_names: BTreeMap<String, String>,
     /// externalId → ids (a short Vec: externalIds are almost always unique, and a
     /// BTreeSet node per user costs ~300 bytes at 100,000 users).
     user_external: HashMap<String, Vec<String>>,
@@ -226,7 +228,7 @@ impl State {
         }
     }
 
-    fn names(&mut self, kind: ResourceKind) -> &mut HashMap<String, String> {
+    fn names(&mut self, kind: ResourceKind) -> &mut BTreeMap<String, String> {
         match kind {
             ResourceKind::User => &mut self.user_names,
             ResourceKind::Group => &mut self.group_names,
@@ -438,6 +440,77 @@ impl State {
             Filter::And(operands) => operands.iter().find_map(|f| self.candidates(kind, f)),
             _ => None,
         }
+    }
+}
+
+impl State {
+    /// Ids an ordered comparison on the unique name (`userName` / group `displayName`) can
+    /// be answered from the ordered name index for: `sw`, `gt`, `ge`, `lt` and `le`, alone or
+    /// as one operand of a top-level `and`. `None` when the filter needs a scan.
+    ///
+    /// Only for a unique name the schema declares a case-insensitive string (RFC 7643
+    /// §4.1.1 and §4.2 make both `caseExact: false`): the index keys are folded exactly as
+    /// the evaluator folds both sides before comparing code points (RFC 7644 §3.4.2.2), so
+    /// the range holds exactly the matches. Callers still evaluate the filter on each id.
+    pub(crate) fn range_candidates(
+        &self,
+        kind: ResourceKind,
+        filter: &Filter,
+    ) -> Option<Vec<String>> {
+        match filter {
+            Filter::Attr(exp) => {
+                let AttrOp::Compare(op, CompValue::String(value)) = &exp.op else {
+                    return None;
+                };
+                let core = exp
+                    .path
+                    .urn
+                    .as_deref()
+                    .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema_urn()));
+                if !core || !exp.path.is(kind.unique_attr(), None) {
+                    return None;
+                }
+                let names = match kind {
+                    ResourceKind::User => &self.user_names,
+                    ResourceKind::Group => &self.group_names,
+                };
+                let key = fold(value);
+                use std::ops::Bound::{Excluded, Included, Unbounded};
+                let ids = |range: (std::ops::Bound<&str>, std::ops::Bound<&str>)| {
+                    names
+                        .range::<str, _>(range)
+                        .map(|(_, id)| id.clone())
+                        .collect::<Vec<_>>()
+                };
+                Some(match op {
+                    CompareOp::Sw => names
+                        .range::<str, _>((Included(key.as_str()), Unbounded))
+                        .take_while(|(k, _)| k.starts_with(key.as_str()))
+                        .map(|(_, id)| id.clone())
+                        .collect(),
+                    CompareOp::Gt => ids((Excluded(key.as_str()), Unbounded)),
+                    CompareOp::Ge => ids((Included(key.as_str()), Unbounded)),
+                    CompareOp::Lt => ids((Unbounded, Excluded(key.as_str()))),
+                    CompareOp::Le => ids((Unbounded, Included(key.as_str()))),
+                    _ => return None,
+                })
+            }
+            Filter::And(operands) => operands.iter().find_map(|f| self.range_candidates(kind, f)),
+            _ => None,
+        }
+    }
+
+    /// Ids of `kind` in ascending order of their folded unique name (what `sortBy` on it
+    /// orders by), for a sort that can stop after the first page.
+    pub(crate) fn ids_by_name(
+        &self,
+        kind: ResourceKind,
+    ) -> impl DoubleEndedIterator<Item = &String> {
+        let names = match kind {
+            ResourceKind::User => &self.user_names,
+            ResourceKind::Group => &self.group_names,
+        };
+        names.values()
     }
 }
 

@@ -155,7 +155,45 @@ impl Store {
         let schema = self.schema(kind);
         let need_members =
             kind == ResourceKind::Group && query.filter.is_some_and(mentions_members);
-        let ids: Vec<&String> = match query.filter.and_then(|f| state.candidates(kind, f)) {
+        // The unique name is ordered-indexed when the schema makes it a case-insensitive
+        // string (RFC 7643 §4.1.1, §4.2), so ranges and its sort need no scan.
+        let name_ordered = schema
+            .resolve(None, kind.unique_attr(), None)
+            .is_some_and(|d| !d.case_exact && d.kind == crate::scim::AttrType::String);
+        let indexed = query.filter.and_then(|f| {
+            state.candidates(kind, f).or_else(|| {
+                name_ordered
+                    .then(|| state.range_candidates(kind, f))
+                    .flatten()
+            })
+        });
+        let sorted_by_name = query
+            .sort_by
+            .is_some_and(|p| p.urn.is_none() && p.is(kind.unique_attr(), None));
+        if name_ordered && sorted_by_name && query.filter.is_none() {
+            // Every resource has its unique name (it is required), so the index order is
+            // the sort: the page is read off it without looking at the other resources.
+            let total = state.map(kind).len() as u64;
+            let start = query.start_index.max(1);
+            let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+            let take = usize::try_from(query.count).unwrap_or(usize::MAX);
+            let page: Vec<&String> = if query.descending {
+                state
+                    .ids_by_name(kind)
+                    .rev()
+                    .skip(skip)
+                    .take(take)
+                    .collect()
+            } else {
+                state.ids_by_name(kind).skip(skip).take(take).collect()
+            };
+            let page = page
+                .into_iter()
+                .filter_map(|id| state.map(kind).get_key_value(id).map(|(k, _)| k))
+                .collect();
+            return Ok((page, total, start));
+        }
+        let ids: Vec<&String> = match indexed {
             Some(candidates) => {
                 let mut v: Vec<&String> = candidates
                     .iter()
@@ -179,25 +217,31 @@ impl Store {
                 matched.push(id);
             }
         }
+        let total = matched.len() as u64;
+        let start = query.start_index.max(1);
+        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
         if let Some(path) = query.sort_by {
             let mut keyed: Vec<(Option<Key>, &String)> = matched
                 .into_iter()
                 .map(|id| (sort_key(&state.map(kind)[id].resource(), path), id))
                 .collect();
-            keyed.sort_by(|a, b| {
+            // Ties keep id order (the order `matched` is in), as a stable sort would.
+            let order = |a: &(Option<Key>, &String), b: &(Option<Key>, &String)| {
                 let o = compare(&a.0, &b.0);
-                if query.descending {
-                    o.reverse()
-                } else {
-                    o
-                }
-            });
+                let o = if query.descending { o.reverse() } else { o };
+                o.then_with(|| a.1.cmp(b.1))
+            };
+            // Only the first `skip + take` places matter: a partial sort (top-k) first
+            // when they are few.
+            let needed = skip.saturating_add(take);
+            if needed < keyed.len() / 2 {
+                keyed.select_nth_unstable_by(needed, order);
+                keyed.truncate(needed);
+            }
+            keyed.sort_unstable_by(order);
             matched = keyed.into_iter().map(|(_, id)| id).collect();
         }
-        let total = matched.len() as u64;
-        let start = query.start_index.max(1);
-        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
         let page = matched.into_iter().skip(skip).take(take).collect();
         Ok((page, total, start))
     }
