@@ -204,6 +204,23 @@ impl MatchIndex {
     }
 }
 
+/// The operator and string operand of a comparison on a core attribute of `kind` (no URN,
+/// or the resource's own schema URN), the only shape the indexes answer.
+fn core_string_compare(
+    kind: ResourceKind,
+    exp: &crate::filter::AttrExp,
+) -> Option<(CompareOp, &String)> {
+    let AttrOp::Compare(op, CompValue::String(value)) = &exp.op else {
+        return None;
+    };
+    let core = exp
+        .path
+        .urn
+        .as_deref()
+        .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema_urn()));
+    core.then_some((*op, value))
+}
+
 /// Case folding for the case-insensitive unique attributes (`caseExact: false`).
 pub(crate) fn fold(s: &str) -> String {
     s.to_lowercase()
@@ -377,17 +394,9 @@ impl State {
     pub(crate) fn candidates(&self, kind: ResourceKind, filter: &Filter) -> Option<Vec<String>> {
         match filter {
             Filter::Attr(exp) => {
-                let AttrOp::Compare(CompareOp::Eq, CompValue::String(value)) = &exp.op else {
+                let (CompareOp::Eq, value) = core_string_compare(kind, exp)? else {
                     return None;
                 };
-                let core = exp
-                    .path
-                    .urn
-                    .as_deref()
-                    .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema_urn()));
-                if !core {
-                    return None;
-                }
                 let path = &exp.path;
                 if path.is("id", None) {
                     let hit = self.map(kind).contains_key(value.as_str());
@@ -459,15 +468,8 @@ impl State {
     ) -> Option<Vec<String>> {
         match filter {
             Filter::Attr(exp) => {
-                let AttrOp::Compare(op, CompValue::String(value)) = &exp.op else {
-                    return None;
-                };
-                let core = exp
-                    .path
-                    .urn
-                    .as_deref()
-                    .is_none_or(|u| u.eq_ignore_ascii_case(kind.schema_urn()));
-                if !core || !exp.path.is(kind.unique_attr(), None) {
+                let (op, value) = core_string_compare(kind, exp)?;
+                if !exp.path.is(kind.unique_attr(), None) {
                     return None;
                 }
                 let names = match kind {
