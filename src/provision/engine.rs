@@ -415,6 +415,31 @@ impl Cycle<'_> {
         retries
     }
 
+    /// Exports a delete: `DELETE /{endpoint}/{target id}`, where a 404 (already gone) is what
+    /// a delete wants. On success the draft gains its `EntryExportDelete` step and comes back;
+    /// on failure the entry and the escrow are recorded and `None` comes back.
+    pub(crate) async fn export_delete(&mut self, mut d: Draft, endpoint: &str) -> Option<Draft> {
+        let path = format!("/{endpoint}/{}", d.target_id);
+        match self
+            .call(Request {
+                method: "DELETE",
+                path,
+                body: None,
+            })
+            .await
+        {
+            Ok(_) => {}
+            Err(f) if f.status == Some(404) => {}
+            Err(f) => {
+                self.fail(d, Action::Delete, "EntryExportDelete", "delete", f, false);
+                return None;
+            }
+        }
+        let desc = format!("{} '{}' was deleted in {}", d.kind, d.name, self.app());
+        d.step("EntryExportDelete", StepType::Export, Status::Success, desc);
+        Some(d)
+    }
+
     pub(crate) fn succeeded(&mut self, source_id: &str) {
         self.state.escrows.remove(source_id);
     }

@@ -246,24 +246,9 @@ impl Cycle<'_> {
             self.state.groups.remove(source_id);
             return self.finish(d, Action::Other, Status::Skipped, None);
         }
-        match self
-            .call(Request {
-                method: "DELETE",
-                path: format!("/Groups/{}", link.target_id),
-                body: None,
-            })
-            .await
-        {
-            Ok(_) => {}
-            Err(f) if f.status == Some(404) => {}
-            Err(f) => return self.fail(d, Action::Delete, "EntryExportDelete", "delete", f, false),
-        }
-        d.step(
-            "EntryExportDelete",
-            StepType::Export,
-            Status::Success,
-            format!("Group '{name}' was deleted in {}", self.app()),
-        );
+        let Some(d) = self.export_delete(d, "Groups").await else {
+            return;
+        };
         self.state.groups.remove(source_id);
         self.succeeded(source_id);
         self.finish(d, Action::Delete, Status::Success, None);

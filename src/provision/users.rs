@@ -530,25 +530,9 @@ impl Cycle<'_> {
             self.state.users.remove(source_id);
             return self.finish(d, Action::Other, Status::Skipped, None);
         }
-        match self
-            .call(Request {
-                method: "DELETE",
-                path: format!("/Users/{}", link.target_id),
-                body: None,
-            })
-            .await
-        {
-            // Already gone is what a delete wants.
-            Ok(_) => {}
-            Err(f) if f.status == Some(404) => {}
-            Err(f) => return self.fail(d, Action::Delete, "EntryExportDelete", "delete", f, false),
-        }
-        d.step(
-            "EntryExportDelete",
-            StepType::Export,
-            Status::Success,
-            format!("User '{name}' was deleted in {}", self.app()),
-        );
+        let Some(d) = self.export_delete(d, "Users").await else {
+            return;
+        };
         self.state.users.remove(source_id);
         for g in self.state.groups.values_mut() {
             g.members.remove(source_id);
