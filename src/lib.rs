@@ -36,6 +36,7 @@
 //! `file::function` (for example RFC 7644 §3.5.2.3, replace with a value filter:
 //! `patch/ops.rs::filtered`), and points to [`patch::Quirk`] for every Entra deviation.
 
+mod caret;
 pub mod clock;
 pub mod error;
 pub mod expr;

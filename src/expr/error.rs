@@ -92,7 +92,7 @@ impl Display for ParseError {
                 f.write_str(item)?;
             }
             match &self.found {
-                Some(text) => write!(f, ", found `{}`", printable(text))?,
+                Some(text) => write!(f, ", found `{}`", crate::caret::printable(text))?,
                 None => f.write_str(", found end of expression")?,
             }
             if !matches!(
@@ -126,63 +126,8 @@ impl ParseError {
     /// Control characters print as `?` so the caret column stays true; any span, even one
     /// past the end or inside a character, is clamped first.
     pub fn render(&self, source: &str) -> String {
-        const WINDOW: usize = 60;
-        let start = floor_char_boundary(source, self.span.start);
-        let end = floor_char_boundary(source, self.span.end.max(start));
-        // The line holding the start, so multi-line expressions draw one line.
-        let line_from = source
-            .get(..start)
-            .and_then(|s| s.rfind('\n'))
-            .map_or(0, |i| i + 1);
-        let line_to = source
-            .get(start..)
-            .and_then(|s| s.find('\n'))
-            .map_or(source.len(), |i| start + i);
-        let end = end.min(line_to).max(start);
-        let from = floor_char_boundary(source, start.saturating_sub(WINDOW / 2)).max(line_from);
-        let to = floor_char_boundary(source, (end + WINDOW / 2).min(line_to)).max(end);
-        let clean = |s: &str| -> String {
-            s.chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect()
-        };
-        let piece = |a: usize, b: usize| clean(source.get(a..b).unwrap_or(""));
-        let prefix = if from > line_from { "…" } else { "" };
-        let suffix = if to < line_to { "…" } else { "" };
-        let before = piece(from, start);
-        let marked = piece(start, end);
-        let pad = prefix.chars().count() + before.chars().count();
-        let carets = marked.chars().count().max(1);
-        format!(
-            "error: {self}\n  |\n  | {prefix}{before}{marked}{rest}{suffix}\n  | {space}{caret}\n",
-            rest = piece(end, to),
-            space = " ".repeat(pad),
-            caret = "^".repeat(carets),
-        )
+        crate::caret::frame(self, source, self.span.clone(), true)
     }
-}
-
-/// The text with control characters escaped, quotes left alone.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while i > 0 && !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
 
 /// Why an expression that parsed could not be evaluated: the function (or operator) and

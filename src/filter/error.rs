@@ -72,7 +72,7 @@ fn join_alternatives(f: &mut Formatter<'_>, items: &[&str]) -> fmt::Result {
 impl Display for ParseError {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
         let found = match &self.found {
-            Some(text) => format!("`{}`", printable(text)),
+            Some(text) => format!("`{}`", crate::caret::printable(text)),
             None => "end of filter".to_owned(),
         };
         let mut notes: Vec<&str> = Vec::new();
@@ -112,50 +112,6 @@ impl ParseError {
     /// Long inputs are windowed around the span; control characters print as `?` so the
     /// caret column stays true.
     pub fn render(&self, source: &str) -> String {
-        const WINDOW: usize = 60;
-        let start = floor_char_boundary(source, self.span.start.min(source.len()));
-        let end = floor_char_boundary(source, self.span.end.clamp(start, source.len()));
-        let from = floor_char_boundary(source, start.saturating_sub(WINDOW / 2));
-        let to = floor_char_boundary(source, (end + WINDOW / 2).min(source.len()).max(start));
-        let clean = |s: &str| -> String {
-            s.chars()
-                .map(|c| if c.is_control() { '?' } else { c })
-                .collect()
-        };
-        let prefix = if from > 0 { "…" } else { "" };
-        let suffix = if to < source.len() { "…" } else { "" };
-        let before = clean(&source[from..start]);
-        let marked = clean(&source[start..end.max(start)]);
-        let pad = prefix.chars().count() + before.chars().count();
-        let carets = marked.chars().count().max(1);
-        format!(
-            "error: {self}\n  |\n  | {prefix}{before}{marked}{rest}{suffix}\n  | {space}{caret}\n",
-            rest = clean(&source[end.max(start)..to]),
-            space = " ".repeat(pad),
-            caret = "^".repeat(carets),
-        )
+        crate::caret::frame(self, source, self.span.clone(), false)
     }
-}
-
-/// The text with control characters escaped, quotes left alone.
-fn printable(text: &str) -> String {
-    text.chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
-}
-
-fn floor_char_boundary(s: &str, mut i: usize) -> usize {
-    if i >= s.len() {
-        return s.len();
-    }
-    while !s.is_char_boundary(i) {
-        i -= 1;
-    }
-    i
 }
