@@ -160,13 +160,9 @@ impl Store {
         let name_ordered = schema
             .resolve(None, kind.unique_attr(), None)
             .is_some_and(|d| !d.case_exact && d.kind == crate::scim::AttrType::String);
-        let indexed = query.filter.and_then(|f| {
-            state.candidates(kind, f).or_else(|| {
-                name_ordered
-                    .then(|| state.range_candidates(kind, f))
-                    .flatten()
-            })
-        });
+        let start = query.start_index.max(1);
+        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
+        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
         let sorted_by_name = query
             .sort_by
             .is_some_and(|p| p.urn.is_none() && p.is(kind.unique_attr(), None));
@@ -174,25 +170,21 @@ impl Store {
             // Every resource has its unique name (it is required), so the index order is
             // the sort: the page is read off it without looking at the other resources.
             let total = state.map(kind).len() as u64;
-            let start = query.start_index.max(1);
-            let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-            let take = usize::try_from(query.count).unwrap_or(usize::MAX);
-            let page: Vec<&String> = if query.descending {
-                state
-                    .ids_by_name(kind)
-                    .rev()
-                    .skip(skip)
-                    .take(take)
-                    .collect()
+            let by_name = state.ids_by_name(kind);
+            let page = if query.descending {
+                by_name.rev().skip(skip).take(take).collect()
             } else {
-                state.ids_by_name(kind).skip(skip).take(take).collect()
+                by_name.skip(skip).take(take).collect()
             };
-            let page = page
-                .into_iter()
-                .filter_map(|id| state.map(kind).get_key_value(id).map(|(k, _)| k))
-                .collect();
             return Ok((page, total, start));
         }
+        let indexed = query.filter.and_then(|f| {
+            state.candidates(kind, f).or_else(|| {
+                name_ordered
+                    .then(|| state.range_candidates(kind, f))
+                    .flatten()
+            })
+        });
         let ids: Vec<&String> = match indexed {
             Some(candidates) => {
                 let mut v: Vec<&String> = candidates
@@ -218,9 +210,6 @@ impl Store {
             }
         }
         let total = matched.len() as u64;
-        let start = query.start_index.max(1);
-        let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
-        let take = usize::try_from(query.count).unwrap_or(usize::MAX);
         if let Some(path) = query.sort_by {
             let mut keyed: Vec<(Option<Key>, &String)> = matched
                 .into_iter()
