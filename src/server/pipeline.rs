@@ -156,15 +156,11 @@ impl<'a> Exchange<'a> {
         }
     }
 
-    /// Lists, searches and the journal can take long (a scan of every resource, RFC 7644
-    /// §3.4.2): the listener runs their handler off the async workers so the point reads
-    /// queued behind them keep being answered.
+    /// Lists and searches can take long (a scan of every resource, RFC 7644 §3.4.2): the
+    /// listener runs their handler off the async workers so the point reads queued behind
+    /// them keep being answered. (The journal's answer is streamed a chunk at a time.)
     pub(crate) fn may_scan(&self) -> bool {
-        self.refused.is_none()
-            && matches!(
-                self.route,
-                Route::List(_) | Route::Search(_) | Route::AdminRequests
-            )
+        self.refused.is_none() && matches!(self.route, Route::List(_) | Route::Search(_))
     }
 
     /// The `latency=` delay of the fault that fired, to sleep before [`Exchange::finish`].
