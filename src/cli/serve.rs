@@ -370,14 +370,23 @@ async fn wait_for_shutdown() {
 }
 
 /// The banner's example request: a filter on a user that exists, else the user list.
-fn try_path(data: &Value) -> String {
-    let first = data
-        .get("Users")
-        .and_then(Value::as_array)
-        .and_then(|users| users.first())
+/// The banner's example request: a filter on the first user's `userName`. Reads one page
+/// of one user, never the whole store (exporting 100,000 users to find one name cost
+/// ~600 MB of transient memory and seconds of start-up).
+fn try_path(store: &scimock::store::Store) -> String {
+    let query = scimock::store::Query {
+        count: 1,
+        ..Default::default()
+    };
+    let first = store
+        .list(scimock::scim::ResourceKind::User, &query)
+        .ok()
+        .and_then(|page| page.resources.into_iter().next());
+    match first
+        .as_ref()
         .and_then(|u| u.get("userName"))
-        .and_then(Value::as_str);
-    match first {
+        .and_then(Value::as_str)
+    {
         Some(name) => {
             let quoted = format!("\"{name}\"");
             let value: String = form_urlencoded::byte_serialize(quoted.as_bytes()).collect();
@@ -458,6 +467,6 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     println!(
         "Try:            curl -s {tls}{auth_header}'{}{}'",
         server.base_url(),
-        try_path(&server.store().export())
+        try_path(&server.store())
     );
 }
