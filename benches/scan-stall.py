@@ -30,23 +30,28 @@ OUT = os.path.join(ROOT, "target/scan-stall")
 PORT = 18095
 
 
+def user(i):
+    """User number i, id `u<i>`, shaped like the users Entra's provisioning service creates."""
+    return {
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
+                    "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
+        "id": "u%d" % i,
+        "externalId": "0a21f0f2-8d2a-4f8e-bf98-%012d" % i,
+        "userName": "Test_User_%08d@testuser.com" % i,
+        "active": True,
+        "emails": [{"primary": True, "type": "work",
+                    "value": "Test_User_%08d@testuser.com" % i}],
+        "name": {"formatted": "givenName familyName",
+                 "familyName": "familyName", "givenName": "givenName"},
+    }
+
+
 def seed(path, n):
     with open(path, "w") as f:
         f.write('{"Users":[')
         for i in range(1, n + 1):
             f.write("," if i > 1 else "")
-            f.write(json.dumps({
-                "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User",
-                            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"],
-                "id": "u%d" % i,
-                "externalId": "0a21f0f2-8d2a-4f8e-bf98-%012d" % i,
-                "userName": "Test_User_%08d@testuser.com" % i,
-                "active": True,
-                "emails": [{"primary": True, "type": "work",
-                            "value": "Test_User_%08d@testuser.com" % i}],
-                "name": {"formatted": "givenName familyName",
-                         "familyName": "familyName", "givenName": "givenName"},
-            }))
+            f.write(json.dumps(user(i)))
         f.write('],"Groups":[]}')
 
 

@@ -1,0 +1,192 @@
+#!/usr/bin/env python3
+"""Scaling table and the SQLite scan comparison (BENCHMARKS.md "## Scaling").
+
+127.0.0.1 only, bounded: for each size in SIZES (default 1000,10000,100000,1000000) and
+each binary in SCIMOCK_BINS (default target/release/scimock; give an older build first
+for a before/after in the same run) it starts `scimock serve --no-auth --seed` on SIZE
+Entra-shaped users (benches/scan-stall.py's `user`), and measures:
+
+- start-up: process start until /_mock/health answers (the seed is parsed, validated and
+  indexed by then);
+- RSS after start-up (VmRSS) and per user: (RSS - RSS of the same binary with an empty
+  seed) / SIZE;
+- GET /Users/{id} and an indexed filter (`userName eq`): median and p99 of POINT requests;
+- an unindexed filter (`name.familyName eq "nobody"`, every user is read), `sortBy=userName
+  &count=10` (the ordered index) and `sortBy=externalId&count=10` (top-k over a scan):
+  median of REPEAT requests (3 at the largest size);
+- in the same run, SQLite's own full scan of the same documents with `json_extract`
+  (Python's sqlite3, an in-memory table of the compact JSON text, no index):
+  `SELECT id FROM u WHERE json_extract(doc, '$.name.familyName') = 'nobody'`, median of
+  REPEAT.
+
+One request at a time on one keep-alive connection. Builds nothing: run `cargo build
+--release --bin scimock` first. Prints a markdown table; writes target/scaling/results.md.
+"""
+import http.client
+import importlib.util
+import json
+import os
+import random
+import sqlite3
+import statistics
+import subprocess
+import sys
+import time
+import urllib.parse
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+spec = importlib.util.spec_from_file_location("scan_stall", os.path.join(ROOT, "benches/scan-stall.py"))
+scan_stall = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(scan_stall)
+
+BINS = os.environ.get("SCIMOCK_BINS", os.path.join(ROOT, "target/release/scimock")).split(",")
+SIZES = [int(s) for s in os.environ.get("SIZES", "1000,10000,100000,1000000").split(",")]
+REPEAT = int(os.environ.get("REPEAT", "7"))
+POINT = int(os.environ.get("POINT", "300"))
+OUT = os.path.join(ROOT, "target/scaling")
+PORT = 18096
+
+
+def seed_file(n):
+    path = os.path.join(ROOT, "target/scan-stall/seed-%d.json" % n)
+    if not os.path.exists(path):
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        scan_stall.seed(path + ".tmp", n)
+        os.replace(path + ".tmp", path)
+    return path
+
+
+def start(binary, seed_path):
+    t0 = time.perf_counter()
+    p = subprocess.Popen([binary, "serve", "--no-auth", "--listen", "127.0.0.1:%d" % PORT,
+                          "--seed", seed_path, "--journal-size", "0"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while time.perf_counter() - t0 < 600:
+        try:
+            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            c.request("GET", "/_mock/health")
+            if c.getresponse().status == 200:
+                return p, time.perf_counter() - t0
+        except OSError:
+            time.sleep(0.02)
+        if p.poll() is not None:
+            sys.exit("%s exited with %s" % (binary, p.returncode))
+    p.kill()
+    sys.exit("%s never answered" % binary)
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def timed(conn, path):
+    t0 = time.perf_counter()
+    conn.request("GET", path)
+    r = conn.getresponse()
+    r.read()
+    if r.status != 200:
+        sys.exit("%s answered %d" % (path, r.status))
+    return (time.perf_counter() - t0) * 1000
+
+
+def users_query(params):
+    return "/scim/v2/Users?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
+
+
+def pct(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
+
+
+def sqlite_scan(n, repeat):
+    db = sqlite3.connect(":memory:")
+    db.execute("CREATE TABLE u (id TEXT PRIMARY KEY, doc TEXT)")
+    db.executemany("INSERT INTO u VALUES (?, ?)",
+                   (("u%d" % i, json.dumps(scan_stall.user(i), separators=(",", ":")))
+                    for i in range(1, n + 1)))
+    db.commit()
+    q = "SELECT id FROM u WHERE json_extract(doc, '$.name.familyName') = 'nobody'"
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        db.execute(q).fetchall()
+        times.append((time.perf_counter() - t0) * 1000)
+    db.close()
+    return statistics.median(times)
+
+
+def measure(binary, n, empty_kb):
+    repeat = REPEAT if n < 1000000 else min(REPEAT, 3)
+    p, startup = start(binary, seed_file(n))
+    try:
+        time.sleep(0.5)
+        kb = rss_kb(p.pid)
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=600)
+        rng = random.Random(17)
+        gets = [timed(conn, "/scim/v2/Users/u%d" % rng.randint(1, n)) for _ in range(POINT)]
+        eqs = [timed(conn, users_query(
+            {"filter": 'userName eq "Test_User_%08d@testuser.com"' % rng.randint(1, n)}))
+            for _ in range(POINT)]
+
+        def med(params):
+            return statistics.median(timed(conn, users_query(params)) for _ in range(repeat))
+
+        row = {
+            "startup": startup, "rss": kb, "per_user": (kb - empty_kb) * 1024 / n,
+            "get": (statistics.median(gets), pct(gets, 99)),
+            "eq": (statistics.median(eqs), pct(eqs, 99)),
+            "scan": med({"filter": 'name.familyName eq "nobody"'}),
+            "sort_name": med({"sortBy": "userName", "count": "10"}),
+            "sort_ext": med({"sortBy": "externalId", "count": "10"}),
+        }
+    finally:
+        p.kill()
+        p.wait()
+    return row
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    empty = os.path.join(OUT, "empty.json")
+    with open(empty, "w") as f:
+        f.write('{"Users":[],"Groups":[]}')
+    lines = ["| users | binary | start-up | RSS (per user) | GET by id p50 / p99 | "
+             "`userName eq` p50 / p99 | unindexed filter | SQLite json_extract scan | "
+             "`sortBy=userName&count=10` | `sortBy=externalId&count=10` |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    empties = {}
+    for binary in BINS:
+        p, _ = start(binary, empty)
+        time.sleep(0.5)
+        empties[binary] = rss_kb(p.pid)
+        p.kill()
+        p.wait()
+    for n in SIZES:
+        sq = sqlite_scan(n, REPEAT if n < 1000000 else min(REPEAT, 3))
+        for binary in BINS:
+            r = measure(binary, n, empties[binary])
+            line = ("| {:,} | {} | {:.2f} s | {:.0f} MiB ({:,.0f} B) | {:.2f} / {:.2f} ms | "
+                    "{:.2f} / {:.2f} ms | {:.1f} ms | {:.1f} ms | {:.2f} ms | {:.1f} ms |").format(
+                n, os.path.basename(binary), r["startup"], r["rss"] / 1024, r["per_user"],
+                r["get"][0], r["get"][1], r["eq"][0], r["eq"][1], r["scan"], sq,
+                r["sort_name"], r["sort_ext"])
+            print(line, flush=True)
+            lines.append(line)
+    lines.append("")
+    lines.append("Empty-seed RSS: %s. %d CPUs, 127.0.0.1, one request at a time; medians of %d "
+                 "(3 at 1,000,000 users), point reads %d each." % (
+                     ", ".join("%s %d MiB" % (os.path.basename(b), kb / 1024)
+                               for b, kb in empties.items()),
+                     os.cpu_count(), REPEAT, POINT))
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(OUT, "results.md"), "w") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
