@@ -15,9 +15,11 @@ mod error;
 mod eval;
 mod lexer;
 mod parser;
+mod project;
 
 pub use ast::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValuePath};
 pub use error::{ParseError, ParseErrorKind};
 pub(crate) use eval::matches_element;
 pub use eval::{matches, EvalError};
 pub use parser::{parse, parse_path, MAX_DEPTH, MAX_LEN};
+pub use project::Projection;

@@ -66,6 +66,14 @@ impl Entry {
         parsed.unwrap_or_default()
     }
 
+    /// The stored resource parsed down to the members `projection` keeps (what a filter
+    /// or a sort reads). Fails only as [`Entry::resource`] does.
+    pub(crate) fn project(&self, projection: &crate::filter::Projection) -> Value {
+        let parsed = projection.parse(&self.text);
+        debug_assert!(parsed.is_ok(), "a stored entry does not parse: {parsed:?}");
+        parsed.unwrap_or_default()
+    }
+
     /// The value a member's `display` derives from: `displayName`, else `userName`.
     pub(crate) fn display_value(&self) -> Option<Value> {
         match &self.display {

@@ -7,9 +7,9 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use super::indexes::fold;
-use super::indexes::State;
+use super::indexes::{Entry, State};
 use super::{ResourceKind, Store};
-use crate::filter::{AttrPath, Filter};
+use crate::filter::{AttrPath, Filter, Projection};
 use crate::Result;
 
 /// What to list.
@@ -185,35 +185,44 @@ impl Store {
                     .flatten()
             })
         });
-        let ids: Vec<&String> = match indexed {
+        let map = state.map(kind);
+        let entries: Vec<(&String, &Entry)> = match indexed {
             Some(candidates) => {
-                let mut v: Vec<&String> = candidates
+                let mut v: Vec<(&String, &Entry)> = candidates
                     .iter()
-                    .filter_map(|id| state.map(kind).get_key_value(id).map(|(k, _)| k))
+                    .filter_map(|id| map.get_key_value(id))
                     .collect();
-                v.sort();
+                v.sort_by(|a, b| a.0.cmp(b.0));
                 v
             }
-            None => state.map(kind).keys().collect(),
+            None => map.iter().collect(),
         };
-        let mut matched = Vec::with_capacity(ids.len().min(1024));
-        for id in ids {
-            let ok = match query.filter {
-                None => true,
-                Some(f) => {
-                    let resource = self.render(state, kind, id, need_members);
-                    crate::filter::matches(f, &resource, Some(schema))?
+        let mut matched = Vec::with_capacity(entries.len().min(1024));
+        match query.filter {
+            None => matched.extend(entries),
+            Some(f) => {
+                // Each resource is parsed down to what the filter reads (goal: no full
+                // parse per row of a scan); the evaluator sees every member it can reach.
+                let projection = Projection::of(f, Some(schema));
+                for (id, entry) in entries {
+                    let resource = entry.project(&projection);
+                    let resource = if need_members {
+                        self.render_value(state, kind, id, resource, true)
+                    } else {
+                        resource
+                    };
+                    if crate::filter::matches(f, &resource, Some(schema))? {
+                        matched.push((id, entry));
+                    }
                 }
-            };
-            if ok {
-                matched.push(id);
             }
         }
         let total = matched.len() as u64;
         if let Some(path) = query.sort_by {
+            let projection = Projection::of_path(path, None);
             let mut keyed: Vec<(Option<Key>, &String)> = matched
                 .into_iter()
-                .map(|id| (sort_key(&state.map(kind)[id].resource(), path), id))
+                .map(|(id, entry)| (sort_key(&entry.project(&projection), path), id))
                 .collect();
             // Ties keep id order (the order `matched` is in), as a stable sort would.
             let order = |a: &(Option<Key>, &String), b: &(Option<Key>, &String)| {
@@ -229,9 +238,15 @@ impl Store {
                 keyed.truncate(needed);
             }
             keyed.sort_unstable_by(order);
-            matched = keyed.into_iter().map(|(_, id)| id).collect();
+            let page = keyed.into_iter().map(|(_, id)| id).skip(skip).take(take);
+            return Ok((page.collect(), total, start));
         }
-        let page = matched.into_iter().skip(skip).take(take).collect();
+        let page = matched
+            .into_iter()
+            .map(|(id, _)| id)
+            .skip(skip)
+            .take(take)
+            .collect();
         Ok((page, total, start))
     }
 }

@@ -200,6 +200,26 @@ proptest! {
         }
     }
 
+    /// a scan's projected parse (only the members the filter reads) evaluates exactly as
+    /// the whole resource does, with and without a schema, errors included
+    #[test]
+    fn projection_evaluates_as_the_whole_resource(
+        f in strategies::filter(),
+        resource in strategies::resource_with_extensions(),
+    ) {
+        let users = schema::user_resource();
+        let text = serde_json::to_vec(&resource).unwrap();
+        for schema in [None, Some(&users)] {
+            let projected = filter::Projection::of(&f, schema).parse(&text).unwrap();
+            prop_assert!(projected.as_object().unwrap().len() <= resource.as_object().unwrap().len());
+            prop_assert_eq!(
+                filter::matches(&f, &projected, schema),
+                filter::matches(&f, &resource, schema),
+                "projected: {}", projected
+            );
+        }
+    }
+
     /// the parser never panics, and what it accepts it prints canonically
     #[test]
     fn filter_parse_total(src in strategies::filter_text()) {

@@ -161,6 +161,32 @@ pub(crate) fn resource() -> impl Strategy<Value = Value> {
         .prop_map(|m| Value::Object(m.into_iter().collect()))
 }
 
+/// [`resource`] plus, sometimes, extension objects under URN keys (in any ASCII case) and
+/// members whose names differ from others only in case: what a projection must not lose.
+pub(crate) fn resource_with_extensions() -> impl Strategy<Value = Value> {
+    let ext = (proptest::sample::select(URNS), any::<bool>(), resource());
+    (
+        resource(),
+        proptest::collection::vec(ext, 0..3),
+        proptest::option::weighted(0.3, attr_name()),
+    )
+        .prop_map(|(mut base, exts, shout)| {
+            let obj = base.as_object_mut().expect("resource() is an object");
+            for (urn, upper, inner) in exts {
+                let key = if upper {
+                    urn.to_ascii_uppercase()
+                } else {
+                    urn.to_owned()
+                };
+                obj.insert(key, inner);
+            }
+            if let Some(name) = shout {
+                obj.insert(name.to_ascii_uppercase(), json!("SHOUT"));
+            }
+            base
+        })
+}
+
 // ---- PATCH and membership ----------------------------------------------------------
 
 /// Proptest settings: 1,000 cases unless `PROPTEST_CASES` says otherwise.
