@@ -186,7 +186,7 @@ fn read_json(path: &Path) -> Result<Seed, String> {
         .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
     Ok(match text.trim() {
         "null" => Seed::Json(Value::Null),
-        _ => Seed::Text(text.into_bytes()),
+        _ => Seed::Text(text.into_bytes().into()),
     })
 }
 

@@ -54,7 +54,8 @@ pub enum StartError {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seed {
     Json(Value),
-    Text(Vec<u8>),
+    /// Shared, never copied: the store keeps these very bytes for `reset`.
+    Text(bytes::Bytes),
 }
 
 impl Seed {

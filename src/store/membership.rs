@@ -137,7 +137,7 @@ impl Store {
                 Ready::RemoveWhere(filter) => {
                     let mut hits = Vec::new();
                     if let Some(group) = state.groups.get(group_id) {
-                        for (id, m) in &group.members {
+                        for (id, m) in group.members() {
                             let rendered = self.render_member(state, id, m);
                             if crate::filter::matches(&filter, &rendered, None)? {
                                 hits.push(id.clone());

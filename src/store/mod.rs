@@ -91,7 +91,8 @@ const TIMESTAMP: &[time::format_description::FormatItem<'static>] = time::macros
 #[derive(Debug)]
 pub struct Store {
     state: RwLock<State>,
-    seed: Mutex<Option<Box<[u8]>>>,
+    /// What [`Store::reset`] returns to: the state the seed built.
+    seed: Mutex<Option<Arc<load::Snapshot>>>,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     location_base: String,
@@ -534,8 +535,7 @@ impl Store {
         };
         if kind == ResourceKind::Group && with_members {
             let members = entry
-                .members
-                .iter()
+                .members()
                 .map(|(member_id, m)| self.render_member(state, member_id, m))
                 .collect();
             if let Value::Object(map) = &mut out {

@@ -297,3 +297,57 @@ mod ordered_index {
         }
     }
 }
+
+#[test]
+fn reset_restores_exactly_the_state_the_seed_built() {
+    let s = store();
+    s.set_seed(json!({
+        "Users": [
+            {"id": "u1", "userName": "alice", "externalId": "a-1",
+             "emails": [{"value": "a@example.com", "type": "work"}]},
+            {"userName": "bob"}
+        ],
+        "Groups": [
+            {"id": "g1", "displayName": "outer", "members": [{"value": "u1"}, {"value": "g2"}]},
+            {"id": "g2", "displayName": "inner", "members": [{"value": "u1"}]}
+        ]
+    }))
+    .unwrap();
+    let seeded = s.export();
+    // Change everything the snapshot must not see.
+    s.delete(ResourceKind::User, "u1", None).unwrap();
+    s.create(ResourceKind::User, user("carol")).unwrap();
+    s.replace(
+        ResourceKind::Group,
+        "g2",
+        json!({"displayName": "renamed"}),
+        None,
+    )
+    .unwrap();
+    assert_ne!(s.export(), seeded);
+    for _ in 0..2 {
+        s.reset().unwrap();
+        assert_eq!(s.export(), seeded);
+        // The indexes came back with the entries: a name, an externalId and a reverse
+        // membership lookup all answer.
+        assert!(s
+            .state
+            .read()
+            .unwrap()
+            .id_by_name(ResourceKind::User, "ALICE")
+            .is_some());
+        let f = crate::filter::parse(r#"externalId eq "a-1""#).unwrap();
+        let q = Query {
+            filter: Some(&f),
+            count: 10,
+            ..Default::default()
+        };
+        assert_eq!(s.list(ResourceKind::User, &q).unwrap().total, 1);
+        assert_eq!(
+            s.read().groups_of("u1"),
+            vec!["g1".to_owned(), "g2".to_owned()]
+        );
+        s.read().check_membership().unwrap();
+        s.create(ResourceKind::User, user("dave")).unwrap();
+    }
+}

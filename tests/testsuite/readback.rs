@@ -177,7 +177,7 @@ fn check_readable(server: &MockServer, ids: &[String]) -> Result<(), TestCaseErr
     let export = serde_json::to_vec(&server.store().export()).unwrap();
     let restarted = MockServer::builder()
         .token("t")
-        .seed(Seed::Text(export))
+        .seed(Seed::Text(export.into()))
         .try_start();
     prop_assert!(restarted.is_ok(), "{:?}", restarted.err());
     let restarted = restarted.unwrap();
