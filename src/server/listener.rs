@@ -381,6 +381,11 @@ pub(crate) async fn run(
         }
     }
     drop(listener);
+    while tasks.try_join_next().is_some() {}
+    if tasks.is_empty() {
+        // No connection is open: nothing needs a grace period (or its timer).
+        return;
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(5)) => {}
