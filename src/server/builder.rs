@@ -40,7 +40,7 @@ pub enum StartError {
     /// A fault rule given to [`MockServerBuilder::fault`] that does not parse.
     #[error("{0}")]
     Fault(FaultError),
-    #[error("cannot start the server thread: {0}")]
+    #[error("cannot start the server: {0}")]
     Runtime(std::io::Error),
     /// The `--state` database cannot be used (see [`crate::store::durable`]).
     #[error("{0}")]

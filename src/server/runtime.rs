@@ -69,8 +69,8 @@ fn register(
 }
 
 /// How many times [`Running::stop`] yields its thread before it sleeps on the condition
-/// variable: a server with nothing open stops within a few of them, and a yield costs
-/// far less than a futex sleep and wake-up.
+/// variable. A stop takes tens of microseconds; yielding meanwhile lets the server's
+/// worker run on this core and saves the sleeping thread's wake-up.
 const YIELDS_BEFORE_SLEEP: usize = 200;
 
 /// Set once the server task's future is gone: finished, or unwound by a panic.
