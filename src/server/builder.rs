@@ -1,24 +1,23 @@
 //! [`MockServerBuilder`]: configuration, start-up, and the assembly of each tenant's
-//! state (store, journal, settings, fault rules) from its profile. The server runs on its
-//! own OS thread with its own tokio runtime (docs/adr/0001-mock-server-runtime.md), so it
-//! works from sync tests and from any runtime, including `#[tokio::test]`'s
-//! current-thread one.
+//! state (store, journal, settings, fault rules) from its profile. The server runs on a
+//! tokio runtime of scimock's, never the caller's (see `runtime.rs` and
+//! docs/adr/0001-mock-server-runtime.md), so it works from sync tests and from any
+//! runtime, including `#[tokio::test]`'s current-thread one.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-
-use serde_json::Value;
-use tokio::sync::oneshot;
 
 use super::faults::{FaultError, FaultRule, Faults};
 use super::journal::Journal;
 use super::listener::Limits;
 use super::mock_server::MockServer;
+use super::runtime::Running;
 use super::{Mount, Settings, Shared};
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
 use crate::profile::{AuthScheme, Profile};
 use crate::scim::ResourceKind;
 use crate::store::Store;
+use serde_json::Value;
 
 pub use crate::profile::DEFAULT_PROFILE;
 
@@ -41,7 +40,7 @@ pub enum StartError {
     /// A fault rule given to [`MockServerBuilder::fault`] that does not parse.
     #[error("{0}")]
     Fault(FaultError),
-    #[error("cannot start the server thread: {0}")]
+    #[error("cannot start the server: {0}")]
     Runtime(std::io::Error),
     /// The `--state` database cannot be used (see [`crate::store::durable`]).
     #[error("{0}")]
@@ -75,7 +74,7 @@ impl From<Value> for Seed {
 #[derive(Debug, Clone)]
 struct TenantSpec {
     id: String,
-    profile: Profile,
+    profile: Arc<Profile>,
     token: Option<String>,
 }
 
@@ -98,7 +97,8 @@ struct TenantSpec {
 #[derive(Debug)]
 pub struct MockServerBuilder {
     listen: SocketAddr,
-    profile: Profile,
+    /// Shared with the tenant's settings, so starting a server never copies a profile.
+    profile: Arc<Profile>,
     profile_error: Option<String>,
     tenants: Vec<TenantSpec>,
     seed: Option<Seed>,
@@ -110,7 +110,8 @@ pub struct MockServerBuilder {
     journal_size: usize,
     max_body: usize,
     admin: bool,
-    workers: usize,
+    /// `None`: the process-wide shared runtime; `Some(n)`: a dedicated one.
+    workers: Option<usize>,
     limits: Limits,
     group_patch_returns_resource: bool,
     faults: Vec<FaultRule>,
@@ -126,7 +127,7 @@ impl Default for MockServerBuilder {
     fn default() -> Self {
         MockServerBuilder {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            profile: Profile::default(),
+            profile: default_profile(),
             profile_error: None,
             tenants: Vec::new(),
             seed: None,
@@ -138,7 +139,7 @@ impl Default for MockServerBuilder {
             journal_size: 1000,
             max_body: 1024 * 1024,
             admin: true,
-            workers: 2,
+            workers: None,
             limits: Limits::default(),
             group_patch_returns_resource: false,
             faults: Vec::new(),
@@ -150,6 +151,12 @@ impl Default for MockServerBuilder {
             body_timeout: std::time::Duration::from_secs(30),
         }
     }
+}
+
+/// The default profile, one shared copy for every builder of the process.
+fn default_profile() -> Arc<Profile> {
+    static DEFAULT: std::sync::OnceLock<Arc<Profile>> = std::sync::OnceLock::new();
+    Arc::clone(DEFAULT.get_or_init(|| Arc::new(Profile::default())))
 }
 
 /// A random 32-hex-digit bearer token, drawn from the operating system's RNG (a v4
@@ -166,7 +173,7 @@ impl MockServerBuilder {
     }
     /// The vendor profile (default `entra-generic`); see [`crate::profile`].
     pub fn profile(mut self, profile: Profile) -> Self {
-        self.profile = profile;
+        self.profile = Arc::new(profile);
         self.profile_error = None;
         self
     }
@@ -185,7 +192,7 @@ impl MockServerBuilder {
     pub fn tenant(mut self, id: &str, profile: Profile, token: Option<String>) -> Self {
         self.tenants.push(TenantSpec {
             id: id.to_owned(),
-            profile,
+            profile: Arc::new(profile),
             token,
         });
         self
@@ -261,9 +268,12 @@ impl MockServerBuilder {
         self
     }
 
-    /// Runtime worker threads (default 2).
+    /// Serve on a tokio runtime of this server's own, with `n` worker threads, on its own
+    /// OS thread, all gone when the server is dropped. By default a server runs on the
+    /// runtime every default server of the process shares (one worker per CPU, 2 to 8),
+    /// which makes starting one cheap; `scimock serve` asks for one worker per CPU.
     pub fn workers(mut self, n: usize) -> Self {
-        self.workers = n.max(1);
+        self.workers = Some(n.max(1));
         self
     }
     /// Answer group PATCH with 200 and the group instead of Entra's expected 204.
@@ -352,33 +362,16 @@ impl MockServerBuilder {
         let scheme = if self.tls.is_some() { "https" } else { "http" };
         let uri = format!("{scheme}://{addr}");
         let tenants = Arc::new(self.mounts(&uri)?);
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(self.workers)
-            .thread_name("scimock-server")
-            .enable_all()
-            .build()
-            .map_err(StartError::Runtime)?;
-        let (stop, stopped) = oneshot::channel::<()>();
         let server_tenants = Arc::clone(&tenants);
         let limits = self.limits;
         let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
-        let thread = std::thread::Builder::new()
-            .name("scimock".into())
-            .spawn(move || {
-                runtime.block_on(async move {
-                    match tokio::net::TcpListener::from_std(std_listener) {
-                        Ok(listener) => {
-                            super::listener::run(listener, server_tenants, limits, tls, async {
-                                let _ = stopped.await;
-                            })
-                            .await
-                        }
-                        Err(e) => tracing::error!(error = %e, "cannot register the listener"),
-                    }
-                });
+        let running = Running::start(self.workers, std_listener, move |listener, stopped| {
+            super::listener::run(listener, server_tenants, limits, tls, async {
+                let _ = stopped.await;
             })
-            .map_err(StartError::Runtime)?;
-        Ok(MockServer::new(addr, uri, tenants, stop, thread))
+        })
+        .map_err(StartError::Runtime)?;
+        Ok(MockServer::new(addr, uri, tenants, running))
     }
 
     /// The tenants to serve at `uri`: the one default tenant (prefix `""`, seed data,
@@ -454,7 +447,7 @@ impl MockServerBuilder {
         &self,
         id: &str,
         prefix: &str,
-        profile: &Profile,
+        profile: &Arc<Profile>,
         base_path: String,
         token: Option<String>,
         uri: &str,
@@ -491,7 +484,7 @@ impl MockServerBuilder {
             dialect: spec.patch_dialect,
             group_patch_returns_resource: self.group_patch_returns_resource
                 || spec.group_patch_response == 200,
-            profile: Arc::new(profile.clone()),
+            profile: Arc::clone(profile),
         };
         let faults = Faults::new(self.fault_seed);
         for rule in &self.faults {

@@ -296,7 +296,8 @@ where
 }
 
 /// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and
-/// gives open connections up to five seconds to finish (graceful shutdown).
+/// gives open connections up to five seconds to finish (graceful shutdown); returns once
+/// the listener is closed and every connection task has ended or been aborted.
 pub(crate) async fn run(
     listener: TcpListener,
     tenants: Arc<Vec<Mount>>,
@@ -314,8 +315,12 @@ pub(crate) async fn run(
     let sockets = Arc::new(tokio::sync::Semaphore::new(
         limits.max_connections.max(1) + overflow,
     ));
+    // Every connection task, so none outlives the server on a shared runtime (finished
+    // ones are reaped before each accept, so the set holds at most the open sockets).
+    let mut tasks = tokio::task::JoinSet::new();
     tokio::pin!(shutdown);
     loop {
+        while tasks.try_join_next().is_some() {}
         let socket = tokio::select! {
             permit = Arc::clone(&sockets).acquire_owned() => match permit {
                 Ok(p) => p,
@@ -344,7 +349,7 @@ pub(crate) async fn run(
                         Ok::<_, Infallible>(over_capacity(max))
                     });
                     let conn = busy.serve_connection(TokioIo::new(stream), service);
-                    tokio::spawn(async move {
+                    tasks.spawn(async move {
                         let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
                         drop(socket);
                     });
@@ -357,7 +362,7 @@ pub(crate) async fn run(
                     let (acceptor, watcher, http) = (acceptor.clone(), graceful.watcher(), http.clone());
                     let limit = limits.header_read_timeout;
                     let peer = peer.to_string();
-                    tokio::spawn(async move {
+                    tasks.spawn(async move {
                         if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
                             let _ = watcher.watch(connection(&http, stream, peer, tenants)).await;
                         }
@@ -366,7 +371,7 @@ pub(crate) async fn run(
                     continue;
                 }
                 let conn = graceful.watch(connection(&http, stream, peer.to_string(), tenants));
-                tokio::spawn(async move {
+                tasks.spawn(async move {
                     let _ = conn.await;
                     drop(slot);
                     drop(socket);
@@ -376,8 +381,15 @@ pub(crate) async fn run(
         }
     }
     drop(listener);
+    while tasks.try_join_next().is_some() {}
+    if tasks.is_empty() {
+        // No connection is open: nothing needs a grace period (or its timer).
+        return;
+    }
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(5)) => {}
     }
+    // What the grace period did not finish is cancelled, and awaited so its sockets close.
+    tasks.shutdown().await;
 }

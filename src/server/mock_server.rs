@@ -1,23 +1,23 @@
 //! [`MockServer`]: the wiremock-style library face, a handle to a running server, and
-//! [`Tenant`], a view of one of its tenants. Dropping the server shuts it down and joins
-//! its thread.
+//! [`Tenant`], a view of one of its tenants. Dropping the server shuts it down and waits
+//! until its port is closed.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use serde_json::Value;
-use tokio::sync::oneshot;
 
 use super::builder::MockServerBuilder;
 use super::faults::FaultStats;
 use super::journal::RecordedRequest;
+use super::runtime::Running;
 use super::{Mount, Shared};
 use crate::profile::Profile;
 use crate::scim::ResourceKind;
 use crate::store::Store;
 
-/// A running SCIM mock server. Dropping it stops the server and joins its thread.
+/// A running SCIM mock server. Dropping it stops the server: when `drop` returns, the
+/// port refuses connections and the server's connections are closed.
 ///
 /// ```
 /// #[tokio::main(flavor = "current_thread")]
@@ -38,8 +38,7 @@ pub struct MockServer {
     uri: String,
     /// Never empty: `try_start` builds at least one.
     tenants: Arc<Vec<Mount>>,
-    stop: Option<oneshot::Sender<()>>,
-    thread: Option<JoinHandle<()>>,
+    running: Running,
 }
 
 /// One tenant of a running [`MockServer`]: its own base URL, token, store, journal and
@@ -113,15 +112,13 @@ impl MockServer {
         addr: SocketAddr,
         uri: String,
         tenants: Arc<Vec<Mount>>,
-        stop: oneshot::Sender<()>,
-        thread: JoinHandle<()>,
+        running: Running,
     ) -> MockServer {
         MockServer {
             addr,
             uri,
             tenants,
-            stop: Some(stop),
-            thread: Some(thread),
+            running,
         }
     }
 
@@ -213,11 +210,8 @@ impl MockServer {
 
 impl Drop for MockServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+        // Blocks this thread for the graceful shutdown only (ADR 0001): the server runs
+        // on scimock's runtime, so this never waits for the caller's.
+        self.running.stop();
     }
 }

@@ -11,6 +11,9 @@
 //!   encoded response. The `http_request` fuzz target drives this same code.
 //! - `builder.rs`: [`MockServerBuilder`] and the assembly of each tenant's state.
 //! - `mock_server.rs`: the [`MockServer`] handle and its per-tenant view [`Tenant`].
+//! - `runtime.rs`: where servers run: the process-wide shared tokio runtime, or a
+//!   dedicated one for a server built with explicit workers (ADR 0001); stopping waits
+//!   until the port is closed.
 //! - `router.rs` (pure `(method, path) -> Route`), `handlers.rs` (no hyper types, no
 //!   sockets), `params.rs` (RFC 7644 §3.4.2 query parameters), `projection.rs`
 //!   (`attributes`/`excludedAttributes`), `discovery.rs` (RFC 7644 §4), `journal.rs`,
@@ -34,6 +37,7 @@ pub(crate) mod pipeline;
 mod projection;
 mod redact;
 mod router;
+mod runtime;
 pub(crate) mod target;
 
 use std::sync::Arc;

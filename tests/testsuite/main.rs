@@ -12,6 +12,7 @@ mod html_report;
 mod isolation;
 mod limits;
 mod membership;
+mod mock_server;
 mod patch;
 mod profile;
 mod provision;

@@ -642,18 +642,6 @@ async fn journal_records_requests_and_reset_restores_the_seed() {
 }
 
 #[test]
-fn mock_server_works_from_a_sync_test_and_stops_on_drop() {
-    let s = MockServer::builder()
-        .no_auth()
-        .admin(false)
-        .start_blocking();
-    let addr = s.address();
-    assert!(s.token().is_none());
-    drop(s);
-    assert!(std::net::TcpStream::connect(addr).is_err());
-}
-
-#[test]
 fn unknown_profiles_are_refused_with_a_clear_message() {
     let e = MockServer::builder()
         .profile_id("okta")
