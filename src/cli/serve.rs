@@ -180,13 +180,20 @@ fn init_logging(format: LogFormat) -> tracing_appender::non_blocking::WorkerGuar
 /// A seed or state file as JSON text (syntax checked here, loaded by the store one
 /// resource at a time: never one big `Value`).
 fn read_json(path: &Path) -> Result<Seed, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    serde_json::from_str::<serde::de::IgnoredAny>(&text)
-        .map_err(|e| format!("{} is not valid JSON: {e}", path.display()))?;
-    Ok(match text.trim() {
-        "null" => Seed::Json(Value::Null),
-        _ => Seed::Text(text.into_bytes().into()),
+    // Checked as a stream and handed over as a path: the server streams it again while
+    // it loads, so the file's text is never held (~450 MB at 1,000,000 users).
+    let file =
+        std::fs::File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let checked: Option<serde::de::IgnoredAny> =
+        serde_json::from_reader(std::io::BufReader::with_capacity(1 << 16, file)).map_err(|e| {
+            match e.classify() {
+                serde_json::error::Category::Io => format!("cannot read {}: {e}", path.display()),
+                _ => format!("{} is not valid JSON: {e}", path.display()),
+            }
+        })?;
+    Ok(match checked {
+        None => Seed::Json(Value::Null),
+        Some(_) => Seed::File(path.to_owned()),
     })
 }
 

@@ -47,14 +47,15 @@ pub enum StartError {
     State(crate::store::durable::DurableError),
 }
 
-/// Seed data for [`MockServerBuilder::seed`]: a value, or JSON text (a seed file's bytes),
-/// which is loaded one resource at a time and never held as one `Value`, so a
-/// 100,000-user file does not leave the process at its parse-time peak.
+/// Seed data for [`MockServerBuilder::seed`]: a value, JSON text, or a file. Text and
+/// files are loaded one resource at a time and never held as one `Value`; a file is read
+/// as a stream, so not even its text is held (what `scimock serve --seed` uses).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Seed {
     Json(Value),
-    /// Shared, never copied: the store keeps these very bytes for `reset`.
     Text(bytes::Bytes),
+    /// A seed file, read when the server starts.
+    File(std::path::PathBuf),
 }
 
 impl Seed {
@@ -404,6 +405,17 @@ impl MockServerBuilder {
                 (Some(text), _) => store.set_seed_text(text).map_err(StartError::Seed)?,
                 (None, Some(Seed::Json(v))) => {
                     store.set_seed(v.clone()).map_err(StartError::Seed)?
+                }
+                (None, Some(Seed::File(path))) => {
+                    let file = std::fs::File::open(path).map_err(|e| {
+                        StartError::Seed(crate::Error::invalid_value(format!(
+                            "cannot read {}: {e}",
+                            path.display()
+                        )))
+                    })?;
+                    store
+                        .set_seed_reader(std::io::BufReader::with_capacity(1 << 16, file))
+                        .map_err(StartError::Seed)?
                 }
                 (None, Some(Seed::Text(t))) => {
                     store.set_seed_text(t.clone()).map_err(StartError::Seed)?

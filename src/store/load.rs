@@ -110,6 +110,83 @@ impl Snapshot {
     }
 }
 
+/// A new state being built from seed resources, one at a time.
+struct Loader<'s> {
+    store: &'s Store,
+    state: State,
+    /// Groups and their members, added once every resource exists.
+    pending: Vec<(String, Vec<Map<String, Value>>)>,
+}
+
+impl<'s> Loader<'s> {
+    fn new(store: &'s Store) -> Self {
+        Loader {
+            store,
+            state: store.new_state(),
+            pending: Vec::new(),
+        }
+    }
+
+    /// Validates and stores resource `n` of `kind`, as a POST would.
+    fn add(&mut self, kind: ResourceKind, n: usize, raw: Value) -> Result<()> {
+        let store = self.store;
+        // A bad value names the seed entry it is in.
+        let at = |e: Error| {
+            if e.kind() == ErrorKind::InvalidValue {
+                e.prefixed(&format!("{}[{n}]: ", kind.endpoint()))
+            } else {
+                e
+            }
+        };
+        let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
+        // A seed entry without `meta` gets fresh timestamps and version 1.
+        let meta = raw.get("meta").cloned().unwrap_or_default();
+        let prepared = validate::prepare(kind, raw, store.schema(kind)).map_err(at)?;
+        store
+            .check_unique(&self.state, kind, &prepared.resource, None)
+            .map_err(at)?;
+        let id = id.unwrap_or_else(|| store.ids.next_id());
+        if self.state.users.contains_key(&id) || self.state.groups.contains_key(&id) {
+            return Err(Error::uniqueness(format!("id `{id}` appears twice")));
+        }
+        let now = store.now();
+        let stamp = |k: &str| {
+            meta.get(k)
+                .and_then(Value::as_str)
+                .unwrap_or(&now)
+                .to_owned()
+        };
+        let (created, modified) = (stamp("created"), stamp("lastModified"));
+        let version = parse_version(&meta);
+        let mut resource = prepared.resource;
+        store.stamp(kind, &id, &mut resource, &created, &modified, version);
+        let resource = Value::Object(resource);
+        self.state.index(kind, &id, &resource);
+        let entry = store.entry(kind, &resource, version);
+        self.state.map_mut(kind).insert(id.clone(), entry);
+        if let Some(m) = prepared.members {
+            self.pending.push((id, m));
+        }
+        Ok(())
+    }
+
+    /// Adds the members, then swaps the new state in; with `snapshot`, also returns a
+    /// [`Snapshot`] of it.
+    fn finish(self, snapshot: bool) -> Result<Option<Snapshot>> {
+        let (store, mut state) = (self.store, self.state);
+        // Members after every resource exists, so groups may contain groups.
+        for (group_id, members) in self.pending {
+            for (member_id, m) in membership::resolve(&state, Some(&group_id), members)? {
+                state.add_member(&group_id, &member_id, m);
+            }
+        }
+        let kept = snapshot.then(|| Snapshot::of(&state));
+        *store.write() = state;
+        store.bump();
+        Ok(kept)
+    }
+}
+
 impl Store {
     /// Back to the state `snapshot` holds: every entry shares its text, the indexes are
     /// rebuilt from it (each text parsed once).
@@ -171,59 +248,13 @@ impl Store {
         snapshot: bool,
         mut items: impl FnMut(ResourceKind) -> Result<Items<'a>>,
     ) -> Result<Option<Snapshot>> {
-        let mut state = self.new_state();
-        let mut pending_members = Vec::new();
+        let mut loader = Loader::new(self);
         for kind in [ResourceKind::User, ResourceKind::Group] {
             for (n, raw) in items(kind)?.enumerate() {
-                let raw = raw?;
-                // A bad value names the seed entry it is in.
-                let at = |e: Error| {
-                    if e.kind() == ErrorKind::InvalidValue {
-                        e.prefixed(&format!("{}[{n}]: ", kind.endpoint()))
-                    } else {
-                        e
-                    }
-                };
-                let id = raw.get("id").and_then(Value::as_str).map(str::to_owned);
-                // A seed entry without `meta` gets fresh timestamps and version 1.
-                let meta = raw.get("meta").cloned().unwrap_or_default();
-                let prepared = validate::prepare(kind, raw, self.schema(kind)).map_err(at)?;
-                self.check_unique(&state, kind, &prepared.resource, None)
-                    .map_err(at)?;
-                let id = id.unwrap_or_else(|| self.ids.next_id());
-                if state.users.contains_key(&id) || state.groups.contains_key(&id) {
-                    return Err(Error::uniqueness(format!("id `{id}` appears twice")));
-                }
-                let now = self.now();
-                let stamp = |k: &str| {
-                    meta.get(k)
-                        .and_then(Value::as_str)
-                        .unwrap_or(&now)
-                        .to_owned()
-                };
-                let (created, modified) = (stamp("created"), stamp("lastModified"));
-                let version = parse_version(&meta);
-                let mut resource = prepared.resource;
-                self.stamp(kind, &id, &mut resource, &created, &modified, version);
-                let resource = Value::Object(resource);
-                state.index(kind, &id, &resource);
-                let entry = self.entry(kind, &resource, version);
-                state.map_mut(kind).insert(id.clone(), entry);
-                if let Some(m) = prepared.members {
-                    pending_members.push((id, m));
-                }
+                loader.add(kind, n, raw?)?;
             }
         }
-        // Members after every resource exists, so groups may contain groups.
-        for (group_id, members) in pending_members {
-            for (member_id, m) in membership::resolve(&state, Some(&group_id), members)? {
-                state.add_member(&group_id, &member_id, m);
-            }
-        }
-        let kept = snapshot.then(|| Snapshot::of(&state));
-        *self.write() = state;
-        self.bump();
-        Ok(kept)
+        loader.finish(snapshot)
     }
 
     /// Everything, in the format [`Store::load`] reads.
@@ -302,5 +333,159 @@ impl Store {
                 Ok(())
             }
         }
+    }
+}
+
+/// A seed read from a stream: each resource goes to the loader as soon as it is parsed,
+/// so neither the file's text nor the whole seed as a `Value` is ever held (at 1,000,000
+/// users the text alone is ~450 MB). What fails is kept in `failed`, with the words
+/// [`Store::set_seed`] uses, and the parse stops.
+struct StreamSeed<'l, 's> {
+    loader: &'l mut Loader<'s>,
+    failed: &'l mut Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StreamSeed<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
+        de.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StreamSeed<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a seed object {\"Users\": [...], \"Groups\": [...]}")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(
+        self,
+        mut map: A,
+    ) -> std::result::Result<(), A::Error> {
+        use serde::de::Error as _;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let kind = match key.as_ref() {
+                "Users" => ResourceKind::User,
+                "Groups" => ResourceKind::Group,
+                other => {
+                    *self.failed = Some(Error::invalid_value(format!(
+                        "seed/state has unknown top-level key `{other}`: only \"Users\" and \"Groups\" are read"
+                    )));
+                    return Err(A::Error::custom("unknown key"));
+                }
+            };
+            map.next_value_seed(StreamResources {
+                kind,
+                loader: &mut *self.loader,
+                failed: &mut *self.failed,
+            })?;
+        }
+        Ok(())
+    }
+}
+
+/// The array of one kind's resources (or `null`, none).
+struct StreamResources<'l, 's> {
+    kind: ResourceKind,
+    loader: &'l mut Loader<'s>,
+    failed: &'l mut Option<Error>,
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for StreamResources<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, de: D) -> std::result::Result<(), D::Error> {
+        de.deserialize_any(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for StreamResources<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("an array of SCIM resources")
+    }
+
+    fn visit_unit<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(
+        self,
+        mut seq: A,
+    ) -> std::result::Result<(), A::Error> {
+        use serde::de::Error as _;
+        let mut n = 0;
+        while let Some(raw) = seq.next_element::<Value>()? {
+            if let Err(e) = self.loader.add(self.kind, n, raw) {
+                *self.failed = Some(e);
+                return Err(A::Error::custom("a resource failed"));
+            }
+            n += 1;
+        }
+        Ok(())
+    }
+
+    // Anything else is not an array: the error `Store::set_seed` words.
+    fn visit_bool<E: serde::de::Error>(self, _: bool) -> std::result::Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_i64<E: serde::de::Error>(self, _: i64) -> std::result::Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_u64<E: serde::de::Error>(self, _: u64) -> std::result::Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_f64<E: serde::de::Error>(self, _: f64) -> std::result::Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_str<E: serde::de::Error>(self, _: &str) -> std::result::Result<(), E> {
+        self.not_an_array()
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, _: A) -> std::result::Result<(), A::Error> {
+        self.not_an_array()
+    }
+}
+
+impl StreamResources<'_, '_> {
+    fn not_an_array<E: serde::de::Error>(self) -> std::result::Result<(), E> {
+        *self.failed = Some(not_an_array(self.kind.endpoint()));
+        Err(E::custom("not an array"))
+    }
+}
+
+impl Store {
+    /// [`Store::set_seed`] from a stream of JSON text (a seed file), parsed resource by
+    /// resource: memory holds only the store being built, never the text. Reset returns to
+    /// the state the seed built, as for every seed.
+    pub fn set_seed_reader(&self, reader: impl std::io::Read) -> Result<()> {
+        let mut loader = Loader::new(self);
+        let mut failed = None;
+        let mut de = serde_json::Deserializer::from_reader(reader);
+        let parsed = serde::de::DeserializeSeed::deserialize(
+            StreamSeed {
+                loader: &mut loader,
+                failed: &mut failed,
+            },
+            &mut de,
+        )
+        .and_then(|()| de.end());
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        if let Err(e) = parsed {
+            return Err(match e.classify() {
+                serde_json::error::Category::Data => not_an_object(),
+                serde_json::error::Category::Io => {
+                    Error::invalid_value(format!("cannot read the seed: {e}"))
+                }
+                _ => Error::invalid_syntax(format!("seed/state is not valid JSON: {e}")),
+            });
+        }
+        let snapshot = loader.finish(true)?.unwrap_or_default();
+        *self.seed.lock().unwrap_or_else(|e| e.into_inner()) = Some(Arc::new(snapshot));
+        Ok(())
     }
 }

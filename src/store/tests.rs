@@ -351,3 +351,50 @@ fn reset_restores_exactly_the_state_the_seed_built() {
         s.create(ResourceKind::User, user("dave")).unwrap();
     }
 }
+
+#[test]
+fn a_streamed_seed_loads_what_the_same_text_loads_and_fails_with_the_same_words() {
+    let text = serde_json::to_vec(&json!({
+        "Groups": [{"id": "g1", "displayName": "team", "members": [{"value": "u1"}]}],
+        "Users": [{"id": "u1", "userName": "alice"}, {"id": "u2", "userName": "bob", "active": true}]
+    }))
+    .unwrap();
+    let (streamed, buffered) = (store(), store());
+    streamed.set_seed_reader(&text[..]).unwrap();
+    buffered.set_seed_text(text.clone()).unwrap();
+    assert_eq!(streamed.export(), buffered.export());
+    streamed.delete(ResourceKind::User, "u2", None).unwrap();
+    streamed.reset().unwrap();
+    assert_eq!(streamed.export(), buffered.export());
+
+    let cases: &[(&str, &str)] = &[
+        (
+            r#"{"Users": [], "Extra": 1}"#,
+            "unknown top-level key `Extra`",
+        ),
+        (
+            r#"{"Users": {"userName": "x"}}"#,
+            "`Users` must be an array",
+        ),
+        (r#"[1, 2]"#, "must be a JSON object"),
+        (r#"{"Users": [{"userName": "x"}"#, "not valid JSON"),
+        (
+            r#"{"Users": [{"userName": "x"}, {"userName": 7}]}"#,
+            "Users[1]: ",
+        ),
+        (
+            r#"{"Users": [{"userName": "x"}, {"userName": "X"}]}"#,
+            "already used",
+        ),
+        (r#"{"Users": []} trailing"#, "not valid JSON"),
+    ];
+    for (input, words) in cases {
+        let s = store();
+        s.set_seed_text(b"{\"Users\": [{\"userName\": \"kept\"}]}".to_vec())
+            .unwrap();
+        let err = s.set_seed_reader(input.as_bytes()).unwrap_err().to_string();
+        assert!(err.contains(words), "{input}: {err}");
+        // A failed load changes nothing.
+        assert_eq!(s.all(ResourceKind::User)[0]["userName"], "kept", "{input}");
+    }
+}
