@@ -47,7 +47,25 @@ pub(crate) struct Entry {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueIds {
     hasher: std::collections::hash_map::RandomState,
-    ids: HashMap<u64, Vec<String>>,
+    ids: HashMap<u64, Ids>,
+}
+
+/// The ids under one hash: almost always one (externalIds and work emails are unique in
+/// practice), which then needs no vector of its own.
+#[derive(Debug, Clone)]
+enum Ids {
+    One(Box<str>),
+    Many(Vec<Box<str>>),
+}
+
+impl Ids {
+    fn iter(&self) -> impl Iterator<Item = &str> {
+        let (one, many) = match self {
+            Ids::One(id) => (Some(id.as_ref()), &[][..]),
+            Ids::Many(ids) => (None, &ids[..]),
+        };
+        one.into_iter().chain(many.iter().map(AsRef::as_ref))
+    }
 }
 
 impl ValueIds {
@@ -57,25 +75,46 @@ impl ValueIds {
     }
 
     fn add(&mut self, value: &str, id: &str) {
-        let ids = self.ids.entry(self.key(value)).or_default();
-        if !ids.iter().any(|i| i == id) {
-            ids.push(id.to_owned());
+        let key = self.key(value);
+        match self.ids.get_mut(&key) {
+            None => {
+                self.ids.insert(key, Ids::One(id.into()));
+            }
+            Some(ids) if ids.iter().any(|i| i == id) => {}
+            Some(ids) => {
+                let mut all: Vec<Box<str>> = ids.iter().map(Box::from).collect();
+                all.push(id.into());
+                *ids = Ids::Many(all);
+            }
         }
     }
 
     fn remove(&mut self, value: &str, id: &str) {
         let key = self.key(value);
-        if let Some(ids) = self.ids.get_mut(&key) {
-            ids.retain(|i| i != id);
-            if ids.is_empty() {
+        let Some(ids) = self.ids.get(&key) else {
+            return;
+        };
+        let rest: Vec<Box<str>> = ids.iter().filter(|i| *i != id).map(Box::from).collect();
+        match rest.len() {
+            0 => {
                 self.ids.remove(&key);
+            }
+            1 => {
+                let one = rest.into_iter().next().unwrap_or_default();
+                self.ids.insert(key, Ids::One(one));
+            }
+            _ => {
+                self.ids.insert(key, Ids::Many(rest));
             }
         }
     }
 
     /// The ids that may have `value` (a superset; see the type's comment).
     fn get(&self, value: &str) -> Vec<String> {
-        self.ids.get(&self.key(value)).cloned().unwrap_or_default()
+        self.ids
+            .get(&self.key(value))
+            .map(|ids| ids.iter().map(str::to_owned).collect())
+            .unwrap_or_default()
     }
 }
 
@@ -629,5 +668,31 @@ impl State {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod value_ids {
+    use super::ValueIds;
+
+    #[test]
+    fn one_many_and_back() {
+        let mut v = ValueIds::default();
+        assert!(v.get("x").is_empty());
+        v.add("x", "a");
+        v.add("x", "a");
+        assert_eq!(v.get("x"), ["a"]);
+        v.add("x", "b");
+        v.add("x", "c");
+        assert_eq!(v.get("x"), ["a", "b", "c"]);
+        v.remove("x", "b");
+        assert_eq!(v.get("x"), ["a", "c"]);
+        v.remove("x", "a");
+        assert_eq!(v.get("x"), ["c"]);
+        v.remove("x", "zzz");
+        assert_eq!(v.get("x"), ["c"]);
+        v.remove("x", "c");
+        assert!(v.get("x").is_empty());
+        assert!(v.ids.is_empty());
     }
 }
