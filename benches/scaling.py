@@ -15,8 +15,9 @@ Entra-shaped users (benches/scan-stall.py's `user`), and measures:
   &count=10` (the ordered index) and `sortBy=externalId&count=10` (top-k over a scan):
   median of REPEAT requests (3 at the largest size);
 - the server's CPU time per unindexed scan (from /proc, less disturbed by other load
-  than the wall time), beside SQLite's CPU time per scan (this process's);
-- in the same run, SQLite's own full scan of the same documents with `json_extract`
+  than the wall time), beside SQLite's CPU time per scan (this process's), the two
+  taking turns scan by scan, and their ratio;
+- SQLite's own full scan of the same documents with `json_extract`
   (Python's sqlite3, an in-memory table of the compact JSON text, no index):
   `SELECT id FROM u WHERE json_extract(doc, '$.name.familyName') = 'nobody'`, median of
   REPEAT.
@@ -111,35 +112,38 @@ def pct(xs, p):
     return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
 
 
-def sqlite_scan(n, repeat):
+def sqlite_db(n):
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE u (id TEXT PRIMARY KEY, doc TEXT)")
     db.executemany("INSERT INTO u VALUES (?, ?)",
                    (("u%d" % i, json.dumps(scan_stall.user(i), separators=(",", ":")))
                     for i in range(1, n + 1)))
     db.commit()
-    q = "SELECT id FROM u WHERE json_extract(doc, '$.name.familyName') = 'nobody'"
-    times, cpu0 = [], time.process_time()
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        db.execute(q).fetchall()
-        times.append((time.perf_counter() - t0) * 1000)
-    cpu = (time.process_time() - cpu0) * 1000 / repeat
-    db.close()
-    return statistics.median(times), cpu
+    return db
 
 
-def scan_cpu(pid, conn, repeat):
-    """The server's CPU time per unindexed scan: less disturbed by other load than the
-    wall time."""
+SQLITE_SCAN = "SELECT id FROM u WHERE json_extract(doc, '$.name.familyName') = 'nobody'"
+
+
+def scans(pid, conn, db, repeat):
+    """The unindexed scan, scimock and SQLite taking turns (so a shared machine's drift
+    hits both alike): wall-time medians and CPU time per scan (the server's from /proc,
+    SQLite's from this process)."""
     path = users_query({"filter": 'name.familyName eq "nobody"'})
-    c0 = cpu_ms(pid)
+    ours, theirs, our_cpu, their_cpu = [], [], 0.0, 0.0
     for _ in range(repeat):
-        timed(conn, path)
-    return (cpu_ms(pid) - c0) / repeat
+        c0 = cpu_ms(pid)
+        ours.append(timed(conn, path))
+        our_cpu += cpu_ms(pid) - c0
+        c0, t0 = time.process_time(), time.perf_counter()
+        db.execute(SQLITE_SCAN).fetchall()
+        theirs.append((time.perf_counter() - t0) * 1000)
+        their_cpu += (time.process_time() - c0) * 1000
+    return (statistics.median(ours), our_cpu / repeat,
+            statistics.median(theirs), their_cpu / repeat)
 
 
-def measure(binary, n, empty_kb):
+def measure(binary, n, empty_kb, db):
     repeat = REPEAT if n < 1000000 else min(REPEAT, 3)
     p, startup = start(binary, seed_file(n))
     try:
@@ -159,8 +163,7 @@ def measure(binary, n, empty_kb):
             "startup": startup, "rss": kb, "per_user": (kb - empty_kb) * 1024 / n,
             "get": (statistics.median(gets), pct(gets, 99)),
             "eq": (statistics.median(eqs), pct(eqs, 99)),
-            "scan": med({"filter": 'name.familyName eq "nobody"'}),
-            "scan_cpu": scan_cpu(p.pid, conn, repeat),
+            "scans": scans(p.pid, conn, db, repeat),
             "sort_name": med({"sortBy": "userName", "count": "10"}),
             "sort_ext": med({"sortBy": "externalId", "count": "10"}),
         }
@@ -177,8 +180,9 @@ def main():
         f.write('{"Users":[],"Groups":[]}')
     lines = ["| users | binary | start-up | RSS (per user) | GET by id p50 / p99 | "
              "`userName eq` p50 / p99 | unindexed filter (CPU) | SQLite json_extract scan (CPU) | "
+             "SQLite CPU / scimock CPU | "
              "`sortBy=userName&count=10` | `sortBy=externalId&count=10` |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     empties = {}
     for binary in BINS:
         p, _ = start(binary, empty)
@@ -187,14 +191,16 @@ def main():
         p.kill()
         p.wait()
     for n in SIZES:
-        sq = sqlite_scan(n, REPEAT if n < 1000000 else min(REPEAT, 3))
+        db = sqlite_db(n)
         for binary in BINS:
-            r = measure(binary, n, empties[binary])
+            r = measure(binary, n, empties[binary], db)
+            ours, our_cpu, theirs, their_cpu = r["scans"]
             line = ("| {:,} | {} | {:.2f} s | {:.0f} MiB ({:,.0f} B) | {:.2f} / {:.2f} ms | "
-                    "{:.2f} / {:.2f} ms | {:.1f} ms ({:.1f}) | {:.1f} ms ({:.1f}) | {:.2f} ms | {:.1f} ms |").format(
+                    "{:.2f} / {:.2f} ms | {:.1f} ms ({:.1f}) | {:.1f} ms ({:.1f}) | {:.2f}× | {:.2f} ms | "
+                    "{:.1f} ms |").format(
                 n, os.path.basename(binary), r["startup"], r["rss"] / 1024, r["per_user"],
-                r["get"][0], r["get"][1], r["eq"][0], r["eq"][1], r["scan"], r["scan_cpu"],
-                sq[0], sq[1],
+                r["get"][0], r["get"][1], r["eq"][0], r["eq"][1], ours, our_cpu,
+                theirs, their_cpu, their_cpu / our_cpu if our_cpu else float("nan"),
                 r["sort_name"], r["sort_ext"])
             print(line, flush=True)
             lines.append(line)
