@@ -22,4 +22,4 @@ pub use error::{ParseError, ParseErrorKind};
 pub(crate) use eval::matches_element;
 pub use eval::{matches, EvalError};
 pub use parser::{parse, parse_path, MAX_DEPTH, MAX_LEN};
-pub use project::Projection;
+pub use project::{Prefilter, Projection};

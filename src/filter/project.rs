@@ -322,6 +322,74 @@ impl<'de> Visitor<'de> for Key {
     }
 }
 
+/// A necessary condition for a match, checked on a resource's stored JSON text before
+/// anything is parsed: `attr eq "lit"` (and `co`, `sw`, `ew`), alone or as an operand of
+/// a top-level `and`, can only match a resource whose text contains `lit`, ignoring ASCII
+/// case. That holds when
+/// - the text is all ASCII (checked per resource): a non-ASCII character can fold to an
+///   ASCII one (`K`, U+212A KELVIN SIGN, lower-cases to `k`), so such texts are parsed;
+/// - `lit` is printable ASCII without `"` or `\`: serde_json writes such a string
+///   verbatim, so any value equal to it up to ASCII case appears verbatim in the text;
+/// - `lit` is not an RFC 3339 instant: `dateTime` values compare as instants, and
+///   `…:26Z` equals `…:26.000Z` (RFC 7644 §3.4.2.2);
+/// - everything the filter reads is in the text (not a group's rendered `members`: the
+///   caller skips the check then).
+///
+/// Selective filters (Entra's matching queries are `eq`) then cost a substring search per
+/// resource instead of a parse; a filter whose literal is everywhere costs the search on
+/// top of the parse.
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    needle: Option<aho_corasick::AhoCorasick>,
+}
+
+impl Prefilter {
+    /// The check for `filter` (none when no literal is required).
+    pub fn of(filter: &Filter) -> Prefilter {
+        let needle = required_literal(filter).and_then(|lit| {
+            aho_corasick::AhoCorasick::builder()
+                .ascii_case_insensitive(true)
+                .build([lit])
+                .ok()
+        });
+        Prefilter { needle }
+    }
+
+    /// False only when the resource whose compact JSON text is `text` cannot match.
+    pub fn may_match(&self, text: &[u8]) -> bool {
+        match &self.needle {
+            None => true,
+            Some(needle) => !text.is_ascii() || needle.is_match(text),
+        }
+    }
+}
+
+/// A string every match's text contains (see [`Prefilter`]).
+fn required_literal(filter: &Filter) -> Option<&str> {
+    use super::ast::{AttrOp, CompValue, CompareOp};
+    match filter {
+        Filter::Attr(exp) => {
+            let AttrOp::Compare(op, CompValue::String(lit)) = &exp.op else {
+                return None;
+            };
+            let contained = matches!(
+                op,
+                CompareOp::Eq | CompareOp::Co | CompareOp::Sw | CompareOp::Ew
+            );
+            let verbatim = !lit.is_empty()
+                && lit
+                    .bytes()
+                    .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\');
+            let instant =
+                time::OffsetDateTime::parse(lit, &time::format_description::well_known::Rfc3339)
+                    .is_ok();
+            (contained && verbatim && !instant).then_some(lit.as_str())
+        }
+        Filter::And(operands) => operands.iter().find_map(required_literal),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,5 +495,36 @@ mod tests {
         assert!(p.parse(b"[1]").is_err());
         assert!(p.parse(br#"{"a": 1} {"#).is_err());
         assert!(p.parse(br#"{"b": [1, }"#).is_err());
+    }
+
+    #[test]
+    fn the_text_check_rejects_only_texts_that_cannot_match() {
+        let text = |v: &Value| serde_json::to_vec(v).unwrap();
+        let check = |f: &str| Prefilter::of(&parse(f).unwrap());
+        let jensen = text(&json!({"name": {"familyName": "JENSEN"}}));
+        assert!(check(r#"name.familyName eq "jensen""#).may_match(&jensen));
+        assert!(check(r#"name.familyName co "ENS""#).may_match(&jensen));
+        assert!(!check(r#"name.familyName eq "nobody""#).may_match(&jensen));
+        assert!(!check(r#"active eq true and name.familyName sw "x""#).may_match(&jensen));
+        // No literal is required: `or`, `ne`, `pr`, numbers, dates, quotes, empty strings.
+        for f in [
+            r#"name.familyName eq "x" or active eq true"#,
+            r#"name.familyName ne "x""#,
+            "name pr",
+            "age eq 3",
+            r#"meta.created eq "2018-03-27T19:59:26Z""#,
+            r#"title eq "say \"hi\"""#,
+            r#"title co """#,
+        ] {
+            assert!(check(f).may_match(&jensen), "{f}");
+        }
+        // A non-ASCII text is never rejected: U+212A KELVIN SIGN folds to ASCII `k`.
+        let kelvin = text(&json!({"name": {"familyName": "\u{212A}elvin"}}));
+        let f = parse(r#"name.familyName eq "kelvin""#).unwrap();
+        assert_eq!(
+            matches(&f, &serde_json::from_slice(&kelvin).unwrap(), None),
+            Ok(true)
+        );
+        assert!(Prefilter::of(&f).may_match(&kelvin));
     }
 }

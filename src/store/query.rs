@@ -9,7 +9,7 @@ use serde_json::Value;
 use super::indexes::fold;
 use super::indexes::{Entry, State};
 use super::{ResourceKind, Store};
-use crate::filter::{AttrPath, Filter, Projection};
+use crate::filter::{AttrPath, Filter, Prefilter, Projection};
 use crate::Result;
 
 /// What to list.
@@ -204,7 +204,15 @@ impl Store {
                 // Each resource is parsed down to what the filter reads (goal: no full
                 // parse per row of a scan); the evaluator sees every member it can reach.
                 let projection = Projection::of(f, Some(schema));
+                // Rendered members are not in the text, so the text check would miss them.
+                let prefilter = (!need_members).then(|| Prefilter::of(f));
                 for (id, entry) in entries {
+                    if prefilter
+                        .as_ref()
+                        .is_some_and(|p| !p.may_match(&entry.text))
+                    {
+                        continue;
+                    }
                     let resource = entry.project(&projection);
                     let resource = if need_members {
                         self.render_value(state, kind, id, resource, true)

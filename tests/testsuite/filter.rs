@@ -173,6 +173,40 @@ fn a_64_kib_or_chain_parses_and_evaluates() {
     );
 }
 
+/// `f` with every string literal replaced by `next()`'s.
+fn with_literals(f: Filter, next: &mut impl FnMut() -> String) -> Filter {
+    use scimock::filter::{AttrExp, AttrOp, CompValue, ValuePath};
+    let op = |op: AttrOp, next: &mut dyn FnMut() -> String| match op {
+        AttrOp::Compare(c, CompValue::String(_)) => AttrOp::Compare(c, CompValue::String(next())),
+        other => other,
+    };
+    match f {
+        Filter::Attr(e) => Filter::Attr(AttrExp {
+            path: e.path,
+            op: op(e.op, next),
+        }),
+        Filter::ValuePath(vp) => Filter::ValuePath(ValuePath {
+            attr: vp.attr,
+            filter: Box::new(with_literals(*vp.filter, next)),
+        }),
+        Filter::ValuePathAttr {
+            value_path,
+            sub_attr,
+            op: o,
+        } => Filter::ValuePathAttr {
+            value_path: ValuePath {
+                attr: value_path.attr,
+                filter: Box::new(with_literals(*value_path.filter, next)),
+            },
+            sub_attr,
+            op: op(o, next),
+        },
+        Filter::Not(inner) => Filter::Not(Box::new(with_literals(*inner, next))),
+        Filter::And(fs) => Filter::And(fs.into_iter().map(|f| with_literals(f, next)).collect()),
+        Filter::Or(fs) => Filter::Or(fs.into_iter().map(|f| with_literals(f, next)).collect()),
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
         std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000)
@@ -217,6 +251,26 @@ proptest! {
                 filter::matches(&f, &resource, schema),
                 "projected: {}", projected
             );
+        }
+    }
+
+    /// the text check before a scan's parse never rejects a resource the filter matches
+    /// (string literals drawn from the resources' own alphabet, so matches are common)
+    #[test]
+    fn the_text_check_never_rejects_a_match(
+        f in strategies::filter(),
+        literals in proptest::collection::vec("[a-zA-Z0-9@. ]{0,3}", 1..6),
+        resource in strategies::resource_with_extensions(),
+    ) {
+        let mut next = literals.iter().cycle();
+        let f = with_literals(f, &mut || next.next().cloned().unwrap_or_default());
+        let users = schema::user_resource();
+        let text = serde_json::to_vec(&resource).unwrap();
+        let check = filter::Prefilter::of(&f);
+        for schema in [None, Some(&users)] {
+            if filter::matches(&f, &resource, schema) == Ok(true) {
+                prop_assert!(check.may_match(&text), "{} rejected {}", f, resource);
+            }
         }
     }
 
