@@ -159,8 +159,29 @@ impl<'a> Exchange<'a> {
     /// Lists and searches can take long (a scan of every resource, RFC 7644 §3.4.2): the
     /// listener runs their handler off the async workers so the point reads queued behind
     /// them keep being answered. (The journal's answer is streamed a chunk at a time.)
+    ///
+    /// A `GET` list whose filter an index answers (Entra's `userName eq` matching query,
+    /// `externalId eq`, a `userName` range), or with no filter and no sort, reads only a
+    /// page: it stays on the worker, since handing the worker's other connections to
+    /// another thread costs more than the list itself. A `.search` (its filter is in the
+    /// body) and a bad query are treated as scans.
     pub(crate) fn may_scan(&self) -> bool {
-        self.refused.is_none() && matches!(self.route, Route::List(_) | Route::Search(_))
+        if self.refused.is_some() {
+            return false;
+        }
+        match self.route {
+            Route::Search(_) => true,
+            Route::List(kind) => {
+                let query = self.parts.uri.query().unwrap_or("");
+                match super::params::Params::from_query(query) {
+                    Ok(p) if p.sort_by.is_none() => p
+                        .filter
+                        .is_some_and(|f| !self.shared.store.answers_from_index(kind, &f)),
+                    _ => true,
+                }
+            }
+            _ => false,
+        }
     }
 
     /// The `latency=` delay of the fault that fired, to sleep before [`Exchange::finish`].

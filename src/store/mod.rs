@@ -8,11 +8,15 @@
 //! `patch/`.
 //!
 //! Resources are stored as compact JSON text (see `indexes::Entry`), not as
-//! `serde_json::Value`s: 100,000 Entra users take ~70 MB instead of ~600 MB. Reads parse
-//! the text; a GET of a user in the default projection sends the text itself. Indexed
-//! lookups (`id`, `userName`/`displayName`, `externalId`, `members`) parse only their hits;
-//! a filter no index answers parses every resource of the type it scans (a few µs each),
-//! which is acceptable for a mock and keeps memory flat.
+//! `serde_json::Value`s: 100,000 Entra users take ~150 MB of RSS in all instead of
+//! ~600 MB for the values alone. Reads parse the text; a GET of a user in the default
+//! projection sends the text itself. Indexed lookups (`id`, `userName`/`displayName`,
+//! `externalId`, `members`, matching attributes) parse only their hits. A filter no index
+//! answers scans: each resource's text is first searched for a literal every match must
+//! contain ([`crate::filter::Prefilter`]), then parsed down to the members the filter
+//! reads ([`crate::filter::Projection`]), so a scan costs about what SQLite's
+//! `json_extract` scan of the same documents costs (BENCHMARKS.md, *Scans, memory and
+//! scaling*).
 
 pub(crate) mod bounds;
 pub mod durable;

@@ -110,6 +110,21 @@ fn compare(a: &Option<Key>, b: &Option<Key>) -> Ordering {
 }
 
 impl Store {
+    /// Is the unique name ordered-indexed? When the schema makes it a case-insensitive
+    /// string (RFC 7643 §4.1.1, §4.2), so ranges and its sort need no scan.
+    fn name_ordered(&self, kind: ResourceKind) -> bool {
+        self.schema(kind)
+            .resolve(None, kind.unique_attr(), None)
+            .is_some_and(|d| !d.case_exact && d.kind == crate::scim::AttrType::String)
+    }
+
+    /// Does an index narrow `filter` to its hits, so a list reads no other resource?
+    pub fn answers_from_index(&self, kind: ResourceKind, filter: &Filter) -> bool {
+        let state = self.read();
+        state.candidates(kind, filter).is_some()
+            || (self.name_ordered(kind) && state.range_candidates(kind, filter).is_some())
+    }
+
     /// Lists `kind` resources matching `query`.
     pub fn list(&self, kind: ResourceKind, query: &Query<'_>) -> Result<Page> {
         let state = self.read();
@@ -155,11 +170,7 @@ impl Store {
         let schema = self.schema(kind);
         let need_members =
             kind == ResourceKind::Group && query.filter.is_some_and(mentions_members);
-        // The unique name is ordered-indexed when the schema makes it a case-insensitive
-        // string (RFC 7643 §4.1.1, §4.2), so ranges and its sort need no scan.
-        let name_ordered = schema
-            .resolve(None, kind.unique_attr(), None)
-            .is_some_and(|d| !d.case_exact && d.kind == crate::scim::AttrType::String);
+        let name_ordered = self.name_ordered(kind);
         let start = query.start_index.max(1);
         let skip = usize::try_from(start - 1).unwrap_or(usize::MAX);
         let take = usize::try_from(query.count).unwrap_or(usize::MAX);

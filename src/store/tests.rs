@@ -398,3 +398,20 @@ fn a_streamed_seed_loads_what_the_same_text_loads_and_fails_with_the_same_words(
         assert_eq!(s.all(ResourceKind::User)[0]["userName"], "kept", "{input}");
     }
 }
+
+#[test]
+fn only_index_answered_filters_are_reported_as_such() {
+    let s = store().with_matching(ResourceKind::User, ["emails[type eq \"work\"].value"]);
+    s.create(ResourceKind::User, user("alice")).unwrap();
+    let answered =
+        |f: &str| s.answers_from_index(ResourceKind::User, &crate::filter::parse(f).unwrap());
+    assert!(answered(r#"userName eq "alice""#));
+    assert!(answered(r#"externalId eq "x" and active eq true"#));
+    assert!(answered(r#"userName sw "al""#));
+    assert!(answered(
+        r#"emails[type eq "work"].value eq "a@example.com""#
+    ));
+    assert!(!answered(r#"name.familyName eq "x""#));
+    assert!(!answered(r#"userName eq "a" or active eq true"#));
+    assert!(!answered(r#"userName ne "alice""#));
+}
