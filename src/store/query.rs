@@ -216,7 +216,9 @@ impl Store {
                 // parse per row of a scan); the evaluator sees every member it can reach.
                 let projection = Projection::of(f, Some(schema));
                 // Rendered members are not in the text, so the text check would miss them.
-                let prefilter = (!need_members).then(|| Prefilter::of(f));
+                // Building the check costs tens of µs: worth it for a scan, not for the few
+                // hits of an index.
+                let prefilter = (!need_members && entries.len() > 64).then(|| Prefilter::of(f));
                 for (id, entry) in entries {
                     if prefilter
                         .as_ref()
