@@ -32,7 +32,6 @@ import os
 import random
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -60,22 +59,10 @@ def seed_file(n):
 
 
 def start(binary, seed_path):
+    """The server on PORT with no journal, and its start-up time in seconds."""
     t0 = time.perf_counter()
-    p = subprocess.Popen([binary, "serve", "--no-auth", "--listen", "127.0.0.1:%d" % PORT,
-                          "--seed", seed_path, "--journal-size", "0"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    while time.perf_counter() - t0 < 600:
-        try:
-            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
-            c.request("GET", "/_mock/health")
-            if c.getresponse().status == 200:
-                return p, time.perf_counter() - t0
-        except OSError:
-            time.sleep(0.02)
-        if p.poll() is not None:
-            sys.exit("%s exited with %s" % (binary, p.returncode))
-    p.kill()
-    sys.exit("%s never answered" % binary)
+    p = scan_stall.start(binary, seed_path, port=PORT, extra=("--journal-size", "0"), wait=600)
+    return p, time.perf_counter() - t0
 
 
 def rss_kb(pid):

@@ -55,19 +55,21 @@ def seed(path, n):
         f.write('],"Groups":[]}')
 
 
-def start(binary, seed_path):
-    p = subprocess.Popen([binary, "serve", "--no-auth", "--listen", "127.0.0.1:%d" % PORT,
-                          "--seed", seed_path],
+def start(binary, seed_path, port=PORT, extra=(), wait=120):
+    """`scimock serve --no-auth` on 127.0.0.1:`port` with the seed; returns the process
+    once /_mock/health answers."""
+    p = subprocess.Popen([binary, "serve", "--no-auth", "--listen", "127.0.0.1:%d" % port,
+                          "--seed", seed_path, *extra],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     t0 = time.monotonic()
-    while time.monotonic() - t0 < 120:
+    while time.monotonic() - t0 < wait:
         try:
-            c = http.client.HTTPConnection("127.0.0.1", PORT, timeout=1)
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=1)
             c.request("GET", "/_mock/health")
             if c.getresponse().status == 200:
                 return p
         except OSError:
-            time.sleep(0.05)
+            time.sleep(0.02)
         if p.poll() is not None:
             sys.exit("%s exited with %s" % (binary, p.returncode))
     p.kill()
