@@ -18,6 +18,11 @@ publish = false
 scimock = { path = "$ROOT", default-features = false }
 serde_json = "1"
 tokio = { version = "1", features = ["macros", "rt"] }
+
+# scimock's own dev profile for dependencies, so the crates cargo test and the install
+# step already built (the bundled SQLite among them) are reused, not rebuilt at -O0.
+[profile.dev.package."*"]
+opt-level = 1
 TOML
 echo "" > "$CRATE/src/lib.rs"
 python3 - "$ROOT/README.md" "$CRATE/tests/readme.rs" <<'PY'
