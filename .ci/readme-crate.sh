@@ -18,11 +18,6 @@ publish = false
 scimock = { path = "$ROOT", default-features = false }
 serde_json = "1"
 tokio = { version = "1", features = ["macros", "rt"] }
-
-# scimock's own dev profile for dependencies, so the crates cargo test and the install
-# step already built (the bundled SQLite among them) are reused, not rebuilt at -O0.
-[profile.dev.package."*"]
-opt-level = 1
 TOML
 echo "" > "$CRATE/src/lib.rs"
 python3 - "$ROOT/README.md" "$CRATE/tests/readme.rs" <<'PY'
@@ -39,7 +34,7 @@ print(f"{len(blocks)} README rust blocks copied verbatim")
 PY
 cp "$ROOT/Cargo.lock" "$CRATE/Cargo.lock"
 cd "$CRATE"
-CARGO_TARGET_DIR="$ROOT/target" cargo test --offline 2>&1 | grep -E "^test |test result"
+CARGO_TARGET_DIR="${README_TARGET:-$ROOT/target}" cargo test --offline 2>&1 | grep -E "^test |test result"
 test "${PIPESTATUS[0]}" -eq 0
 if cargo tree --offline -e normal,dev --prefix none | grep -E "^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif|maud) v"; then
   echo "a default-features = false user gets CLI-only crates"; exit 1
