@@ -78,10 +78,7 @@ def main():
     lines.append("")
     lines.append("%d Entra-shaped users, %d requests per query, one at a time, %d CPUs, "
                  "127.0.0.1." % (USERS, REPEAT, os.cpu_count()))
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(OUT, "results.md"), "w") as f:
-        f.write(text + "\n")
+    scan_stall.report(OUT, lines)
 
 
 if __name__ == "__main__":

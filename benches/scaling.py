@@ -94,11 +94,6 @@ def users_query(params):
     return "/scim/v2/Users?" + urllib.parse.urlencode(params, quote_via=urllib.parse.quote)
 
 
-def pct(xs, p):
-    xs = sorted(xs)
-    return xs[min(len(xs) - 1, int(len(xs) * p / 100))]
-
-
 def sqlite_db(n):
     db = sqlite3.connect(":memory:")
     db.execute("CREATE TABLE u (id TEXT PRIMARY KEY, doc TEXT)")
@@ -148,8 +143,8 @@ def measure(binary, n, empty_kb, db):
 
         row = {
             "startup": startup, "rss": kb, "per_user": (kb - empty_kb) * 1024 / n,
-            "get": (statistics.median(gets), pct(gets, 99)),
-            "eq": (statistics.median(eqs), pct(eqs, 99)),
+            "get": (statistics.median(gets), scan_stall.pct(gets, 99)),
+            "eq": (statistics.median(eqs), scan_stall.pct(eqs, 99)),
             "scans": scans(p.pid, conn, db, repeat),
             "sort_name": med({"sortBy": "userName", "count": "10"}),
             "sort_ext": med({"sortBy": "externalId", "count": "10"}),
@@ -197,10 +192,7 @@ def main():
                      ", ".join("%s %d MiB" % (os.path.basename(b), kb / 1024)
                                for b, kb in empties.items()),
                      os.cpu_count(), REPEAT, POINT))
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(OUT, "results.md"), "w") as f:
-        f.write(text + "\n")
+    scan_stall.report(OUT, lines)
 
 
 if __name__ == "__main__":

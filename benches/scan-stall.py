@@ -105,6 +105,14 @@ def scanner(stop, done):
             done.append(1)
 
 
+def report(out_dir, lines):
+    """Prints the table and writes it to `out_dir`/results.md."""
+    text = "\n".join(lines)
+    print(text)
+    with open(os.path.join(out_dir, "results.md"), "w") as f:
+        f.write(text + "\n")
+
+
 def pct(xs, p):
     xs = sorted(xs)
     return xs[min(len(xs) - 1, int(len(xs) * p / 100))] if xs else float("nan")
@@ -142,10 +150,7 @@ def main():
     lines.append("")
     lines.append("%d Entra-shaped users, %g s per phase, %d CPUs, 127.0.0.1; client and server "
                  "share the CPUs." % (USERS, DURATION, os.cpu_count()))
-    text = "\n".join(lines)
-    print(text)
-    with open(os.path.join(OUT, "results.md"), "w") as f:
-        f.write(text + "\n")
+    report(OUT, lines)
 
 
 if __name__ == "__main__":

@@ -158,11 +158,6 @@ impl Projection {
             .map(|(_, keep)| keep)
     }
 
-    /// Is the top-level member `key` kept (whole or in part)?
-    pub fn keeps(&self, key: &str) -> bool {
-        self.keep(key).is_some()
-    }
-
     /// Parses the JSON object `json`, keeping only what the projection keeps, in order.
     /// Fails as `serde_json` does on text that is not one JSON object.
     pub fn parse(&self, json: &[u8]) -> serde_json::Result<Value> {
