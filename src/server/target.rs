@@ -35,6 +35,9 @@ use crate::scim::ErrorResponse;
 /// The largest request head accepted (hyper's own read buffer is as large).
 pub(crate) const MAX_HEAD: usize = 64 * 1024;
 
+/// Bytes read from the connection at a time.
+const READ_SIZE: usize = 8192;
+
 /// Request headers parsed at most (hyper's default).
 const MAX_HEADERS: usize = 100;
 
@@ -78,6 +81,8 @@ pub(crate) struct NormalizedTarget<S> {
     refusal_at: usize,
     /// The peer, for the log line of a refusal.
     peer: String,
+    /// What each read from `inner` lands in (allocated and zeroed once per connection).
+    scratch: Vec<u8>,
 }
 
 impl<S> NormalizedTarget<S> {
@@ -92,28 +97,33 @@ impl<S> NormalizedTarget<S> {
             refusal: None,
             refusal_at: 0,
             peer: peer.into(),
+            scratch: Vec::new(),
         }
     }
 
     /// Runs `input` through the framing: body bytes go to `ready`, head bytes to `head`
     /// (a complete head is checked, normalised and moved to `ready`).
     fn feed(&mut self, input: &[u8]) {
-        let mut data = input.to_vec();
+        let mut data = std::borrow::Cow::Borrowed(input);
         let mut at = 0;
         while at < data.len() && self.refusal.is_none() {
             let input = &data[at..];
             let mut head_end_possible = false;
             let used = match self.frame {
                 Frame::Head => {
-                    // A head can only end at a blank line; look where the new bytes
-                    // could complete one (three bytes back covers a split `\r\n\r\n`).
-                    let from = self.head.len().saturating_sub(3);
-                    self.head.extend_from_slice(input);
-                    let tail = self.head.get(from..).unwrap_or_default();
-                    head_end_possible = tail.windows(2).any(|w| w == b"\n\n")
-                        || tail.windows(3).any(|w| w == b"\n\r\n")
-                        || self.head.len() > MAX_HEAD;
-                    input.len()
+                    // A head can only end at a blank line: take the new bytes up to the
+                    // first one they complete, so what follows (a pipelined request) is
+                    // framed from where it starts instead of being copied and rescanned.
+                    let used = match blank_line_end(&self.head, input) {
+                        Some(end) => {
+                            head_end_possible = true;
+                            end
+                        }
+                        None => input.len(),
+                    };
+                    self.head.extend_from_slice(&input[..used]);
+                    head_end_possible |= self.head.len() > MAX_HEAD;
+                    used
                 }
                 Frame::Body(n) => {
                     let take = usize::try_from(n).unwrap_or(usize::MAX).min(input.len());
@@ -152,7 +162,7 @@ impl<S> NormalizedTarget<S> {
                 // What follows a complete head is fed again, with its framing.
                 let rest = self.take_head();
                 if !rest.is_empty() {
-                    data = rest;
+                    data = std::borrow::Cow::Owned(rest);
                     at = 0;
                 }
             }
@@ -178,9 +188,13 @@ impl<S> NormalizedTarget<S> {
                 Vec::new()
             }
             Head::Complete { len, head, body } => {
-                let rest = self.head.split_off(len.min(self.head.len()));
+                let len = len.min(self.head.len());
+                let rest = self.head.split_off(len);
+                match head {
+                    Some(normalised) => self.ready.extend_from_slice(&normalised),
+                    None => self.ready.extend_from_slice(&self.head),
+                }
                 self.head.clear();
-                self.ready.extend_from_slice(&head);
                 self.frame = body;
                 rest
             }
@@ -197,6 +211,26 @@ impl<S> NormalizedTarget<S> {
         self.refusal = Some(refusal(status, detail));
         self.head.clear();
     }
+}
+
+/// How many bytes of `input` (which follows `before`) run up to and including the end of
+/// the first blank line (`\n\n` or `\n\r\n`) that ends inside `input`, if one does.
+fn blank_line_end(before: &[u8], input: &[u8]) -> Option<usize> {
+    // The byte `back` places before `input[i]`, reaching into `before`.
+    let at = |i: usize, back: usize| -> Option<u8> {
+        match i.checked_sub(back) {
+            Some(j) => input.get(j).copied(),
+            None => before
+                .len()
+                .checked_sub(back - i)
+                .and_then(|j| before.get(j).copied()),
+        }
+    };
+    input.iter().enumerate().find_map(|(i, &b)| {
+        let ends = b == b'\n'
+            && (at(i, 1) == Some(b'\n') || (at(i, 1) == Some(b'\r') && at(i, 2) == Some(b'\n')));
+        ends.then_some(i + 1)
+    })
 }
 
 /// The next framing state after one byte of chunked framing (RFC 9112 §7.1).
@@ -232,11 +266,11 @@ enum Head {
     Http2,
     /// Refused with this status and detail.
     Refused(u16, String),
-    /// `len` bytes of input make the head; `head` is it with the target normalised;
-    /// `body` is the framing of what follows.
+    /// `len` bytes of input make the head; `head` is it with the target normalised
+    /// (`None`: the head is sent as it came); `body` is the framing of what follows.
     Complete {
         len: usize,
-        head: Vec<u8>,
+        head: Option<Vec<u8>>,
         body: Frame,
     },
 }
@@ -269,13 +303,14 @@ fn check_head(buf: &[u8]) -> Head {
         return Head::Refused(400, "the request line could not be read".to_owned());
     };
     let normalised = normalise(target);
+    let normalised = normalised.as_ref();
     if normalised.len() > MAX_TARGET {
         return Head::Refused(
             414,
             format!("the request target is longer than {MAX_TARGET} bytes"),
         );
     }
-    if let Err(e) = hyper::Uri::try_from(normalised.as_str()) {
+    if let Err(e) = hyper::Uri::try_from(normalised) {
         return Head::Refused(
             400,
             format!("the request target is not a valid URI even with the characters {} percent-encoded: {e}",
@@ -286,23 +321,43 @@ fn check_head(buf: &[u8]) -> Head {
         Ok(body) => body,
         Err(detail) => return Head::Refused(400, detail),
     };
+    if normalised.len() == target.len() {
+        // Nothing was encoded: the head goes to hyper as sent.
+        return Head::Complete {
+            len,
+            head: None,
+            body,
+        };
+    }
     let mut head = Vec::with_capacity(len + normalised.len() - target.len());
     head.extend_from_slice(&buf[..start]);
     head.extend_from_slice(normalised.as_bytes());
     head.extend_from_slice(&buf[end..len]);
-    Head::Complete { len, head, body }
+    Head::Complete {
+        len,
+        head: Some(head),
+        body,
+    }
 }
 
-/// `target` with every byte of [`ENCODED`] percent-encoded.
-pub(crate) fn normalise(target: &str) -> String {
-    let mut out = String::with_capacity(target.len());
+/// `target` with every byte of [`ENCODED`] percent-encoded (borrowed when it has none).
+pub(crate) fn normalise(target: &str) -> std::borrow::Cow<'_, str> {
+    if !target.bytes().any(|b| ENCODED.contains(&b)) {
+        return std::borrow::Cow::Borrowed(target);
+    }
+    let mut out = String::with_capacity(target.len() + 8);
     for c in target.chars() {
         match u8::try_from(c) {
-            Ok(b) if ENCODED.contains(&b) => out.push_str(&format!("%{b:02X}")),
+            Ok(b) if ENCODED.contains(&b) => {
+                const HEX: &[u8; 16] = b"0123456789ABCDEF";
+                out.push('%');
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 0xf)]));
+            }
             _ => out.push(c),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// The body framing the headers declare (RFC 9112 §6.3): chunked when
@@ -392,11 +447,21 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for NormalizedTarget<S> {
                 ready!(Pin::new(&mut this.inner).poll_flush(cx))?;
                 return Poll::Ready(Ok(()));
             }
-            let mut scratch = [0u8; 8192];
+            let mut scratch = std::mem::take(&mut this.scratch);
+            if scratch.is_empty() {
+                scratch = vec![0; READ_SIZE];
+            }
             let mut rb = ReadBuf::new(&mut scratch);
-            ready!(Pin::new(&mut this.inner).poll_read(cx, &mut rb))?;
-            let got = rb.filled();
-            if got.is_empty() {
+            let read = Pin::new(&mut this.inner).poll_read(cx, &mut rb);
+            let got = rb.filled().len();
+            if let Poll::Ready(Ok(())) = read {
+                if got > 0 {
+                    this.feed(&scratch[..got]);
+                }
+            }
+            this.scratch = scratch;
+            ready!(read)?;
+            if got == 0 {
                 // EOF: an incomplete head goes to hyper as it is, for hyper to judge.
                 let partial = std::mem::take(&mut this.head);
                 if partial.is_empty() {
@@ -405,8 +470,6 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncRead for NormalizedTarget<S> {
                 this.ready.extend_from_slice(&partial);
                 continue;
             }
-            let got = got.to_vec();
-            this.feed(&got);
         }
     }
 }
@@ -522,6 +585,49 @@ mod tests {
         }
         let bytewise: Vec<&[u8]> = wire.chunks(1).collect();
         assert_eq!(through(&bytewise).0, whole);
+    }
+
+    /// `blank_line_end` finds the first blank line that ends in the new bytes, wherever
+    /// the read boundary falls: checked against a plain scan of the joined bytes.
+    #[test]
+    fn a_blank_line_is_found_across_every_read_boundary() {
+        fn oracle(before: &[u8], input: &[u8]) -> Option<usize> {
+            let joined = [before, input].concat();
+            (before.len()..joined.len())
+                .find(|&p| {
+                    joined[p] == b'\n'
+                        && ((p >= 1 && joined[p - 1] == b'\n')
+                            || (p >= 2 && joined[p - 1] == b'\r' && joined[p - 2] == b'\n'))
+                })
+                .map(|p| p + 1 - before.len())
+        }
+        for wire in [
+            &b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /2 HTTP/1.1\r\n\r\n"[..],
+            b"\n\nGET / HTTP/1.1\n\n",
+            b"\r\n\r\nGET / HTTP/1.1\r\nA: b\r\n\r\n",
+            b"no blank line\r\nat all\r\n",
+            b"\n\r\n\n",
+        ] {
+            for cut in 0..=wire.len() {
+                let (before, input) = wire.split_at(cut);
+                assert_eq!(
+                    blank_line_end(before, input),
+                    oracle(before, input),
+                    "{wire:?} cut at {cut}"
+                );
+            }
+        }
+    }
+
+    /// Many requests in one read (pipelining) are each found and normalised.
+    #[test]
+    fn pipelined_requests_in_one_read_are_each_framed() {
+        let one = "GET /u?f=\"a\" HTTP/1.1\r\nHost: x\r\n\r\nPOST /p HTTP/1.1\r\nContent-Length: 2\r\n\r\n{}";
+        let wire = one.repeat(50);
+        let (out, refused) = through(&[wire.as_bytes()]);
+        assert!(refused.is_none());
+        let expected = one.replace("\"a\"", "%22a%22").repeat(50);
+        assert_eq!(String::from_utf8(out).unwrap(), expected);
     }
 
     /// Whatever arrives, the adapter neither panics nor passes a head it refused.
