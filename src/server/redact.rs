@@ -22,12 +22,12 @@ use crate::{Error, Result};
 pub(crate) const REDACTED: &str = "[redacted]";
 
 /// Headers that carry credentials besides `Authorization`.
-const CREDENTIAL_HEADERS: &[&str] = &[
-    "proxy-authorization",
-    "cookie",
-    "x-api-key",
-    "api-key",
-    "x-auth-token",
+const CREDENTIAL_HEADERS: [HeaderName; 5] = [
+    HeaderName::from_static("proxy-authorization"),
+    HeaderName::from_static("cookie"),
+    HeaderName::from_static("x-api-key"),
+    HeaderName::from_static("api-key"),
+    HeaderName::from_static("x-auth-token"),
 ];
 
 /// Rewrites credential headers in place: `Authorization: Bearer <token>` becomes
@@ -35,30 +35,42 @@ const CREDENTIAL_HEADERS: &[&str] = &[
 /// token) or `Bearer [redacted] (not checked)` when the tenant has no token.
 pub(crate) fn credential_headers(headers: &mut HeaderMap, checked: bool) {
     let note = if checked { "matched" } else { "not checked" };
-    let summaries: Vec<HeaderValue> = headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .map(|v| {
-            let scheme = v
-                .to_str()
-                .ok()
-                .and_then(|s| s.split_whitespace().next())
-                .filter(|s| s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
-                .unwrap_or("unknown-scheme");
-            let text = format!("{scheme} {REDACTED} ({note})");
-            HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(REDACTED))
-        })
-        .collect();
-    if !summaries.is_empty() {
-        headers.remove(AUTHORIZATION);
-        for s in summaries {
-            headers.append(AUTHORIZATION, s);
+    let mut sent = headers.get_all(AUTHORIZATION).iter();
+    match (sent.next(), sent.next()) {
+        (None, _) => {}
+        // The common case, one `Bearer` field: a static summary, no allocation.
+        (Some(one), None) if one.as_bytes().starts_with(b"Bearer ") && one.to_str().is_ok() => {
+            let summary = if checked {
+                HeaderValue::from_static("Bearer [redacted] (matched)")
+            } else {
+                HeaderValue::from_static("Bearer [redacted] (not checked)")
+            };
+            headers.insert(AUTHORIZATION, summary);
+        }
+        _ => {
+            let summaries: Vec<HeaderValue> = headers
+                .get_all(AUTHORIZATION)
+                .iter()
+                .map(|v| {
+                    let scheme = v
+                        .to_str()
+                        .ok()
+                        .and_then(|s| s.split_whitespace().next())
+                        .filter(|s| s.len() <= 32 && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+                        .unwrap_or("unknown-scheme");
+                    let text = format!("{scheme} {REDACTED} ({note})");
+                    HeaderValue::from_str(&text).unwrap_or(HeaderValue::from_static(REDACTED))
+                })
+                .collect();
+            headers.remove(AUTHORIZATION);
+            for s in summaries {
+                headers.append(AUTHORIZATION, s);
+            }
         }
     }
-    for name in CREDENTIAL_HEADERS {
-        let name = HeaderName::from_static(name);
-        if headers.contains_key(&name) {
-            headers.insert(name, HeaderValue::from_static(REDACTED));
+    for name in &CREDENTIAL_HEADERS {
+        if headers.contains_key(name) {
+            headers.insert(name.clone(), HeaderValue::from_static(REDACTED));
         }
     }
 }
@@ -204,6 +216,50 @@ mod tests {
         credential_headers(&mut h, true);
         assert_eq!(h[AUTHORIZATION], "Bearer [redacted] (matched)");
         assert_eq!(h["cookie"], REDACTED);
+
+        // Every other shape takes the general path: the scheme as sent, each field kept.
+        let cases: &[(&[&str], bool, &[&str])] = &[
+            (&["Bearer t"], false, &["Bearer [redacted] (not checked)"]),
+            (&["bearer t"], true, &["bearer [redacted] (matched)"]),
+            (
+                &["Basic dXNlcjpwYXNz"],
+                true,
+                &["Basic [redacted] (matched)"],
+            ),
+            (
+                &["Bearer a", "Bearer b"],
+                true,
+                &["Bearer [redacted] (matched)", "Bearer [redacted] (matched)"],
+            ),
+            (&["Bearer"], true, &["Bearer [redacted] (matched)"]),
+            (
+                &["Be@rer x"],
+                true,
+                &["unknown-scheme [redacted] (matched)"],
+            ),
+        ];
+        for (sent, checked, kept) in cases {
+            let mut h = HeaderMap::new();
+            for v in *sent {
+                h.append(AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+            }
+            h.insert("x-api-key", HeaderValue::from_static("k"));
+            credential_headers(&mut h, *checked);
+            let got: Vec<&str> = h
+                .get_all(AUTHORIZATION)
+                .iter()
+                .map(|v| v.to_str().unwrap())
+                .collect();
+            assert_eq!(&got, kept, "{sent:?}");
+            assert_eq!(h["x-api-key"], REDACTED);
+        }
+        let mut h = HeaderMap::new();
+        h.insert(
+            AUTHORIZATION,
+            HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap(),
+        );
+        credential_headers(&mut h, true);
+        assert_eq!(h[AUTHORIZATION], "unknown-scheme [redacted] (matched)");
     }
 
     #[test]
