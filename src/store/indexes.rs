@@ -121,28 +121,29 @@ impl ValueIds {
 /// A group's members: member id → member object.
 pub(crate) type Members = IndexMap<String, Map<String, Value>>;
 
-/// `value` as compact JSON in an allocation of exactly its size.
+/// `value` as compact JSON in an allocation of exactly its size: serialized once into a
+/// reused per-thread buffer, then copied out (a copy of a few hundred bytes costs less
+/// than the second serialization a counting pass needs).
 fn exact_json(value: &Value) -> Bytes {
-    /// Counts bytes, so the text can be written once into a buffer of the right size.
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let Ok(mut buf) = scratch.try_borrow_mut() else {
+            // Re-entered (never expected): serialize without the shared buffer.
+            return serde_json::to_vec(value).map_or_else(|_| Bytes::new(), Bytes::from);
+        };
+        buf.clear();
+        let text = match serde_json::to_writer(&mut *buf, value) {
+            Ok(()) => Bytes::copy_from_slice(&buf),
+            Err(_) => Bytes::new(),
+        };
+        // A huge resource (a 10,000-member group) does not keep its buffer size.
+        if buf.capacity() > 64 * 1024 {
+            *buf = Vec::new();
         }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    if serde_json::to_writer(&mut count, value).is_err() {
-        return Bytes::new();
-    }
-    let mut text = Vec::with_capacity(count.0);
-    if serde_json::to_writer(&mut text, value).is_err() {
-        return Bytes::new();
-    }
-    Bytes::from(text)
+        text
+    })
 }
 
 impl Entry {
