@@ -30,7 +30,7 @@ pub use patch::{
 pub use replay::replay_fixture;
 #[cfg(any(feature = "fuzzing", test))]
 pub use targets::{committed_inputs, replay_files, FuzzTarget, ReplayFailure};
-pub use wire::http_bytes;
+pub use wire::{http_bytes, BenchServer};
 
 /// The User schema, parsed once per process: fuzzers call in thousands of times a second.
 pub(crate) fn users() -> &'static ResourceSchema {

@@ -90,6 +90,77 @@ fn serve_bytes(data: &[u8]) -> Option<(Vec<u8>, Arc<crate::server::Shared>)> {
     Some((written, shared))
 }
 
+/// For `benches/pipeline.rs`: one tenant set up like `scimock serve`'s (a bearer token,
+/// a 1,000-entry journal, `users` seeded users `u1`…), and a runtime to serve connections
+/// to it over in-memory pipes. What the listener, the request-target adapter, hyper and
+/// the pipeline cost per request, without the kernel's TCP work.
+#[derive(Debug)]
+pub struct BenchServer {
+    runtime: tokio::runtime::Runtime,
+    tenants: Arc<Vec<crate::server::Mount>>,
+}
+
+impl BenchServer {
+    /// The bearer token [`BenchServer::exchange`]'s requests must send.
+    pub const TOKEN: &'static str = "bench-token";
+
+    /// A tenant with `users` users (`u1`…, `userName` `u1@bench.test`…) and a group `g10`
+    /// of `u1`…`u10`.
+    pub fn new(users: usize) -> BenchServer {
+        let seed = serde_json::json!({
+            "Users": (1..=users)
+                .map(|i| serde_json::json!({"id": format!("u{i}"), "userName": format!("u{i}@bench.test"), "active": true}))
+                .collect::<Vec<_>>(),
+            "Groups": [{"id": "g10", "displayName": "g10",
+                "members": (1..=users.min(10)).map(|i| serde_json::json!({"value": format!("u{i}")})).collect::<Vec<_>>()}],
+        });
+        let mounts = crate::MockServer::builder()
+            .token(Self::TOKEN)
+            .journal_size(1000)
+            .seed(seed)
+            .mounts("http://bench")
+            .unwrap_or_else(|e| panic!("bench tenant: {e}"));
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap_or_else(|e| panic!("bench runtime: {e}"));
+        BenchServer {
+            runtime,
+            tenants: Arc::new(mounts),
+        }
+    }
+
+    /// Sends `data` (whole requests, pipelined) on one new connection, half-closes, and
+    /// returns what the server wrote back.
+    pub fn exchange(&self, data: &[u8]) -> Vec<u8> {
+        let tenants = Arc::clone(&self.tenants);
+        self.runtime.block_on(async move {
+            let (mut client, server) = tokio::io::duplex(256 * 1024);
+            let mut http = listener::http1(&listener::Limits::default());
+            http.half_close(true);
+            let served = tokio::spawn(listener::connection(
+                &http,
+                server,
+                "bench".to_owned(),
+                tenants,
+            ));
+            let (mut read, mut write) = tokio::io::split(&mut client);
+            let send = async {
+                let _ = write.write_all(data).await;
+                let _ = write.shutdown().await;
+            };
+            let mut out = Vec::new();
+            let receive = async {
+                let _ = read.read_to_end(&mut out).await;
+            };
+            tokio::join!(send, receive);
+            drop(client);
+            let _ = served.await;
+            out
+        })
+    }
+}
+
 /// The first answer is a complete HTTP/1.1 head with a sane status (later ones may belong
 /// to `HEAD` requests, whose bodies are absent, so they are not parsed blindly).
 fn check_response(written: &[u8]) {
