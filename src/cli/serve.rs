@@ -500,3 +500,22 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
         try_path(&server.store())
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use super::Linger;
+
+    /// The log sink passes every byte through, and its flush reaches the inner writer
+    /// (the rest only delays the writer thread's next batch).
+    #[test]
+    fn the_log_sink_keeps_every_line_and_flushes_through() {
+        let mut sink = Linger(std::io::BufWriter::new(Vec::new()));
+        sink.write_all(b"one\n").unwrap();
+        sink.write_all(b"two\n").unwrap();
+        assert!(sink.0.get_ref().is_empty(), "buffered until flushed");
+        sink.flush().unwrap();
+        assert_eq!(sink.0.get_ref().as_slice(), b"one\ntwo\n");
+    }
+}
