@@ -29,6 +29,8 @@ pub(crate) struct Request<'a> {
     pub(crate) content_type: Option<&'a str>,
     pub(crate) if_match: Option<&'a str>,
     pub(crate) if_none_match: Option<&'a str>,
+    /// A list's query, when the listener already parsed it (else parsed from `query`).
+    pub(crate) list_params: Option<Params>,
 }
 
 /// A reply: status, extra headers, optional JSON body (sent as `application/scim+json`),
@@ -181,7 +183,10 @@ fn dispatch(ctx: &Ctx<'_>, req: &Request<'_>) -> Result<Reply> {
     let store = ctx.store;
     let base = ctx.settings.location_base.as_str();
     match &req.route {
-        Route::List(kind) => list(ctx, *kind, &Params::from_query(req.query)?),
+        Route::List(kind) => match &req.list_params {
+            Some(params) => list(ctx, *kind, params),
+            None => list(ctx, *kind, &Params::from_query(req.query)?),
+        },
         Route::Search(kind) => {
             let search: SearchRequest =
                 typed(json_body(req.body)?, "SearchRequest (RFC 7644 §3.4.3)")?;

@@ -82,6 +82,8 @@ pub(crate) struct Exchange<'a> {
     refused: Option<Error>,
     body: Bytes,
     fired: Option<Fired>,
+    /// A `GET` list's query, parsed once by [`Exchange::may_scan`] for the handler.
+    list_params: Option<super::params::Params>,
 }
 
 /// The answer, and the fault that shaped it.
@@ -127,6 +129,7 @@ impl<'a> Exchange<'a> {
             refused,
             body: Bytes::new(),
             fired: None,
+            list_params: None,
         }
     }
 
@@ -165,7 +168,9 @@ impl<'a> Exchange<'a> {
     /// page: it stays on the worker, since handing the worker's other connections to
     /// another thread costs more than the list itself. A `.search` (its filter is in the
     /// body) and a bad query are treated as scans.
-    pub(crate) fn may_scan(&self) -> bool {
+    ///
+    /// A list's parsed query is kept for the handler, so it is parsed once.
+    pub(crate) fn may_scan(&mut self) -> bool {
         if self.refused.is_some() {
             return false;
         }
@@ -173,12 +178,16 @@ impl<'a> Exchange<'a> {
             Route::Search(_) => true,
             Route::List(kind) => {
                 let query = self.parts.uri.query().unwrap_or("");
-                match super::params::Params::from_query(query) {
-                    Ok(p) if p.sort_by.is_none() => p
+                let Ok(params) = super::params::Params::from_query(query) else {
+                    return true;
+                };
+                let scans = params.sort_by.is_some()
+                    || params
                         .filter
-                        .is_some_and(|f| !self.shared.store.answers_from_index(kind, &f)),
-                    _ => true,
-                }
+                        .as_ref()
+                        .is_some_and(|f| !self.shared.store.answers_from_index(kind, f));
+                self.list_params = Some(params);
+                scans
             }
             _ => false,
         }
@@ -199,6 +208,7 @@ impl<'a> Exchange<'a> {
             refused,
             body,
             fired,
+            list_params,
             ..
         } = self;
         let mut commit = None;
@@ -222,6 +232,7 @@ impl<'a> Exchange<'a> {
                     content_type: header(&parts.headers, CONTENT_TYPE),
                     if_match: header(&parts.headers, hyper::header::IF_MATCH),
                     if_none_match: header(&parts.headers, hyper::header::IF_NONE_MATCH),
+                    list_params,
                 };
                 match &shared.durable {
                     Some(d) if super::persist::is_write(&route) => {
