@@ -54,40 +54,44 @@ fn serve_bytes(data: &[u8]) -> Option<(Vec<u8>, Arc<crate::server::Shared>)> {
     let tenant = super::http::tenant();
     let shared = Arc::clone(&tenant.shared);
     let tenants = Arc::new(vec![tenant]);
-    let written = runtime.block_on(async move {
-        let (mut client, server) = tokio::io::duplex(64 * 1024);
-        let mut http = listener::http1(&listener::Limits::default());
-        // The only setting that differs from the listener's: the client half-closes after
-        // its bytes, and without this hyper would drop the pipelined requests still queued.
-        http.half_close(true);
-        let conn = listener::connection(&http, server, "fuzz".to_owned(), tenants);
-        let served = tokio::spawn(conn);
-        // Writing and reading at once: a server answering pipelined requests could fill
-        // the pipe while the client is still writing.
-        let (mut read, mut write) = tokio::io::split(&mut client);
-        let send = async {
-            let _ = write.write_all(data).await;
-            let _ = write.shutdown().await;
-        };
-        let mut out = Vec::new();
-        let receive = async {
-            let mut buf = [0u8; 8192];
-            while out.len() < MAX_RESPONSE {
-                match read.read(&mut buf).await {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(10), async {
-            tokio::join!(send, receive)
-        })
-        .await;
-        drop(client);
-        let _ = tokio::time::timeout(Duration::from_secs(10), served).await;
-        out
-    });
+    let written = runtime.block_on(over_pipe(tenants, data, "fuzz"));
     Some((written, shared))
+}
+
+/// Serves one in-memory connection carrying `data` (the client half-closes after it) to
+/// `tenants`; what the server wrote back, at most [`MAX_RESPONSE`] bytes.
+async fn over_pipe(tenants: Arc<Vec<crate::server::Mount>>, data: &[u8], peer: &str) -> Vec<u8> {
+    let (mut client, server) = tokio::io::duplex(64 * 1024);
+    let mut http = listener::http1(&listener::Limits::default());
+    // The only setting that differs from the listener's: the client half-closes after
+    // its bytes, and without this hyper would drop the pipelined requests still queued.
+    http.half_close(true);
+    let conn = listener::connection(&http, server, peer.to_owned(), tenants);
+    let served = tokio::spawn(conn);
+    // Writing and reading at once: a server answering pipelined requests could fill
+    // the pipe while the client is still writing.
+    let (mut read, mut write) = tokio::io::split(&mut client);
+    let send = async {
+        let _ = write.write_all(data).await;
+        let _ = write.shutdown().await;
+    };
+    let mut out = Vec::new();
+    let receive = async {
+        let mut buf = [0u8; 8192];
+        while out.len() < MAX_RESPONSE {
+            match read.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(buf.get(..n).unwrap_or_default()),
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::join!(send, receive)
+    })
+    .await;
+    drop(client);
+    let _ = tokio::time::timeout(Duration::from_secs(10), served).await;
+    out
 }
 
 /// For `benches/pipeline.rs`: one tenant set up like `scimock serve`'s (a bearer token,
@@ -131,33 +135,10 @@ impl BenchServer {
     }
 
     /// Sends `data` (whole requests, pipelined) on one new connection, half-closes, and
-    /// returns what the server wrote back.
+    /// returns what the server wrote back (at most 1 MiB).
     pub fn exchange(&self, data: &[u8]) -> Vec<u8> {
-        let tenants = Arc::clone(&self.tenants);
-        self.runtime.block_on(async move {
-            let (mut client, server) = tokio::io::duplex(256 * 1024);
-            let mut http = listener::http1(&listener::Limits::default());
-            http.half_close(true);
-            let served = tokio::spawn(listener::connection(
-                &http,
-                server,
-                "bench".to_owned(),
-                tenants,
-            ));
-            let (mut read, mut write) = tokio::io::split(&mut client);
-            let send = async {
-                let _ = write.write_all(data).await;
-                let _ = write.shutdown().await;
-            };
-            let mut out = Vec::new();
-            let receive = async {
-                let _ = read.read_to_end(&mut out).await;
-            };
-            tokio::join!(send, receive);
-            drop(client);
-            let _ = served.await;
-            out
-        })
+        self.runtime
+            .block_on(over_pipe(Arc::clone(&self.tenants), data, "bench"))
     }
 }
 
