@@ -216,21 +216,17 @@ impl<S> NormalizedTarget<S> {
 /// How many bytes of `input` (which follows `before`) run up to and including the end of
 /// the first blank line (`\n\n` or `\n\r\n`) that ends inside `input`, if one does.
 fn blank_line_end(before: &[u8], input: &[u8]) -> Option<usize> {
-    // The byte `back` places before `input[i]`, reaching into `before`.
-    let at = |i: usize, back: usize| -> Option<u8> {
-        match i.checked_sub(back) {
-            Some(j) => input.get(j).copied(),
-            None => before
-                .len()
-                .checked_sub(back - i)
-                .and_then(|j| before.get(j).copied()),
+    // The two bytes before the one being looked at, starting with the end of `before`.
+    let mut last = before.last().copied();
+    let mut second = before.iter().rev().nth(1).copied();
+    for (i, &b) in input.iter().enumerate() {
+        if b == b'\n' && (last == Some(b'\n') || (last == Some(b'\r') && second == Some(b'\n'))) {
+            return Some(i + 1);
         }
-    };
-    input.iter().enumerate().find_map(|(i, &b)| {
-        let ends = b == b'\n'
-            && (at(i, 1) == Some(b'\n') || (at(i, 1) == Some(b'\r') && at(i, 2) == Some(b'\n')));
-        ends.then_some(i + 1)
-    })
+        second = last;
+        last = Some(b);
+    }
+    None
 }
 
 /// The next framing state after one byte of chunked framing (RFC 9112 §7.1).
@@ -303,6 +299,7 @@ fn check_head(buf: &[u8]) -> Head {
         return Head::Refused(400, "the request line could not be read".to_owned());
     };
     let normalised = normalise(target);
+    let as_sent = matches!(normalised, std::borrow::Cow::Borrowed(_));
     let normalised = normalised.as_ref();
     if normalised.len() > MAX_TARGET {
         return Head::Refused(
@@ -321,7 +318,7 @@ fn check_head(buf: &[u8]) -> Head {
         Ok(body) => body,
         Err(detail) => return Head::Refused(400, detail),
     };
-    if normalised.len() == target.len() {
+    if as_sent {
         // Nothing was encoded: the head goes to hyper as sent.
         return Head::Complete {
             len,
