@@ -218,15 +218,17 @@ async fn serve_one(
 ) -> Response<ResponseBody> {
     let (parts, body) = req.into_parts();
     let mut exchange = Exchange::new(shared, parts, path);
-    if exchange.wants_body() && hyper::body::Body::is_end_stream(&body) {
-        // No body at all (no `Content-Length`, or 0, and not chunked: every GET and DELETE
-        // Entra sends): nothing to wait for, so no timer is armed.
-        exchange.body(Ok(Bytes::new()));
-    } else if exchange.wants_body() {
-        let read = read_body(body, exchange.headers(), shared.settings.max_body);
-        match tokio::time::timeout(shared.settings.body_timeout, read).await {
-            Ok(bytes) => exchange.body(bytes),
-            Err(_) => return body_timed_out(shared.settings.body_timeout),
+    if exchange.wants_body() {
+        if hyper::body::Body::is_end_stream(&body) {
+            // No body at all (no `Content-Length`, or 0, and not chunked: every GET and
+            // DELETE Entra sends): nothing to wait for, so no timer is armed.
+            exchange.body(Ok(Bytes::new()));
+        } else {
+            let read = read_body(body, exchange.headers(), shared.settings.max_body);
+            match tokio::time::timeout(shared.settings.body_timeout, read).await {
+                Ok(bytes) => exchange.body(bytes),
+                Err(_) => return body_timed_out(shared.settings.body_timeout),
+            }
         }
     }
     if let Some(delay) = exchange.delay() {
