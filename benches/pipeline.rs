@@ -3,7 +3,8 @@
 //! listener glue and the pipeline (auth, routing, handler, journal), 100 requests per
 //! iteration. `benches/load.sh` measures the same paths over TCP against a hello-world
 //! baseline; this one isolates user-space work, so a change to it shows above the noise of
-//! a shared machine. Results go in BENCHMARKS.md.
+//! a shared machine. Every POST iteration creates 100 more users, so that row runs against a
+//! store that grows while it is measured. Results go in BENCHMARKS.md.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use scimock::fuzzing::BenchServer;
