@@ -38,8 +38,11 @@
 
 mod caret;
 pub mod clock;
+pub mod entra;
 pub mod error;
 pub mod expr;
+#[doc(hidden)]
+pub mod files;
 pub mod filter;
 #[doc(hidden)]
 pub mod fuzzing;

@@ -4,6 +4,7 @@
 
 mod expr;
 mod filter;
+mod output;
 mod profiles;
 mod progress;
 mod provision;
@@ -103,6 +104,17 @@ pub(crate) fn run_info(
 }
 
 pub(crate) fn run(cli: Cli) -> ExitCode {
+    let code = dispatch(cli);
+    // A closed stdout (`| head`) ends like a command killed by SIGPIPE (see `main.rs`),
+    // after the command has written its files.
+    if output::stdout_closed() {
+        ExitCode::from(141)
+    } else {
+        code
+    }
+}
+
+fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Filter(cmd) => filter::run(cmd),

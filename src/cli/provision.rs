@@ -6,10 +6,13 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use scimock::entra::TenantUrl;
 use scimock::profile::Profile;
 use scimock::provision::{
     log, AppConfig, CycleReport, Dialect, Directory, Engine, Knobs, State, Target,
 };
+
+use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DialectArg {
@@ -22,7 +25,7 @@ enum DialectArg {
 #[derive(Debug, Args)]
 pub(crate) struct ProvisionArgs {
     /// The tenant URL as entered in Entra, e.g. http://127.0.0.1:8080/scim/v2
-    /// (a `?aadOptscim062020` suffix selects that dialect).
+    /// (a `?aadOptscim062020` or `?AzureAdScimPatch062020` flag selects that dialect).
     tenant_url: String,
     /// The source directory: Graph JSON `{"users", "groups", "assignments"}` or `{"value"}`.
     #[arg(long, value_name = "FILE")]
@@ -31,12 +34,10 @@ pub(crate) struct ProvisionArgs {
     /// file, whose attributes get the default mappings).
     #[arg(long, value_name = "ID|FILE", default_value = "entra-generic")]
     profile: String,
-    /// Bearer token for the endpoint.
-    #[arg(long, env = "SCIMOCK_TOKEN")]
-    token: Option<String>,
     #[command(flatten)]
-    tls: super::TlsArgs,
-    /// State kept between cycles; absent file = initial cycle. Written after the cycle.
+    client: ClientArgs,
+    /// State kept between cycles; absent file = initial cycle. Written atomically after
+    /// each pass of the cycle, before any report.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Print the request stream instead of sending it (the state file is not written).
@@ -46,8 +47,8 @@ pub(crate) struct ProvisionArgs {
     /// the portal's three files), `junit=PATH`, `html=PATH` (one self-contained page: cycle
     /// summary, quarantine, per-object logs), `requests=PATH` (the requests sent, JSON);
     /// comma-separated or repeated.
-    #[arg(long, value_delimiter = ',')]
-    report: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_report)]
+    report: Vec<ReportArg>,
     /// Run only this user (directory id) through the on-demand steps.
     #[arg(long, value_name = "USER_ID")]
     on_demand: Option<String>,
@@ -66,11 +67,6 @@ pub(crate) struct ProvisionArgs {
     /// Print the effective `[provisioning]` configuration and exit.
     #[arg(long)]
     print_config: bool,
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
 }
 
 fn load_config(profile: &str) -> Result<AppConfig, String> {
@@ -128,158 +124,150 @@ fn summary(r: &CycleReport, on_demand: bool) -> String {
         ),
         None => out.push_str("quarantine: none\n"),
     }
+    if let Some(why) = &r.stopped {
+        out.push_str(&format!("stopped: {why}\n"));
+    }
     out
 }
 
 pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
-    let mut reports = Vec::new();
-    for r in &args.report {
-        match r.split_once('=') {
-            Some((kind @ ("json" | "csv" | "junit" | "html" | "requests"), path))
-                if !path.is_empty() =>
-            {
-                reports.push((kind.to_owned(), PathBuf::from(path)))
-            }
-            _ => {
-                return usage(&format!(
-                "--report `{r}`: use json=PATH, csv=PATH, junit=PATH, html=PATH or requests=PATH"
-            ))
-            }
+    let out = Output::for_run(&args.tenant_url, args.client.token.as_deref());
+    match try_run(&args, &out) {
+        Ok(code) => code,
+        Err(message) => {
+            out.eprintln(&format!("error: {message}"));
+            ExitCode::from(2)
         }
     }
-    let mut config = match load_config(&args.profile) {
-        Ok(c) => c,
-        Err(e) => return usage(&e),
-    };
-    let (base, flag) = match args.tenant_url.split_once('?') {
-        Some((b, q)) => (
-            b.to_owned(),
-            q.split('&')
-                .any(|p| p.eq_ignore_ascii_case("aadOptscim062020")),
-        ),
-        None => (args.tenant_url.clone(), false),
-    };
-    match (args.dialect, flag) {
+}
+
+fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
+    use ReportKind::{Csv, Html, Json, Junit, Requests};
+    only(&args.report, &[Json, Csv, Junit, Html, Requests])?;
+    let mut config = load_config(&args.profile)?;
+    let tenant = TenantUrl::parse(&args.tenant_url).map_err(|e| e.to_string())?;
+    match (args.dialect, tenant.flag()) {
         (Some(DialectArg::Legacy), _) => config.spec.dialect = Dialect::Legacy,
-        (Some(DialectArg::AadOptscim062020), _) | (None, true) => {
-            config.spec.dialect = Dialect::AadOptscim062020
-        }
-        (None, false) => {}
+        (Some(DialectArg::AadOptscim062020), _) => config.spec.dialect = Dialect::AadOptscim062020,
+        (None, Some(flag)) => config.spec.dialect = flag,
+        (None, None) => {}
     }
-    let config = match AppConfig::from_spec(config.spec) {
-        Ok(c) => c,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let config = AppConfig::from_spec(config.spec).map_err(|e| e.to_string())?;
     if args.print_config {
-        print!("{}", config.to_toml());
-        return ExitCode::SUCCESS;
+        out.print(&config.to_toml());
+        return Ok(ExitCode::SUCCESS);
     }
-    let dir = match std::fs::read_to_string(&args.directory) {
-        Ok(t) => match Directory::from_json(&t) {
-            Ok(d) => d,
-            Err(e) => return usage(&format!("{}: {e}", args.directory.display())),
-        },
-        Err(e) => return usage(&format!("{}: {e}", args.directory.display())),
-    };
+    let dir = std::fs::read_to_string(&args.directory)
+        .map_err(|e| e.to_string())
+        .and_then(|t| Directory::from_json(&t).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{}: {e}", args.directory.display()))?;
     let mut state = match &args.state {
-        Some(p) if p.exists() => match std::fs::read_to_string(p)
+        Some(p) if p.exists() => std::fs::read_to_string(p)
             .map_err(|e| e.to_string())
             .and_then(|t| State::from_json(&t).map_err(|e| e.to_string()))
-        {
-            Ok(s) => s,
-            Err(e) => return usage(&format!("{}: {e}", p.display())),
-        },
+            .map_err(|e| format!("{}: {e}", p.display()))?,
         _ => State::default(),
     };
+    // Every path is checked before a request is sent: an unwritable report must not cost
+    // the cycle's state.
+    let state_path = args.state.as_deref().filter(|_| !args.dry_run);
+    check_paths(
+        args.report
+            .iter()
+            .filter(|r| !(r.kind == Csv && is_directory(&r.path)))
+            .map(|r| r.path.as_path())
+            .chain(state_path),
+    )?;
+    let has = |kind: ReportKind| args.report.iter().any(|r| r.kind == kind);
     let knobs = Knobs {
         allow_deletes: args.allow_deletes,
         members_per_patch: args.members_per_patch.max(1),
         concurrency: args.concurrency.max(1),
-        record_requests: args.dry_run || reports.iter().any(|(k, _)| k == "requests"),
-        keep_entries: reports.iter().any(|(k, _)| k != "requests"),
+        record_requests: args.dry_run || has(Requests),
+        keep_entries: args.report.iter().any(|r| r.kind != Requests),
+        retry: args.client.retry(),
+        max_timeouts: args.client.max_timeouts,
         ..Knobs::default()
     };
-    let mut info = super::run_info(&base, Some(args.profile.clone()), args.token.as_ref());
-    info.dialect = Some(
-        match config.dialect() {
-            Dialect::Legacy => "legacy",
-            Dialect::AadOptscim062020 => "aadOptscim062020",
-        }
-        .to_owned(),
+    let mut info = super::run_info(
+        tenant.base(),
+        Some(args.profile.clone()),
+        args.client.token.as_ref(),
     );
+    info.dialect = Some(config.dialect().as_str().to_owned());
     let progress = std::sync::Arc::new(super::progress::CycleProgress::for_stderr());
-    let engine = Engine::new(config)
+    let mut engine = Engine::new(config)
         .with_knobs(knobs)
         .with_progress(progress.clone());
+    if let Some(path) = state_path {
+        // The state is written after every pass, so a cycle cut short (killed, a closed
+        // terminal) never forgets the links of requests it already sent.
+        let path = path.to_path_buf();
+        let saver = out.clone();
+        engine = engine.with_checkpoint(std::sync::Arc::new(move |state: &State| {
+            if let Err(e) = saver.write(&path, state.to_json()) {
+                saver.eprintln(&format!("error: {e}"));
+            }
+        }));
+    }
     let target = if args.dry_run {
         Target::dry_run()
     } else {
-        match Target::with_tls(&base, args.token.clone(), &args.tls.client_tls()) {
-            Ok(t) => t,
-            Err(e) => return usage(&format!("https: {e}")),
-        }
+        Target::new(tenant.base(), args.client.client_config())
+            .map_err(|e| format!("https: {e}"))?
     };
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(r) => r,
-        Err(e) => return usage(&format!("cannot start the runtime: {e}")),
-    };
-    eprintln!(
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    out.eprintln(&format!(
         "provisioning {} from {} …",
         if args.dry_run {
-            "(dry run)"
+            "(dry run)".to_owned()
         } else {
-            base.as_str()
+            tenant.to_string()
         },
         args.directory.display()
-    );
+    ));
     let report = match &args.on_demand {
-        Some(id) => match runtime.block_on(engine.on_demand(&target, &dir, &mut state, id)) {
-            Ok(r) => r,
-            Err(e) => return usage(&e.to_string()),
-        },
+        Some(id) => runtime
+            .block_on(engine.on_demand(&target, &dir, &mut state, id))
+            .map_err(|e| e.to_string())?,
         None => runtime.block_on(engine.run_cycle(&target, &dir, &mut state)),
     };
     progress.finish();
+    // The state first: nothing after this (a closed stdout, a report) can lose it.
+    if let Some(p) = state_path {
+        out.write(p, state.to_json())?;
+    }
     if args.dry_run {
         for r in &report.requests {
-            println!("{}", r.line());
+            out.print(&format!("{}\n", r.line()));
         }
     }
-    print!("{}", summary(&report, args.on_demand.is_some()));
-    for (kind, path) in &reports {
-        if kind == "csv" && is_directory(path) {
-            if let Err(e) = write_portal_csv(path, &report.entries) {
-                eprintln!("error: writing {}: {e}", path.display());
-                return ExitCode::from(2);
-            }
+    out.print(&summary(&report, args.on_demand.is_some()));
+    for r in &args.report {
+        if r.kind == Csv && is_directory(&r.path) {
+            write_portal_csv(out, &r.path, &report.entries)?;
             continue;
         }
-        let text = match kind.as_str() {
-            "json" => serde_json::to_string_pretty(&report.entries).unwrap_or_default(),
-            "csv" => log::csv(&report.entries),
-            "junit" => log::junit(&report.entries),
-            "html" => scimock::report::html::provision(&info, &report, args.on_demand.is_some()),
-            _ => serde_json::to_string_pretty(&report.requests).unwrap_or_default(),
+        let text = match r.kind {
+            Json => serde_json::to_string_pretty(&report.entries).unwrap_or_default(),
+            Csv => log::csv(&report.entries),
+            Junit => log::junit(&report.entries),
+            Html => scimock::report::html::provision(&info, &report, args.on_demand.is_some()),
+            Requests => serde_json::to_string_pretty(&report.requests).unwrap_or_default(),
         };
-        if let Err(e) = std::fs::write(path, text) {
-            eprintln!("error: writing {}: {e}", path.display());
-            return ExitCode::from(2);
-        }
+        out.write(&r.path, text)?;
     }
-    if let (Some(p), false) = (&args.state, args.dry_run) {
-        if let Err(e) = std::fs::write(p, state.to_json()) {
-            eprintln!("error: writing {}: {e}", p.display());
-            return ExitCode::from(2);
-        }
-    }
-    if report.stats.failed > 0 || report.quarantine.is_some() {
+    Ok(if report.unreachable {
+        // The endpoint never answered: unreachable, like replay's and validate's exit 2.
+        ExitCode::from(2)
+    } else if report.stats.failed > 0 || report.quarantine.is_some() || report.stopped.is_some() {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
-    }
+    })
 }
 
 /// `csv=DIR/` (a trailing slash, or an existing directory) asks for the portal's download.
@@ -288,10 +276,10 @@ fn is_directory(path: &Path) -> bool {
 }
 
 /// The portal's three CSV files, written into `dir` (created when missing).
-fn write_portal_csv(dir: &Path, entries: &[log::Entry]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+fn write_portal_csv(out: &Output, dir: &Path, entries: &[log::Entry]) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     for (name, text) in log::portal_csv(entries) {
-        std::fs::write(dir.join(name), text)?;
+        out.write(&dir.join(name), text)?;
     }
     Ok(())
 }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
-use scimock::replay::{report, Dialect, Runner, RunnerConfig, Scenario};
+use scimock::replay::{report, Dialect, Report, Runner, RunnerConfig, Scenario};
+
+use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
 enum DialectArg {
@@ -25,11 +27,8 @@ pub(crate) struct ReplayArgs {
     /// (a `?aadOptscim062020` suffix selects that dialect). Optional with `--list`.
     #[arg(required_unless_present = "list")]
     tenant_url: Option<String>,
-    /// Bearer token for the endpoint.
-    #[arg(long, env = "SCIMOCK_TOKEN")]
-    token: Option<String>,
     #[command(flatten)]
-    tls: super::TlsArgs,
+    client: ClientArgs,
     /// Only scenarios whose name matches this glob (repeatable), e.g. 'group_*'.
     #[arg(long = "scenario", value_name = "GLOB")]
     scenarios: Vec<String>,
@@ -39,25 +38,16 @@ pub(crate) struct ReplayArgs {
     /// Reports to write: `junit=PATH`, `json=PATH`, `html=PATH` (one self-contained page),
     /// comma-separated or repeated.
     #[arg(long, value_delimiter = ',', value_parser = parse_report)]
-    report: Vec<(ReportKind, PathBuf)>,
+    report: Vec<ReportArg>,
     /// Read scenarios from this directory instead of the built-in set.
     #[arg(long, value_name = "DIR")]
     scenarios_dir: Option<PathBuf>,
     /// Scenarios run at once.
     #[arg(long, default_value_t = 4)]
     concurrency: usize,
-    /// Per-request timeout in seconds (Entra allows 60); three timeouts in a row stop the run.
-    #[arg(long, default_value = "10", value_parser = parse_seconds)]
-    timeout: Duration,
     /// The endpoint does not provision groups: skip group scenarios.
     #[arg(long)]
     no_groups: bool,
-    /// Retry a 429 this many times after its Retry-After, as Entra does (each retry is a warning).
-    #[arg(long, default_value_t = 3)]
-    retries_on_429: u32,
-    /// The longest Retry-After honoured, in seconds.
-    #[arg(long, default_value_t = 30)]
-    max_retry_after: u64,
     /// The vendor profile the endpoint implements (built-in id or TOML file): runs that
     /// vendor's scenarios and probes its matching attribute.
     #[arg(long, value_name = "ID")]
@@ -77,88 +67,64 @@ pub(crate) struct ReplayArgs {
     list: bool,
 }
 
-/// A report format of `--report`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum ReportKind {
-    Junit,
-    Json,
-    Html,
-}
-
-fn parse_report(value: &str) -> Result<(ReportKind, PathBuf), String> {
-    match value.split_once('=') {
-        Some(("junit", path)) if !path.is_empty() => Ok((ReportKind::Junit, path.into())),
-        Some(("json", path)) if !path.is_empty() => Ok((ReportKind::Json, path.into())),
-        Some(("html", path)) if !path.is_empty() => Ok((ReportKind::Html, path.into())),
-        _ => Err(format!("`{value}`: use junit=PATH, json=PATH or html=PATH")),
-    }
-}
-
-/// A positive number of seconds, at most an hour.
-pub(crate) fn parse_seconds(value: &str) -> Result<Duration, String> {
-    match value.trim().parse::<f64>() {
-        Ok(s) if s.is_finite() && s > 0.0 => Ok(Duration::from_secs_f64(s.min(3600.0))),
-        _ => Err(format!("`{value}` is not a positive number of seconds")),
-    }
-}
-
-fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
-}
-
 pub(crate) fn run(args: ReplayArgs) -> ExitCode {
+    let out = Output::for_run(
+        args.tenant_url.as_deref().unwrap_or_default(),
+        args.client.token.as_deref(),
+    );
+    match try_run(&args, &out) {
+        Ok(code) => code,
+        Err(message) => {
+            out.eprintln(&format!("error: {message}"));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
+    only(
+        &args.report,
+        &[ReportKind::Junit, ReportKind::Json, ReportKind::Html],
+    )?;
     let loaded = match &args.scenarios_dir {
         Some(dir) => Scenario::load_dir(dir),
         None => scimock::replay::builtin_scenarios(),
     };
-    let mut scenarios = match loaded {
-        Ok(s) => s,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let mut scenarios = loaded.map_err(|e| e.to_string())?;
     if !args.scenarios.is_empty() {
         let mut builder = globset::GlobSetBuilder::new();
         for g in &args.scenarios {
-            match globset::Glob::new(g) {
-                Ok(glob) => {
-                    builder.add(glob);
-                }
-                Err(e) => return usage(&format!("--scenario `{g}`: {e}")),
-            }
+            builder.add(globset::Glob::new(g).map_err(|e| format!("--scenario `{g}`: {e}"))?);
         }
-        let Ok(set) = builder.build() else {
-            return usage("--scenario: bad glob set");
-        };
+        let set = builder.build().map_err(|e| format!("--scenario: {e}"))?;
         scenarios.retain(|s| set.is_match(&s.name));
         if scenarios.is_empty() {
-            return usage("no scenario matches --scenario; see --list");
+            return Err("no scenario matches --scenario; see --list".into());
         }
     }
     // `--list` without a URL lists for the default dialect; the URL is never contacted.
     let tenant_url = args.tenant_url.clone();
     let mut config =
         RunnerConfig::new(tenant_url.unwrap_or_else(|| "http://127.0.0.1/scim/v2".into()));
-    config.token = args.token.clone();
+    let client = args.client.client_config();
+    config.token = client.token;
     config.dialects = match args.dialect {
         None => Vec::new(),
         Some(DialectArg::Legacy) => vec![Dialect::Legacy],
         Some(DialectArg::AadOptscim062020) => vec![Dialect::AadOptscim062020],
         Some(DialectArg::Both) => Dialect::BOTH.to_vec(),
     };
-    config.timeout = args.timeout;
-    config.tls = args.tls.client_tls();
+    config.timeout = client.timeout;
+    config.max_body = client.max_body;
+    config.max_timeouts_in_a_row = args.client.max_timeouts;
+    config.tls = client.tls;
     config.concurrency = args.concurrency.max(1);
-    config.retries_on_429 = args.retries_on_429;
-    config.max_retry_after = Duration::from_secs(args.max_retry_after);
+    config.retry = args.client.retry();
     config.capabilities.extend(args.with.iter().cloned());
     if let Some(id) = &args.profile {
-        match scimock::profile::Profile::resolve(id) {
-            Ok(p) => {
-                config.vars = scimock::replay::target::profile_vars(&p);
-                config.profile = Some(p.id().to_owned());
-            }
-            Err(e) => return usage(&format!("--profile: {e}")),
-        }
+        let p = scimock::profile::Profile::resolve(id).map_err(|e| format!("--profile: {e}"))?;
+        config.vars = scimock::replay::target::profile_vars(&p);
+        config.profile = Some(p.id().to_owned());
     }
     config.seed = args.seed;
     if args.no_groups {
@@ -167,12 +133,9 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
     let info = super::run_info(
         args.tenant_url.as_deref().unwrap_or_default(),
         config.profile.clone(),
-        args.token.as_ref(),
+        args.client.token.as_ref(),
     );
-    let runner = match Runner::new(config) {
-        Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
-    };
+    let runner = Runner::new(config).map_err(|e| e.to_string())?;
     if args.list {
         for s in &scenarios {
             let dialects: Vec<&str> = runner
@@ -181,10 +144,14 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
                 .filter(|d| s.applies_to(**d))
                 .map(|d| d.as_str())
                 .collect();
-            println!("{}", scimock::replay::detail::list_line(s, &dialects));
+            out.print(&format!(
+                "{}\n",
+                scimock::replay::detail::list_line(s, &dialects)
+            ));
         }
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
+    check_paths(args.report.iter().map(|r| r.path.as_path()))?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let bar = std::io::stderr()
         .is_terminal()
@@ -200,52 +167,72 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         }
         None => runner,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
-    };
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     let result = rt.block_on(runner.run(&scenarios));
     if let Some(bar) = bar {
         bar.finish_and_clear();
     }
-    if result.unreachable {
-        // One line: every request failed the same way, a report would only repeat it.
-        eprintln!("error: {}", report::unreachable_line(&result));
-    } else {
-        print!(
-            "{}",
-            scimock::replay::detail::exchanges(&result, args.verbose)
-        );
-        print!("{}", report::terminal(&result, color));
-        if !report::all_unauthorized(&result) {
-            print!("{}", scimock::replay::detail::causes(&result));
-        }
-        print!("{}", scimock::replay::detail::skips(&result));
-    }
-    for (kind, path) in &args.report {
-        let text = match kind {
-            ReportKind::Junit => match report::junit(&result) {
-                Ok(t) => t,
-                Err(e) => return usage(&format!("writing JUnit: {e}")),
-            },
-            ReportKind::Json => report::json(&result),
+    print_run(out, &result, color, args.verbose);
+    for r in &args.report {
+        let text = match r.kind {
+            ReportKind::Junit => {
+                report::junit(&result).map_err(|e| format!("writing JUnit: {e}"))?
+            }
             ReportKind::Html => scimock::report::html::replay(&info, &result),
+            _ => report::json(&result),
         };
-        if let Err(e) = std::fs::write(path, text) {
-            return usage(&format!("cannot write {}: {e}", path.display()));
-        }
-        let kind = match kind {
-            ReportKind::Junit => "junit",
-            ReportKind::Json => "json",
-            ReportKind::Html => "html",
-        };
-        eprintln!("wrote {kind} report to {}", path.display());
+        out.write(&r.path, text)?;
+        out.eprintln(&format!(
+            "wrote {} report to {}",
+            r.kind.as_str(),
+            r.path.display()
+        ));
     }
-    ExitCode::from(result.exit_code())
+    Ok(ExitCode::from(result.exit_code()))
+}
+
+/// The terminal's account of a run (replay's and validate's): failed exchanges, the
+/// coloured summary, findings by cause and skips. Text from the endpoint has its control
+/// characters escaped before the colours are added.
+pub(crate) fn print_run(out: &Output, result: &Report, color: bool, verbose: bool) {
+    let safe = terminal_safe(result);
+    if safe.unreachable {
+        // One line: every request failed the same way, a report would only repeat it.
+        out.eprintln(&format!("error: {}", report::unreachable_line(&safe)));
+        return;
+    }
+    out.print(&scimock::replay::detail::exchanges(&safe, verbose));
+    out.print_styled(&report::terminal(&safe, color));
+    if !report::all_unauthorized(&safe) {
+        out.print(&scimock::replay::detail::causes(&safe));
+    }
+    out.print(&scimock::replay::detail::skips(&safe));
+}
+
+/// `report` with every text the endpoint may have shaped made safe for a terminal.
+fn terminal_safe(report: &Report) -> Report {
+    let safe = |t: &str| scimock::entra::secrets::printable(t).into_owned();
+    let mut r = report.clone();
+    r.stopped = r.stopped.as_deref().map(safe);
+    for s in &mut r.scenarios {
+        s.skipped_because = s.skipped_because.as_deref().map(safe);
+        for c in &mut s.cleanup {
+            c.error = c.error.as_deref().map(safe);
+        }
+        for step in &mut s.steps {
+            if let Some(req) = &mut step.request {
+                req.target = safe(&req.target);
+            }
+            for f in &mut step.findings {
+                f.message = safe(&f.message);
+            }
+        }
+    }
+    r
 }
 
 /// A progress bar on stderr over the scenario runs, its message the step being sent.

@@ -358,7 +358,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     banner(&args, &server, &source);
     if let Some(path) = &args.port_file {
         let port = format!("{}\n", server.address().port());
-        if let Err(e) = scimock::record::atomic_write(path, port.as_bytes()) {
+        if let Err(e) = scimock::files::atomic_write(path, port.as_bytes()) {
             eprintln!("error: --port-file {}: {e}", path.display());
             return ExitCode::from(2);
         }

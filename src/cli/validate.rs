@@ -2,14 +2,14 @@
 //! Validation" tests, offline, with the replay's reports and exit codes.
 
 use std::io::IsTerminal;
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, ValueEnum};
 
 use scimock::replay::{report, Dialect, Runner, RunnerConfig};
 use scimock::validate::{self, Options, Suite};
+
+use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum SuiteArg {
@@ -23,16 +23,15 @@ enum SuiteArg {
 pub(crate) struct ValidateArgs {
     /// The endpoint's base URL, e.g. http://127.0.0.1:8080/scim/v2 (not needed with --list).
     tenant_url: Option<String>,
-    /// Bearer token for the endpoint.
-    #[arg(long, env = "SCIMOCK_TOKEN")]
-    token: Option<String>,
+    #[command(flatten)]
+    client: ClientArgs,
     /// Which tests: the SCIM Validator's, the Logic App template's, or both.
     #[arg(long, value_enum, default_value = "validator")]
     suite: SuiteArg,
     /// Reports to write: `junit=PATH`, `json=PATH`, `html=PATH` (one self-contained page),
     /// comma-separated or repeated.
-    #[arg(long, value_delimiter = ',')]
-    report: Vec<String>,
+    #[arg(long, value_delimiter = ',', value_parser = parse_report)]
+    report: Vec<ReportArg>,
     /// Leave out group tests (the Validator's "Enable Group Tests" unticked).
     #[arg(long)]
     no_groups: bool,
@@ -40,9 +39,6 @@ pub(crate) struct ValidateArgs {
     /// string "True", non-URI profileUrl and raw quotes.
     #[arg(long)]
     no_validator_quirks: bool,
-    /// Per-request timeout in seconds.
-    #[arg(long, default_value_t = 60.0)]
-    timeout: f64,
     /// Seed for generated values, for reproducible runs.
     #[arg(long)]
     seed: Option<u64>,
@@ -54,12 +50,25 @@ pub(crate) struct ValidateArgs {
     list: bool,
 }
 
-fn usage(message: &str) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
+pub(crate) fn run(args: ValidateArgs) -> ExitCode {
+    let out = Output::for_run(
+        args.tenant_url.as_deref().unwrap_or_default(),
+        args.client.token.as_deref(),
+    );
+    match try_run(&args, &out) {
+        Ok(code) => code,
+        Err(message) => {
+            out.eprintln(&format!("error: {message}"));
+            ExitCode::from(2)
+        }
+    }
 }
 
-pub(crate) fn run(args: ValidateArgs) -> ExitCode {
+fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
+    only(
+        &args.report,
+        &[ReportKind::Junit, ReportKind::Json, ReportKind::Html],
+    )?;
     let suites: Vec<Suite> = match args.suite {
         SuiteArg::Validator => vec![Suite::Validator],
         SuiteArg::LogicApp => vec![Suite::LogicApp],
@@ -73,11 +82,11 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
     if args.list {
         let d = validate::rfc_schemas();
         for suite in &suites {
-            let tests = match validate::tests(*suite, &d, &opts) {
-                Ok(t) => t,
-                Err(e) => return usage(&e.to_string()),
-            };
-            println!("{} (schema discovery runs first)", suite.as_str());
+            let tests = validate::tests(*suite, &d, &opts).map_err(|e| e.to_string())?;
+            out.print(&format!(
+                "{} (schema discovery runs first)\n",
+                suite.as_str()
+            ));
             for t in tests {
                 let kind = if t.mandatory { "mandatory" } else { "optional" };
                 let what = t
@@ -85,97 +94,79 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
                     .description
                     .split_once(": ")
                     .map_or(t.scenario.description.as_str(), |(_, d)| d);
-                println!("  {:<50} {kind:<9} {what}", t.scenario.name);
-                println!("  {:<50} {:<9} source: {}", "", "", t.scenario.source);
+                out.print(&format!("  {:<50} {kind:<9} {what}\n", t.scenario.name));
+                out.print(&format!(
+                    "  {:<50} {:<9} source: {}\n",
+                    "", "", t.scenario.source
+                ));
             }
             if *suite == Suite::LogicApp {
                 for name in validate::logic_app::ENGINE_TESTS {
-                    println!(
-                        "  {name:<50} {:<9} needs the Entra provisioning engine: not run offline",
+                    out.print(&format!(
+                        "  {name:<50} {:<9} needs the Entra provisioning engine: not run offline\n",
                         "-"
-                    );
+                    ));
                 }
             }
         }
-        return ExitCode::SUCCESS;
+        return Ok(ExitCode::SUCCESS);
     }
     let Some(url) = args.tenant_url.clone() else {
-        return usage("give the endpoint's base URL (or --list)");
+        return Err("give the endpoint's base URL (or --list)".into());
     };
-    let mut reports: Vec<(String, PathBuf)> = Vec::new();
-    for r in &args.report {
-        match r.split_once('=') {
-            Some((kind @ ("junit" | "json" | "html"), path)) if !path.is_empty() => {
-                reports.push((kind.to_owned(), PathBuf::from(path)))
-            }
-            _ => {
-                return usage(&format!(
-                    "--report `{r}`: use junit=PATH, json=PATH or html=PATH"
-                ))
-            }
-        }
-    }
-    if !(args.timeout.is_finite() && args.timeout > 0.0) {
-        return usage("--timeout must be a positive number of seconds");
-    }
-    let mut info = super::run_info(&url, None, args.token.as_ref());
+    check_paths(args.report.iter().map(|r| r.path.as_path()))?;
+    let mut info = super::run_info(&url, None, args.client.token.as_ref());
     info.dialect = Some(Dialect::AadOptscim062020.as_str().to_owned());
+    let client = args.client.client_config();
     let mut config = RunnerConfig::new(url);
-    config.token = args.token.clone();
+    config.token = client.token;
     // The Validator speaks lowercase ops and JSON booleans in PATCH.
     config.dialects = vec![Dialect::AadOptscim062020];
-    config.timeout = Duration::from_secs_f64(args.timeout);
+    config.timeout = client.timeout;
+    config.max_body = client.max_body;
+    config.max_timeouts_in_a_row = args.client.max_timeouts;
+    config.tls = client.tls;
+    config.retry = args.client.retry();
     config.concurrency = 1;
     config.seed = args.seed;
     if args.no_groups {
         config.capabilities.retain(|c| c != "groups");
     }
-    let runner = match Runner::new(config) {
-        Ok(r) => r,
-        Err(e) => return usage(&e.to_string()),
-    };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let runner = Runner::new(config).map_err(|e| e.to_string())?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => return usage(&format!("cannot start the async runtime: {e}")),
-    };
-    let validation = match rt.block_on(validate::run(&runner, &suites, &opts)) {
-        Ok(v) => v,
-        Err(e) => return usage(&e.to_string()),
-    };
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    let validation = rt
+        .block_on(validate::run(&runner, &suites, &opts))
+        .map_err(|e| e.to_string())?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let result = &validation.report;
-    print!(
-        "{}",
-        scimock::replay::detail::exchanges(result, args.verbose)
-    );
-    print!("{}", report::terminal(result, color));
-    print!("{}", scimock::replay::detail::causes(result));
+    super::replay::print_run(out, result, color, args.verbose);
     if validation.mandatory_failed.is_empty() {
-        println!("every mandatory test passed");
+        out.print("every mandatory test passed\n");
     } else {
-        println!(
-            "{} mandatory test(s) failed: {}",
+        out.print(&format!(
+            "{} mandatory test(s) failed: {}\n",
             validation.mandatory_failed.len(),
             validation.mandatory_failed.join("; ")
-        );
+        ));
     }
-    for (kind, path) in &reports {
-        let text = match kind.as_str() {
-            "junit" => match report::junit(result) {
-                Ok(t) => t,
-                Err(e) => return usage(&format!("writing JUnit: {e}")),
-            },
-            "html" => scimock::report::html::validate(&info, &validation),
+    for r in &args.report {
+        let text = match r.kind {
+            ReportKind::Junit => {
+                report::junit(result).map_err(|e| format!("writing JUnit: {e}"))?
+            }
+            ReportKind::Html => scimock::report::html::validate(&info, &validation),
             _ => report::json(result),
         };
-        if let Err(e) = std::fs::write(path, text) {
-            return usage(&format!("cannot write {}: {e}", path.display()));
-        }
-        eprintln!("wrote {kind} report to {}", path.display());
+        out.write(&r.path, text)?;
+        out.eprintln(&format!(
+            "wrote {} report to {}",
+            r.kind.as_str(),
+            r.path.display()
+        ));
     }
-    ExitCode::from(validation.exit_code())
+    Ok(ExitCode::from(validation.exit_code()))
 }

@@ -35,20 +35,8 @@ pub enum ScopeMode {
     All,
 }
 
-/// Which PATCH shapes the job sends (*Known issues and resolutions with SCIM 2.0 protocol
-/// compliance of the Microsoft Entra user provisioning service*, flag `aadOptscim062020`).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Dialect {
-    /// The default job: PascalCase ops, booleans as `"True"`/`"False"`, member removal
-    /// with `path: members` and a value list.
-    #[default]
-    #[serde(rename = "legacy")]
-    Legacy,
-    /// The opt-in flag: lower-case ops, real booleans, simple replaces folded into one
-    /// path-less op, member removal by value filter.
-    #[serde(rename = "aadOptscim062020")]
-    AadOptscim062020,
-}
+/// Which PATCH shapes the job sends: the spine's [`crate::entra::Dialect`].
+pub use crate::entra::Dialect;
 
 /// "Apply this mapping".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -153,6 +141,13 @@ pub struct ProvisioningSpec {
     pub users: ObjectSpec,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub groups: Option<ObjectSpec>,
+    /// Schema URIs a group create sends after the core Group URN. Empty by default: the
+    /// SCIM tutorial's Create Group example adds
+    /// `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`
+    /// ([`crate::entra::wire::ADSCIM_GROUP`]), which an RFC endpoint may refuse; list it
+    /// here for an app that expects it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub group_schemas: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -3,7 +3,6 @@
 //! quarantine verdict (entra-engine §4.7).
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde_json::{Map, Value};
 use time::format_description::well_known::Rfc3339;
@@ -18,8 +17,8 @@ use super::wire::{self, Change};
 use super::workers::Throttle;
 use super::{CycleReport, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
+use crate::entra::{consequence, TransportError};
 use crate::expr::{Evaluator, Outcome, Source, Value as ExprValue};
-use crate::replay::TransportError;
 
 /// A failed call, with what the log needs.
 #[derive(Debug, Clone)]
@@ -32,7 +31,7 @@ pub(crate) struct Failure {
 impl Failure {
     pub(crate) fn engine(condition: &str, body: impl Into<String>) -> Failure {
         Failure {
-            code: format!("{}{condition}", log::SCIM_CONNECTOR),
+            code: format!("{}{condition}", consequence::SCIM_CONNECTOR),
             status: None,
             body: body.into(),
         }
@@ -171,12 +170,24 @@ impl Cycle<'_> {
     pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
         let mut attempt = 0;
         loop {
+            if let Some(why) = self.throttle.stopped() {
+                return Err(Failure::engine("Timeout", format!("not sent: {why}")));
+            }
             self.throttle.wait().await;
             self.sent += 1;
             if self.knobs.record_requests {
                 self.requests.push(req.clone());
             }
             let answer = self.target.send(&req).await;
+            let timed_out = matches!(&answer, Err(e) if e.is_timeout());
+            self.throttle
+                .observe(timed_out, self.knobs.max_timeouts, || {
+                    answer
+                        .as_ref()
+                        .err()
+                        .map(ToString::to_string)
+                        .unwrap_or_default()
+                });
             let r = match answer {
                 Ok(r) => r,
                 Err(e) => return Err(transport_failure(&e)),
@@ -184,26 +195,50 @@ impl Cycle<'_> {
             if (200..300).contains(&r.status) {
                 return Ok(r);
             }
-            if r.status == 429 && attempt < self.knobs.throttle_retries {
+            if r.status == 429 {
                 attempt += 1;
-                let secs = r.retry_after.unwrap_or(1);
-                let wait = Duration::from_secs(secs).min(self.knobs.max_retry_after);
-                self.throttle.pause(wait);
-                continue;
+                if let Some(wait) = self.knobs.retry.wait(attempt, r.retry_after) {
+                    self.throttle.pause(wait);
+                    continue;
+                }
             }
-            if log::is_credential_failure(r.status) {
+            if consequence::quarantines_at_once(r.status) {
                 self.credential_failure = true;
             }
             return Err(Failure {
-                code: format!(
-                    "{}{}",
-                    log::SCIM_CONNECTOR,
-                    log::condition_for_status(r.status)
-                ),
+                code: consequence::error_code(r.status),
                 status: Some(r.status),
                 body: r.text,
             });
         }
+    }
+
+    /// Entra's Test Connection query, which it also sends at the start of provisioning
+    /// activity (docs/entra.md §1.0): the configured matching attribute equal to a random
+    /// GUID (from the cycle's seed, so runs repeat). The answer must be a 2xx SCIM
+    /// ListResponse; a match is not an error.
+    pub(crate) async fn test_connection(&mut self) -> Result<(), Failure> {
+        let attr = self
+            .config
+            .users
+            .matching()
+            .first()
+            .map(|m| m.target.clone())
+            .unwrap_or_else(|| "userName".into());
+        let guid = uuid::Uuid::from_u128(u128::from(self.seed) + 1).to_string();
+        let query = crate::entra::wire::filter_query(&attr, &guid);
+        let r = self.call(Request::get(format!("/Users?{query}"))).await?;
+        list_hits(&r).map(|_| ())
+    }
+
+    /// A PATCH or DELETE of one object, read first as Entra reads it (a GET by id precedes
+    /// every write to an object: docs/entra.md §3.5), unless [`Knobs::read_before_update`]
+    /// is off. A failed read is the write's failure (a 404 is `InvalidAnchor`).
+    pub(crate) async fn write(&mut self, req: Request) -> Result<Response, Failure> {
+        if self.knobs.read_before_update {
+            self.call(Request::get(req.path.clone())).await?;
+        }
+        self.call(req).await
     }
 
     /// Evaluates the mappings that flow for a create (`creating`) or an update: NULL and
@@ -419,15 +454,7 @@ impl Cycle<'_> {
     /// a delete wants. On success the draft gains its `EntryExportDelete` step and comes back;
     /// on failure the entry and the escrow are recorded and `None` comes back.
     pub(crate) async fn export_delete(&mut self, mut d: Draft, endpoint: &str) -> Option<Draft> {
-        let path = format!("/{endpoint}/{}", d.target_id);
-        match self
-            .call(Request {
-                method: "DELETE",
-                path,
-                body: None,
-            })
-            .await
-        {
+        match self.write(Request::delete(endpoint, &d.target_id)).await {
             Ok(_) => {}
             Err(f) if f.status == Some(404) => {}
             Err(f) => {
@@ -530,6 +557,8 @@ impl Cycle<'_> {
     ) -> CycleReport {
         let stats = self.stats;
         CycleReport {
+            stopped: self.throttle.stopped().map(str::to_owned),
+            unreachable: false,
             cycle_id: self.cycle_id,
             initial: self.initial,
             entries: self.entries,
@@ -543,11 +572,11 @@ impl Cycle<'_> {
 }
 
 fn transport_failure(e: &TransportError) -> Failure {
-    let condition = match e {
-        TransportError::Timeout { .. } => "Timeout",
-        _ => "WebExceptionProtocolError",
-    };
-    Failure::engine(condition, e.to_string())
+    Failure {
+        code: consequence::transport_code(e.is_timeout()),
+        status: None,
+        body: e.to_string(),
+    }
 }
 
 /// The number of resources in a ListResponse, and the first one.

@@ -66,7 +66,9 @@ impl Cycle<'_> {
             let mut d = Draft::new("Group", &g.id, &g.display());
             d.target_id = link.target_id.clone();
             d.import("Update");
-            return self.patch_group(d, &g.id, &link.target_id, changes).await;
+            return self
+                .patch_group(d, &g.id, &link.target_id, changes, false)
+                .await;
         }
         let mut d = Draft::new("Group", &g.id, &g.display());
         d.import("Add");
@@ -118,7 +120,7 @@ impl Cycle<'_> {
                     self.succeeded(&g.id);
                     return self.finish(d, Action::Other, Status::Skipped, None);
                 }
-                self.patch_group(d, &g.id, &id, changes).await;
+                self.patch_group(d, &g.id, &id, changes, true).await;
             }
             Ok(None) => {
                 let desc = format!("Group '{}' will be created in {} (Group is active and assigned in Azure Active Directory, but no matching Group was found in {})", d.name, self.app(), self.app());
@@ -131,7 +133,7 @@ impl Cycle<'_> {
                 if !cfg.allows(TargetAction::Create) {
                     return self.finish(d, Action::Other, Status::Skipped, None);
                 }
-                let body = wire::group_body(&desired);
+                let body = wire::group_body(&desired, &self.config.spec.group_schemas);
                 let r = match self
                     .call(Request {
                         method: "POST",
@@ -188,6 +190,7 @@ impl Cycle<'_> {
         source_id: &str,
         target_id: &str,
         changes: Vec<Change>,
+        just_matched: bool,
     ) {
         let allowed = self
             .config
@@ -198,14 +201,14 @@ impl Cycle<'_> {
             return self.finish(d, Action::Other, Status::Skipped, None);
         }
         let body = wire::patch(self.config.dialect(), &changes);
-        if let Err(f) = self
-            .call(Request {
-                method: "PATCH",
-                path: format!("/Groups/{target_id}"),
-                body: Some(body),
-            })
-            .await
-        {
+        // A group just matched was read by its matching query; a linked one is read by id.
+        let req = Request::patch("Groups", target_id, body);
+        let sent = if just_matched {
+            self.call(req).await
+        } else {
+            self.write(req).await
+        };
+        if let Err(f) = sent {
             return self.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
         }
         d.changes(&changes);
@@ -295,16 +298,21 @@ impl Cycle<'_> {
         d.target_id = link.target_id.clone();
         d.import("Update");
         let size = self.knobs.members_per_patch.max(1);
+        // One read of the group, then every membership PATCH (docs/entra.md §3.5: "a group
+        // can cause hundreds of requests after one GET").
+        let mut read = false;
         for (add, list) in [(true, adds), (false, removes)] {
             for chunk in list.chunks(size) {
                 let ids: Vec<String> = chunk.iter().map(|(_, t)| t.clone()).collect();
                 let body = wire::members(self.config.dialect(), add, &ids);
-                let req = Request {
-                    method: "PATCH",
-                    path: format!("/Groups/{}", link.target_id),
-                    body: Some(body),
+                let req = Request::patch("Groups", &link.target_id, body);
+                let sent = if read {
+                    self.call(req).await
+                } else {
+                    read = true;
+                    self.write(req).await
                 };
-                if let Err(f) = self.call(req).await {
+                if let Err(f) = sent {
                     let done = std::mem::replace(&mut d, Draft::new("Group", &g.id, &g.display()));
                     return self.fail(
                         done,

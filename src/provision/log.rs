@@ -120,31 +120,7 @@ impl Entry {
     }
 }
 
-/// The connector name Entra prefixes SCIM error codes with.
-pub const SCIM_CONNECTOR: &str = "SystemForCrossDomainIdentityManagement";
-
-/// The condition part of the error code for an HTTP status (the table's causes; 409 and
-/// 400 are shown in Microsoft's examples, the others follow the code names).
-pub fn condition_for_status(status: u16) -> &'static str {
-    match status {
-        400 => "BadRequest",
-        401 => "Unauthorized",
-        403 => "InsufficientRights",
-        404 => "InvalidAnchor",
-        405 => "MethodNotAllowed",
-        409 => "EntryConflict",
-        422 => "UnprocessableEntity",
-        429 => "TooManyRequests",
-        500 => "InternalServerError",
-        501 => "NotImplemented",
-        _ => "WebExceptionProtocolError",
-    }
-}
-
-/// True for failures that quarantine regardless of counts (credentials).
-pub fn is_credential_failure(status: u16) -> bool {
-    matches!(status, 401 | 403)
-}
+pub use crate::entra::consequence::SCIM_CONNECTOR;
 
 /// The reason text, in the shape Entra writes for a failed SCIM call.
 pub fn http_reason(
@@ -192,11 +168,14 @@ pub fn systems(app: &str) -> (Value, Value, Value, Value) {
     )
 }
 
+/// One CSV field (RFC 4180 quoting), never read as a formula by a spreadsheet
+/// ([`crate::entra::secrets::csv_cell`]).
 fn csv_field(s: &str) -> String {
+    let s = crate::entra::secrets::csv_cell(s);
     if s.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", s.replace('"', "\"\""))
     } else {
-        s.to_owned()
+        s.into_owned()
     }
 }
 
@@ -380,64 +359,54 @@ pub fn portal_csv(entries: &[Entry]) -> [(&'static str, String); 3] {
     ]
 }
 
-fn xml(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// JUnit XML: one testcase per entry; failures are `<failure>`, skips `<skipped>`.
+/// JUnit XML (the spine's one writer): one testcase per entry; failures are `<failure>`,
+/// skips `<skipped>`.
 pub fn junit(entries: &[Entry]) -> String {
-    let failures = entries
+    use crate::entra::junit::{Case, CaseOutcome, Suite};
+    let cases = entries
         .iter()
-        .filter(|e| e.status() == Status::Failure)
-        .count();
-    let skipped = entries
-        .iter()
-        .filter(|e| e.status() == Status::Skipped)
-        .count();
-    let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"scimock provision\" tests=\"{}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
-        entries.len()
-    );
-    for e in entries {
-        let name = format!(
-            "{} {} {} '{}'",
-            action_name(e.provisioning_action),
-            e.source_identity.identity_type,
-            e.source_identity.id,
-            e.source_identity.display_name
-        );
-        out.push_str(&format!(
-            "    <testcase classname=\"provision.{}\" name=\"{}\"",
-            xml(&e.cycle_id),
-            xml(&name)
-        ));
-        match (&e.provisioning_status_info.error_information, e.status()) {
-            (Some(i), Status::Failure) => out.push_str(&format!(
-                ">\n      <failure type=\"{}\" message=\"{}\"/>\n    </testcase>\n",
-                xml(&i.error_code),
-                xml(&i.reason)
-            )),
-            (_, Status::Skipped) => out.push_str(">\n      <skipped/>\n    </testcase>\n"),
-            _ => out.push_str("/>\n"),
-        }
-    }
-    out.push_str("  </testsuite>\n</testsuites>\n");
-    out
+        .map(|e| {
+            let name = format!(
+                "{} {} {} '{}'",
+                action_name(e.provisioning_action),
+                e.source_identity.identity_type,
+                e.source_identity.id,
+                e.source_identity.display_name
+            );
+            let outcome = match (&e.provisioning_status_info.error_information, e.status()) {
+                (Some(i), Status::Failure) => CaseOutcome::Failed {
+                    kind: i.error_code.clone(),
+                    message: i.reason.clone(),
+                    text: String::new(),
+                },
+                (_, Status::Skipped) => CaseOutcome::Skipped {
+                    message: String::new(),
+                },
+                _ => CaseOutcome::Passed,
+            };
+            Case {
+                name,
+                classname: format!("provision.{}", e.cycle_id),
+                time_ms: None,
+                outcome,
+                output: None,
+            }
+        })
+        .collect();
+    crate::entra::junit::write(
+        "scimock provision",
+        None,
+        &[Suite {
+            name: "scimock provision".into(),
+            time_ms: None,
+            cases,
+        }],
+    )
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn error_codes_follow_the_connector_pattern() {
-        assert_eq!(condition_for_status(409), "EntryConflict");
-        assert_eq!(condition_for_status(429), "TooManyRequests");
-        assert_eq!(condition_for_status(502), "WebExceptionProtocolError");
-    }
 
     fn entry(change: &str, steps: usize, props: usize) -> Entry {
         let (initiated_by, service_principal, source_system, target_system) =
@@ -512,6 +481,7 @@ mod tests {
     #[test]
     fn csv_quotes_fields_with_commas_and_quotes() {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("say \"x\""), "\"say \"\"x\"\"\"");
         assert_eq!(csv_field("plain"), "plain");
     }

@@ -55,7 +55,6 @@ mod workers;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
-use std::time::Duration;
 
 use serde::Serialize;
 
@@ -69,6 +68,7 @@ pub use target::{Request, Target};
 pub use users::UserScope;
 
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
+use crate::entra::RetryPolicy;
 use engine::Cycle;
 use state::DisableReason;
 use workers::{Key, Meter, Shared, Throttle};
@@ -125,10 +125,13 @@ pub struct Knobs {
     pub order: Order,
     /// GET the object by id before PATCHing it (default true; a 404 is `InvalidAnchor`).
     pub read_before_update: bool,
-    /// How often a 429 is retried within the cycle (default 3).
-    pub throttle_retries: u32,
-    /// The longest `Retry-After` honoured (default 60 s).
-    pub max_retry_after: Duration,
+    /// How a 429 is retried within the cycle (the spine's policy: 3 retries, each wait
+    /// capped at 30 s); the wait holds back every worker.
+    pub retry: RetryPolicy,
+    /// Stop sending after this many requests in a row got no answer within the client's
+    /// deadline (default 3, as replay and validate): the rest of the cycle fails its
+    /// objects with `Timeout` without waiting on a hung endpoint again.
+    pub max_timeouts: usize,
     /// "Allow deletes" / restart with `ForceDeletes`: execute deletions above the threshold.
     pub allow_deletes: bool,
     pub escrow: EscrowRules,
@@ -153,8 +156,8 @@ impl Default for Knobs {
             members_per_patch: 100,
             order: Order::Directory,
             read_before_update: true,
-            throttle_retries: 3,
-            max_retry_after: Duration::from_secs(60),
+            retry: RetryPolicy::default(),
+            max_timeouts: crate::entra::DEFAULT_MAX_TIMEOUTS,
             allow_deletes: false,
             escrow: EscrowRules::default(),
             record_requests: true,
@@ -206,16 +209,34 @@ pub struct CycleReport {
     pub quarantine: Option<Quarantine>,
     /// The escrow threshold was reached in the initial cycle: errors pruned, no quarantine.
     pub escrows_pruned: bool,
+    /// Why the cycle stopped sending before its end, if it did: the start-of-cycle test
+    /// connection got no answer, or requests kept timing out ([`Knobs::max_timeouts`]).
+    pub stopped: Option<String>,
+    /// The start-of-cycle test connection got no answer at all: nothing was provisioned.
+    pub unreachable: bool,
 }
 
+/// Called with the state after each pass of a cycle (see [`Engine::with_checkpoint`]).
+pub type Checkpoint = Arc<dyn Fn(&State) + Send + Sync>;
+
 /// The provisioning engine for one app.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Engine {
     config: AppConfig,
     knobs: Knobs,
     clock: Arc<dyn Clock>,
     ids: Arc<dyn IdGenerator>,
     progress: Option<Arc<dyn Progress>>,
+    checkpoint: Option<Checkpoint>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("config", &self.config)
+            .field("knobs", &self.knobs)
+            .finish_non_exhaustive()
+    }
 }
 
 /// A staged deprovisioning action.
@@ -243,6 +264,21 @@ impl Engine {
             clock: Arc::new(SystemClock),
             ids: Arc::new(RandomIds),
             progress: None,
+            checkpoint: None,
+        }
+    }
+
+    /// Hands the state to `checkpoint` after each pass of a cycle (users,
+    /// deprovisioning, references, groups, memberships), so a caller can persist the links
+    /// of every request already sent before the cycle ends.
+    pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Engine {
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    fn checkpoint(&self, state: &State) {
+        if let Some(save) = &self.checkpoint {
+            save(state);
         }
     }
 
@@ -284,6 +320,9 @@ impl Engine {
         let throttle = Throttle::default();
         let shared = self.shared(target, &throttle, initial);
         let mut c = shared.cycle(state, false);
+        if let Err(f) = c.test_connection().await {
+            return connection_failed(c, f);
+        }
         let assigned = dir.assigned_users();
         let scopes: Vec<UserScope> = dir
             .users
@@ -349,6 +388,7 @@ impl Engine {
         )
         .await;
 
+        self.checkpoint(c.state);
         meter.phase(Phase::Deprovisioning);
         c.staged = stage;
         // `Directory::user` is a scan; thousands of disables want an index.
@@ -377,6 +417,7 @@ impl Engine {
             meter.step();
         }
 
+        self.checkpoint(c.state);
         meter.phase(Phase::References);
         let references = self.config.users.mappings.iter().any(|m| m.reference);
         c.pass(
@@ -404,6 +445,7 @@ impl Engine {
         )
         .await;
 
+        self.checkpoint(c.state);
         meter.phase(Phase::Groups);
         c.pass(
             groups.clone(),
@@ -425,6 +467,7 @@ impl Engine {
             }
         }
 
+        self.checkpoint(c.state);
         meter.phase(Phase::Memberships);
         let members = self
             .config
@@ -568,4 +611,45 @@ impl Cycle<'_> {
         );
         self.finish(d, log::Action::StagedDelete, log::Status::Skipped, None);
     }
+}
+
+/// The start-of-cycle test connection failed: nothing else is sent. The failure is logged
+/// as one entry (a `TestConnection` step, the call's error code), so every report says why.
+/// No answer at all stops the cycle, unreachable (it is not counted); an HTTP error
+/// quarantines the job, as Entra does for refused credentials and for "a 404 where 200 is
+/// expected" (*Application provisioning in quarantine status*, "SCIM compliance issue").
+fn connection_failed(mut c: Cycle<'_>, f: engine::Failure) -> CycleReport {
+    let mut d = engine::Draft::new("User", "", "Test connection");
+    let why = match f.status {
+        Some(status) => format!(
+            "the query for a user that does not exist answered HTTP {status}; it must be 200 with an empty ListResponse"
+        ),
+        None => format!("the query for a user that does not exist got no answer: {}", f.body),
+    };
+    d.step(
+        "TestConnection",
+        log::StepType::Import,
+        log::Status::Failure,
+        format!("Test connection: {why}"),
+    );
+    c.finish(
+        d,
+        log::Action::Other,
+        log::Status::Failure,
+        Some(log::error(&f.code, format!("{why}. {}", f.body))),
+    );
+    if f.status.is_none() {
+        c.throttle
+            .stop(format!("the start-of-cycle test connection: {why}"));
+        let mut report = c.report(None, false);
+        report.unreachable = true;
+        return report;
+    }
+    let q = Quarantine {
+        reason: "EncounteredQuarantineException".to_owned(),
+        rule: format!("the start-of-cycle test connection failed: {why}"),
+        current_began: c.now(),
+    };
+    c.state.quarantine = Some(q.clone());
+    c.report(Some(q), false)
 }

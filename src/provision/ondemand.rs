@@ -9,7 +9,7 @@ use super::directory::Directory;
 use super::engine::Draft;
 use super::log::{Action, Status, StepType};
 use super::state::State;
-use super::target::{Request, Target};
+use super::target::Target;
 use super::workers::Throttle;
 use super::{CycleReport, Engine};
 
@@ -44,17 +44,7 @@ impl Engine {
         let mut c = shared.cycle(state, false);
         // Step 1, test connection: a query for a user that does not exist (a random GUID
         // as the matching value); shown only when it fails.
-        let probe_attr = config
-            .users
-            .matching()
-            .first()
-            .map(|m| m.target.clone())
-            .unwrap_or_else(|| "userName".into());
-        let probe = super::wire::filter_query(
-            &probe_attr,
-            &uuid::Uuid::from_u128(u128::from(c.seed) + 1).to_string(),
-        );
-        if let Err(f) = c.call(Request::get(format!("/Users?{probe}"))).await {
+        if let Err(f) = c.test_connection().await {
             let mut d = Draft::new("User", &user.id, &user.display());
             d.step(
                 "TestConnection",

@@ -43,11 +43,7 @@ impl Cycle<'_> {
             };
             let body = wire::patch(self.config.dialect(), std::slice::from_ref(&change));
             if let Err(f) = self
-                .call(Request {
-                    method: "PATCH",
-                    path: format!("/Users/{}", link.target_id),
-                    body: Some(body),
-                })
+                .write(Request::patch("Users", &link.target_id, body))
                 .await
             {
                 self.fail(

@@ -1,15 +1,14 @@
-//! Where the engine's requests go: a SCIM endpoint over HTTP (the replay client), or a
-//! dry run that records the request stream and answers as an empty, accepting endpoint.
+//! Where the engine's requests go: a SCIM endpoint over HTTP (the Entra spine's client,
+//! [`crate::entra::Client`]), or a dry run that records the request stream and answers as
+//! an empty, accepting endpoint.
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use crate::replay::client::{HttpClient, Outgoing};
-use crate::replay::TransportError;
+use crate::entra::{wire, Client, ClientConfig, Outgoing, TransportError};
 
 /// One request, path relative to the tenant URL.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -29,6 +28,29 @@ impl Request {
         }
     }
 
+    /// `GET /{endpoint}/{id}`, the id encoded as one path segment.
+    pub fn read(endpoint: &str, id: &str) -> Request {
+        Request::get(wire::resource_path(endpoint, id))
+    }
+
+    /// `PATCH /{endpoint}/{id}` with `body`, the id encoded as one path segment.
+    pub fn patch(endpoint: &str, id: &str, body: Value) -> Request {
+        Request {
+            method: "PATCH",
+            path: wire::resource_path(endpoint, id),
+            body: Some(body),
+        }
+    }
+
+    /// `DELETE /{endpoint}/{id}`, the id encoded as one path segment.
+    pub fn delete(endpoint: &str, id: &str) -> Request {
+        Request {
+            method: "DELETE",
+            path: wire::resource_path(endpoint, id),
+            body: None,
+        }
+    }
+
     /// `METHOD path` and the body on one line: the dry-run listing.
     pub fn line(&self) -> String {
         match &self.body {
@@ -42,7 +64,8 @@ impl Request {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Response {
     pub status: u16,
-    pub retry_after: Option<u64>,
+    /// `Retry-After`, as a wait.
+    pub retry_after: Option<Duration>,
     /// The body as text (for log reasons).
     pub text: String,
     /// The body as JSON, `Null` when empty or not JSON.
@@ -56,16 +79,22 @@ pub struct Target(Inner);
 
 #[derive(Debug)]
 enum Inner {
-    Http(Box<HttpClient>),
+    Http(Box<Client>),
     DryRun(AtomicU64),
 }
 
 impl Target {
-    /// A SCIM endpoint: `base` is the tenant URL (`http://127.0.0.1:8080/scim/v2`, or
-    /// https:// trusting the platform's roots). Each request waits at most 60 s, Entra's
-    /// budget (docs/entra.md §2.3).
+    /// A SCIM endpoint: `base` is the tenant URL's base (`http://127.0.0.1:8080/scim/v2`,
+    /// or https:// trusting the platform's roots), with the client's defaults (a 10 s
+    /// deadline per exchange, 16 MiB bodies).
     pub fn http(base: &str, token: Option<String>) -> Result<Target, crate::tls::TlsError> {
-        Target::with_tls(base, token, &crate::tls::ClientTls::default())
+        Target::new(
+            base,
+            ClientConfig {
+                token,
+                ..ClientConfig::default()
+            },
+        )
     }
 
     /// [`Target::http`] with the https trust `tls` describes (`--ca-cert`, `--insecure`).
@@ -74,12 +103,19 @@ impl Target {
         token: Option<String>,
         tls: &crate::tls::ClientTls,
     ) -> Result<Target, crate::tls::TlsError> {
-        Ok(Target(Inner::Http(Box::new(HttpClient::new(
-            base.trim_end_matches('/').to_owned(),
-            token,
-            Duration::from_secs(60),
-            tls,
-        )?))))
+        Target::new(
+            base,
+            ClientConfig {
+                token,
+                tls: tls.clone(),
+                ..ClientConfig::default()
+            },
+        )
+    }
+
+    /// A SCIM endpoint reached with `config` (token, deadline, body bound, TLS).
+    pub fn new(base: &str, config: ClientConfig) -> Result<Target, crate::tls::TlsError> {
+        Ok(Target(Inner::Http(Box::new(Client::new(base, config)?))))
     }
 
     pub fn dry_run() -> Target {
@@ -93,25 +129,14 @@ impl Target {
     pub(crate) async fn send(&self, req: &Request) -> Result<Response, TransportError> {
         match &self.0 {
             Inner::Http(client) => {
-                let headers = BTreeMap::new();
                 let answer = client
-                    .send(Outgoing {
-                        method: req.method,
-                        target: &req.path,
-                        headers: &headers,
-                        body: req.body.as_ref(),
-                    })
+                    .send(Outgoing::new(req.method, &req.path, req.body.as_ref()))
                     .await?;
                 let text = String::from_utf8_lossy(&answer.body).into_owned();
                 let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-                let retry_after = answer
-                    .headers
-                    .get(hyper::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse().ok());
                 Ok(Response {
                     status: answer.status,
-                    retry_after,
+                    retry_after: answer.retry_after(),
                     text,
                     json,
                 })

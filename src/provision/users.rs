@@ -373,21 +373,15 @@ impl Cycle<'_> {
             );
             return self.finish(d, Action::Other, Status::Skipped, None);
         }
-        if matched.is_none() && self.knobs.read_before_update {
-            if let Err(f) = self.call(Request::get(format!("/Users/{target_id}"))).await {
-                return self.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
-            }
-        }
         let body = wire::patch(self.config.dialect(), &changes);
-        let path = format!("/Users/{target_id}");
-        if let Err(f) = self
-            .call(Request {
-                method: "PATCH",
-                path,
-                body: Some(body),
-            })
-            .await
-        {
+        let req = Request::patch("Users", target_id, body);
+        // A matched user was just read by its matching query; a linked one is read by id.
+        let sent = if matched.is_none() {
+            self.write(req).await
+        } else {
+            self.call(req).await
+        };
+        if let Err(f) = sent {
             return self.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
         }
         d.changes(&changes);
@@ -469,21 +463,9 @@ impl Cycle<'_> {
         };
         let changes = Cycle::diff(&soft, &desired, |p| link.exported.get(p).cloned());
         if !changes.is_empty() {
-            if self.knobs.read_before_update {
-                if let Err(f) = self
-                    .call(Request::get(format!("/Users/{}", link.target_id)))
-                    .await
-                {
-                    return self.fail(d, Action::Disable, "EntryExportUpdate", "disable", f, false);
-                }
-            }
             let body = wire::patch(self.config.dialect(), &changes);
             if let Err(f) = self
-                .call(Request {
-                    method: "PATCH",
-                    path: format!("/Users/{}", link.target_id),
-                    body: Some(body),
-                })
+                .write(Request::patch("Users", &link.target_id, body))
                 .await
             {
                 return self.fail(d, Action::Disable, "EntryExportUpdate", "disable", f, false);

@@ -6,14 +6,9 @@
 use serde_json::{json, Map, Value};
 
 use super::config::{AttrType, Dialect};
-
-pub const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-pub const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-pub const GROUP_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Group";
-/// The second schema URI of the tutorial's Create Group example.
-pub const ADSCIM_GROUP: &str =
-    "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
-pub const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+use crate::entra::wire::{
+    member_path, ENTERPRISE_USER as ENTERPRISE, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA,
+};
 
 /// A mapping target path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,10 +103,13 @@ pub fn user_body(attrs: &[(String, Value)]) -> Value {
     Value::Object(out)
 }
 
-/// The POST body of a group: no members (they follow by PATCH, tutorial §"Group operations").
-pub fn group_body(attrs: &[(String, Value)]) -> Value {
+/// The POST body of a group: no members (they follow by PATCH, tutorial §"Group operations");
+/// `schemas` is the core Group URN, then `extra_schemas` (none by default).
+pub fn group_body(attrs: &[(String, Value)], extra_schemas: &[String]) -> Value {
     let mut out = Map::new();
-    out.insert("schemas".into(), json!([GROUP_SCHEMA, ADSCIM_GROUP]));
+    let mut schemas = vec![Value::String(GROUP_SCHEMA.into())];
+    schemas.extend(extra_schemas.iter().cloned().map(Value::String));
+    out.insert("schemas".into(), Value::Array(schemas));
     for (path, value) in attrs {
         put(&mut out, &Path::parse(path), value.clone());
     }
@@ -260,22 +258,13 @@ pub fn members(dialect: Dialect, add: bool, ids: &[String]) -> Value {
             "value": ids.iter().map(|i| json!({"value": i})).collect::<Vec<_>>()})],
         (Dialect::AadOptscim062020, false) => ids
             .iter()
-            .map(|i| json!({"op": "remove", "path": format!("members[value eq \"{i}\"]")}))
+            .map(|i| json!({"op": "remove", "path": member_path(i)}))
             .collect(),
     };
     json!({"schemas": [PATCH_OP], "Operations": ops})
 }
 
-/// `filter=<attr> eq "<value>"` form-encoded the way Entra sends it (`+` for space,
-/// `%22` for quotes). Quotes and backslashes inside the value are escaped as RFC 7644
-/// §3.4.2.2 JSON strings.
-pub fn filter_query(attr: &str, value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    let filter = format!("{attr} eq \"{escaped}\"");
-    form_urlencoded::Serializer::new(String::new())
-        .append_pair("filter", &filter)
-        .finish()
-}
+pub use crate::entra::wire::filter_query;
 
 #[cfg(test)]
 mod tests {
@@ -396,10 +385,21 @@ mod tests {
     }
 
     #[test]
-    fn filter_queries_are_form_encoded() {
+    fn a_hostile_member_id_stays_one_literal_in_its_removal_path() {
+        let ids = vec![r#"b" or value ne "zzz"#.to_owned()];
+        let ops = &members(Dialect::AadOptscim062020, false, &ids)["Operations"];
+        let path = ops[0]["path"].as_str().unwrap();
+        assert_eq!(path, r#"members[value eq "b\" or value ne \"zzz"]"#);
+        assert!(crate::filter::parse_path(path).is_ok());
+    }
+
+    #[test]
+    fn a_group_create_sends_the_core_urn_unless_told_otherwise() {
+        assert_eq!(group_body(&[], &[])["schemas"], json!([GROUP_SCHEMA]));
+        let adscim = crate::entra::wire::ADSCIM_GROUP.to_owned();
         assert_eq!(
-            filter_query("userName", "a b@x"),
-            "filter=userName+eq+%22a+b%40x%22"
+            group_body(&[], std::slice::from_ref(&adscim))["schemas"],
+            json!([GROUP_SCHEMA, adscim])
         );
     }
 }

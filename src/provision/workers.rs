@@ -28,9 +28,40 @@ use crate::clock::{Clock, IdGenerator};
 #[derive(Debug, Default)]
 pub(crate) struct Throttle {
     until: Mutex<Option<Instant>>,
+    /// Requests in a row that got no answer in time, across every worker.
+    timeouts_in_a_row: std::sync::atomic::AtomicUsize,
+    /// Why the cycle stopped sending, once it has.
+    stopped: std::sync::OnceLock<String>,
 }
 
 impl Throttle {
+    /// Notes one exchange's outcome; after `max` timeouts in a row (or a refused connection
+    /// before any answer) the cycle stops sending.
+    pub(crate) fn observe(&self, timed_out: bool, max: usize, why: impl FnOnce() -> String) {
+        use std::sync::atomic::Ordering::SeqCst;
+        if !timed_out {
+            self.timeouts_in_a_row.store(0, SeqCst);
+            return;
+        }
+        let n = self.timeouts_in_a_row.fetch_add(1, SeqCst) + 1;
+        if n >= max.max(1) {
+            let _ = self.stopped.set(format!(
+                "stopped after {n} requests in a row got no answer in time (the endpoint hangs); last: {}",
+                why()
+            ));
+        }
+    }
+
+    /// Stops the cycle's sending for `why`.
+    pub(crate) fn stop(&self, why: String) {
+        let _ = self.stopped.set(why);
+    }
+
+    /// Why the cycle stopped sending, if it has.
+    pub(crate) fn stopped(&self) -> Option<&str> {
+        self.stopped.get().map(String::as_str)
+    }
+
     /// Holds every worker back for `wait` from now (an earlier, longer pause stays).
     pub(crate) fn pause(&self, wait: Duration) {
         let until = Instant::now() + wait;

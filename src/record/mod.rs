@@ -4,9 +4,11 @@
 //! [`crate::replay`] format.
 //!
 //! What the recording keeps and what it changes, so it replays against a *fresh* server:
-//! - Secrets never reach the file: `Authorization` and cookies are dropped (the replay
-//!   runner sends its own token), and JSON members named like secrets (`password`,
-//!   `token`, `secret`, `client_secret`, `apiKey`…) are replaced by `"[redacted]"`.
+//! - Secrets never reach the file (the Entra spine's one policy, [`crate::entra::secrets`]):
+//!   `Authorization` and cookies are dropped (the replay runner sends its own token), JSON
+//!   members and query parameters named like secrets (`password`, `clientSecret`,
+//!   `apiKey`, `access_token`…) are replaced by `"[redacted]"`, and every bearer token the
+//!   proxy saw is scrubbed wherever the upstream echoed it.
 //! - Server-generated ids become variables: the `id` of a 2xx answer to a `POST` is
 //!   captured as `${user_1}`, `${group_2}`…, and every later occurrence of that id in paths,
 //!   query values, request bodies and expected bodies is replaced by the variable.
@@ -44,17 +46,6 @@ type Upstream = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// Largest body the proxy forwards (both directions).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
-/// JSON member names whose values never reach a recording.
-const SECRET_KEYS: &[&str] = &[
-    "password",
-    "token",
-    "secret",
-    "client_secret",
-    "apikey",
-    "api_key",
-    "authorization",
-];
-
 /// The sequence being recorded, shared by every connection.
 #[derive(Debug)]
 struct Recording {
@@ -65,6 +56,8 @@ struct Recording {
     out: Option<PathBuf>,
     /// The last failed rewrite of `out`, if the latest one failed.
     save_error: Option<String>,
+    /// Every bearer token seen in a request, scrubbed from the file.
+    secrets: crate::entra::Scrubber,
 }
 
 /// One forwarded exchange, as the recording sees it.
@@ -74,6 +67,8 @@ struct Exchange<'a> {
     path: &'a str,
     query: Option<&'a str>,
     if_match: Option<&'a str>,
+    /// The request's `Authorization` value.
+    authorization: Option<&'a str>,
     body: &'a [u8],
     status: u16,
     answer: &'a [u8],
@@ -161,6 +156,7 @@ impl Recorder {
             counts: BTreeMap::new(),
             out: out.map(Path::to_path_buf),
             save_error: None,
+            secrets: crate::entra::Scrubber::default(),
         };
         // Fail before listening when the file cannot be written: nothing would be kept.
         if let Some(out) = out {
@@ -332,6 +328,10 @@ async fn forward(
             .and_then(|v| v.to_str().ok());
         let mut rec = lock(recording);
         rec.add(Exchange {
+            authorization: parts
+                .headers
+                .get(hyper::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok()),
             method: parts.method.as_str(),
             path: parts.uri.path(),
             query: parts.uri.query(),
@@ -350,21 +350,7 @@ async fn forward(
     response
 }
 
-fn redact(value: &mut Value) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                if SECRET_KEYS.iter().any(|s| k.eq_ignore_ascii_case(s)) {
-                    *v = Value::String("[redacted]".into());
-                } else {
-                    redact(v);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
-}
+use crate::entra::secrets::redact_json_in_place as redact;
 
 /// Drops what differs between servers and runs from an expected body.
 fn strip_volatile(value: &mut Value) {
@@ -411,17 +397,29 @@ impl Recording {
             path,
             query,
             if_match,
+            authorization,
             body,
             status,
             answer,
         } = exchange;
+        if let Some(auth) = authorization {
+            let token = auth.split_once(' ').map_or(auth, |(_, t)| t).trim();
+            self.secrets.add(token);
+        }
         let mut request_body: Option<Value> = serde_json::from_slice(body).ok();
         if let Some(b) = &mut request_body {
             redact(b);
         }
         let query: BTreeMap<String, String> =
             form_urlencoded::parse(query.unwrap_or("").as_bytes())
-                .map(|(k, v)| (k.into_owned(), self.templated(&v)))
+                .map(|(k, v)| {
+                    let v = if crate::entra::secrets::is_secret_key(&k) {
+                        crate::entra::secrets::REDACTED.to_owned()
+                    } else {
+                        self.templated(&v)
+                    };
+                    (k.into_owned(), v)
+                })
                 .collect();
         let mut headers = BTreeMap::new();
         if let Some(v) = if_match {
@@ -488,21 +486,9 @@ impl Recording {
     fn save(&self) -> Result<(), RecordError> {
         let Some(out) = &self.out else { return Ok(()) };
         let write_err = |e| RecordError::Write(out.display().to_string(), e);
-        let mut text = serde_json::to_vec_pretty(&self.scenario)
+        let text = serde_json::to_string_pretty(&self.scenario)
             .map_err(|e| write_err(std::io::Error::other(e)))?;
-        text.push(b'\n');
-        atomic_write(out, &text).map_err(write_err)
+        let text = self.secrets.scrub_owned(text) + "\n";
+        crate::files::atomic_write(out, text.as_bytes()).map_err(write_err)
     }
-}
-
-/// Writes `bytes` to `path` atomically: a temporary file beside it, then a rename, so a
-/// reader never sees half a file. Shared by the recorder and `scimock serve --state`.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = PathBuf::from(tmp);
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
 }

@@ -53,56 +53,6 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
     }
 }
 
-/// Public sources the built-in consequences cite (Microsoft Learn pages by title).
-pub mod source {
-    /// learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
-    pub const SCIM_TUTORIAL: &str = "Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"";
-    /// learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status
-    pub const QUARANTINE: &str =
-        "Microsoft Learn \"Application provisioning in quarantine status\"";
-    /// learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs
-    pub const LOGS: &str =
-        "Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\" (error codes)";
-    /// learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works
-    pub const HOW_IT_WORKS: &str =
-        "Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\"";
-    /// learn.microsoft.com/entra/identity/app-provisioning/scim-validator-tutorial
-    pub const VALIDATOR: &str = "Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"";
-    /// learn.microsoft.com/answers/questions/2284725
-    pub const RETRY_AFTER: &str =
-        "Microsoft Q&A 2284725 (Retry-After honoured, failed requests retried)";
-}
-
-/// What Entra does when a request gets `status` instead of what it expected. Immediate
-/// quarantine (credentials, SCIM compliance) is named as such; other failures count toward
-/// escrow, which starts only at thousands of failures per cycle, so no CI-sized run reaches it
-/// (Microsoft Learn "Application provisioning in quarantine status").
-pub fn consequence_of_status(
-    method: &str,
-    path: &str,
-    filter: Option<&str>,
-    status: u16,
-) -> String {
-    use source::{HOW_IT_WORKS, LOGS, QUARANTINE, RETRY_AFTER, SCIM_TUTORIAL};
-    let is_query = method == "GET" && filter.is_some();
-    match status {
-        401 | 403 => format!("Entra logs Unauthorized/InsufficientRights; credential failures quarantine the job at once (EncounteredQuarantineException; {QUARANTINE})"),
-        404 if is_query => format!("Test Connection fails and the job is quarantined as a SCIM compliance failure: a query with no match must be 200 with totalResults 0 ({SCIM_TUTORIAL}; {QUARANTINE})"),
-        404 if method == "POST" => format!("Entra fails the object, retries the create next cycle, and counts it toward escrow ({HOW_IT_WORKS})"),
-        404 => format!("Entra fails the object with InvalidAnchor: the user or group it created or matched no longer exists ({LOGS})"),
-        405 | 501 => format!("Entra logs MethodNotAllowed/NotImplemented; the operation never succeeds ({LOGS})"),
-        409 => format!("Entra logs EntryConflict, fails the object and retries the create next cycle ({LOGS})"),
-        412 => format!("Entra does not send If-Match; a 412 fails every update ({SCIM_TUTORIAL})"),
-        400 if method == "PATCH" => format!("Entra fails the object and resends it each cycle (counted toward escrow); the change never reaches the app ({HOW_IT_WORKS})"),
-        400 if method == "POST" && path.starts_with("/Groups") => format!("Entra fails the group and retries next cycle; its memberships are never provisioned ({HOW_IT_WORKS})"),
-        400 => format!("Entra fails the object and retries it next cycle; the failure counts toward escrow ({HOW_IT_WORKS})"),
-        429 => format!("Entra pauses for Retry-After and retries the failed requests; this 429 outlasted the retries ({RETRY_AFTER})"),
-        500..=599 => format!("Entra logs InternalServerError, fails the object and retries later; the failure counts toward escrow, which starts at 5,000 failures and 40 % of a cycle ({QUARANTINE})"),
-        _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups".to_owned(),
-        _ => format!("Entra fails the object and retries it next cycle ({HOW_IT_WORKS})"),
-    }
-}
-
 const NOT_JSON: &str = "Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible and fails the object: the response could not be parsed (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\")";
 const CT_JSON_SUCCESS: &str = "Microsoft's SCIM Validator fails the test (MicrosoftDocs/azure-docs#116775), and gallery onboarding needs a passing Validator run; whether the live provisioning service parses it anyway is unconfirmed";
 const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Validator does not check error content types; RFC 7644 §8.1 still asks for application/scim+json";
@@ -132,14 +82,14 @@ pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> 
             "status",
             format!("expected {wanted}, got {}{detail}", seen.status),
             // A 429 means the same whatever the step: Entra waits and retries.
-            consequence
-                .filter(|_| seen.status != 429)
-                .unwrap_or(&consequence_of_status(
+            consequence.filter(|_| seen.status != 429).unwrap_or(
+                &crate::entra::consequence::of_status(
                     seen.method,
                     seen.path,
                     seen.filter,
                     seen.status,
-                )),
+                ),
+            ),
         ));
         // The rest compares a body that belongs to another outcome: stop here.
         return out;

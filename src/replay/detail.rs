@@ -15,27 +15,10 @@ use super::scenario::Scenario;
 /// Bodies of failed exchanges are cut to this many characters (`--verbose` prints them whole).
 pub const BODY_LIMIT: usize = 600;
 
-/// Keys whose values never reach a report (case-insensitive substring match).
-const SECRET_KEYS: [&str; 5] = ["password", "secret", "token", "authorization", "apikey"];
-
-/// `value` with every secret-looking member replaced by `"[redacted]"`.
+/// `value` with every secret-looking member replaced by `"[redacted]"` (the spine's one
+/// list: [`crate::entra::secrets::is_secret_key`]).
 pub fn redact(value: &Value) -> Value {
-    match value {
-        Value::Object(map) => Value::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let key = k.to_ascii_lowercase().replace(['_', '-'], "");
-                    if SECRET_KEYS.iter().any(|s| key.contains(s)) {
-                        (k.clone(), Value::String("[redacted]".into()))
-                    } else {
-                        (k.clone(), redact(v))
-                    }
-                })
-                .collect(),
-        ),
-        Value::Array(items) => Value::Array(items.iter().map(redact).collect()),
-        other => other.clone(),
-    }
+    crate::entra::secrets::redact_json(value)
 }
 
 fn body_text(body: &Value, whole: bool) -> String {
@@ -54,15 +37,7 @@ fn body_text(body: &Value, whole: bool) -> String {
 }
 
 /// Header values that never reach a report.
-pub(crate) fn header_value<'a>(name: &str, value: &'a str) -> &'a str {
-    let n = name.to_ascii_lowercase();
-    if n == "authorization" || n.contains("cookie") || n.contains("token") || n.contains("api-key")
-    {
-        "[redacted]"
-    } else {
-        value
-    }
-}
+pub(crate) use crate::entra::secrets::header_value;
 
 fn write_exchange(out: &mut String, step: &StepResult, whole: bool) {
     if let Some(r) = &step.request {

@@ -2,9 +2,10 @@
 //! checks every answer, and reports what Entra would make of it.
 //!
 //! Owns the sequence format ([`scenario`]), the runner ([`runner`]: order, concurrency,
-//! substitution, captures, cleanup), its HTTP client (`client`: hyper's client, a typed
-//! [`TransportError`]), the result model ([`result`]), the checks ([`check`]: expectations plus the
-//! compliance pitfalls of docs/entra.md §2 and §3.6) and the reports ([`report`]).
+//! substitution, captures, cleanup), the result model ([`result`]), the checks ([`check`]:
+//! expectations plus the compliance pitfalls of docs/entra.md §2 and §3.6) and the reports
+//! ([`report`]). The HTTP client, the tenant URL, the dialect, the 429 policy, the status
+//! consequences and the secret policy are the Entra spine's ([`crate::entra`]).
 //!
 //! # Sequence format (`testdata/azure/<scenario>.json`)
 //!
@@ -89,10 +90,8 @@
 //! existing ones keep their meaning while `format` stays 1.
 
 pub mod check;
-pub(crate) mod client;
 pub mod detail;
 mod policy;
-mod raw;
 pub mod report;
 pub mod result;
 pub mod runner;
@@ -100,9 +99,9 @@ pub mod scenario;
 mod step;
 pub mod target;
 
+pub use crate::entra::TransportError;
 pub use check::{Finding, Severity};
-pub use client::TransportError;
-pub use policy::{ENTRA_QUIRKS, LIVE_CONTENT_TYPE, RAW_QUOTES};
+pub use policy::{ENTRA_QUIRKS, RAW_QUOTES};
 pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,

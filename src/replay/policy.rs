@@ -14,13 +14,14 @@ use super::scenario::Scenario;
 pub const ENTRA_QUIRKS: &str = "entra-quirks";
 /// The capability a scenario `requires` when it sends the SCIM Validator's raw quotes.
 pub const RAW_QUOTES: &str = "raw-quotes";
-/// `Content-Type` of every request with a body, as the live provisioning service sends it.
-pub const LIVE_CONTENT_TYPE: &str = "application/scim+json; charset=utf-8";
-
-pub(crate) fn rate_limit_warning(asked: Option<u64>, waited: Duration, attempt: u32) -> Finding {
+pub(crate) fn rate_limit_warning(
+    asked: Option<Duration>,
+    waited: Duration,
+    attempt: u32,
+) -> Finding {
     let asked = asked.map_or_else(
         || "no Retry-After".to_owned(),
-        |s| format!("Retry-After {s} s"),
+        |s| format!("Retry-After {} s", s.as_secs()),
     );
     Finding {
         severity: Severity::Warning,
@@ -31,7 +32,7 @@ pub(crate) fn rate_limit_warning(asked: Option<u64>, waited: Duration, attempt: 
         ),
         consequence: format!(
             "Entra pauses for Retry-After and retries the failed requests ({}); each 429 slows the cycle",
-            super::check::source::RETRY_AFTER
+            crate::entra::consequence::source::RETRY_AFTER
         ),
     }
 }

@@ -3,11 +3,8 @@
 //! [`crate::replay`]).
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anstyle::{AnsiColor, Style};
-use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use quick_xml::Writer;
 
 use super::check::Severity;
 use super::result::{Outcome, Report, ScenarioResult, StepResult};
@@ -226,83 +223,53 @@ pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}"))
 }
 
-/// JUnit XML: a `<testsuite>` per scenario run (`name (dialect)`), a `<testcase>` per step,
-/// `<failure>` for failed steps, `<skipped>` for skipped ones, warnings in `<system-out>`.
+/// JUnit XML (the spine's one writer): a `<testsuite>` per scenario run
+/// (`name (dialect)`), a `<testcase>` per step, `<failure>` for failed steps, `<skipped>`
+/// for skipped ones, warnings in `<system-out>`.
 pub fn junit(report: &Report) -> Result<String, std::io::Error> {
-    let mut w = Writer::new_with_indent(Vec::new(), b' ', 2);
-    let m = report.summary;
-    w.write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))?;
-    let mut root = BytesStart::new("testsuites");
-    root.push_attribute(("name", "scimock replay"));
-    // Every testcase counts, skipped ones included, as JUnit readers expect. The schema
-    // (testdata/junit/junit.xsd) has no `skipped` on the root; each <testsuite> carries it.
-    let (cases, _skipped) = junit_counts(report);
-    root.push_attribute(("tests", cases.to_string().as_str()));
-    root.push_attribute(("failures", m.steps_failed.to_string().as_str()));
-    root.push_attribute(("time", seconds(report.duration_ms).as_str()));
-    w.write_event(Event::Start(root))?;
-    for s in &report.scenarios {
-        let suite_name = format!("{} ({})", s.name, s.dialect.as_str());
-        let failures = s
-            .steps
-            .iter()
-            .filter(|st| st.outcome == Outcome::Failed)
-            .count();
-        let skipped = s
-            .steps
-            .iter()
-            .filter(|st| st.outcome == Outcome::Skipped)
-            .count();
-        let mut suite = BytesStart::new("testsuite");
-        suite.push_attribute(("name", suite_name.as_str()));
-        suite.push_attribute(("tests", s.steps.len().max(1).to_string().as_str()));
-        suite.push_attribute(("failures", failures.to_string().as_str()));
-        suite.push_attribute(("errors", "0"));
-        suite.push_attribute(("skipped", skipped.to_string().as_str()));
-        suite.push_attribute(("time", seconds(s.duration_ms).as_str()));
-        w.write_event(Event::Start(suite))?;
-        if s.steps.is_empty() {
-            // A skipped or broken scenario still shows up as one case.
-            let mut case = BytesStart::new("testcase");
-            case.push_attribute(("name", "scenario"));
-            case.push_attribute(("classname", suite_name.as_str()));
-            w.write_event(Event::Start(case))?;
-            let why = s.skipped_because.clone().unwrap_or_default();
-            let tag = if s.outcome == Outcome::Skipped {
-                "skipped"
-            } else {
-                "failure"
-            };
-            let mut el = BytesStart::new(tag);
-            el.push_attribute(("message", why.as_str()));
-            w.write_event(Event::Empty(el))?;
-            w.write_event(Event::End(BytesEnd::new("testcase")))?;
-        }
-        for step in &s.steps {
-            write_case(&mut w, &suite_name, step)?;
-        }
-        w.write_event(Event::End(BytesEnd::new("testsuite")))?;
-    }
-    w.write_event(Event::End(BytesEnd::new("testsuites")))?;
-    let mut bytes = w.into_inner();
-    bytes.write_all(b"\n")?;
-    String::from_utf8(bytes).map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
+    use crate::entra::junit::{Case, CaseOutcome, Suite};
+    let suites: Vec<Suite> = report
+        .scenarios
+        .iter()
+        .map(|s| {
+            let suite_name = format!("{} ({})", s.name, s.dialect.as_str());
+            let mut cases: Vec<Case> = s.steps.iter().map(|st| case(&suite_name, st)).collect();
+            if cases.is_empty() {
+                // A skipped or broken scenario still shows up as one case.
+                let message = s.skipped_because.clone().unwrap_or_default();
+                cases.push(Case {
+                    name: "scenario".into(),
+                    classname: suite_name.clone(),
+                    time_ms: None,
+                    outcome: if s.outcome == Outcome::Skipped {
+                        CaseOutcome::Skipped { message }
+                    } else {
+                        CaseOutcome::Failed {
+                            kind: "failure".into(),
+                            message,
+                            text: String::new(),
+                        }
+                    },
+                    output: None,
+                });
+            }
+            Suite {
+                name: suite_name,
+                time_ms: Some(s.duration_ms),
+                cases,
+            }
+        })
+        .collect();
+    Ok(crate::entra::junit::write(
+        "scimock replay",
+        Some(report.duration_ms),
+        &suites,
+    ))
 }
 
-fn write_case(
-    w: &mut Writer<Vec<u8>>,
-    classname: &str,
-    step: &StepResult,
-) -> Result<(), std::io::Error> {
-    let mut case = BytesStart::new("testcase");
-    case.push_attribute(("name", step.name.as_str()));
-    case.push_attribute(("classname", classname));
-    case.push_attribute(("time", seconds(step.duration_ms).as_str()));
-    if step.outcome == Outcome::Passed && step.findings.is_empty() {
-        return w.write_event(Event::Empty(case));
-    }
-    w.write_event(Event::Start(case))?;
-    match step.outcome {
+fn case(classname: &str, step: &StepResult) -> crate::entra::junit::Case {
+    use crate::entra::junit::{Case, CaseOutcome};
+    let outcome = match step.outcome {
         Outcome::Failed => {
             let failures: Vec<_> = step
                 .findings
@@ -326,20 +293,17 @@ fn write_case(
                     f.check, f.message, f.consequence
                 );
             }
-            let mut el = BytesStart::new("failure");
-            el.push_attribute(("message", message.as_str()));
-            el.push_attribute(("type", failures.first().map_or("failure", |f| f.check)));
-            w.write_event(Event::Start(el))?;
-            w.write_event(Event::Text(BytesText::new(&text)))?;
-            w.write_event(Event::End(BytesEnd::new("failure")))?;
+            CaseOutcome::Failed {
+                kind: failures.first().map_or("failure", |f| f.check).to_owned(),
+                message,
+                text,
+            }
         }
-        Outcome::Skipped => {
-            let mut el = BytesStart::new("skipped");
-            el.push_attribute(("message", "an earlier step failed"));
-            w.write_event(Event::Empty(el))?;
-        }
-        Outcome::Passed => {}
-    }
+        Outcome::Skipped => CaseOutcome::Skipped {
+            message: "an earlier step failed".into(),
+        },
+        Outcome::Passed => CaseOutcome::Passed,
+    };
     let warnings: Vec<String> = step
         .findings
         .iter()
@@ -351,13 +315,13 @@ fn write_case(
             )
         })
         .collect();
-    if !warnings.is_empty() {
-        w.write_event(Event::Start(BytesStart::new("system-out")))?;
-        w.write_event(Event::Text(BytesText::new(&warnings.join("\n"))))?;
-        w.write_event(Event::End(BytesEnd::new("system-out")))?;
+    Case {
+        name: step.name.clone(),
+        classname: classname.to_owned(),
+        time_ms: Some(step.duration_ms),
+        outcome,
+        output: (!warnings.is_empty()).then(|| warnings.join("\n")),
     }
-    w.write_event(Event::End(BytesEnd::new("testcase")))?;
-    Ok(())
 }
 
 /// (testcases, skipped testcases) as `junit` writes them: one per step, or one for a
@@ -378,8 +342,4 @@ pub fn junit_counts(report: &Report) -> (usize, usize) {
             .count();
     }
     (cases, skipped)
-}
-
-fn seconds(ms: u64) -> String {
-    format!("{:.3}", ms as f64 / 1000.0)
 }

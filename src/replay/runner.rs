@@ -1,6 +1,6 @@
 //! Running scenarios against a tenant URL: orchestration (order, concurrency, progress),
 //! the step engine (substitution, 429 retries, checks, captures) and cleanup. The result
-//! model lives in [`super::result`], the HTTP exchange in `super::client`.
+//! model lives in [`super::result`], the HTTP exchange in [`crate::entra::Client`].
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -9,7 +9,6 @@ use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
-use super::client::{Answer, HttpClient, Outgoing, TransportError};
 use super::policy::{advise, rate_limit_warning, skip_reason};
 use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
@@ -17,6 +16,10 @@ use super::result::{
 };
 use super::scenario::{Dialect, Scenario, Step, Vars};
 use super::step::{capture, prepare, Prepared};
+use crate::entra::{
+    consequence, Answer, Client, ClientConfig, Outgoing, RetryPolicy, TenantUrl, TenantUrlError,
+    TransportError,
+};
 
 /// How a runner talks to the endpoint.
 #[derive(Debug, Clone)]
@@ -28,23 +31,25 @@ pub struct RunnerConfig {
     pub token: Option<String>,
     /// Dialects to run every scenario in; empty means legacy, or the flag's dialect.
     pub dialects: Vec<Dialect>,
-    /// Per-request timeout (default 10 s). Entra's own limit is 60 s per request
-    /// (docs/entra.md, "Transport"); a healthy endpoint answers in well under a second.
+    /// Deadline for one whole exchange (default 10 s). Entra's own limit is 60 s per
+    /// request (docs/entra.md, "Transport"); a healthy endpoint answers in well under a
+    /// second.
     pub timeout: Duration,
     /// Stop the whole run after this many timeouts in a row (default 3): a hung endpoint
     /// ends the run in about `timeout × this` instead of `timeout × every step`.
     pub max_timeouts_in_a_row: usize,
+    /// The most bytes of one response body read (default 16 MiB); a larger body fails
+    /// its step with a `transport` finding and nothing more is read.
+    pub max_body: usize,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
     /// Default: `users`, `groups`.
     pub capabilities: Vec<String>,
-    /// How often to retry a 429 after its `Retry-After`. Entra pauses for `Retry-After` and
-    /// retries the failed requests (Microsoft Q&A 2284725), so the default is 3; each retry
-    /// is reported as a `rate-limit` warning.
-    pub retries_on_429: u32,
-    /// The longest `Retry-After` honoured; a longer one is cut to this (and reported).
-    pub max_retry_after: Duration,
+    /// How a 429 is retried after its `Retry-After`. Entra pauses for `Retry-After` and
+    /// retries the failed requests (Microsoft Q&A 2284725), so the default is 3 retries,
+    /// each wait capped at 30 s; each retry is reported as a `rate-limit` warning.
+    pub retry: RetryPolicy,
     /// The vendor profile the endpoint implements (`--profile ID`): scenarios recorded for
     /// a profile run only when it is this one.
     pub profile: Option<String>,
@@ -65,12 +70,12 @@ impl RunnerConfig {
             tenant_url: tenant_url.into(),
             token: None,
             dialects: Vec::new(),
-            timeout: Duration::from_secs(10),
-            max_timeouts_in_a_row: 3,
+            timeout: crate::entra::DEFAULT_TIMEOUT,
+            max_timeouts_in_a_row: crate::entra::DEFAULT_MAX_TIMEOUTS,
+            max_body: crate::entra::DEFAULT_MAX_BODY,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
-            retries_on_429: 3,
-            max_retry_after: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
             profile: None,
             vars: std::collections::BTreeMap::new(),
             seed: None,
@@ -155,10 +160,8 @@ impl Stop {
 #[derive(Clone)]
 pub struct Runner {
     config: RunnerConfig,
-    /// The tenant URL without the dialect flag or a trailing `/`.
-    base: String,
     dialects: Vec<Dialect>,
-    client: HttpClient,
+    client: Client,
     progress: Option<Progress>,
     step_progress: Option<StepProgress>,
     stop: Arc<Stop>,
@@ -172,54 +175,35 @@ impl std::fmt::Debug for Runner {
     }
 }
 
-/// A tenant URL the runner cannot use.
+/// A tenant URL or TLS setting the runner cannot use.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RunnerError {
-    #[error("tenant URL `{0}` must start with https:// or http://")]
-    Scheme(String),
+    #[error(transparent)]
+    Tenant(#[from] TenantUrlError),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("tenant URL `{0}` is not a valid URL: {1}")]
-    Url(String, String),
 }
 
 impl Runner {
     /// A runner for `config`.
     pub fn new(config: RunnerConfig) -> Result<Runner, RunnerError> {
-        let (base, flag) = match config.tenant_url.split_once('?') {
-            Some((base, query)) => (
-                base.to_owned(),
-                query.split('&').any(|p| {
-                    let key = p.split('=').next().unwrap_or("");
-                    key.eq_ignore_ascii_case("aadOptscim062020")
-                        || key.eq_ignore_ascii_case("AzureAdScimPatch062020")
-                }),
-            ),
-            None => (config.tenant_url.clone(), false),
-        };
-        let lower = base.to_ascii_lowercase();
-        if !(lower.starts_with("http://") || lower.starts_with("https://")) {
-            return Err(RunnerError::Scheme(config.tenant_url.clone()));
-        }
-        base.parse::<hyper::Uri>()
-            .map_err(|e| RunnerError::Url(config.tenant_url.clone(), e.to_string()))?;
-        let dialects = if !config.dialects.is_empty() {
-            config.dialects.clone()
-        } else if flag {
-            vec![Dialect::AadOptscim062020]
+        let tenant = TenantUrl::parse(&config.tenant_url)?;
+        let dialects = if config.dialects.is_empty() {
+            vec![tenant.dialect()]
         } else {
-            vec![Dialect::Legacy]
+            config.dialects.clone()
         };
-        let base = base.trim_end_matches('/').to_owned();
-        let client = HttpClient::new(
-            base.clone(),
-            config.token.clone(),
-            config.timeout,
-            &config.tls,
+        let client = Client::new(
+            tenant.base(),
+            ClientConfig {
+                token: config.token.clone(),
+                timeout: config.timeout,
+                max_body: config.max_body,
+                tls: config.tls.clone(),
+            },
         )
         .map_err(|e| RunnerError::Tls(e.to_string()))?;
         Ok(Runner {
-            base,
             dialects,
             config,
             client,
@@ -392,7 +376,7 @@ impl Runner {
                     .as_ref()
                     .is_some_and(|r| (200..300).contains(&r.status))
                 {
-                    if let Ok(p) = vars.substitute(path) {
+                    if let Ok(p) = vars.substitute_in(path, super::scenario::Context::Segment) {
                         cleanups.push(p);
                     }
                 }
@@ -454,15 +438,12 @@ impl Runner {
             let sent = self.send(&step.request.method, &prepared).await;
             self.stop.observe(&sent, self.config.max_timeouts_in_a_row);
             match &sent {
-                Ok(answer) if answer.status == 429 && attempt < self.config.retries_on_429 => {
+                Ok(answer) if answer.status == 429 => {
                     attempt += 1;
-                    let asked = answer
-                        .headers
-                        .get(hyper::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok());
-                    let wait =
-                        Duration::from_secs(asked.unwrap_or(1)).min(self.config.max_retry_after);
+                    let asked = answer.retry_after();
+                    let Some(wait) = self.config.retry.wait(attempt, asked) else {
+                        break sent;
+                    };
                     rate_limited.push(rate_limit_warning(asked, wait, attempt));
                     tokio::time::sleep(wait).await;
                 }
@@ -475,7 +456,7 @@ impl Runner {
                     severity: Severity::Failure,
                     check: "transport",
                     message: error.to_string(),
-                    consequence: "Entra logs Timeout or WebExceptionProtocolError, fails the object and retries later; it expects answers within 60 s (Microsoft Q&A 1151866)".into(),
+                    consequence: consequence::of_transport(),
                 });
             }
             Ok(Answer {
@@ -527,24 +508,13 @@ impl Runner {
     }
 
     async fn send(&self, method: &str, p: &Prepared) -> Result<Answer, TransportError> {
-        if p.raw {
-            return super::raw::send(
-                &self.base,
-                self.config.token.as_deref(),
-                method,
-                &p.target,
-                &p.headers,
-                p.body.as_ref(),
-                self.config.timeout,
-            )
-            .await;
-        }
         self.client
             .send(Outgoing {
                 method,
                 target: &p.target,
                 headers: &p.headers,
                 body: p.body.as_ref(),
+                raw: p.raw,
             })
             .await
     }
@@ -586,9 +556,20 @@ fn skipped_step(step: &Step) -> StepResult {
     }
 }
 
+/// The most of one body a report keeps; a longer body is kept as the start of its text.
+pub const REPORTED_BODY: usize = 64 << 10;
+
 fn body_value(body: &[u8], json: Option<Value>) -> Option<Value> {
     if body.is_empty() {
         return None;
+    }
+    if body.len() > REPORTED_BODY {
+        let text = String::from_utf8_lossy(&body[..REPORTED_BODY]);
+        let cut = text.trim_end_matches('\u{FFFD}');
+        return Some(Value::String(format!(
+            "{cut}… ({} more bytes)",
+            body.len() - cut.len()
+        )));
     }
     Some(json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())))
 }

@@ -8,29 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// Which Entra PATCH dialect a run speaks (docs/entra.md §4.2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub enum Dialect {
-    /// The default job: PascalCase ops, `"False"` strings, remove-with-value.
-    #[serde(rename = "legacy")]
-    Legacy,
-    /// The `aadOptscim062020` flag: lowercase ops, booleans, filter-path removal.
-    #[serde(rename = "aadOptscim062020")]
-    AadOptscim062020,
-}
-
-impl Dialect {
-    /// Both dialects, legacy first.
-    pub const BOTH: [Dialect; 2] = [Dialect::Legacy, Dialect::AadOptscim062020];
-
-    /// The name used in files, reports and the CLI.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dialect::Legacy => "legacy",
-            Dialect::AadOptscim062020 => "aadOptscim062020",
-        }
-    }
-}
+pub use crate::entra::Dialect;
 
 /// One recorded Entra sequence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -337,8 +315,15 @@ impl Vars {
         self.values.get(name).map(String::as_str)
     }
 
-    /// Replaces every `${…}` in `text`. `$${` escapes a literal `${`.
+    /// Replaces every `${…}` in `text`, values as they are. `$${` escapes a literal `${`.
     pub fn substitute(&mut self, text: &str) -> Result<String, UnsetVar> {
+        self.substitute_in(text, Context::Text)
+    }
+
+    /// Replaces every `${…}` in `text`, each variable's value encoded for where it lands
+    /// ([`Context`]): the endpoint chose those values, so they must not change the request's
+    /// shape. Generated values (`${uuid}`) need no encoding.
+    pub fn substitute_in(&mut self, text: &str, context: Context) -> Result<String, UnsetVar> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(i) = rest.find("${") {
@@ -364,7 +349,18 @@ impl Vars {
                     let id = self.uuid();
                     out.push_str(&format!("Test_User_{id}@testuser.com"));
                 }
-                _ => out.push_str(self.get(name).ok_or_else(|| UnsetVar(name.to_owned()))?),
+                _ => {
+                    let value = self.get(name).ok_or_else(|| UnsetVar(name.to_owned()))?;
+                    match context {
+                        Context::Text => out.push_str(value),
+                        Context::Segment => out.push_str(&crate::entra::wire::segment(value)),
+                        Context::Filter if inside_string(&out) => {
+                            let literal = crate::entra::wire::filter_literal(value);
+                            out.push_str(&literal[1..literal.len() - 1]);
+                        }
+                        Context::Filter => out.push_str(value),
+                    }
+                }
             }
             rest = &after[end + 1..];
         }
@@ -372,26 +368,69 @@ impl Vars {
         Ok(out)
     }
 
-    /// Substitutes every string inside a JSON value (keys too).
+    /// Substitutes every string inside a JSON value (keys too), values as they are.
     pub fn substitute_json(&mut self, value: &Value) -> Result<Value, UnsetVar> {
+        self.json_in(value, false)
+    }
+
+    /// [`Vars::substitute_json`] for a request body: the value of every `path` member is a
+    /// PATCH path (RFC 7644 §3.5.2), so values inside its string literals are escaped.
+    pub fn substitute_body(&mut self, value: &Value) -> Result<Value, UnsetVar> {
+        self.json_in(value, true)
+    }
+
+    fn json_in(&mut self, value: &Value, body: bool) -> Result<Value, UnsetVar> {
         Ok(match value {
             Value::String(s) => Value::String(self.substitute(s)?),
             Value::Array(items) => Value::Array(
                 items
                     .iter()
-                    .map(|v| self.substitute_json(v))
+                    .map(|v| self.json_in(v, body))
                     .collect::<Result<_, _>>()?,
             ),
             Value::Object(map) => {
                 let mut out = serde_json::Map::with_capacity(map.len());
                 for (k, v) in map {
-                    out.insert(self.substitute(k)?, self.substitute_json(v)?);
+                    let v = match v {
+                        Value::String(s) if body && k.eq_ignore_ascii_case("path") => {
+                            Value::String(self.substitute_in(s, Context::Filter)?)
+                        }
+                        v => self.json_in(v, body)?,
+                    };
+                    out.insert(self.substitute(k)?, v);
                 }
                 Value::Object(out)
             }
             other => other.clone(),
         })
     }
+}
+
+/// Where a substituted value lands, which decides how it is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    /// As it is (expectations, headers, a body member's value).
+    Text,
+    /// One path segment: percent-encoded ([`crate::entra::wire::segment`]).
+    Segment,
+    /// A filter or PATCH path: inside a string literal, `"` and `\` escaped (RFC 7644
+    /// §3.4.2.2); outside one (an attribute path such as `${match_attr}`), as it is.
+    Filter,
+}
+
+/// True when `text` ends inside a JSON string literal (an odd number of unescaped `"`).
+fn inside_string(text: &str) -> bool {
+    let mut inside = false;
+    let mut escaped = false;
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if inside => escaped = true,
+            '"' => inside = !inside,
+            _ => {}
+        }
+    }
+    inside
 }
 
 #[cfg(test)]
@@ -411,6 +450,35 @@ mod tests {
         );
         assert_eq!(vars.substitute("$${user_id}").unwrap(), "${user_id}");
         assert_eq!(vars.substitute("${nope}"), Err(UnsetVar("nope".into())));
+    }
+
+    #[test]
+    fn endpoint_values_are_encoded_for_where_they_land() {
+        let mut vars = Vars::default();
+        let hostile = r#"b" or value ne "zz\z#/../?"#;
+        vars.set("id", hostile.into());
+        vars.set("attr", r#"emails[type eq "work"].value"#.into());
+        assert_eq!(
+            vars.substitute_in("/Users/${id}", Context::Segment)
+                .unwrap(),
+            "/Users/b%22%20or%20value%20ne%20%22zz%5Cz%23%2F..%2F%3F"
+        );
+        let filter = vars
+            .substitute_in(r#"${attr} eq "${id}""#, Context::Filter)
+            .unwrap();
+        assert_eq!(
+            filter,
+            r#"emails[type eq "work"].value eq "b\" or value ne \"zz\\z#/../?""#
+        );
+        assert!(crate::filter::parse(&filter).is_ok(), "{filter}");
+        let body = vars
+            .substitute_body(&serde_json::json!({"Operations": [
+                {"op": "remove", "path": "members[value eq \"${id}\"]"},
+                {"op": "add", "value": "${id}"}]}))
+            .unwrap();
+        let path = body["Operations"][0]["path"].as_str().unwrap();
+        assert!(crate::filter::parse_path(path).is_ok(), "{path}");
+        assert_eq!(body["Operations"][1]["value"], hostile);
     }
 
     #[test]

@@ -5,8 +5,7 @@
 use serde_json::Value;
 
 use super::check::{Finding, Severity};
-use super::policy::LIVE_CONTENT_TYPE;
-use super::scenario::{Step, Vars};
+use super::scenario::{Context, Step, Vars};
 
 pub(super) struct Prepared {
     /// Sent by hand: the target holds a raw `"` that hyper's `Uri` refuses.
@@ -21,12 +20,20 @@ pub(super) struct Prepared {
 
 pub(super) fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> {
     let r = &step.request;
-    let path = vars.substitute(&r.path).map_err(|e| e.to_string())?;
+    // Captured ids are the endpoint's: encoded as one segment each, escaped in filters.
+    let path = vars
+        .substitute_in(&r.path, Context::Segment)
+        .map_err(|e| e.to_string())?;
     let mut query = form_urlencoded::Serializer::new(String::new());
     let mut filter = None;
     for (k, v) in &r.query {
-        let v = vars.substitute(v).map_err(|e| e.to_string())?;
-        if k.eq_ignore_ascii_case("filter") {
+        let context = if k.eq_ignore_ascii_case("filter") {
+            Context::Filter
+        } else {
+            Context::Text
+        };
+        let v = vars.substitute_in(v, context).map_err(|e| e.to_string())?;
+        if context == Context::Filter {
             filter = Some(v.clone());
         }
         query.append_pair(k, &v);
@@ -48,7 +55,10 @@ pub(super) fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> 
             .any(|k| k.eq_ignore_ascii_case("content-type"))
     {
         // The live service's header (MicrosoftDocs/azure-docs#12728), charset included.
-        headers.insert("Content-Type".to_owned(), LIVE_CONTENT_TYPE.to_owned());
+        headers.insert(
+            "Content-Type".to_owned(),
+            crate::entra::wire::CONTENT_TYPE.to_owned(),
+        );
     }
     for (k, v) in &r.headers {
         headers.insert(k.clone(), vars.substitute(v).map_err(|e| e.to_string())?);
@@ -56,7 +66,7 @@ pub(super) fn prepare(step: &Step, vars: &mut Vars) -> Result<Prepared, String> 
     let body = r
         .body
         .as_ref()
-        .map(|b| vars.substitute_json(b))
+        .map(|b| vars.substitute_body(b))
         .transpose()
         .map_err(|e| e.to_string())?;
     let e = &step.expect;

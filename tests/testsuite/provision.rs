@@ -195,13 +195,21 @@ fn initial_then_incremental_cycle_leaves_exactly_the_expected_target() {
     // membership goes with his DELETE; carol has no manager).
     assert_eq!(patches, 6, "{sent:#?}");
 
-    // A third cycle on the same snapshot sends nothing.
+    // A third cycle on the same snapshot sends only the start-of-cycle Test Connection
+    // query (a user that does not exist; docs/entra.md §1.0).
     let before = mock.received_requests().len();
     let third =
         rt.block_on(engine.run_cycle(&target, &fixture("directory-changed.json"), &mut state));
     assert_eq!(
         mock.received_requests().len(),
-        before,
+        before + 1,
+        "{:#?}",
+        third.requests
+    );
+    assert!(
+        third.requests[0]
+            .path
+            .starts_with("/Users?filter=userName+eq+"),
         "{:#?}",
         third.requests
     );
@@ -347,7 +355,10 @@ fn throttling_beyond_the_retries_fails_with_too_many_requests() {
         .start_blocking();
     let rt = runtime();
     let knobs = Knobs {
-        throttle_retries: 1,
+        retry: scimock::entra::RetryPolicy {
+            retries: 1,
+            ..Default::default()
+        },
         ..Knobs::default()
     };
     let engine = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
@@ -1049,7 +1060,9 @@ fn the_order_knob_sorts_the_user_pass_by_source_id() {
         };
         let e = engine("entra-generic", Dialect::Legacy).with_knobs(knobs);
         let r = rt.block_on(e.run_cycle(&Target::dry_run(), &dir, &mut State::default()));
-        r.requests[0].path.clone()
+        let post = r.requests.iter().position(|q| q.method == "POST").unwrap();
+        // The matching query just before the first create names the user.
+        r.requests[post - 1].path.clone()
     };
     assert!(first_post(scimock::provision::Order::Directory).contains("frank"));
     assert!(first_post(scimock::provision::Order::SourceId).contains("ada"));

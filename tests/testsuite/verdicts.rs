@@ -433,7 +433,7 @@ async fn rate_limited_once(retries: u32) -> Report {
         .await;
     let mut config = config(&server);
     config.dialects = vec![Dialect::Legacy];
-    config.retries_on_429 = retries;
+    config.retry.retries = retries;
     Runner::new(config)
         .unwrap()
         .run(&[builtin("test_connection")])
@@ -442,7 +442,7 @@ async fn rate_limited_once(retries: u32) -> Report {
 
 #[tokio::test]
 async fn a_429_with_retry_after_is_retried_by_default_and_reported() {
-    let report = rate_limited_once(RunnerConfig::new("http://x").retries_on_429).await;
+    let report = rate_limited_once(RunnerConfig::new("http://x").retry.retries).await;
     assert_eq!(
         report.exit_code(),
         0,

@@ -73,49 +73,15 @@ pub struct RunInfo {
     pub secrets: Vec<String>,
 }
 
-/// Secrets at least this long are replaced wherever they occur; shorter ones (a test
-/// token such as `t`) only where they stand alone, so `t` does not eat every letter t.
-const SUBSTRING_SECRET: usize = 8;
-
 impl RunInfo {
-    /// `text` with every secret replaced.
+    /// `text` with every secret replaced (the spine's one policy,
+    /// [`crate::entra::Scrubber`]): the token, URL user-info, credential query values.
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        let mut out = Cow::Borrowed(text);
-        for secret in self.secrets.iter().filter(|s| !s.is_empty()) {
-            if !out.contains(secret.as_str()) {
-                continue;
-            }
-            out = Cow::Owned(if secret.chars().count() >= SUBSTRING_SECRET {
-                out.replace(secret.as_str(), REDACTED)
-            } else {
-                replace_standalone(&out, secret)
-            });
-        }
-        out
+        crate::entra::Scrubber::new(&self.secrets).scrub(text)
     }
 }
 
-/// `text` with each occurrence of `secret` that no letter or digit touches replaced.
-fn replace_standalone(text: &str, secret: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let mut before: Option<char> = None;
-    while let Some(at) = rest.find(secret) {
-        let (head, tail) = rest.split_at(at);
-        let after = tail.get(secret.len()..).unwrap_or("");
-        let prev = head.chars().next_back().or(before);
-        let alone = !prev.is_some_and(char::is_alphanumeric)
-            && !after.chars().next().is_some_and(char::is_alphanumeric);
-        out.push_str(head);
-        out.push_str(if alone { REDACTED } else { secret });
-        before = secret.chars().next_back();
-        rest = after;
-    }
-    out.push_str(rest);
-    out
-}
-
-const REDACTED: &str = "[redacted]";
+const REDACTED: &str = crate::entra::secrets::REDACTED;
 
 /// How a run ended, for the header and the page's colour.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -182,15 +148,7 @@ pub(crate) fn page(
 
 /// The tenant URL without `user:password@`.
 fn without_user_info(url: &str) -> Cow<'_, str> {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return Cow::Borrowed(url);
-    };
-    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
-        Some((_, host)) => Cow::Owned(format!("{scheme}://{REDACTED}@{host}{tail}")),
-        None => Cow::Borrowed(url),
-    }
+    Cow::Owned(crate::entra::secrets::without_userinfo(url))
 }
 
 /// A filter box, hidden until the script shows it; it filters the `[data-filter]` items

@@ -216,18 +216,13 @@ fn row(info: &RunInfo, e: &Entry) -> Markup {
 }
 
 /// True for property names whose values never reach the page.
-fn is_secret(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
-    ["password", "secret", "token"]
-        .iter()
-        .any(|s| n.contains(s))
-}
-
 fn property(info: &RunInfo, p: &ModifiedProperty) -> Markup {
     let shown = |v: &Option<String>| -> String {
         match v {
             None => "—".to_owned(),
-            Some(_) if is_secret(&p.display_name) => super::REDACTED.to_owned(),
+            Some(_) if crate::entra::secrets::is_secret_key(&p.display_name) => {
+                super::REDACTED.to_owned()
+            }
             Some(v) => super::split_chars(&info.scrub(v), 200).0.to_owned(),
         }
     };

@@ -1,0 +1,130 @@
+//! What Entra does with an answer: the one table from HTTP status to the provisioning-log
+//! error code, whether the job is quarantined at once, and the consequence in words. Replay
+//! and validate print the words; provision writes the codes into its logs and decides
+//! quarantine from the same rows.
+
+/// The public pages the consequences cite.
+pub mod source {
+    /// learn.microsoft.com/entra/identity/app-provisioning/use-scim-to-provision-users-and-groups
+    pub const SCIM_TUTORIAL: &str = "Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"";
+    /// learn.microsoft.com/entra/identity/app-provisioning/application-provisioning-quarantine-status
+    pub const QUARANTINE: &str =
+        "Microsoft Learn \"Application provisioning in quarantine status\"";
+    /// learn.microsoft.com/entra/identity/monitoring-health/howto-analyze-provisioning-logs
+    pub const LOGS: &str =
+        "Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\" (error codes)";
+    /// learn.microsoft.com/entra/identity/app-provisioning/how-provisioning-works
+    pub const HOW_IT_WORKS: &str =
+        "Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\"";
+    /// learn.microsoft.com/entra/identity/app-provisioning/scim-validator-tutorial
+    pub const VALIDATOR: &str = "Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"";
+    /// learn.microsoft.com/answers/questions/2284725
+    pub const RETRY_AFTER: &str =
+        "Microsoft Q&A 2284725 (Retry-After honoured, failed requests retried)";
+    /// learn.microsoft.com/answers/questions/1151866
+    pub const TIMEOUT: &str = "Microsoft Q&A 1151866 (answers expected within 60 s)";
+}
+
+/// The connector name Entra prefixes SCIM error codes with.
+pub const SCIM_CONNECTOR: &str = "SystemForCrossDomainIdentityManagement";
+
+/// The condition part of the provisioning-log error code for an HTTP status (the codes of
+/// *How to analyze the Microsoft Entra provisioning logs*; 409 and 400 are in Microsoft's
+/// examples, the others follow the code names).
+pub fn condition(status: u16) -> &'static str {
+    match status {
+        400 => "BadRequest",
+        401 => "Unauthorized",
+        403 => "InsufficientRights",
+        404 => "InvalidAnchor",
+        405 => "MethodNotAllowed",
+        409 => "EntryConflict",
+        422 => "UnprocessableEntity",
+        429 => "TooManyRequests",
+        500 => "InternalServerError",
+        501 => "NotImplemented",
+        _ => "WebExceptionProtocolError",
+    }
+}
+
+/// The whole error code: `SystemForCrossDomainIdentityManagement<condition>`.
+pub fn error_code(status: u16) -> String {
+    format!("{SCIM_CONNECTOR}{}", condition(status))
+}
+
+/// The code for an exchange that got no HTTP answer: a timeout, or anything else
+/// (refused, reset, TLS, a body over the limit).
+pub fn transport_code(timed_out: bool) -> String {
+    let condition = if timed_out {
+        "Timeout"
+    } else {
+        "WebExceptionProtocolError"
+    };
+    format!("{SCIM_CONNECTOR}{condition}")
+}
+
+/// True for statuses that quarantine the job at once, whatever the counts: the endpoint
+/// refused the credentials (`EncounteredQuarantineException`, *Application provisioning in
+/// quarantine status*).
+pub fn quarantines_at_once(status: u16) -> bool {
+    matches!(status, 401 | 403)
+}
+
+/// What Entra does when a request gets `status` instead of what it expected. Immediate
+/// quarantine (credentials, SCIM compliance) is named as such; other failures count toward
+/// escrow, which starts only at thousands of failures per cycle, so no CI-sized run reaches
+/// it (*Application provisioning in quarantine status*).
+pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) -> String {
+    use source::{HOW_IT_WORKS, LOGS, QUARANTINE, RETRY_AFTER, SCIM_TUTORIAL};
+    let is_query = method == "GET" && filter.is_some();
+    match status {
+        401 | 403 => format!("Entra logs Unauthorized/InsufficientRights; credential failures quarantine the job at once (EncounteredQuarantineException; {QUARANTINE})"),
+        404 if is_query => format!("Test Connection fails and the job is quarantined as a SCIM compliance failure: a query with no match must be 200 with totalResults 0 ({SCIM_TUTORIAL}; {QUARANTINE})"),
+        404 if method == "POST" => format!("Entra fails the object, retries the create next cycle, and counts it toward escrow ({HOW_IT_WORKS})"),
+        404 => format!("Entra fails the object with InvalidAnchor: the user or group it created or matched no longer exists ({LOGS})"),
+        405 | 501 => format!("Entra logs MethodNotAllowed/NotImplemented; the operation never succeeds ({LOGS})"),
+        409 => format!("Entra logs EntryConflict, fails the object and retries the create next cycle ({LOGS})"),
+        412 => format!("Entra does not send If-Match; a 412 fails every update ({SCIM_TUTORIAL})"),
+        400 if method == "PATCH" => format!("Entra fails the object and resends it each cycle (counted toward escrow); the change never reaches the app ({HOW_IT_WORKS})"),
+        400 if method == "POST" && path.starts_with("/Groups") => format!("Entra fails the group and retries next cycle; its memberships are never provisioned ({HOW_IT_WORKS})"),
+        400 => format!("Entra fails the object and retries it next cycle; the failure counts toward escrow ({HOW_IT_WORKS})"),
+        429 => format!("Entra pauses for Retry-After and retries the failed requests; this 429 outlasted the retries ({RETRY_AFTER})"),
+        500..=599 => format!("Entra logs InternalServerError, fails the object and retries later; the failure counts toward escrow, which starts at 5,000 failures and 40 % of a cycle ({QUARANTINE})"),
+        _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups".to_owned(),
+        _ => format!("Entra fails the object and retries it next cycle ({HOW_IT_WORKS})"),
+    }
+}
+
+/// What Entra does when a request gets no answer at all.
+pub fn of_transport() -> String {
+    format!(
+        "Entra logs Timeout or WebExceptionProtocolError, fails the object and retries later; it expects answers within 60 s ({})",
+        source::TIMEOUT
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn error_codes_follow_the_connector_pattern() {
+        assert_eq!(
+            error_code(409),
+            "SystemForCrossDomainIdentityManagementEntryConflict"
+        );
+        assert_eq!(condition(429), "TooManyRequests");
+        assert_eq!(condition(502), "WebExceptionProtocolError");
+        assert_eq!(
+            transport_code(true),
+            "SystemForCrossDomainIdentityManagementTimeout"
+        );
+    }
+
+    #[test]
+    fn only_credential_failures_quarantine_at_once() {
+        let at_once: Vec<u16> = (100..600).filter(|s| quarantines_at_once(*s)).collect();
+        assert_eq!(at_once, [401, 403]);
+        assert!(of_status("GET", "/Users", None, 401).contains("quarantine the job at once"));
+    }
+}
