@@ -140,7 +140,7 @@ pub async fn run(
     suites: &[Suite],
     opts: &Options,
 ) -> Result<Validation, ScenarioError> {
-    let discovery = scenario(
+    let mut discovery = scenario(
         "Schema discovery (GET /Schemas)",
         true,
         "the Validator's \"Discover schema\" mode reads /Schemas before any test; the values it sends come from the answer",
@@ -153,6 +153,16 @@ pub async fn run(
             "consequence": "Without /Schemas the Validator's Discover-schema mode cannot start, and the Logic App's mandatory Schema_Discoverability test fails (AzureAD/SCIMReferenceCode, SCIM Validation template)"
         }]),
     )?;
+    // One verdict on one answer: the step expects of /Schemas exactly what replay's
+    // `schema_discovery` scenario expects (a ListResponse with attributes, RFC 7644 §4).
+    if let Some(expect) = crate::replay::builtin_scenarios()?
+        .into_iter()
+        .find(|s| s.name == "schema_discovery")
+        .and_then(|s| s.steps.into_iter().next())
+        .map(|step| step.expect)
+    {
+        discovery.steps[0].expect = expect;
+    }
     let dialect = runner
         .dialects()
         .first()

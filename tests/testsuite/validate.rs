@@ -196,3 +196,43 @@ fn replay_list_prints_every_scenario_with_its_rows_and_source() {
     assert!(text.contains("[B3] AzureAD/SCIMReferenceCode#21"));
     assert!(text.contains("profile=freshservice"));
 }
+
+/// One answer, one verdict: a `/Schemas` that is a bare array (not the ListResponse RFC
+/// 7644 §4 asks for) fails replay's `schema_discovery` and validate's discovery alike.
+#[tokio::test]
+async fn replay_and_validate_judge_the_same_schemas_answer_the_same_way() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let server = wiremock::MockServer::start().await;
+    let bare = serde_json::json!([{"id": "urn:ietf:params:scim:schemas:core:2.0:User",
+        "attributes": [{"name": "userName", "type": "string"}]}]);
+    Mock::given(method("GET"))
+        .and(path("/Schemas"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_raw(bare.to_string(), "application/scim+json"),
+        )
+        .mount(&server)
+        .await;
+    let v = validate_at(server.uri(), None, false).await;
+    let discovery = &v.report.scenarios[0];
+    assert!(discovery.name.starts_with("Schema discovery"));
+    let replayed = Runner::new(RunnerConfig::new(server.uri()))
+        .unwrap()
+        .run(&[scimock::replay::builtin_scenarios()
+            .unwrap()
+            .into_iter()
+            .find(|s| s.name == "schema_discovery")
+            .unwrap()])
+        .await;
+    assert_eq!(replayed.scenarios[0].outcome, Outcome::Failed);
+    assert_eq!(
+        discovery.outcome,
+        replayed.scenarios[0].outcome,
+        "{}",
+        report::terminal(&v.report, false)
+    );
+    assert!(v
+        .mandatory_failed
+        .iter()
+        .any(|n| n.starts_with("Schema discovery")));
+}
