@@ -905,10 +905,9 @@ mod convergence {
             }
         }
 
-        fn check(&self, mock: &MockServer) -> Result<(), TestCaseError> {
-            let users = mock.users();
+        fn check(&self, users: &[Value], groups: &[Value]) -> Result<(), TestCaseError> {
             let mut by_name: BTreeMap<String, &Value> = BTreeMap::new();
-            for u in &users {
+            for u in users {
                 by_name.insert(u["userName"].as_str().unwrap_or_default().to_owned(), u);
             }
             let expected: BTreeSet<String> = self
@@ -931,7 +930,6 @@ mod convergence {
             for i in &self.orphans {
                 prop_assert_eq!(&by_name[&format!("u{i}@x.test")]["active"], &json!(false));
             }
-            let groups = mock.groups();
             let names: BTreeSet<String> = groups
                 .iter()
                 .filter_map(|g| g["displayName"].as_str().map(str::to_owned))
@@ -971,26 +969,69 @@ mod convergence {
         }
     }
 
+    /// One property run: every snapshot a cycle, the target checked against the model
+    /// after each.
+    fn converges(
+        target: &Target,
+        snaps: &[Snap],
+        flag: bool,
+        concurrency: usize,
+        stored: impl Fn() -> (Vec<Value>, Vec<Value>),
+    ) -> Result<(), TestCaseError> {
+        let rt = runtime();
+        let knobs = Knobs {
+            concurrency,
+            ..Knobs::default()
+        };
+        let dialect = if flag {
+            Dialect::AadOptscim062020
+        } else {
+            Dialect::Legacy
+        };
+        let engine = engine("entra-generic", dialect).with_knobs(knobs);
+        let mut state = State::default();
+        let mut model = Model::default();
+        for s in snaps {
+            let r = rt.block_on(engine.run_cycle(target, &directory(s), &mut state));
+            prop_assert_eq!(
+                r.stats.failed,
+                0,
+                "{:#?}",
+                r.entries
+                    .iter()
+                    .filter(|e| e.status() == log::Status::Failure)
+                    .collect::<Vec<_>>()
+            );
+            model.cycle(s);
+            let (users, groups) = stored();
+            model.check(&users, &groups)?;
+        }
+        Ok(())
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
-        /// provisioning converges: target users and groups == the model of the in-scope
-        /// directory, whatever the number of requests in flight
+        /// provisioning converges over HTTP: target users and groups == the model of the
+        /// in-scope directory, whatever the number of requests in flight
         #[test]
         fn provisioning_converges_to_the_model(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>(), concurrency in 1usize..6) {
             let mock = MockServer::builder().token("t").start_blocking();
-            let rt = runtime();
-            let knobs = Knobs { concurrency, ..Knobs::default() };
-            let engine = engine("entra-generic", if flag { Dialect::AadOptscim062020 } else { Dialect::Legacy }).with_knobs(knobs);
             let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
-            let mut state = State::default();
-            let mut model = Model::default();
-            for s in &snaps {
-                let r = rt.block_on(engine.run_cycle(&target, &directory(s), &mut state));
-                prop_assert_eq!(r.stats.failed, 0, "{:#?}", r.entries.iter().filter(|e| e.status() == log::Status::Failure).collect::<Vec<_>>());
-                model.cycle(s);
-                model.check(&mock)?;
-            }
+            converges(&target, &snaps, flag, concurrency, || (mock.users(), mock.groups()))?;
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, max_shrink_iters: 500, ..ProptestConfig::default() })]
+
+        /// provisioning converges in-process (the server's pipeline, no socket): the same
+        /// law at 1,000 cases
+        #[test]
+        fn provisioning_converges_to_the_model_in_process(snaps in prop::collection::vec(snap(), 1..5), flag in any::<bool>(), concurrency in 1usize..6) {
+            let target = Target::in_process(&MockServer::builder().token("t"), Some("t".into())).unwrap();
+            let stored = || (target.stored(scimock::scim::ResourceKind::User), target.stored(scimock::scim::ResourceKind::Group));
+            converges(&target, &snaps, flag, concurrency, stored)?;
         }
     }
 }
