@@ -16,19 +16,29 @@
 //! - [`patch`]: RFC 7644 §3.5.2 PATCH: add/replace/remove, Entra dialects, member ops.
 //! - [`profile`]: vendor profiles (TOML in `profiles/`): schemas, required and matching
 //!   attributes, value rules, quirks; the checks they add to requests.
+//! - [`entra`]: the Entra spine under replay, validate, provision and record: tenant URL and
+//!   flags, dialect, wire (headers, URNs, encoded ids, escaped filter literals), the one
+//!   HTTP client (bounded bodies, one deadline), the 429 policy, status consequences, the
+//!   secret policy, the JUnit writer.
 //! - [`record`]: a recording reverse proxy that turns live traffic into replay sequences.
 //! - [`replay`]: the Entra stand-in: recorded sequences, runner, checks, reports.
-//! - [`tls`]: rustls configuration for `serve --tls-cert` and the https clients of replay
-//!   and record.
+//! - [`validate`]: Microsoft's SCIM Validator and Logic App suites, offline, as replay
+//!   scenarios generated from the endpoint's `/Schemas`.
+//! - [`tls`]: rustls configuration for `serve --tls-cert` and the https clients of the
+//!   Entra spine and record.
 //! - [`provision`]: Entra's provisioning cycles (mappings, scoping, matching, deprovisioning,
 //!   quarantine, provisioning logs) simulated against any SCIM endpoint.
+//! - `files` (hidden): atomic, durable file writes shared by the CLI, record and provision.
 //! - `report` (feature `html-report`, on with `cli`): the self-contained HTML report of
 //!   replay, validate and provision runs.
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
-//! hyper lives in three places only: [`server`], the replay client ([`replay`]) and the
-//! recording proxy ([`record`]). `scim`, `filter`, `patch`, `store` and `profile` never see
-//! an HTTP type.
+//! hyper's client and server run in three places only: the listener ([`server`]), the
+//! stand-in's client ([`entra`], with [`tls`]) and the recording proxy ([`record`]).
+//! Elsewhere only its `http` types appear: `HeaderMap` in replay's checks, `StatusCode`
+//! phrases in provision's logs, and the `Request` that provision's in-process target hands
+//! to the server's sans-IO pipeline; the fuzz bodies drive that pipeline too. `scim`,
+//! `filter`, `patch`, `store` and `profile` never see an HTTP type.
 //!
 //! # Finding an RFC section
 //!
