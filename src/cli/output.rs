@@ -49,6 +49,17 @@ impl ClientArgs {
         }
     }
 
+    /// Sets a replay runner's client settings (replay and validate).
+    pub(crate) fn configure(&self, config: &mut scimock::replay::RunnerConfig) {
+        let client = self.client_config();
+        config.token = client.token;
+        config.timeout = client.timeout;
+        config.max_body = client.max_body;
+        config.tls = client.tls;
+        config.max_timeouts_in_a_row = self.max_timeouts;
+        config.retry = self.retry();
+    }
+
     /// The 429 policy.
     pub(crate) fn retry(&self) -> RetryPolicy {
         RetryPolicy {
@@ -137,6 +148,18 @@ pub(crate) fn only(reports: &[ReportArg], allowed: &[ReportKind]) -> Result<(), 
                 .join(", ")
         )),
     }
+}
+
+/// The one error path of the stand-in's commands (ruff's `main`): a command's `Ok` is its
+/// exit code, its `Err` a usage or input error, printed (scrubbed) and exit 2.
+pub(crate) fn exit(
+    out: &Output,
+    result: Result<std::process::ExitCode, String>,
+) -> std::process::ExitCode {
+    result.unwrap_or_else(|message| {
+        out.eprintln(&format!("error: {message}"));
+        std::process::ExitCode::from(2)
+    })
 }
 
 /// Where a run's texts go: stdout, stderr and files, each scrubbed of secrets.

@@ -132,13 +132,7 @@ fn summary(r: &CycleReport, on_demand: bool) -> String {
 
 pub(crate) fn run(args: ProvisionArgs) -> ExitCode {
     let out = Output::for_run(&args.tenant_url, args.client.token.as_deref());
-    match try_run(&args, &out) {
-        Ok(code) => code,
-        Err(message) => {
-            out.eprintln(&format!("error: {message}"));
-            ExitCode::from(2)
-        }
-    }
+    super::output::exit(&out, try_run(&args, &out))
 }
 
 fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {

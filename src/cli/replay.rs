@@ -72,13 +72,7 @@ pub(crate) fn run(args: ReplayArgs) -> ExitCode {
         args.tenant_url.as_deref().unwrap_or_default(),
         args.client.token.as_deref(),
     );
-    match try_run(&args, &out) {
-        Ok(code) => code,
-        Err(message) => {
-            out.eprintln(&format!("error: {message}"));
-            ExitCode::from(2)
-        }
-    }
+    super::output::exit(&out, try_run(&args, &out))
 }
 
 fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
@@ -106,20 +100,14 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     let tenant_url = args.tenant_url.clone();
     let mut config =
         RunnerConfig::new(tenant_url.unwrap_or_else(|| "http://127.0.0.1/scim/v2".into()));
-    let client = args.client.client_config();
-    config.token = client.token;
+    args.client.configure(&mut config);
     config.dialects = match args.dialect {
         None => Vec::new(),
         Some(DialectArg::Legacy) => vec![Dialect::Legacy],
         Some(DialectArg::AadOptscim062020) => vec![Dialect::AadOptscim062020],
         Some(DialectArg::Both) => Dialect::BOTH.to_vec(),
     };
-    config.timeout = client.timeout;
-    config.max_body = client.max_body;
-    config.max_timeouts_in_a_row = args.client.max_timeouts;
-    config.tls = client.tls;
     config.concurrency = args.concurrency.max(1);
-    config.retry = args.client.retry();
     config.capabilities.extend(args.with.iter().cloned());
     if let Some(id) = &args.profile {
         let p = scimock::profile::Profile::resolve(id).map_err(|e| format!("--profile: {e}"))?;

@@ -55,13 +55,7 @@ pub(crate) fn run(args: ValidateArgs) -> ExitCode {
         args.tenant_url.as_deref().unwrap_or_default(),
         args.client.token.as_deref(),
     );
-    match try_run(&args, &out) {
-        Ok(code) => code,
-        Err(message) => {
-            out.eprintln(&format!("error: {message}"));
-            ExitCode::from(2)
-        }
-    }
+    super::output::exit(&out, try_run(&args, &out))
 }
 
 fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
@@ -117,16 +111,10 @@ fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
     check_paths(args.report.iter().map(|r| r.path.as_path()))?;
     let mut info = super::run_info(&url, None, args.client.token.as_ref());
     info.dialect = Some(Dialect::AadOptscim062020.as_str().to_owned());
-    let client = args.client.client_config();
     let mut config = RunnerConfig::new(url);
-    config.token = client.token;
+    args.client.configure(&mut config);
     // The Validator speaks lowercase ops and JSON booleans in PATCH.
     config.dialects = vec![Dialect::AadOptscim062020];
-    config.timeout = client.timeout;
-    config.max_body = client.max_body;
-    config.max_timeouts_in_a_row = args.client.max_timeouts;
-    config.tls = client.tls;
-    config.retry = args.client.retry();
     config.concurrency = 1;
     config.seed = args.seed;
     if args.no_groups {
