@@ -231,16 +231,6 @@ impl Cycle<'_> {
         list_hits(&r).map(|_| ())
     }
 
-    /// A PATCH or DELETE of one object, read first as Entra reads it (a GET by id precedes
-    /// every write to an object: docs/entra.md §3.5), unless [`Knobs::read_before_update`]
-    /// is off. A failed read is the write's failure (a 404 is `InvalidAnchor`).
-    pub(crate) async fn write(&mut self, req: Request) -> Result<Response, Failure> {
-        if self.knobs.read_before_update {
-            self.call(Request::get(req.path.clone())).await?;
-        }
-        self.call(req).await
-    }
-
     /// Evaluates the mappings that flow for a create (`creating`) or an update: NULL and
     /// IgnoreFlowIfNullOrEmpty results are not sent; "default value if null" applies only
     /// on create; reference and `members` mappings are exported separately.
@@ -448,23 +438,6 @@ impl Cycle<'_> {
         e.retries += 1;
         e.error_code = code.to_owned();
         retries
-    }
-
-    /// Exports a delete: `DELETE /{endpoint}/{target id}`, where a 404 (already gone) is what
-    /// a delete wants. On success the draft gains its `EntryExportDelete` step and comes back;
-    /// on failure the entry and the escrow are recorded and `None` comes back.
-    pub(crate) async fn export_delete(&mut self, mut d: Draft, endpoint: &str) -> Option<Draft> {
-        match self.write(Request::delete(endpoint, &d.target_id)).await {
-            Ok(_) => {}
-            Err(f) if f.status == Some(404) => {}
-            Err(f) => {
-                self.fail(d, Action::Delete, "EntryExportDelete", "delete", f, false);
-                return None;
-            }
-        }
-        let desc = format!("{} '{}' was deleted in {}", d.kind, d.name, self.app());
-        d.step("EntryExportDelete", StepType::Export, Status::Success, desc);
-        Some(d)
     }
 
     pub(crate) fn succeeded(&mut self, source_id: &str) {

@@ -42,16 +42,20 @@
 pub mod config;
 pub mod directory;
 mod engine;
+mod group_sync;
 mod groups;
 pub mod log;
 mod ondemand;
 pub mod progress;
 mod references;
 pub mod state;
+mod sync;
 pub mod target;
+mod user_sync;
 mod users;
 pub mod wire;
 mod workers;
+mod writes;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;

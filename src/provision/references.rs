@@ -5,9 +5,7 @@ use serde_json::Value;
 
 use super::directory::User;
 use super::engine::{Cycle, Draft};
-use super::log::{Action, Status, StepType};
-use super::target::Request;
-use super::wire::{self, Change};
+use super::writes::{reference_change, PatchSync, Purpose};
 
 impl Cycle<'_> {
     /// The reference pass: each in-scope user's manager, as the manager's target id, once
@@ -29,49 +27,15 @@ impl Cycle<'_> {
             let Some(mgr_id) = self.state.users.get(&mgr).map(|l| l.target_id.clone()) else {
                 continue;
             };
-            let new = Value::String(mgr_id);
             let old = link.exported.get(&m.target).cloned();
-            if old.as_ref() == Some(&new) {
+            if old.as_ref().and_then(Value::as_str) == Some(mgr_id.as_str()) {
                 continue;
             }
             let mut d = Draft::new("User", &u.id, &u.display());
             d.target_id = link.target_id.clone();
-            let change = Change {
-                path: m.target.clone(),
-                old,
-                new: new.clone(),
-            };
-            let body = wire::patch(self.config.dialect(), std::slice::from_ref(&change));
-            if let Err(f) = self
-                .write(Request::patch("Users", &link.target_id, body))
-                .await
-            {
-                self.fail(
-                    d,
-                    Action::Update,
-                    "EntryExportUpdate",
-                    "update the manager of",
-                    f,
-                    true,
-                );
-                continue;
-            }
-            d.changes(std::slice::from_ref(&change));
-            d.step(
-                "EntryExportUpdate",
-                StepType::ReferenceResolution,
-                Status::Success,
-                format!(
-                    "User '{}' was updated in {} (reference attribute {})",
-                    d.name,
-                    self.app(),
-                    m.target
-                ),
-            );
-            if let Some(l) = self.state.users.get_mut(&u.id) {
-                l.exported.insert(m.target.clone(), new);
-            }
-            self.finish(d, Action::Update, Status::Success, None);
+            let change = reference_change(&m.target, old, mgr_id);
+            let first = PatchSync::start(self, d, &u.id, vec![change], Purpose::Reference);
+            self.drive(first).await;
         }
     }
 }

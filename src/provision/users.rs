@@ -1,17 +1,20 @@
 //! The user pass of a cycle (entra-engine §4.1 step 2, §4.3, §4.5): scope, match,
 //! create or update; disable and delete; the manager reference pass.
 
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 
 use super::config::{Action as TargetAction, ScopeMode};
 use super::directory::{user_source, Directory, User};
-use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::engine::{Cycle, Draft};
 use super::log::{Action, Status, StepType};
-use super::state::{DisableReason, Link};
+use super::state::DisableReason;
 use super::target::Request;
-use super::wire::{self, Change};
+use super::user_sync::UserSync;
+use super::wire;
+use super::writes::{DeleteSync, PatchSync, Purpose};
+use crate::scim::ResourceKind;
 
 /// Why a user is, or is not, in scope.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,7 +81,7 @@ impl Cycle<'_> {
         }
     }
 
-    fn scoping_step(&self, d: &mut Draft, s: &UserScope) {
+    pub(crate) fn scoping_step(&self, d: &mut Draft, s: &UserScope) {
         let mut details = Map::new();
         details.insert(
             "Active in the source system".into(),
@@ -104,310 +107,41 @@ impl Cycle<'_> {
         );
     }
 
-    /// One in-scope user: update when linked, else match, then create or update.
+    /// One in-scope user: update when linked, else match, then create or update
+    /// ([`UserSync`]).
     pub(crate) async fn user(&mut self, u: &User, scope: &UserScope) {
-        let source = user_source(u, false);
-        let mappings = &self.config.users.mappings;
-        if let Some(link) = self.state.users.get(&u.id).cloned() {
-            let desired = match self.evaluate(mappings, &source, false) {
-                Ok(d) => d,
-                Err(f) => {
-                    return self.fail(
-                        Draft::new("User", &u.id, &u.display()),
-                        Action::Update,
-                        "EntryExportUpdate",
-                        "update",
-                        f,
-                        false,
-                    )
-                }
-            };
-            let changes = Cycle::diff(mappings, &desired, |p| link.exported.get(p).cloned());
-            if changes.is_empty()
-                && link.disabled.is_none()
-                && !self.state.escrows.contains_key(&u.id)
-            {
-                return;
-            }
-            let mut d = Draft::new("User", &u.id, &u.display());
-            d.target_id = link.target_id.clone();
-            d.import("Update");
-            self.scoping_step(&mut d, scope);
-            self.update_user(d, &u.id, &link.target_id, changes, &desired, None)
-                .await;
-            return;
-        }
-        let mut d = Draft::new("User", &u.id, &u.display());
-        d.import("Add");
-        self.scoping_step(&mut d, scope);
-        let create = match self.evaluate(mappings, &source, true) {
-            Ok(c) => c,
-            Err(f) => return self.fail(d, Action::Create, "EntryExportAdd", "create", f, false),
-        };
-        match self.match_object("User", "/Users", &create).await {
-            Err(f) => self.fail(
-                d,
-                Action::Create,
-                "EntrySynchronizationAdd",
-                "match",
-                f,
-                false,
-            ),
-            Ok(None)
-                if self
-                    .config
-                    .users
-                    .matching()
-                    .iter()
-                    .all(|m| !create.iter().any(|(p, _)| p == &m.target)) =>
-            {
-                d.step(
-                    "EntryImport",
-                    StepType::Import,
-                    Status::Skipped,
-                    format!("User '{}' has no value for any matching attribute", d.name),
-                );
-                let reason = "The user has no value for the matching attribute, so scoping, matching and export cannot be evaluated".to_owned();
-                self.finish(
-                    d,
-                    Action::Other,
-                    Status::Skipped,
-                    Some(super::log::error("ImportSkipped", reason)),
-                );
-            }
-            Ok(None) => self.create_user(d, &u.id, create).await,
-            Ok(Some(found)) => {
-                let id = found
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                d.target_id = id.clone();
-                let desc = format!("User '{}' will be updated in {} (User is active and assigned in Azure Active Directory, and a matching User was found in {})", d.name, self.app(), self.app());
-                d.step(
-                    "EntrySynchronizationUpdate",
-                    StepType::Matching,
-                    Status::Success,
-                    desc,
-                );
-                let desired = match self.evaluate(mappings, &source, false) {
-                    Ok(v) => v,
-                    Err(f) => {
-                        return self.fail(
-                            d,
-                            Action::Update,
-                            "EntryExportUpdate",
-                            "update",
-                            f,
-                            false,
-                        )
-                    }
-                };
-                let changes = Cycle::diff(mappings, &desired, |p| wire::extract(&found, p));
-                self.update_user(d, &u.id, &id, changes, &desired, Some(found))
-                    .await;
-            }
-        }
+        let first = UserSync::start(self, u, scope);
+        self.drive(first).await;
     }
 
-    /// Queries the target by each matching attribute in precedence order: `Ok(None)` when
-    /// nothing matched, the resource when exactly one did (entra-engine §2.2).
-    pub(crate) async fn match_object(
-        &mut self,
-        kind: &str,
-        endpoint: &str,
+    /// The matching queries for `values`: one per matching attribute with a value, in
+    /// precedence order (entra-engine §2.2), each with `attr = value` for the log.
+    pub(crate) fn match_queries(
+        &self,
+        kind: ResourceKind,
         values: &[(String, Value)],
-    ) -> Result<Option<Value>, Failure> {
-        let object = if kind == "User" {
-            &self.config.users
-        } else {
-            match &self.config.groups {
-                Some(g) => g,
-                None => return Ok(None),
-            }
+    ) -> VecDeque<(Request, String)> {
+        let object = match kind {
+            ResourceKind::User => Some(&self.config.users),
+            ResourceKind::Group => self.config.groups.as_ref(),
         };
-        let matching: Vec<String> = object.matching().iter().map(|m| m.target.clone()).collect();
-        for attr in matching {
-            let Some((_, v)) = values.iter().find(|(p, _)| p == &attr) else {
-                continue;
-            };
-            let q = wire::filter_query(&attr, &super::engine::text(v));
-            let path = if kind == "Group" {
-                format!("{endpoint}?excludedAttributes=members&{q}")
-            } else {
-                format!("{endpoint}?{q}")
-            };
-            let r = self.call(Request::get(path)).await?;
-            match list_hits(&r)? {
-                (0, _) => continue,
-                (1, found) => return Ok(found),
-                (n, _) => {
-                    return Err(Failure::engine(
-                        "DuplicateTargetEntries",
-                        format!(
-                            "{n} {kind}s in the target match {attr} = {}",
-                            super::engine::text(v)
-                        ),
-                    ))
-                }
-            }
-        }
-        Ok(None)
-    }
-
-    async fn create_user(&mut self, mut d: Draft, source_id: &str, create: Vec<(String, Value)>) {
-        let desc = format!("User '{}' will be created in {} (User is active and assigned in Azure Active Directory, but no matching User was found in {})", d.name, self.app(), self.app());
-        d.step(
-            "EntrySynchronizationAdd",
-            StepType::Matching,
-            Status::Success,
-            desc,
-        );
-        if !self.config.users.allows(TargetAction::Create) {
-            d.step(
-                "EntrySynchronizationSkip",
-                StepType::Export,
-                Status::Skipped,
-                "Create is not a target object action of this app".into(),
-            );
-            return self.finish(d, Action::Other, Status::Skipped, None);
-        }
-        let body = wire::user_body(&create);
-        let r = match self
-            .call(Request {
-                method: "POST",
-                path: "/Users".into(),
-                body: Some(body),
-            })
-            .await
-        {
-            Ok(r) => r,
-            Err(f) => return self.fail(d, Action::Create, "EntryExportAdd", "create", f, false),
+        let Some(object) = object else {
+            return VecDeque::new();
         };
-        let Some(id) = r.json.get("id").and_then(Value::as_str).map(str::to_owned) else {
-            let f = Failure::engine(
-                "ServiceIncompatible",
-                format!("the create answer has no id: {}", r.text),
-            );
-            return self.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
-        };
-        let changes: Vec<Change> = create
+        object
+            .matching()
             .iter()
-            .map(|(p, v)| Change {
-                path: p.clone(),
-                old: None,
-                new: v.clone(),
+            .filter_map(|m| values.iter().find(|(p, _)| p == &m.target))
+            .map(|(attr, v)| {
+                let value = super::engine::text(v);
+                let q = wire::filter_query(attr, &value);
+                let request = Request::get(match kind {
+                    ResourceKind::Group => format!("/Groups?excludedAttributes=members&{q}"),
+                    ResourceKind::User => format!("/Users?{q}"),
+                });
+                (request, format!("{attr} = {value}"))
             })
-            .collect();
-        d.changes(&changes);
-        d.target_id = id.clone();
-        let mut details = Map::new();
-        details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
-        d.step_with(
-            "EntryExportAdd",
-            StepType::Export,
-            Status::Success,
-            format!("User '{}' was created in {}", d.name, self.app()),
-            details,
-        );
-        self.state.users.insert(
-            source_id.to_owned(),
-            Link {
-                target_id: id,
-                exported: create.into_iter().collect(),
-                ..Link::default()
-            },
-        );
-        self.succeeded(source_id);
-        self.finish(d, Action::Create, Status::Success, None);
-    }
-
-    /// PATCHes the changed attributes (after reading the object back, which turns a
-    /// vanished object into `InvalidAnchor`), then records the link.
-    async fn update_user(
-        &mut self,
-        mut d: Draft,
-        source_id: &str,
-        target_id: &str,
-        changes: Vec<Change>,
-        desired: &[(String, Value)],
-        matched: Option<Value>,
-    ) {
-        let mut exported: BTreeMap<String, Value> = self
-            .state
-            .users
-            .get(source_id)
-            .map(|l| l.exported.clone())
-            .unwrap_or_default();
-        if changes.is_empty() {
-            let desc = format!("The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.", d.name);
-            let mut details = Map::new();
-            details.insert("SkipReason".into(), Value::String("RedundantExport".into()));
-            d.step_with(
-                "EntrySynchronizationSkip",
-                StepType::Export,
-                Status::Skipped,
-                desc,
-                details,
-            );
-            exported.extend(desired.iter().cloned());
-            let prior = self.state.users.get(source_id).cloned().unwrap_or_default();
-            self.state.users.insert(
-                source_id.to_owned(),
-                Link {
-                    target_id: target_id.to_owned(),
-                    exported,
-                    disabled: None,
-                    ..prior
-                },
-            );
-            self.succeeded(source_id);
-            return self.finish(d, Action::Other, Status::Skipped, None);
-        }
-        if !self.config.users.allows(TargetAction::Update) {
-            d.step(
-                "EntrySynchronizationSkip",
-                StepType::Export,
-                Status::Skipped,
-                "Update is not a target object action of this app".into(),
-            );
-            return self.finish(d, Action::Other, Status::Skipped, None);
-        }
-        let body = wire::patch(self.config.dialect(), &changes);
-        let req = Request::patch("Users", target_id, body);
-        // A matched user was just read by its matching query; a linked one is read by id.
-        let sent = if matched.is_none() {
-            self.write(req).await
-        } else {
-            self.call(req).await
-        };
-        if let Err(f) = sent {
-            return self.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
-        }
-        d.changes(&changes);
-        let mut details = Map::new();
-        details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
-        d.step_with(
-            "EntryExportUpdate",
-            StepType::Export,
-            Status::Success,
-            format!("User '{}' was updated in {}", d.name, self.app()),
-            details,
-        );
-        exported.extend(changes.into_iter().map(|c| (c.path, c.new)));
-        exported.extend(desired.iter().cloned());
-        let prior = self.state.users.get(source_id).cloned().unwrap_or_default();
-        self.state.users.insert(
-            source_id.to_owned(),
-            Link {
-                target_id: target_id.to_owned(),
-                exported,
-                disabled: None,
-                ..prior
-            },
-        );
-        self.succeeded(source_id);
-        self.finish(d, Action::Update, Status::Success, None);
+            .collect()
     }
 
     /// A never-provisioned user who is assigned but out of scope: logged in the initial
@@ -462,29 +196,8 @@ impl Cycle<'_> {
             }
         };
         let changes = Cycle::diff(&soft, &desired, |p| link.exported.get(p).cloned());
-        if !changes.is_empty() {
-            let body = wire::patch(self.config.dialect(), &changes);
-            if let Err(f) = self
-                .write(Request::patch("Users", &link.target_id, body))
-                .await
-            {
-                return self.fail(d, Action::Disable, "EntryExportUpdate", "disable", f, false);
-            }
-            d.changes(&changes);
-        }
-        d.step(
-            "EntryExportUpdate",
-            StepType::Export,
-            Status::Success,
-            format!("User '{}' was disabled in {}", d.name, self.app()),
-        );
-        if let Some(l) = self.state.users.get_mut(&u.id) {
-            l.exported
-                .extend(changes.into_iter().map(|c| (c.path, c.new)));
-            l.disabled = Some(reason);
-        }
-        self.succeeded(&u.id);
-        self.finish(d, Action::Disable, Status::Success, None);
+        let first = PatchSync::start(self, d, &u.id, changes, Purpose::Disable(reason));
+        self.drive(first).await;
     }
 
     /// A linked user gone from the directory: DELETE, unless it was disabled by leaving
@@ -512,14 +225,7 @@ impl Cycle<'_> {
             self.state.users.remove(source_id);
             return self.finish(d, Action::Other, Status::Skipped, None);
         }
-        let Some(d) = self.export_delete(d, "Users").await else {
-            return;
-        };
-        self.state.users.remove(source_id);
-        for g in self.state.groups.values_mut() {
-            g.members.remove(source_id);
-        }
-        self.succeeded(source_id);
-        self.finish(d, Action::Delete, Status::Success, None);
+        let first = DeleteSync::start(self, d, ResourceKind::User);
+        self.drive(first).await;
     }
 }

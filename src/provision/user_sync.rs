@@ -1,0 +1,699 @@
+//! One in-scope user's sync as a sans-IO [`Machine`] (entra-engine §4.1 step 2, §4.3):
+//!
+//! ```text
+//! linked ──────────────────────────────► Read (GET /Users/{id}) ─► Patch ─► done
+//! unlinked ─► Match (GET ?filter=, one per matching attribute, in precedence order)
+//!               0 hits, none left ─► Create (POST /Users) ─► done
+//!               1 hit ─────────────► Patch (the answer was the read) ─► done
+//!               2+ hits ───────────► DuplicateTargetEntries ─► done
+//! ```
+//!
+//! Nothing to change ends at once: a linked user is not logged (incremental cycles only
+//! read changes), a matched one is logged `Skipped`/`RedundantExport`.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use serde_json::{Map, Value};
+
+use super::config::Action as TargetAction;
+use super::directory::{user_source, User};
+use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::log::{Action, Status, StepType};
+use super::state::Link;
+use super::sync::{Machine, Need};
+use super::target::{Request, Response};
+use super::users::UserScope;
+use super::wire::{self, Change};
+use crate::scim::ResourceKind;
+
+/// A user's sync in progress.
+#[derive(Debug)]
+pub(crate) struct UserSync {
+    d: Draft,
+    source_id: String,
+    /// The user's source attributes (for the update view after a match).
+    source: Map<String, Value>,
+    stage: Stage,
+}
+
+#[derive(Debug)]
+enum Stage {
+    /// Waiting for the answer to the matching query on `what` (`attr = value`); `rest`
+    /// are the queries still to try.
+    Match {
+        create: Vec<(String, Value)>,
+        what: String,
+        rest: VecDeque<(Request, String)>,
+    },
+    /// Waiting for the create's answer.
+    Create { create: Vec<(String, Value)> },
+    /// Waiting for the read before the PATCH.
+    Read(Update),
+    /// Waiting for the PATCH's answer.
+    Patch(Update),
+}
+
+/// An update decided: what to PATCH, and what the link records once it is done.
+#[derive(Debug)]
+struct Update {
+    target_id: String,
+    changes: Vec<Change>,
+    desired: Vec<(String, Value)>,
+}
+
+impl UserSync {
+    /// Decides the first request for `u`, or that nothing is to be sent.
+    pub(crate) fn start(c: &mut Cycle<'_>, u: &User, scope: &UserScope) -> Need<UserSync> {
+        let source = user_source(u, false);
+        let mappings = &c.config.users.mappings;
+        let mut d = Draft::new("User", &u.id, &u.display());
+        if let Some(link) = c.state.users.get(&u.id).cloned() {
+            let desired = match c.evaluate(mappings, &source, false) {
+                Ok(v) => v,
+                Err(f) => {
+                    c.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
+                    return Need::Done;
+                }
+            };
+            let changes = Cycle::diff(mappings, &desired, |p| link.exported.get(p).cloned());
+            if changes.is_empty() && link.disabled.is_none() && !c.state.escrows.contains_key(&u.id)
+            {
+                return Need::Done;
+            }
+            d.target_id = link.target_id.clone();
+            d.import("Update");
+            c.scoping_step(&mut d, scope);
+            let sync = UserSync {
+                d,
+                source_id: u.id.clone(),
+                source,
+                stage: Stage::Create { create: Vec::new() },
+            };
+            let update = Update {
+                target_id: link.target_id,
+                changes,
+                desired,
+            };
+            return sync.update(c, update, true);
+        }
+        d.import("Add");
+        c.scoping_step(&mut d, scope);
+        let create = match c.evaluate(mappings, &source, true) {
+            Ok(v) => v,
+            Err(f) => {
+                c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+                return Need::Done;
+            }
+        };
+        let mut rest = c.match_queries(ResourceKind::User, &create);
+        let Some((first, what)) = rest.pop_front() else {
+            d.step(
+                "EntryImport",
+                StepType::Import,
+                Status::Skipped,
+                format!("User '{}' has no value for any matching attribute", d.name),
+            );
+            let reason = "The user has no value for the matching attribute, so scoping, matching and export cannot be evaluated".to_owned();
+            c.finish(
+                d,
+                Action::Other,
+                Status::Skipped,
+                Some(super::log::error("ImportSkipped", reason)),
+            );
+            return Need::Done;
+        };
+        let sync = UserSync {
+            d,
+            source_id: u.id.clone(),
+            source,
+            stage: Stage::Match { create, what, rest },
+        };
+        Need::Send(sync, first)
+    }
+
+    fn with(mut self, stage: Stage) -> UserSync {
+        self.stage = stage;
+        self
+    }
+
+    /// No match: POST the create view, if Create is a target object action.
+    fn create(mut self, c: &mut Cycle<'_>, create: Vec<(String, Value)>) -> Need<UserSync> {
+        let desc = format!("User '{}' will be created in {} (User is active and assigned in Azure Active Directory, but no matching User was found in {})", self.d.name, c.app(), c.app());
+        self.d.step(
+            "EntrySynchronizationAdd",
+            StepType::Matching,
+            Status::Success,
+            desc,
+        );
+        if !c.config.users.allows(TargetAction::Create) {
+            self.d.step(
+                "EntrySynchronizationSkip",
+                StepType::Export,
+                Status::Skipped,
+                "Create is not a target object action of this app".into(),
+            );
+            c.finish(self.d, Action::Other, Status::Skipped, None);
+            return Need::Done;
+        }
+        let request = Request {
+            method: "POST",
+            path: "/Users".into(),
+            body: Some(wire::user_body(&create)),
+        };
+        Need::Send(self.with(Stage::Create { create }), request)
+    }
+
+    /// One match: the update view diffed against what the target returned.
+    fn matched(mut self, c: &mut Cycle<'_>, found: Value) -> Need<UserSync> {
+        let id = found
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.d.target_id = id.clone();
+        let desc = format!("User '{}' will be updated in {} (User is active and assigned in Azure Active Directory, and a matching User was found in {})", self.d.name, c.app(), c.app());
+        self.d.step(
+            "EntrySynchronizationUpdate",
+            StepType::Matching,
+            Status::Success,
+            desc,
+        );
+        let mappings = &c.config.users.mappings;
+        let desired = match c.evaluate(mappings, &self.source, false) {
+            Ok(v) => v,
+            Err(f) => {
+                c.fail(
+                    self.d,
+                    Action::Update,
+                    "EntryExportUpdate",
+                    "update",
+                    f,
+                    false,
+                );
+                return Need::Done;
+            }
+        };
+        let changes = Cycle::diff(mappings, &desired, |p| wire::extract(&found, p));
+        let update = Update {
+            target_id: id,
+            changes,
+            desired,
+        };
+        // The matching query just read the object: no second read.
+        self.update(c, update, false)
+    }
+
+    /// An update decided: skip it when nothing changed, else read the object first
+    /// (`read`, and the knob) and PATCH.
+    fn update(mut self, c: &mut Cycle<'_>, update: Update, read: bool) -> Need<UserSync> {
+        if update.changes.is_empty() {
+            let desc = format!("The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.", self.d.name);
+            let mut details = Map::new();
+            details.insert("SkipReason".into(), Value::String("RedundantExport".into()));
+            self.d.step_with(
+                "EntrySynchronizationSkip",
+                StepType::Export,
+                Status::Skipped,
+                desc,
+                details,
+            );
+            self.link(c, update.target_id, Vec::new(), update.desired);
+            c.finish(self.d, Action::Other, Status::Skipped, None);
+            return Need::Done;
+        }
+        if !c.config.users.allows(TargetAction::Update) {
+            self.d.step(
+                "EntrySynchronizationSkip",
+                StepType::Export,
+                Status::Skipped,
+                "Update is not a target object action of this app".into(),
+            );
+            c.finish(self.d, Action::Other, Status::Skipped, None);
+            return Need::Done;
+        }
+        if read && c.knobs.read_before_update {
+            let request = Request::read("Users", &update.target_id);
+            return Need::Send(self.with(Stage::Read(update)), request);
+        }
+        let request = patch(c, &update);
+        Need::Send(self.with(Stage::Patch(update)), request)
+    }
+
+    /// Records the link after an export (or a redundant one): the target id, what was
+    /// exported, enabled again, escrow cleared.
+    fn link(
+        &self,
+        c: &mut Cycle<'_>,
+        target_id: String,
+        changes: Vec<Change>,
+        desired: Vec<(String, Value)>,
+    ) {
+        let prior = c
+            .state
+            .users
+            .get(&self.source_id)
+            .cloned()
+            .unwrap_or_default();
+        let mut exported: BTreeMap<String, Value> = prior.exported.clone();
+        exported.extend(changes.into_iter().map(|ch| (ch.path, ch.new)));
+        exported.extend(desired);
+        c.state.users.insert(
+            self.source_id.clone(),
+            Link {
+                target_id,
+                exported,
+                disabled: None,
+                ..prior
+            },
+        );
+        c.succeeded(&self.source_id);
+    }
+}
+
+fn patch(c: &Cycle<'_>, update: &Update) -> Request {
+    let body = wire::patch(c.config.dialect(), &update.changes);
+    Request::patch("Users", &update.target_id, body)
+}
+
+impl Machine for UserSync {
+    fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
+        let UserSync {
+            mut d,
+            source_id,
+            source,
+            stage,
+        } = self;
+        match (stage, answer) {
+            (
+                Stage::Match {
+                    create,
+                    what,
+                    mut rest,
+                },
+                Ok(r),
+            ) => {
+                let back = |stage| UserSync {
+                    d,
+                    source_id,
+                    source,
+                    stage,
+                };
+                match list_hits(&r) {
+                    Err(f) => {
+                        let s = back(Stage::Create { create });
+                        c.fail(
+                            s.d,
+                            Action::Create,
+                            "EntrySynchronizationAdd",
+                            "match",
+                            f,
+                            false,
+                        );
+                        Need::Done
+                    }
+                    Ok((0, _)) => match rest.pop_front() {
+                        Some((next, what)) => {
+                            Need::Send(back(Stage::Match { create, what, rest }), next)
+                        }
+                        None => back(Stage::Create { create: Vec::new() }).create(c, create),
+                    },
+                    Ok((1, Some(found))) => back(Stage::Create { create }).matched(c, found),
+                    Ok((n, _)) => {
+                        let f = Failure::engine(
+                            "DuplicateTargetEntries",
+                            format!("{n} Users in the target match {what}"),
+                        );
+                        let s = back(Stage::Create { create });
+                        c.fail(
+                            s.d,
+                            Action::Create,
+                            "EntrySynchronizationAdd",
+                            "match",
+                            f,
+                            false,
+                        );
+                        Need::Done
+                    }
+                }
+            }
+            (Stage::Match { .. }, Err(f)) => {
+                c.fail(
+                    d,
+                    Action::Create,
+                    "EntrySynchronizationAdd",
+                    "match",
+                    f,
+                    false,
+                );
+                Need::Done
+            }
+            (Stage::Create { create }, Ok(r)) => {
+                let Some(id) = r.json.get("id").and_then(Value::as_str).map(str::to_owned) else {
+                    let f = Failure::engine(
+                        "ServiceIncompatible",
+                        format!("the create answer has no id: {}", r.text),
+                    );
+                    c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+                    return Need::Done;
+                };
+                let changes: Vec<Change> = create
+                    .iter()
+                    .map(|(p, v)| Change {
+                        path: p.clone(),
+                        old: None,
+                        new: v.clone(),
+                    })
+                    .collect();
+                d.changes(&changes);
+                d.target_id = id.clone();
+                let mut details = Map::new();
+                details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
+                d.step_with(
+                    "EntryExportAdd",
+                    StepType::Export,
+                    Status::Success,
+                    format!("User '{}' was created in {}", d.name, c.app()),
+                    details,
+                );
+                c.state.users.insert(
+                    source_id.clone(),
+                    Link {
+                        target_id: id,
+                        exported: create.into_iter().collect(),
+                        ..Link::default()
+                    },
+                );
+                c.succeeded(&source_id);
+                c.finish(d, Action::Create, Status::Success, None);
+                Need::Done
+            }
+            (Stage::Create { .. }, Err(f)) => {
+                c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+                Need::Done
+            }
+            (Stage::Read(update), Ok(_)) => {
+                let request = patch(c, &update);
+                let s = UserSync {
+                    d,
+                    source_id,
+                    source,
+                    stage: Stage::Patch(update),
+                };
+                Need::Send(s, request)
+            }
+            (Stage::Read(_) | Stage::Patch(_), Err(f)) => {
+                c.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
+                Need::Done
+            }
+            (Stage::Patch(update), Ok(_)) => {
+                d.changes(&update.changes);
+                let mut details = Map::new();
+                details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
+                d.step_with(
+                    "EntryExportUpdate",
+                    StepType::Export,
+                    Status::Success,
+                    format!("User '{}' was updated in {}", d.name, c.app()),
+                    details,
+                );
+                let s = UserSync {
+                    d,
+                    source_id,
+                    source,
+                    stage: Stage::Create { create: Vec::new() },
+                };
+                s.link(c, update.target_id, update.changes, update.desired);
+                c.finish(s.d, Action::Update, Status::Success, None);
+                Need::Done
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The user sync's decisions, fed answers by hand: no endpoint, no runtime.
+
+    use proptest::prelude::*;
+    use serde_json::json;
+
+    use super::super::directory::Directory;
+    use super::super::engine::Failure;
+    use super::super::log::Status;
+    use super::super::state::State;
+    use super::super::sync::testing::{engine, ok, with_cycle};
+    use super::super::sync::{Machine, Need};
+    use super::super::{Knobs, UserScope};
+    use super::*;
+
+    fn ada() -> User {
+        let dir = Directory::from_value(&json!({"users": [{"id": "s1",
+            "userPrincipalName": "ada@contoso.com", "displayName": "Ada", "jobTitle": "Engineer",
+            "accountEnabled": true}], "assignments": [{"principalId": "s1"}]}))
+        .unwrap();
+        dir.users.into_iter().next().unwrap()
+    }
+
+    fn scope() -> UserScope {
+        UserScope {
+            assigned: true,
+            active: true,
+            soft_deleted: false,
+            filter: true,
+            filter_detail: String::new(),
+        }
+    }
+
+    fn list(hits: &[Value]) -> Response {
+        ok(
+            200,
+            json!({"schemas": [crate::scim::urn::LIST_RESPONSE],
+            "totalResults": hits.len(), "Resources": hits}),
+        )
+    }
+
+    fn http_error(status: u16) -> Failure {
+        Failure {
+            code: crate::entra::consequence::error_code(status),
+            status: Some(status),
+            body: String::new(),
+        }
+    }
+
+    /// Feeds `answers` in turn; returns the requests the machine asked for.
+    fn run(c: &mut Cycle<'_>, u: &User, answers: Vec<Result<Response, Failure>>) -> Vec<Request> {
+        let mut sent = Vec::new();
+        let mut need = UserSync::start(c, u, &scope());
+        let mut answers = answers.into_iter();
+        while let Need::Send(m, req) = need {
+            sent.push(req);
+            let Some(a) = answers.next() else { break };
+            need = m.answered(c, a);
+        }
+        sent
+    }
+
+    #[test]
+    fn an_unmatched_user_is_queried_then_created_and_linked() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let sent = with_cycle(&e, &mut state, |c| {
+            let sent = run(
+                c,
+                &ada(),
+                vec![Ok(list(&[])), Ok(ok(201, json!({"id": "t#1"})))],
+            );
+            assert_eq!(c.entries.len(), 1);
+            assert_eq!(c.entries[0].status(), Status::Success);
+            sent
+        });
+        assert!(
+            sent[0].path.starts_with("/Users?filter=userName+eq+"),
+            "{sent:?}"
+        );
+        assert_eq!((sent[1].method, sent[1].path.as_str()), ("POST", "/Users"));
+        assert_eq!(state.users["s1"].target_id, "t#1");
+    }
+
+    #[test]
+    fn two_matches_are_duplicate_target_entries_and_nothing_is_written() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let hits = [json!({"id": "a"}), json!({"id": "b"})];
+        let sent = with_cycle(&e, &mut state, |c| {
+            let sent = run(c, &ada(), vec![Ok(list(&hits))]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some("SystemForCrossDomainIdentityManagementDuplicateTargetEntries")
+            );
+            sent
+        });
+        assert_eq!(sent.len(), 1);
+        assert!(state.users.is_empty());
+        assert!(state.escrows.contains_key("s1"));
+    }
+
+    #[test]
+    fn one_match_is_patched_where_the_target_differs_without_a_second_read() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let found = json!({"id": "t1", "userName": "ada@contoso.com", "displayName": "Ada",
+            "title": "Intern", "active": true});
+        let sent = with_cycle(&e, &mut state, |c| {
+            run(c, &ada(), vec![Ok(list(&[found])), Ok(ok(200, json!({})))])
+        });
+        assert_eq!(
+            (sent[1].method, sent[1].path.as_str()),
+            ("PATCH", "/Users/t1")
+        );
+        let ops = sent[1].body.as_ref().unwrap()["Operations"].to_string();
+        assert!(
+            ops.contains("\"title\"") && ops.contains("Engineer"),
+            "{ops}"
+        );
+        assert_eq!(state.users["s1"].exported["title"], "Engineer");
+    }
+
+    #[test]
+    fn a_refused_create_is_logged_with_entras_code_and_escrowed() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            run(c, &ada(), vec![Ok(list(&[])), Err(http_error(409))]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some("SystemForCrossDomainIdentityManagementEntryConflict")
+            );
+        });
+        assert!(state.users.is_empty());
+        assert_eq!(state.escrows["s1"].retries, 1);
+    }
+
+    #[test]
+    fn a_linked_user_is_read_by_its_encoded_id_before_the_patch() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        state.users.insert(
+            "s1".into(),
+            Link {
+                target_id: "../x#y".into(),
+                exported: [("title".to_owned(), json!("Intern"))]
+                    .into_iter()
+                    .collect(),
+                ..Link::default()
+            },
+        );
+        let sent = with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                &ada(),
+                vec![Ok(ok(200, json!({}))), Ok(ok(200, json!({})))],
+            )
+        });
+        assert_eq!(
+            (sent[0].method, sent[0].path.as_str()),
+            ("GET", "/Users/..%2Fx%23y")
+        );
+        assert_eq!(
+            (sent[1].method, sent[1].path.as_str()),
+            ("PATCH", "/Users/..%2Fx%23y")
+        );
+    }
+
+    #[test]
+    fn a_vanished_linked_user_is_invalid_anchor_and_keeps_its_link() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        state.users.insert(
+            "s1".into(),
+            Link {
+                target_id: "t1".into(),
+                ..Link::default()
+            },
+        );
+        let sent = with_cycle(&e, &mut state, |c| {
+            let sent = run(c, &ada(), vec![Err(http_error(404))]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some("SystemForCrossDomainIdentityManagementInvalidAnchor")
+            );
+            sent
+        });
+        assert_eq!(sent.len(), 1, "no PATCH after a failed read");
+        assert_eq!(state.users["s1"].target_id, "t1");
+    }
+
+    /// An answer a test endpoint may give: a status, or a list with this many hits.
+    #[derive(Debug, Clone)]
+    enum Answer {
+        Hits(usize),
+        Created(bool),
+        Status(u16),
+        Silence,
+    }
+
+    fn answer() -> impl Strategy<Value = Answer> {
+        prop_oneof![
+            (0usize..3).prop_map(Answer::Hits),
+            any::<bool>().prop_map(Answer::Created),
+            prop::sample::select(vec![200u16, 204, 400, 401, 404, 409, 500])
+                .prop_map(Answer::Status),
+            Just(Answer::Silence),
+        ]
+    }
+
+    fn to_response(a: &Answer) -> Result<Response, Failure> {
+        match a {
+            Answer::Hits(n) => Ok(list(
+                &(0..*n)
+                    .map(|i| json!({"id": format!("m{i}")}))
+                    .collect::<Vec<_>>(),
+            )),
+            Answer::Created(true) => Ok(ok(201, json!({"id": "new"}))),
+            Answer::Created(false) => Ok(ok(201, json!({}))),
+            Answer::Status(s) if (200..300).contains(s) => Ok(ok(*s, Value::Null)),
+            Answer::Status(s) => Err(http_error(*s)),
+            Answer::Silence => Err(Failure::engine("Timeout", "no answer")),
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        /// the user sync ends within four requests whatever the endpoint answers, logs at
+        /// most one entry, and links the user exactly when that entry is a success or a
+        /// redundant-export skip
+        #[test]
+        fn user_sync_ends_with_one_entry_and_a_link_only_on_success(
+            linked in any::<bool>(),
+            answers in prop::collection::vec(answer(), 0..6),
+        ) {
+            let e = engine(Knobs::default());
+            let mut state = State::default();
+            if linked {
+                state.users.insert("s1".into(), Link { target_id: "t1".into(), ..Link::default() });
+            }
+            let (sent, entries) = with_cycle(&e, &mut state, |c| {
+                let mut sent = 0;
+                let mut need = UserSync::start(c, &ada(), &scope());
+                let mut given = answers.iter();
+                while let Need::Send(m, _) = need {
+                    sent += 1;
+                    prop_assert!(sent <= 4, "a fifth request");
+                    let a = given.next().map_or_else(|| Err(Failure::engine("Timeout", "none")), to_response);
+                    need = m.answered(c, a);
+                }
+                Ok((sent, c.entries.clone()))
+            })?;
+            prop_assert!(sent >= 1);
+            prop_assert!(entries.len() <= 1, "{entries:?}");
+            let ok = entries.first().is_some_and(|e| e.status() != Status::Failure);
+            if linked {
+                prop_assert_eq!(state.users["s1"].target_id.as_str(), "t1");
+            } else {
+                prop_assert_eq!(state.users.contains_key("s1"), ok, "{:?}", entries);
+            }
+            prop_assert_eq!(state.escrows.contains_key("s1"), entries.first().is_some_and(|e| e.status() == Status::Failure));
+        }
+    }
+}
