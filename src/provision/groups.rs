@@ -5,13 +5,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use super::config::{Action as TargetAction, ScopeMode};
 use super::directory::{group_source, Directory, Group};
 use super::engine::{Cycle, Draft, Failure};
 use super::log::{Action, ModifiedProperty, Status, StepType};
 use super::state::Link;
 use super::target::Request;
 use super::wire::{self, Change};
+use crate::profile::provisioning::{Action as TargetAction, ScopeMode};
 
 impl Cycle<'_> {
     /// Groups in scope: assigned (or all), and passing the group scoping filters.

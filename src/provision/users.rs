@@ -5,13 +5,13 @@ use std::collections::BTreeMap;
 
 use serde_json::{Map, Value};
 
-use super::config::{Action as TargetAction, ScopeMode};
 use super::directory::{user_source, Directory, User};
 use super::engine::{list_hits, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::{DisableReason, Link};
 use super::target::Request;
 use super::wire::{self, Change};
+use crate::profile::provisioning::{Action as TargetAction, ScopeMode};
 
 /// Why a user is, or is not, in scope.
 #[derive(Debug, Clone, PartialEq)]
