@@ -111,7 +111,7 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     config.capabilities.extend(args.with.iter().cloned());
     if let Some(id) = &args.profile {
         let p = scimock::profile::Profile::resolve(id).map_err(|e| format!("--profile: {e}"))?;
-        config.vars = scimock::replay::target::profile_vars(&p);
+        config.vars = p.run_vars();
         config.profile = Some(p.id().to_owned());
     }
     config.seed = args.seed;

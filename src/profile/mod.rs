@@ -5,8 +5,13 @@
 //! top-level `profiles/` directory, building each resource type's [`ResourceSchema`] from the
 //! RFC schemas plus the profile's overrides ([`build`]), the request checks a profile adds
 //! (required attributes, value rules, filterable attributes, unknown extension attributes:
-//! [`enforce`]), example bodies ([`example`]) and the seed-style attribute table
-//! ([`table`]). Leaves storage and type checks to `store/`, HTTP to `server/`.
+//! [`enforce`]), example bodies ([`example`]), the seed-style attribute table ([`table`]),
+//! the run-wide variables a replay takes from a profile ([`Profile::run_vars`]) and the
+//! data of Entra's provisioning configuration, the `[provisioning]` section
+//! ([`provisioning`]). Leaves storage and type checks to `store/`, HTTP to `server/`, and
+//! compiling the `[provisioning]` section into what a cycle runs to `provision/config.rs`:
+//! a profile only checks the section's syntax when it loads, so `profile/` uses the
+//! expression and scoping languages' parsers but never `provision/`.
 //!
 //! # Format
 //!
@@ -28,7 +33,7 @@
 //! | `users` | table | `{}` | the User resource type (always served) |
 //! | `groups` | table | absent | the Group resource type; absent = users only: `/Groups` is 404 and left out of `/ResourceTypes` |
 //! | `schemas` | array of tables | `[]` | schema overrides and additions (below) |
-//! | `provisioning` | table | absent | Entra's side of the app for `scimock provision` (`crate::provision::config`, `docs/provision.md`); absent = mappings derived from the attributes |
+//! | `provisioning` | table | absent | Entra's side of the app for `scimock provision` ([`provisioning::ProvisioningSpec`], `docs/provision.md`); absent = mappings derived from the attributes ([`provisioning::ProvisioningSpec::derived`]) |
 //!
 //! `[users]` / `[groups]`:
 //!
@@ -69,8 +74,11 @@
 pub mod build;
 pub mod enforce;
 pub mod example;
+pub mod provisioning;
 pub mod table;
+mod vars;
 
+use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
@@ -79,6 +87,7 @@ use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Unique
 use crate::scim::ResourceKind;
 
 pub use enforce::ValueRule;
+use provisioning::{ProvisioningSpec, SourceSpec};
 
 /// The id of the default profile: Entra's default mapping (entra-provisioning.md §7.1).
 pub const DEFAULT_PROFILE: &str = "entra-generic";
@@ -290,7 +299,7 @@ pub struct ProfileSpec {
     /// scoping, target object actions, thresholds, dialect (`docs/provision.md`, "The app
     /// configuration"). Absent: the mappings are derived from the attributes above.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub provisioning: Option<crate::provision::config::ProvisioningSpec>,
+    pub provisioning: Option<ProvisioningSpec>,
 }
 
 /// A loaded profile: the spec, its built schemas and compiled value rules.
@@ -340,8 +349,7 @@ impl Profile {
             )));
         }
         if let Some(p) = &spec.provisioning {
-            crate::provision::AppConfig::from_spec(p.clone())
-                .map_err(|e| invalid(format!("[provisioning]: {e}")))?;
+            check_provisioning(p).map_err(|e| invalid(format!("[provisioning]: {e}")))?;
         }
         let users = Arc::new(build::resource_schema(&spec, ResourceKind::User).map_err(invalid)?);
         let groups = match &spec.groups {
@@ -459,6 +467,39 @@ impl Profile {
         };
         spec.map(|s| s.mapping.as_slice()).unwrap_or_default()
     }
+
+    /// Entra's side of the app as data: the `[provisioning]` section, or for a profile
+    /// without one the mappings its attributes imply ([`ProvisioningSpec::derived`]).
+    pub fn provisioning(&self) -> Cow<'_, ProvisioningSpec> {
+        match &self.spec.provisioning {
+            Some(p) => Cow::Borrowed(p),
+            None => Cow::Owned(ProvisioningSpec::derived(&self.spec)),
+        }
+    }
+}
+
+/// The load-time check of a `[provisioning]` section: every check compiling it
+/// (`provision/config.rs`) makes, with the same messages, so the section of a
+/// profile that loads always compiles. Nothing is kept: an expression is parsed and a
+/// scoping filter read by `crate::scope`'s loader (the one place its rules live; it
+/// builds a REGEX MATCH pattern to check it), and both are dropped, since serving a
+/// profile never runs them.
+fn check_provisioning(p: &ProvisioningSpec) -> Result<(), String> {
+    let groups = p.groups.as_ref().map(|g| ("groups", g));
+    for (object, spec) in std::iter::once(("users", &p.users)).chain(groups) {
+        if let Some(v) = &spec.scoping {
+            crate::scope::ScopeFilter::from_json(&v.to_string())
+                .map_err(|e| format!("{object} scoping filter: {e}"))?;
+        }
+        for m in &spec.mappings {
+            let bad =
+                |problem: &dyn std::fmt::Display| format!("mapping for `{}`: {problem}", m.target);
+            if let SourceSpec::Expression(e) = m.checked_source().map_err(|p| bad(&p))? {
+                crate::expr::parse(e).map_err(|e| bad(&e))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The RFC Group schema, for a profile that serves no groups (one per process).

@@ -1,12 +1,12 @@
 //! The seed-style attribute table of a profile (`scimock profiles show <id>`): one markdown
 //! table per resource type with the columns the tutorials use, plus the profile settings
-//! and Entra's attribute mappings for `scimock provision`.
+//! and Entra's attribute mappings for `scimock provision`, rendered from the data of
+//! [`super::provisioning`] as written (or derived), not from the compiled configuration.
 
 use std::fmt::Write as _;
 
+use super::provisioning::{Apply, MappingSpec, ObjectSpec};
 use super::{Mapping, Profile};
-use crate::provision::config::{Apply, MappingSpec, ObjectSpec};
-use crate::provision::AppConfig;
 use crate::scim::ResourceKind;
 
 fn rule(row: &Mapping) -> String {
@@ -87,8 +87,7 @@ fn mappings(out: &mut String, title: &str, o: &ObjectSpec) {
 
 /// Entra's side of the app (`[provisioning]`, or the mappings derived without one).
 fn provisioning(out: &mut String, profile: &Profile) {
-    let config = AppConfig::for_profile(profile);
-    let spec = &config.spec;
+    let spec = profile.provisioning();
     let origin = if profile.spec().provisioning.is_some() {
         "[provisioning]"
     } else {

@@ -1,15 +1,17 @@
-//! The app's provisioning configuration (the `[provisioning]` TOML section): attribute
-//! mappings per object type, matching precedence, scoping filters, target object actions,
-//! assignment scope, `SkipOutOfScopeDeletions`, the accidental-deletion threshold and the
-//! PATCH dialect. Every field is documented in `docs/provision.md`.
-//!
-//! Model: *Tutorial - Customize Microsoft Entra attribute mappings in Application
-//! Provisioning* (<https://learn.microsoft.com/en-us/entra/identity/app-provisioning/customize-application-attributes>)
-//! and Graph's `attributeMapping` / `objectMapping` resources.
+//! The app's provisioning configuration, compiled: the `[provisioning]` section's data
+//! ([`crate::profile::provisioning`], owned by `profile/`) turned into what a cycle runs,
+//! with expressions parsed into [`Expr`]s, scoping filters loaded into [`ScopeFilter`]s
+//! and one source per mapping ([`AppConfig`], [`ObjectConfig`], [`Mapping`]); a profile's
+//! configuration ([`AppConfig::for_profile`]); and the section as TOML
+//! ([`AppConfig::to_toml`]). Every field is documented in `docs/provision.md`.
 
 use serde::{Deserialize, Serialize};
 
+use crate::entra::Dialect;
 use crate::expr::{self, Expr};
+use crate::profile::provisioning::{
+    all_actions, Action, Apply, AttrType, MappingSpec, ObjectSpec, ProvisioningSpec, SourceSpec,
+};
 use crate::profile::Profile;
 use crate::scope::ScopeFilter;
 
@@ -24,130 +26,6 @@ pub enum ConfigError {
     Mapping { target: String, problem: String },
     #[error("{object} scoping filter: {problem}")]
     Scope { object: String, problem: String },
-}
-
-/// "Sync only assigned users and groups" or "Sync all users and groups".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum ScopeMode {
-    #[default]
-    Assigned,
-    All,
-}
-
-/// Which PATCH shapes the job sends: the spine's [`crate::entra::Dialect`].
-pub use crate::entra::Dialect;
-
-/// "Apply this mapping".
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Apply {
-    /// Create and update (`flowType: Always`).
-    #[default]
-    Always,
-    /// Only during object creation (`flowType: ObjectAddOnly`).
-    Creation,
-}
-
-/// A target attribute's JSON type on the wire.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub enum AttrType {
-    #[default]
-    String,
-    Boolean,
-}
-
-/// One `[[provisioning.users.mappings]]` row as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MappingSpec {
-    pub target: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub constant: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expression: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub default: Option<String>,
-    #[serde(default)]
-    pub apply: Apply,
-    /// Matching precedence: 0 = not a matching attribute, 1 is tried first.
-    #[serde(default)]
-    pub matching: u32,
-    #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
-    pub kind: Option<AttrType>,
-    /// "Exact case?": a case-only change is exported only when true.
-    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub case_exact: bool,
-}
-
-/// Target object actions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Action {
-    Create,
-    Update,
-    Delete,
-}
-
-fn all_actions() -> Vec<Action> {
-    vec![Action::Create, Action::Update, Action::Delete]
-}
-
-fn yes() -> bool {
-    true
-}
-
-/// `[provisioning.users]` / `[provisioning.groups]` as written.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ObjectSpec {
-    #[serde(default = "yes")]
-    pub enabled: bool,
-    #[serde(default = "all_actions")]
-    pub actions: Vec<Action>,
-    /// Graph's `filter` shape: `{groups = [{name, clauses = [...]}]}`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scoping: Option<serde_json::Value>,
-    #[serde(default)]
-    pub mappings: Vec<MappingSpec>,
-}
-
-impl Default for ObjectSpec {
-    fn default() -> Self {
-        ObjectSpec {
-            enabled: true,
-            actions: all_actions(),
-            scoping: None,
-            mappings: Vec::new(),
-        }
-    }
-}
-
-/// The `[provisioning]` section as written.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ProvisioningSpec {
-    #[serde(default)]
-    pub scope: ScopeMode,
-    #[serde(default)]
-    pub dialect: Dialect,
-    #[serde(default)]
-    pub skip_out_of_scope_deletions: bool,
-    /// Accidental-deletion prevention; absent = off.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deletion_threshold: Option<u64>,
-    pub users: ObjectSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub groups: Option<ObjectSpec>,
-    /// Schema URIs a group create sends after the core Group URN. Empty by default: the
-    /// SCIM tutorial's Create Group example adds
-    /// `http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group`
-    /// ([`crate::entra::wire::ADSCIM_GROUP`]), which an RFC endpoint may refuse; list it
-    /// here for an app that expects it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub group_schemas: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -241,7 +119,7 @@ impl AppConfig {
     pub fn for_profile(profile: &Profile) -> AppConfig {
         match &profile.spec().provisioning {
             Some(p) => AppConfig::from_spec(p.clone()).unwrap_or_else(|e| {
-                // Profile::from_spec compiled this section already.
+                // Profile::from_spec made every check compiling does: a bug if reached.
                 tracing::error!("profile {}: [provisioning]: {e}", profile.id());
                 AppConfig::derived(profile)
             }),
@@ -249,35 +127,10 @@ impl AppConfig {
         }
     }
 
-    /// The mappings a profile's attributes imply: each target attribute gets its source
-    /// from the non-gallery SCIM app's defaults (entra-engine §2.3); targets with no
-    /// default source are left unmapped. The built-in profiles' `[provisioning]` sections
-    /// were written from this rule.
+    /// The mappings a profile's attributes imply ([`ProvisioningSpec::derived`]), compiled.
     pub fn derived(profile: &Profile) -> AppConfig {
-        let spec = profile.spec();
-        let users = spec
-            .users
-            .mapping
-            .iter()
-            .filter_map(|m| default_user_mapping(&m.path))
-            .collect();
-        let groups = spec.groups.as_ref().map(|g| ObjectSpec {
-            mappings: g
-                .mapping
-                .iter()
-                .filter_map(|m| default_group_mapping(&m.path))
-                .collect(),
-            ..ObjectSpec::default()
-        });
-        let p = ProvisioningSpec {
-            users: ObjectSpec {
-                mappings: users,
-                ..ObjectSpec::default()
-            },
-            groups,
-            ..ProvisioningSpec::default()
-        };
-        // The defaults are fixed strings that parse; a failure here is a bug in this table.
+        let p = ProvisioningSpec::derived(profile.spec());
+        // The defaults are fixed strings that parse; a failure here is a bug in that table.
         AppConfig::from_spec(p.clone()).unwrap_or_else(|e| {
             tracing::error!("built-in provisioning mappings: {e}");
             AppConfig {
@@ -310,83 +163,6 @@ impl AppConfig {
     }
 }
 
-/// The default `active` expression of the non-gallery app.
-pub const ACTIVE_EXPRESSION: &str =
-    r#"Switch([IsSoftDeleted], , "False", "True", "True", "False")"#;
-
-fn row(target: &str, source: &str) -> MappingSpec {
-    MappingSpec {
-        target: target.to_owned(),
-        source: Some(source.to_owned()),
-        ..MappingSpec::default()
-    }
-}
-
-/// Target (as the profile spells it, case-insensitive) → the non-gallery default source.
-fn default_user_mapping(target: &str) -> Option<MappingSpec> {
-    const ENT: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:user:";
-    let t = target.to_ascii_lowercase();
-    let source = match t.as_str() {
-        "username" => {
-            return Some(MappingSpec {
-                matching: 1,
-                ..row(target, "userPrincipalName")
-            })
-        }
-        "active" => {
-            return Some(MappingSpec {
-                target: target.to_owned(),
-                expression: Some(ACTIVE_EXPRESSION.to_owned()),
-                kind: Some(AttrType::Boolean),
-                ..MappingSpec::default()
-            })
-        }
-        "name.formatted" => {
-            return Some(MappingSpec {
-                target: target.to_owned(),
-                expression: Some(r#"Join(" ", [givenName], [surname])"#.to_owned()),
-                ..MappingSpec::default()
-            })
-        }
-        "displayname" => "displayName",
-        "title" => "jobTitle",
-        "emails[type eq \"work\"].value" => "mail",
-        "preferredlanguage" => "preferredLanguage",
-        // ‘name.giveName’ is how one seed table spells givenName; it maps the same way.
-        "name.givenname" | "name.givename" => "givenName",
-        "name.familyname" => "surname",
-        "addresses[type eq \"work\"].formatted" => "physicalDeliveryOfficeName",
-        "addresses[type eq \"work\"].streetaddress" => "streetAddress",
-        "addresses[type eq \"work\"].locality" => "city",
-        "addresses[type eq \"work\"].region" => "state",
-        "addresses[type eq \"work\"].postalcode" => "postalCode",
-        "addresses[type eq \"work\"].country" => "country",
-        "phonenumbers[type eq \"work\"].value" => "telephoneNumber",
-        "phonenumbers[type eq \"mobile\"].value" => "mobile",
-        "phonenumbers[type eq \"fax\"].value" => "facsimileTelephoneNumber",
-        "externalid" => "mailNickname",
-        _ => match t.strip_prefix(ENT) {
-            Some("employeenumber") => "employeeId",
-            Some("department") => "department",
-            Some("manager") => "manager",
-            _ => return None,
-        },
-    };
-    Some(row(target, source))
-}
-
-fn default_group_mapping(target: &str) -> Option<MappingSpec> {
-    match target.to_ascii_lowercase().as_str() {
-        "displayname" => Some(MappingSpec {
-            matching: 1,
-            ..row(target, "displayName")
-        }),
-        "externalid" => Some(row(target, "objectId")),
-        "members" => Some(row(target, "members")),
-        _ => None,
-    }
-}
-
 fn compile_object(object: &str, spec: &ObjectSpec) -> Result<ObjectConfig, ConfigError> {
     let scoping = match &spec.scoping {
         Some(v) => ScopeFilter::from_json(&v.to_string()).map_err(|e| ConfigError::Scope {
@@ -409,27 +185,17 @@ fn compile_object(object: &str, spec: &ObjectSpec) -> Result<ObjectConfig, Confi
 }
 
 fn compile_mapping(m: &MappingSpec) -> Result<Mapping, ConfigError> {
-    let bad = |problem: &str| ConfigError::Mapping {
+    let bad = |problem: String| ConfigError::Mapping {
         target: m.target.clone(),
-        problem: problem.to_owned(),
+        problem,
     };
-    if m.target.trim().is_empty() {
-        return Err(bad("empty target attribute"));
-    }
-    let source = match (&m.source, &m.constant, &m.expression) {
-        (Some(s), None, None) => MappingSource::Direct(s.clone()),
-        (None, Some(c), None) => MappingSource::Constant(c.clone()),
-        (None, None, Some(e)) => {
-            MappingSource::Expression(Box::new(expr::parse(e).map_err(|e| bad(&e.to_string()))?))
-        }
-        _ => {
-            return Err(bad(
-                "give exactly one of `source`, `constant`, `expression`",
-            ))
+    let source = match m.checked_source().map_err(|p| bad(p.to_owned()))? {
+        SourceSpec::Direct(s) => MappingSource::Direct(s.to_owned()),
+        SourceSpec::Constant(c) => MappingSource::Constant(c.to_owned()),
+        SourceSpec::Expression(e) => {
+            MappingSource::Expression(Box::new(expr::parse(e).map_err(|e| bad(e.to_string()))?))
         }
     };
-    let reference =
-        matches!(&source, MappingSource::Direct(s) if s.eq_ignore_ascii_case("manager"));
     let members = matches!(&source, MappingSource::Direct(s) if s.eq_ignore_ascii_case("members"))
         && m.target.eq_ignore_ascii_case("members");
     let soft_delete = match (&m.source, &m.expression) {
@@ -444,9 +210,6 @@ fn compile_mapping(m: &MappingSpec) -> Result<Mapping, ConfigError> {
         } else {
             AttrType::String
         });
-    if reference && m.matching > 0 {
-        return Err(bad("a reference attribute cannot be a matching attribute"));
-    }
     Ok(Mapping {
         target: m.target.clone(),
         source,
@@ -454,7 +217,7 @@ fn compile_mapping(m: &MappingSpec) -> Result<Mapping, ConfigError> {
         apply: m.apply,
         matching: m.matching,
         kind,
-        reference,
+        reference: m.is_reference(),
         soft_delete,
         members,
         case_exact: m.case_exact,
@@ -567,6 +330,45 @@ expression = "Join(\" \", [givenName]"
                 .contains("[provisioning]: mapping for `title`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_section_refused_when_compiled_is_refused_with_the_same_words_when_the_profile_loads() {
+        let scoping = r#"scoping = { groups = [{ name = "x", clauses = [{ sourceOperandName = "department", operatorName = "REGEX MATCH", targetOperand = { values = ["(?<=a)b"] } }] }] }"#;
+        for (from, to) in [
+            (
+                r#"{ target = "title", source = "jobTitle" }"#,
+                r#"{ target = "title", expression = "Join(" }"#,
+            ),
+            (
+                r#"{ target = "title", source = "jobTitle" }"#,
+                r#"{ target = " ", source = "jobTitle" }"#,
+            ),
+            (
+                r#"{ target = "title", source = "jobTitle" }"#,
+                r#"{ target = "title", source = "jobTitle", constant = "x" }"#,
+            ),
+            (
+                r#"{ target = "title", source = "jobTitle" }"#,
+                r#"{ target = "title", source = "manager", matching = 2 }"#,
+            ),
+            (
+                "[provisioning.users]\n",
+                &format!("[provisioning.users]\n{scoping}\n"),
+            ),
+        ] {
+            let e = edited_entra_generic(from, to).unwrap_err().to_string();
+            let (_, text) = crate::profile::BUILTIN
+                .iter()
+                .find(|(id, _)| *id == "entra-generic")
+                .unwrap();
+            let compiled = AppConfig::from_toml(&text.replacen(from, to, 1)).unwrap_err();
+            assert_eq!(
+                e,
+                format!("profile `entra-generic`: [provisioning]: {compiled}"),
+                "{to}"
+            );
+        }
     }
 
     #[test]

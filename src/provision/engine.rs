@@ -19,6 +19,7 @@ use super::{CycleReport, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 use crate::entra::{consequence, TransportError};
 use crate::expr::{Evaluator, Outcome, Source, Value as ExprValue};
+use crate::profile::provisioning::Apply;
 
 /// A failed call, with what the log needs.
 #[derive(Debug, Clone)]
@@ -247,8 +248,7 @@ impl Cycle<'_> {
             ev = ev.with_default_domain(d.clone());
         }
         for m in mappings {
-            if m.reference || m.members || (!creating && m.apply == super::config::Apply::Creation)
-            {
+            if m.reference || m.members || (!creating && m.apply == Apply::Creation) {
                 continue;
             }
             let value = match &m.source {

@@ -13,7 +13,7 @@ use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 
-use super::config::{Action as TargetAction, ObjectConfig};
+use super::config::ObjectConfig;
 use super::directory::{group_source, Group};
 use super::engine::{list_hits, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
@@ -21,6 +21,7 @@ use super::state::Link;
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::wire::{self, Change};
+use crate::profile::provisioning::Action as TargetAction;
 use crate::scim::ResourceKind;
 
 /// A group's sync in progress.

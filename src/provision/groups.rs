@@ -3,12 +3,12 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
-use super::config::{Action as TargetAction, ScopeMode};
 use super::directory::{group_source, Directory, Group};
 use super::engine::{Cycle, Draft};
 use super::group_sync::GroupSync;
 use super::log::{Action, Status};
 use super::writes::{Chunk, DeleteSync, MembershipSync};
+use crate::profile::provisioning::{Action as TargetAction, ScopeMode};
 use crate::scim::ResourceKind;
 
 impl Cycle<'_> {

@@ -1,7 +1,8 @@
 //! `scimock provision`: Entra's provisioning cycles, simulated against any SCIM endpoint.
 //!
 //! Owns the provisioning engine: the directory input ([`directory`], Graph JSON), the
-//! app configuration ([`config`], the `[provisioning]` TOML section), one cycle per
+//! compiled app configuration ([`config`]: it compiles the `[provisioning]` TOML section,
+//! whose data [`crate::profile::provisioning`] owns), one cycle per
 //! entra-engine §4.1 ([`Engine::run_cycle`]), the state kept between cycles ([`state`]),
 //! the requests in Entra's wire shapes ([`wire`]) and the provisioning logs ([`log`]).
 //! Expressions and scoping filters come from [`crate::expr`] and [`crate::scope`]; HTTP
@@ -62,7 +63,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-pub use config::{AppConfig, ConfigError, Dialect, ScopeMode};
+// Data of the section that callers name here (owned by entra and profile::provisioning).
+pub use crate::entra::Dialect;
+pub use crate::profile::provisioning::ScopeMode;
+pub use config::{AppConfig, ConfigError};
 pub use directory::{Directory, DirectoryError};
 pub use log::Entry;
 pub use ondemand::OnDemandError;
@@ -73,6 +77,7 @@ pub use users::UserScope;
 
 use crate::clock::{Clock, IdGenerator, RandomIds, SystemClock};
 use crate::entra::RetryPolicy;
+use crate::profile::provisioning::Action as TargetAction;
 use engine::Cycle;
 use state::DisableReason;
 use workers::{Key, Meter, Shared, Throttle};
@@ -565,7 +570,7 @@ impl Engine {
             match by_id.get(id.as_str()) {
                 None => {
                     let managed = link.disabled != Some(DisableReason::OutOfScope);
-                    if managed && self.config.users.allows(config::Action::Delete) {
+                    if managed && self.config.users.allows(TargetAction::Delete) {
                         plan.push(Deprov::DeleteUser(id.clone()));
                     } else {
                         plan.push(Deprov::Drop(id.clone()));

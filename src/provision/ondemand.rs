@@ -4,7 +4,7 @@
 //! without touching anyone else, in the legacy dialect (the `aadOptscim062020` flag is not
 //! applied on demand).
 
-use super::config::{AppConfig, Dialect};
+use super::config::AppConfig;
 use super::directory::Directory;
 use super::engine::Draft;
 use super::log::{Action, Status, StepType};
@@ -12,6 +12,7 @@ use super::state::State;
 use super::target::Target;
 use super::workers::Throttle;
 use super::{CycleReport, Engine};
+use crate::entra::Dialect;
 
 /// Why an on-demand run could not start.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

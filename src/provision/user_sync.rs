@@ -15,7 +15,6 @@ use std::collections::{BTreeMap, VecDeque};
 
 use serde_json::{Map, Value};
 
-use super::config::Action as TargetAction;
 use super::directory::{user_source, User};
 use super::engine::{list_hits, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
@@ -24,6 +23,7 @@ use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::users::UserScope;
 use super::wire::{self, Change};
+use crate::profile::provisioning::Action as TargetAction;
 use crate::scim::ResourceKind;
 
 /// A user's sync in progress.

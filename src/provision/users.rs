@@ -5,7 +5,6 @@ use std::collections::VecDeque;
 
 use serde_json::{Map, Value};
 
-use super::config::{Action as TargetAction, ScopeMode};
 use super::directory::{user_source, Directory, User};
 use super::engine::{Cycle, Draft};
 use super::log::{Action, Status, StepType};
@@ -14,6 +13,7 @@ use super::target::Request;
 use super::user_sync::UserSync;
 use super::wire;
 use super::writes::{DeleteSync, PatchSync, Purpose};
+use crate::profile::provisioning::{Action as TargetAction, ScopeMode};
 use crate::scim::ResourceKind;
 
 /// Why a user is, or is not, in scope.

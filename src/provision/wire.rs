@@ -5,10 +5,11 @@
 
 use serde_json::{json, Map, Value};
 
-use super::config::{AttrType, Dialect};
 use crate::entra::wire::{
     member_path, ENTERPRISE_USER as ENTERPRISE, GROUP_SCHEMA, PATCH_OP, USER_SCHEMA,
 };
+use crate::entra::Dialect;
+use crate::profile::provisioning::AttrType;
 
 /// A mapping target path.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -54,8 +54,9 @@
 //! `expect.headers` and `cleanup` may hold `${name}` (a var or capture), `${uuid}` (a fresh
 //! UUID v4), `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`), `${dialect}`, or a
 //! run-wide variable: `${match_attr}` (the matching attribute, `userName` unless a profile
-//! says otherwise), `${required_attrs}`, `${profile_extension}` ([`target::profile_vars`]);
-//! `$${` is a literal `${`. A missing variable fails the step with a `capture` finding.
+//! says otherwise), `${required_attrs}`, `${profile_extension}`, taken from `--profile`
+//! by [`Profile::run_vars`](crate::profile::Profile::run_vars); `$${` is a literal `${`.
+//! A missing variable fails the step with a `capture` finding.
 //!
 //! **Flow**: steps run in order; after the first failed step the rest of that scenario is
 //! skipped, other scenarios still run. Cleanup requests run last, newest first, and never
@@ -97,7 +98,6 @@ pub mod result;
 pub mod runner;
 pub mod scenario;
 mod step;
-pub mod target;
 
 pub use crate::entra::TransportError;
 pub use check::{Finding, Severity};
