@@ -8,6 +8,7 @@ mod faults;
 mod fidelity;
 mod filter;
 mod hardening;
+mod hostile;
 mod html_report;
 mod isolation;
 mod limits;
