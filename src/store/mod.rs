@@ -22,6 +22,7 @@ pub(crate) mod bounds;
 pub mod durable;
 mod indexes;
 mod load;
+mod match_index;
 mod member_op;
 mod membership;
 mod query;
@@ -103,7 +104,7 @@ pub struct Store {
     users: Arc<ResourceSchema>,
     groups: Arc<ResourceSchema>,
     /// Extra indexes for a profile's matching attributes, empty; every new state gets them.
-    matching: Vec<indexes::MatchIndex>,
+    matching: Vec<match_index::MatchIndex>,
     generation: AtomicU64,
 }
 
@@ -149,7 +150,7 @@ impl Store {
         paths: impl IntoIterator<Item = &'p str>,
     ) -> Self {
         for path in paths {
-            if let Some(index) = indexes::MatchIndex::for_path(kind, path) {
+            if let Some(index) = match_index::MatchIndex::for_path(kind, path) {
                 self.matching.push(index);
             }
         }
