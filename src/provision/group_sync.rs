@@ -8,6 +8,9 @@
 //!               1 hit ─────────────► linked, Patch (the answer was the read) ─► done
 //!               2+ hits ───────────► DuplicateTargetEntries ─► done
 //! ```
+//!
+//! As for users, the PATCH carries what differs from the group read back (without its
+//! members), not from what was last sent.
 
 use std::collections::VecDeque;
 
@@ -41,7 +44,7 @@ enum Stage {
         rest: VecDeque<(Request, String)>,
     },
     Create,
-    Read(Vec<Change>),
+    Read,
     Patch(Vec<Change>),
 }
 
@@ -148,22 +151,30 @@ impl GroupSync {
             },
         );
         if changes.is_empty() {
-            let mut details = Map::new();
-            details.insert("SkipReason".into(), Value::String("RedundantExport".into()));
-            let desc = format!("The state of the group in both the source and target systems already match. No change to the Group '{}' currently needs to be made.", self.d.name);
-            self.d.step_with(
-                "EntrySynchronizationSkip",
-                StepType::Export,
-                Status::Skipped,
-                desc,
-                details,
-            );
-            c.succeeded(&self.source_id);
-            c.finish(self.d, Action::Other, Status::Skipped, None);
-            return Need::Done;
+            return self.redundant(c);
         }
         // The matching query just read the group: no second read.
         self.patch(c, changes, false)
+    }
+
+    /// Source and target already agree: logged `Skipped`/`RedundantExport`, nothing sent.
+    fn redundant(mut self, c: &mut Cycle<'_>) -> Need<GroupSync> {
+        let mut details = Map::new();
+        details.insert("SkipReason".into(), Value::String("RedundantExport".into()));
+        let desc = format!("The state of the group in both the source and target systems already match. No change to the Group '{}' currently needs to be made.", self.d.name);
+        self.d.step_with(
+            "EntrySynchronizationSkip",
+            StepType::Export,
+            Status::Skipped,
+            desc,
+            details,
+        );
+        if let Some(l) = c.state.groups.get_mut(&self.source_id) {
+            l.exported.extend(self.desired.iter().cloned());
+        }
+        c.succeeded(&self.source_id);
+        c.finish(self.d, Action::Other, Status::Skipped, None);
+        Need::Done
     }
 
     /// PATCH the changes, read by id first when `read` (and the knob).
@@ -174,7 +185,7 @@ impl GroupSync {
         }
         if read && c.knobs.read_before_update {
             let request = Request::read("Groups", &self.d.target_id);
-            return Need::Send(self.with(Stage::Read(changes)), request);
+            return Need::Send(self.with(Stage::Read), request);
         }
         let request = patch_request(c, &self.d.target_id, &changes);
         Need::Send(self.with(Stage::Patch(changes)), request)
@@ -197,7 +208,7 @@ impl Machine for GroupSync {
                 let (action, step, verb) = match self.stage {
                     Stage::Match { .. } => (Action::Create, "EntrySynchronizationAdd", "match"),
                     Stage::Create => (Action::Create, "EntryExportAdd", "create"),
-                    Stage::Read(_) | Stage::Patch(_) => {
+                    Stage::Read | Stage::Patch(_) => {
                         (Action::Update, "EntryExportUpdate", "update")
                     }
                 };
@@ -301,15 +312,35 @@ impl Machine for GroupSync {
                 c.finish(d, Action::Create, Status::Success, None);
                 Need::Done
             }
-            Stage::Read(changes) => {
-                let request = patch_request(c, &d.target_id, &changes);
+            Stage::Read => {
+                let Some(cfg) = groups(c) else {
+                    return Need::Done;
+                };
+                if !answer.json.is_object() {
+                    let f = Failure::engine(
+                        "ServiceIncompatible",
+                        format!(
+                            "the group read back is not a SCIM resource: {}",
+                            answer.text
+                        ),
+                    );
+                    c.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
+                    return Need::Done;
+                }
+                // What the target holds now decides the PATCH.
+                let changes =
+                    Cycle::diff(&cfg.mappings, &desired, |p| wire::extract(&answer.json, p));
                 let s = GroupSync {
                     d,
                     source_id,
                     desired,
-                    stage: Stage::Patch(changes),
+                    stage: Stage::Create,
                 };
-                Need::Send(s, request)
+                if changes.is_empty() {
+                    return s.redundant(c);
+                }
+                let request = patch_request(c, &s.d.target_id, &changes);
+                Need::Send(s.with(Stage::Patch(changes)), request)
             }
             Stage::Patch(changes) => {
                 d.changes(&changes);

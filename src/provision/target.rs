@@ -28,9 +28,16 @@ impl Request {
         }
     }
 
-    /// `GET /{endpoint}/{id}`, the id encoded as one path segment.
+    /// `GET /{endpoint}/{id}`, the id encoded as one path segment; a group is read
+    /// without its members, as Entra reads it (docs/entra.md §1.11:
+    /// `GET /Groups/{id}?excludedAttributes=members`).
     pub fn read(endpoint: &str, id: &str) -> Request {
-        Request::get(wire::resource_path(endpoint, id))
+        let path = wire::resource_path(endpoint, id);
+        Request::get(if endpoint == "Groups" {
+            format!("{path}?excludedAttributes=members")
+        } else {
+            path
+        })
     }
 
     /// `PATCH /{endpoint}/{id}` with `body`, the id encoded as one path segment.
@@ -80,8 +87,16 @@ pub struct Target(Inner);
 #[derive(Debug)]
 enum Inner {
     Http(Box<Client>),
-    DryRun(AtomicU64),
+    DryRun(DryRun),
     InProcess(Box<InProcess>),
+}
+
+/// A dry run's memory: ids handed out, and each object as created and patched, so a read
+/// back answers what was sent (an empty, accepting endpoint that keeps what it is given).
+#[derive(Debug, Default)]
+struct DryRun {
+    next: AtomicU64,
+    objects: std::sync::Mutex<std::collections::BTreeMap<String, Value>>,
 }
 
 /// scimock's own SCIM server inside this process: each request goes through the server's
@@ -162,7 +177,7 @@ impl Target {
     }
 
     pub fn dry_run() -> Target {
-        Target(Inner::DryRun(AtomicU64::new(0)))
+        Target(Inner::DryRun(DryRun::default()))
     }
 
     pub fn is_dry_run(&self) -> bool {
@@ -184,7 +199,7 @@ impl Target {
                     json,
                 })
             }
-            Inner::DryRun(next) => Ok(dry_answer(req, next)),
+            Inner::DryRun(dry) => Ok(dry.answer(req)),
             Inner::InProcess(p) => Ok(p.answer(req)),
         }
     }
@@ -227,35 +242,74 @@ impl InProcess {
     }
 }
 
-fn dry_answer(req: &Request, next: &AtomicU64) -> Response {
-    let (status, json) = match req.method {
-        "GET" if req.path.contains("filter=") => (
-            200,
-            json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-                   "totalResults": 0, "Resources": [], "startIndex": 1, "itemsPerPage": 20}),
-        ),
-        "GET" => (
-            200,
-            json!({"id": req.path.rsplit('/').next().unwrap_or_default()}),
-        ),
-        "POST" => {
-            let n = next.fetch_add(1, Ordering::Relaxed) + 1;
-            let mut body = req.body.clone().unwrap_or_else(|| json!({}));
-            if let Value::Object(m) = &mut body {
-                m.insert("id".into(), Value::String(format!("dry-run-{n}")));
+impl DryRun {
+    fn answer(&self, req: &Request) -> Response {
+        let mut objects = self.objects.lock().unwrap_or_else(|e| e.into_inner());
+        let path = req.path.split('?').next().unwrap_or_default();
+        let (status, json) = match req.method {
+            "GET" if req.path.contains("filter=") => (
+                200,
+                json!({"schemas": [crate::scim::urn::LIST_RESPONSE],
+                       "totalResults": 0, "Resources": [], "startIndex": 1, "itemsPerPage": 20}),
+            ),
+            "GET" => (
+                200,
+                objects
+                    .get(path)
+                    .cloned()
+                    .unwrap_or_else(|| json!({"id": path.rsplit('/').next().unwrap_or_default()})),
+            ),
+            "POST" => {
+                let n = self.next.fetch_add(1, Ordering::Relaxed) + 1;
+                let id = format!("dry-run-{n}");
+                let mut body = req.body.clone().unwrap_or_else(|| json!({}));
+                if let Value::Object(m) = &mut body {
+                    m.insert("id".into(), Value::String(id.clone()));
+                }
+                objects.insert(format!("{path}/{id}"), body.clone());
+                (201, body)
             }
-            (201, body)
+            "PATCH" => {
+                if let (Some(object), Some(body)) = (objects.get_mut(path), &req.body) {
+                    patch_in_place(path, object, body);
+                }
+                (204, Value::Null)
+            }
+            "DELETE" => {
+                objects.remove(path);
+                (204, Value::Null)
+            }
+            _ => (204, Value::Null),
+        };
+        Response {
+            status,
+            retry_after: None,
+            text: if json.is_null() {
+                String::new()
+            } else {
+                json.to_string()
+            },
+            json,
         }
-        _ => (204, Value::Null),
+    }
+}
+
+/// Applies a PATCH the engine sent to a dry run's copy with scimock's own PATCH engine (the
+/// Entra dialect, member operations left out); one it cannot apply leaves the copy as it was.
+fn patch_in_place(path: &str, object: &mut Value, body: &Value) {
+    let Ok(request) = serde_json::from_value::<crate::scim::PatchRequest>(body.clone()) else {
+        return;
     };
-    Response {
-        status,
-        retry_after: None,
-        text: if json.is_null() {
-            String::new()
-        } else {
-            json.to_string()
-        },
-        json,
+    let (schema, members_attr) = if path.starts_with("/Groups") {
+        (crate::scim::schema::group_resource(), Some("members"))
+    } else {
+        (crate::scim::schema::user_resource(), None)
+    };
+    let options = crate::patch::PatchOptions {
+        strict_rfc: false,
+        members_attr,
+    };
+    if let Ok(out) = crate::patch::apply(object, &request, &schema, &options) {
+        *object = out.resource;
     }
 }

@@ -8,8 +8,16 @@
 //!               2+ hits ───────────► DuplicateTargetEntries ─► done
 //! ```
 //!
-//! Nothing to change ends at once: a linked user is not logged (incremental cycles only
-//! read changes), a matched one is logged `Skipped`/`RedundantExport`.
+//! Read-back is the basis of the update (docs/provision.md, "One cycle": Entra compares the
+//! evaluated source with the target state it reads back and skips with `RedundantExport` when
+//! they match — Graph *synchronizationJob: provisionOnDemand*): the PATCH carries each attribute
+//! whose value differs from what the target returned — `Add` where the target has none,
+//! `Replace` where it differs (case-insensitively unless the mapping is case-exact) — so an
+//! attribute the endpoint lost is sent again whenever the user is processed. Whether a linked
+//! user is processed at all is the incremental cycle's question ("did the source change?"),
+//! answered from the values last processed (the link's `exported`, standing in for Graph's
+//! delta); nothing to process ends at once and is not logged. With nothing to change after
+//! the read, the user is logged `Skipped`/`RedundantExport`.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -75,6 +83,7 @@ impl UserSync {
                     return Need::Done;
                 }
             };
+            // The delta: is the user to be processed this cycle?
             let changes = Cycle::diff(mappings, &desired, |p| link.exported.get(p).cloned());
             if changes.is_empty() && link.disabled.is_none() && !c.state.escrows.contains_key(&u.id)
             {
@@ -203,9 +212,14 @@ impl UserSync {
         self.update(c, update, false)
     }
 
-    /// An update decided: skip it when nothing changed, else read the object first
-    /// (`read`, and the knob) and PATCH.
+    /// An update decided: read the object first (`read`, and the knob) and diff against
+    /// what it holds; skip it when nothing differs, else PATCH.
     fn update(mut self, c: &mut Cycle<'_>, update: Update, read: bool) -> Need<UserSync> {
+        let allowed = c.config.users.allows(TargetAction::Update);
+        if read && allowed && c.knobs.read_before_update {
+            let request = Request::read("Users", &update.target_id);
+            return Need::Send(self.with(Stage::Read(update)), request);
+        }
         if update.changes.is_empty() {
             let desc = format!("The state of the user in both the source and target systems already match. No change to the User '{}' currently needs to be made.", self.d.name);
             let mut details = Map::new();
@@ -221,7 +235,7 @@ impl UserSync {
             c.finish(self.d, Action::Other, Status::Skipped, None);
             return Need::Done;
         }
-        if !c.config.users.allows(TargetAction::Update) {
+        if !allowed {
             self.d.step(
                 "EntrySynchronizationSkip",
                 StepType::Export,
@@ -230,10 +244,6 @@ impl UserSync {
             );
             c.finish(self.d, Action::Other, Status::Skipped, None);
             return Need::Done;
-        }
-        if read && c.knobs.read_before_update {
-            let request = Request::read("Users", &update.target_id);
-            return Need::Send(self.with(Stage::Read(update)), request);
         }
         let request = patch(c, &update);
         Need::Send(self.with(Stage::Patch(update)), request)
@@ -391,15 +401,27 @@ impl Machine for UserSync {
                 c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
                 Need::Done
             }
-            (Stage::Read(update), Ok(_)) => {
-                let request = patch(c, &update);
+            (Stage::Read(update), Ok(r)) => {
+                if !r.json.is_object() {
+                    let f = Failure::engine(
+                        "ServiceIncompatible",
+                        format!("the user read back is not a SCIM resource: {}", r.text),
+                    );
+                    c.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);
+                    return Need::Done;
+                }
+                // What the target holds now, not what was last sent, decides the PATCH.
+                let changes = Cycle::diff(&c.config.users.mappings, &update.desired, |p| {
+                    wire::extract(&r.json, p)
+                });
+                let update = Update { changes, ..update };
                 let s = UserSync {
                     d,
                     source_id,
                     source,
-                    stage: Stage::Patch(update),
+                    stage: Stage::Create { create: Vec::new() },
                 };
-                Need::Send(s, request)
+                s.update(c, update, false)
             }
             (Stage::Read(_) | Stage::Patch(_), Err(f)) => {
                 c.fail(d, Action::Update, "EntryExportUpdate", "update", f, false);

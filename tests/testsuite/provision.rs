@@ -11,7 +11,7 @@ use scimock::provision::{
     log, AppConfig, CycleReport, Dialect, Directory, Engine, Knobs, State, Target,
 };
 use scimock::MockServer;
-use serde_json::Value;
+use serde_json::{json, Value};
 
 const ADA: &str = "7d1c5a52-0001-4c6e-9a61-000000000001";
 const CAROL: &str = "7d1c5a52-0003-4c6e-9a61-000000000003";
@@ -1153,4 +1153,75 @@ fn cli_csv_into_a_directory_writes_the_portal_three_files() {
         }
     }
     assert!(props.contains(",userName,,ada@contoso.com"), "{props}");
+}
+
+/// Read-back is the truth (docs/provision.md, "One cycle": Entra compares the evaluated
+/// source with the target state it reads back): an attribute the endpoint lost is sent again, as
+/// `Add`, the next time the user is processed, and the log shows it; a user whose source
+/// did not change is not processed at all.
+#[test]
+fn an_attribute_the_endpoint_lost_is_added_again_when_the_user_is_processed() {
+    use crate::support::Http;
+    let mock = mock();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let first = rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut state));
+    assert_eq!(first.stats.failed, 0);
+    // The endpoint loses Ada's title and Bob's title (a server keeping only some attributes).
+    let http = Http::to(&mock, "t");
+    for name in ["ada@contoso.com", "bob@contoso.com"] {
+        let id = by_user_name(&mock.users(), name)["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let lose = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{"op": "remove", "path": "title"}]});
+        let a = rt.block_on(http.send("PATCH", &format!("/Users/{id}"), Some(&lose)));
+        assert!(a.status < 300, "{a:?}");
+    }
+    assert!(by_user_name(&mock.users(), "ada@contoso.com")
+        .get("title")
+        .is_none());
+    // Ada's department changes in the source, so Ada is processed; Bob's source does not.
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture_path("directory.json")).unwrap())
+            .unwrap();
+    let ada = v["users"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|u| u["id"] == ADA)
+        .unwrap();
+    ada["department"] = json!("Platform");
+    let changed = Directory::from_value(&v).unwrap();
+    let second = rt.block_on(engine.run_cycle(&target, &changed, &mut state));
+    assert_eq!(second.stats.failed, 0, "{:#?}", second.entries);
+    let patch = second
+        .requests
+        .iter()
+        .find(|r| r.method == "PATCH")
+        .expect("Ada is PATCHed");
+    let ops = &patch.body.as_ref().unwrap()["Operations"];
+    assert!(
+        ops.as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o["op"] == "Add" && o["path"] == "title" && o["value"] == "Engineer"),
+        "the lost title goes back as Add: {ops}"
+    );
+    let logged = &entry_for(&second, ADA)[0].modified_properties;
+    assert!(
+        logged.iter().any(|p| p.display_name == "title"),
+        "{logged:?}"
+    );
+    assert_eq!(
+        by_user_name(&mock.users(), "ada@contoso.com")["title"],
+        "Engineer"
+    );
+    // Bob was not processed: Entra reads only changed objects (no delta, no request).
+    assert!(by_user_name(&mock.users(), "bob@contoso.com")
+        .get("title")
+        .is_none());
 }
