@@ -48,6 +48,9 @@ pub(crate) struct ReplayArgs {
     /// The endpoint does not provision groups: skip group scenarios.
     #[arg(long)]
     no_groups: bool,
+    /// Do not read users and groups back after each write (no `read-back` findings).
+    #[arg(long)]
+    no_read_back: bool,
     /// The vendor profile the endpoint implements (built-in id or TOML file): runs that
     /// vendor's scenarios and probes its matching attribute.
     #[arg(long, value_name = "ID")]
@@ -101,6 +104,7 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     let mut config =
         RunnerConfig::new(tenant_url.unwrap_or_else(|| "http://127.0.0.1/scim/v2".into()));
     args.client.configure(&mut config);
+    config.read_back = !args.no_read_back;
     config.dialects = match args.dialect {
         None => Vec::new(),
         Some(DialectArg::Legacy) => vec![Dialect::Legacy],

@@ -35,6 +35,9 @@ pub(crate) struct ValidateArgs {
     /// Leave out group tests (the Validator's "Enable Group Tests" unticked).
     #[arg(long)]
     no_groups: bool,
+    /// Do not read users and groups back after each write (no `read-back` findings).
+    #[arg(long)]
+    no_read_back: bool,
     /// Send JSON booleans, URL profileUrl values and %22 quotes instead of the Validator's
     /// string "True", non-URI profileUrl and raw quotes.
     #[arg(long)]
@@ -113,6 +116,7 @@ fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
     info.dialect = Some(Dialect::AadOptscim062020.as_str().to_owned());
     let mut config = RunnerConfig::new(url);
     args.client.configure(&mut config);
+    config.read_back = !args.no_read_back;
     // The Validator speaks lowercase ops and JSON booleans in PATCH.
     config.dialects = vec![Dialect::AadOptscim062020];
     config.concurrency = 1;

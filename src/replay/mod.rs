@@ -79,6 +79,12 @@
 //!   `--retries-on-429` and `--max-retry-after`).
 //! - `id-changed`: `/Users/{id}` or `/Groups/{id}` answering with another `id`.
 //! - `group-patch-body`: a group PATCH answering 200 with the full member list (warning).
+//! - `read-back`: after every 2xx `POST`, `PUT` or `PATCH` of a user or group, the resource is
+//!   read back and every attribute, element or member that was not stored as sent is a
+//!   failure (Entra sends it again each time it processes the object), with the
+//!   normalisations RFC 7643/7644 allow (case, `"True"` for `true`, a bare reference for
+//!   `{"value": …}`, `""` as clearing, server-assigned `id`/`meta`); a resource that cannot be
+//!   read back is a warning. `RunnerConfig::read_back` turns it off.
 //!
 //! # Report JSON (format 1)
 //!
@@ -93,6 +99,7 @@
 pub mod check;
 pub mod detail;
 mod policy;
+mod readback;
 pub mod report;
 pub mod result;
 pub mod runner;

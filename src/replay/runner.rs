@@ -41,6 +41,9 @@ pub struct RunnerConfig {
     /// The most bytes of one response body read (default 16 MiB); a larger body fails
     /// its step with a `transport` finding and nothing more is read.
     pub max_body: usize,
+    /// Read each user or group back after a 2xx write and report every attribute that was
+    /// not stored as sent (`read-back` findings; default on).
+    pub read_back: bool,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
@@ -73,6 +76,7 @@ impl RunnerConfig {
             timeout: crate::entra::DEFAULT_TIMEOUT,
             max_timeouts_in_a_row: crate::entra::DEFAULT_MAX_TIMEOUTS,
             max_body: crate::entra::DEFAULT_MAX_BODY,
+            read_back: true,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
             retry: RetryPolicy::default(),
@@ -480,6 +484,14 @@ impl Runner {
                 out.findings.splice(0..0, rate_limited);
                 if !out.findings.iter().any(|f| f.severity == Severity::Failure) {
                     capture(step, json.as_ref(), &headers, vars, &mut out.findings);
+                }
+                // After the captures, so a write whose values were lost is still cleaned up.
+                let written = super::readback::resource_of(&method, &prepared.path, json.as_ref())
+                    .filter(|_| self.config.read_back && (200..300).contains(&status));
+                if let (Some(resource), Some(sent)) = (written, &prepared.body) {
+                    let stored =
+                        super::readback::read_back(&self.client, &resource, &method, sent).await;
+                    out.findings.extend(stored);
                 }
                 out.response = Some(ReceivedResponse {
                     status,

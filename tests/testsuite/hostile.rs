@@ -370,27 +370,45 @@ async fn read_chunked(stream: &mut tokio::net::TcpStream, buf: &mut Vec<u8>) -> 
 /// What a plausible SCIM endpoint answers: queries find nothing, a create gets the id
 /// `id_for` picks and echoes its body, reads, PATCHes and DELETEs succeed.
 fn plausible(req: &RecordedRequest, id_for: &dyn Fn(&RecordedRequest) -> String) -> Action {
+    // What each plausible endpoint was given, by its Host (its port) and object path, so a
+    // read back answers the object as created (the runner reads back every write).
+    static STORED: Mutex<Vec<(String, Value)>> = Mutex::new(Vec::new());
+    let host = req.header("host").unwrap_or_default().to_owned();
     let rel = req.rel();
     let collection = matches!(rel.split('?').next(), Some("/Users" | "/Groups"));
+    let object = rel.split('?').next().unwrap_or_default();
+    let key = format!("{host}{object}");
+    let mut stored = STORED.lock().unwrap_or_else(|e| e.into_inner());
     match req.method.as_str() {
         "GET" if collection => Action::json(
             200,
             json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": [],
                    "startIndex": 1, "itemsPerPage": 0}),
         ),
-        "GET" => {
-            let last = rel.rsplit('/').next().unwrap_or_default();
-            let id = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
-            Action::json(200, json!({"id": id, "displayName": "x", "userName": "x"}))
-        }
+        "GET" => match stored.iter().find(|(k, _)| *k == key) {
+            Some((_, body)) => Action::json(200, body.clone()),
+            None => {
+                let last = rel.rsplit('/').next().unwrap_or_default();
+                let id = percent_encoding::percent_decode_str(last).decode_utf8_lossy();
+                Action::json(200, json!({"id": id, "displayName": "x", "userName": "x"}))
+            }
+        },
         "POST" => {
             let mut body = req.json();
+            let id = id_for(req);
             if let Value::Object(m) = &mut body {
-                m.insert("id".into(), Value::String(id_for(req)));
+                m.insert("id".into(), Value::String(id.clone()));
             }
+            let segment = scimock::entra::wire::segment(&id);
+            stored.push((format!("{host}{object}/{segment}"), body.clone()));
             Action::json(201, body)
         }
-        "PATCH" | "DELETE" => Action::empty(204),
+        "DELETE" => {
+            stored.retain(|(k, _)| *k != key);
+            Action::empty(204)
+        }
+        // PATCHes are accepted and not applied: these tests look at what is sent.
+        "PATCH" => Action::empty(204),
         _ => Action::empty(405),
     }
 }

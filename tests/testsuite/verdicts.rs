@@ -682,3 +682,57 @@ async fn reports_group_findings_by_cause_and_show_the_failed_exchange_without_se
         assert!(!text.contains("s3cret-token"));
     }
 }
+
+/// Read-back: an endpoint that answers 201 to a create but keeps only part of it fails the
+/// step, each lost attribute named; one that keeps everything (with the case changed) passes.
+#[tokio::test]
+async fn a_create_whose_attributes_were_not_stored_fails_naming_each_one() {
+    let run = |stored: Value| async move {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/Users"))
+            .respond_with(scim(201, &json!({"id": "u1", "userName": "ada@x"})))
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/Users/u1"))
+            .respond_with(scim(200, &stored))
+            .mount(&server)
+            .await;
+        let scenario = Scenario::from_json(
+            &json!({"steps": [{"name": "create", "request": {"method": "POST", "path": "/Users",
+                "body": {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": "ada@x", "title": "Engineer", "active": "True",
+                    "emails": [{"type": "work", "value": "ada@x", "primary": true}]}},
+                "expect": {"status": 201}}]})
+            .to_string(),
+            "readback",
+        )
+        .unwrap();
+        Runner::new(config(&server)).unwrap().run(&[scenario]).await
+    };
+    let lossy = run(json!({"id": "u1", "userName": "ada@x", "active": true,
+        "emails": [{"value": "ada@x"}]}))
+    .await;
+    let messages: Vec<String> = lossy.scenarios[0].steps[0]
+        .findings
+        .iter()
+        .filter(|f| f.check == "read-back" && f.severity == Severity::Failure)
+        .map(|f| f.message.clone())
+        .collect();
+    assert_eq!(messages.len(), 2, "{messages:#?}");
+    assert!(messages[0].contains("`title`"), "{messages:#?}");
+    assert!(messages[1].contains("emails[\"work\"]"), "{messages:#?}");
+    assert_eq!(lossy.scenarios[0].outcome, Outcome::Failed);
+    let kept = run(
+        json!({"id": "u1", "userName": "ADA@X", "active": true, "title": "engineer",
+        "emails": [{"type": "work", "value": "ada@x", "primary": true}]}),
+    )
+    .await;
+    assert_eq!(
+        kept.scenarios[0].outcome,
+        Outcome::Passed,
+        "{}",
+        report::terminal(&kept, false)
+    );
+}

@@ -1,0 +1,595 @@
+//! Read-back: after every write Entra makes (a `POST`, `PUT` or `PATCH` of a user or group
+//! that the endpoint answered 2xx), the runner reads the resource back and checks that what
+//! was sent is what is stored. An endpoint that answers 201 and keeps 6 of 17 attributes, or
+//! rewrites `displayName`, passes every status check; Entra then sends the lost values
+//! again each time it processes the object, logged as a modification every time.
+//!
+//! What counts as stored, with the normalisations RFC 7643/7644 allow:
+//! - strings compare case-insensitively (a server may normalise the case of a
+//!   `caseExact: false` value, RFC 7643 §2.1), booleans also against `"True"`/`"False"`
+//!   (Entra's legacy dialect sends strings; a server stores booleans);
+//! - server-assigned `id`, `meta`, `schemas`, `$ref` and `display` (of members), and
+//!   `password` (`returned: never`, RFC 7643 §4.1.1) are not compared;
+//! - a multi-valued element is found by its `type` (or its `value` when it has no type),
+//!   and only the sub-attributes that were sent are compared;
+//! - a value path (`emails[type eq "work"].value`) is resolved with scimock's own filter
+//!   evaluator, Entra's `"True"`/`"False"` literals also read as booleans
+//!   (`roles[primary eq "True"]`); a PATCH it cannot read is not judged (no expectation,
+//!   never a false red);
+//! - `""` clears a value (RFC 7643 §2.5: unassigned), so it expects nothing there;
+//! - a reference sent as a bare id (Entra's `manager: "id"`) or as a one-element array is
+//!   stored as the complex `{"value": "id"}` (RFC 7643 §4.3);
+//! - within one PATCH the last operation on a path (or a member) is what must hold.
+
+use serde_json::{Map, Value};
+
+use super::check::{Finding, Severity};
+
+/// Attributes never compared (server-assigned or never returned).
+const SKIPPED: [&str; 6] = ["id", "meta", "schemas", "password", "$ref", "display"];
+
+/// One thing a write should have left in the resource.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Expect {
+    /// The value at `path` (a list of attribute steps; a step may select an element).
+    Value { path: Vec<Step>, value: Value },
+    /// Nothing at `path` (a `remove`).
+    Absent { path: Vec<Step> },
+    /// A member with this id (`present`) or without it.
+    Member { id: String, present: bool },
+}
+
+/// One step into a resource.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Step {
+    /// A member, case-insensitively (RFC 7643 §2.1).
+    Key(String),
+    /// The element of a multi-valued attribute matching this filter.
+    Element(crate::filter::Filter),
+    /// The element whose `type` (or, without a type, `value`) equals this one's.
+    Like(Map<String, Value>),
+}
+
+/// What a write's body should leave in the resource.
+pub(crate) fn expectations(method: &str, body: &Value) -> Vec<Expect> {
+    let mut out = Vec::new();
+    match method {
+        "POST" | "PUT" => {
+            if let Value::Object(map) = body {
+                for (k, v) in map {
+                    if k.eq_ignore_ascii_case("members") {
+                        members(v, true, &mut out);
+                    } else {
+                        value_at(vec![Step::Key(k.clone())], v, &mut out);
+                    }
+                }
+            }
+        }
+        "PATCH" => {
+            let ops = body
+                .get("Operations")
+                .or_else(|| body.get("operations"))
+                .and_then(Value::as_array);
+            for op in ops.into_iter().flatten() {
+                patch_op(op, &mut out);
+            }
+            // The last operation on a path or a member is what must hold.
+            let mut seen = std::collections::BTreeSet::new();
+            out.reverse();
+            out.retain(|e| seen.insert(key(e)));
+            out.reverse();
+        }
+        _ => {}
+    }
+    out
+}
+
+/// What two expectations about the same place share.
+fn key(e: &Expect) -> String {
+    match e {
+        Expect::Value { path, .. } | Expect::Absent { path } => shown(path).to_lowercase(),
+        Expect::Member { id, .. } => format!("member {id}"),
+    }
+}
+
+fn skipped(key: &str) -> bool {
+    SKIPPED.iter().any(|s| s.eq_ignore_ascii_case(key))
+}
+
+/// Expectations for `value` placed at `path`.
+fn value_at(path: Vec<Step>, value: &Value, out: &mut Vec<Expect>) {
+    if let Some(Step::Key(k)) = path.last() {
+        if skipped(k) {
+            return;
+        }
+    }
+    match value {
+        Value::Null => {}
+        Value::String(s) if s.is_empty() => out.push(Expect::Absent { path }),
+        Value::Object(map) => {
+            for (k, v) in map {
+                let mut p = path.clone();
+                p.push(Step::Key(k.clone()));
+                value_at(p, v, out);
+            }
+        }
+        Value::Array(items) => {
+            for item in items {
+                match item {
+                    Value::Object(element) => {
+                        let mut p = path.clone();
+                        p.push(Step::Like(element.clone()));
+                        for (k, v) in element {
+                            let mut q = p.clone();
+                            q.push(Step::Key(k.clone()));
+                            value_at(q, v, out);
+                        }
+                    }
+                    // A multi-valued simple attribute: kept as a whole.
+                    _ => out.push(Expect::Value {
+                        path: path.clone(),
+                        value: value.clone(),
+                    }),
+                }
+            }
+        }
+        scalar => out.push(Expect::Value {
+            path,
+            value: scalar.clone(),
+        }),
+    }
+}
+
+fn members(value: &Value, present: bool, out: &mut Vec<Expect>) {
+    for m in value.as_array().into_iter().flatten() {
+        if let Some(id) = m.get("value").and_then(Value::as_str) {
+            out.push(Expect::Member {
+                id: id.to_owned(),
+                present,
+            });
+        }
+    }
+}
+
+/// The steps of a PATCH path, or `None` for one this reading does not judge.
+fn steps(path: &str) -> Option<(Vec<Step>, bool)> {
+    use crate::filter::PatchPath;
+    let parsed = crate::filter::parse_path(path).ok()?;
+    let (attr, element, sub) = match parsed {
+        PatchPath::Attr(a) => (a.clone(), None, a.sub_attr),
+        PatchPath::Value {
+            value_path,
+            sub_attr,
+        } => (value_path.attr.clone(), Some(*value_path.filter), sub_attr),
+    };
+    let mut out = Vec::new();
+    if let Some(urn) = attr.urn {
+        out.push(Step::Key(urn));
+    }
+    let members = attr.name.eq_ignore_ascii_case("members");
+    out.push(Step::Key(attr.name));
+    if let Some(f) = element {
+        out.push(Step::Element(f));
+    }
+    if let Some(s) = sub {
+        out.push(Step::Key(s));
+    }
+    Some((out, members))
+}
+
+fn patch_op(op: &Value, out: &mut Vec<Expect>) {
+    let kind = op
+        .get("op")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let value = op.get("value").unwrap_or(&Value::Null);
+    let path = op.get("path").and_then(Value::as_str);
+    match (kind.as_str(), path) {
+        ("add" | "replace", None) => {
+            // Path-less: each key is a path of its own (Entra's dotted and URN-qualified keys).
+            for (k, v) in value.as_object().into_iter().flatten() {
+                if let Some((p, members_path)) = steps(k) {
+                    if members_path {
+                        members(v, true, out);
+                    } else {
+                        value_at(p, v, out);
+                    }
+                }
+            }
+        }
+        ("add" | "replace", Some(p)) => {
+            let Some((p, members_path)) = steps(p) else {
+                return;
+            };
+            if members_path {
+                if p.len() == 1 {
+                    members(value, true, out);
+                }
+            } else {
+                value_at(p, value, out);
+            }
+        }
+        ("remove", Some(p)) => {
+            let Some((mut steps, members_path)) = steps(p) else {
+                return;
+            };
+            if members_path {
+                match steps.pop() {
+                    // `members[value eq "x"]`: that member goes.
+                    Some(Step::Element(f)) => {
+                        if let Some(id) = eq_value(&f) {
+                            out.push(Expect::Member { id, present: false });
+                        }
+                    }
+                    // Entra's legacy removal: `path: members` and a value list.
+                    Some(Step::Key(_)) if steps.is_empty() => members(value, false, out),
+                    _ => {}
+                }
+            } else if value.is_null() {
+                out.push(Expect::Absent { path: steps });
+            }
+        }
+        _ => {}
+    }
+}
+
+/// `value eq "x"` → `x`.
+fn eq_value(f: &crate::filter::Filter) -> Option<String> {
+    use crate::filter::{AttrOp, CompValue, CompareOp, Filter};
+    match f {
+        Filter::Attr(e) if e.path.is("value", None) => match &e.op {
+            AttrOp::Compare(CompareOp::Eq, CompValue::String(s)) => Some(s.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
+    let map = v.as_object()?;
+    map.get(key).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(key))
+            .map(|(_, v)| v)
+    })
+}
+
+/// The nodes `path` reaches in `resource` (several where an element step is ambiguous).
+fn resolve<'a>(resource: &'a Value, path: &[Step]) -> Vec<&'a Value> {
+    let mut nodes = vec![resource];
+    for (i, step) in path.iter().enumerate() {
+        let mut next = Vec::new();
+        for node in nodes {
+            match step {
+                // An unqualified name a server keeps in an extension (Entra's `manager`
+                // path for the enterprise extension's attribute).
+                Step::Key(k) if i == 0 && get_ci(node, k).is_none() => next.extend(
+                    node.as_object()
+                        .into_iter()
+                        .flatten()
+                        .filter(|(urn, _)| urn.to_ascii_lowercase().starts_with("urn:"))
+                        .find_map(|(_, ext)| get_ci(ext, k)),
+                ),
+                Step::Key(k) => next.extend(get_ci(node, k)),
+                Step::Element(f) => {
+                    let lenient = booleans(f);
+                    next.extend(elements(node).filter(|e| {
+                        crate::filter::matches_element(f, e, None).unwrap_or(false)
+                            || crate::filter::matches_element(&lenient, e, None).unwrap_or(false)
+                    }));
+                }
+                Step::Like(sent) => {
+                    let key = ["type", "value"]
+                        .into_iter()
+                        .find_map(|k| sent.get(k).map(|v| (k, v)));
+                    next.extend(elements(node).filter(|e| match key {
+                        Some((k, v)) => get_ci(e, k).is_some_and(|x| same(x, v)),
+                        None => true,
+                    }));
+                }
+            }
+        }
+        nodes = next;
+    }
+    nodes
+}
+
+/// The elements of a multi-valued attribute, or a single complex value as its one element.
+fn elements(node: &Value) -> Box<dyn Iterator<Item = &Value> + '_> {
+    match node {
+        Value::Array(items) => Box::new(items.iter()),
+        Value::Object(_) => Box::new(std::iter::once(node)),
+        _ => Box::new(std::iter::empty()),
+    }
+}
+
+/// `f` with every `"True"`/`"False"` string literal as a boolean.
+fn booleans(f: &crate::filter::Filter) -> crate::filter::Filter {
+    use crate::filter::{AttrOp, CompValue, Filter};
+    let literal = |op: &AttrOp| match op {
+        AttrOp::Compare(c, CompValue::String(s)) if s.eq_ignore_ascii_case("true") => {
+            AttrOp::Compare(*c, CompValue::Bool(true))
+        }
+        AttrOp::Compare(c, CompValue::String(s)) if s.eq_ignore_ascii_case("false") => {
+            AttrOp::Compare(*c, CompValue::Bool(false))
+        }
+        other => other.clone(),
+    };
+    match f {
+        Filter::Attr(e) => {
+            let mut e = e.clone();
+            e.op = literal(&e.op);
+            Filter::Attr(e)
+        }
+        Filter::Not(inner) => Filter::Not(Box::new(booleans(inner))),
+        Filter::And(all) => Filter::And(all.iter().map(booleans).collect()),
+        Filter::Or(all) => Filter::Or(all.iter().map(booleans).collect()),
+        other => other.clone(),
+    }
+}
+
+/// Equal as a SCIM server may store it (see the module docs).
+fn same(stored: &Value, sent: &Value) -> bool {
+    fn as_bool(v: &Value) -> Option<bool> {
+        match v {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s.eq_ignore_ascii_case("true") => Some(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => Some(false),
+            _ => None,
+        }
+    }
+    match (stored, sent) {
+        (Value::String(a), Value::String(b)) => a.to_lowercase() == b.to_lowercase(),
+        (Value::Array(a), Value::Array(b)) => b.iter().all(|x| a.iter().any(|y| same(y, x))),
+        (a, b) if as_bool(a).is_some() && as_bool(b).is_some() => as_bool(a) == as_bool(b),
+        // A reference sent bare, stored complex (RFC 7643 §4.3 `manager.value`).
+        (Value::Object(o), b) if !b.is_object() && !b.is_array() => o
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("value"))
+            .is_some_and(|(_, v)| same(v, b)),
+        (Value::Number(a), Value::Number(b)) => a.as_f64() == b.as_f64(),
+        (a, b) => a == b,
+    }
+}
+
+fn shown(path: &[Step]) -> String {
+    let mut out = String::new();
+    for s in path {
+        match s {
+            Step::Key(k) if out.is_empty() => out.push_str(k),
+            Step::Key(k) => {
+                out.push('.');
+                out.push_str(k);
+            }
+            Step::Element(f) => out.push_str(&format!("[{f}]")),
+            Step::Like(e) => match ["type", "value"].into_iter().find_map(|k| e.get(k)) {
+                Some(v) => out.push_str(&format!("[{v}]")),
+                None => out.push_str("[]"),
+            },
+        }
+    }
+    out
+}
+
+const LOST: &str = "Entra sends the value again each time it processes the object and logs it as modified every time; the app never holds it (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\": the service compares the source with what it reads back)";
+
+/// Findings for each expectation `stored` does not meet.
+pub(crate) fn check(expects: &[Expect], stored: &Value) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let finding = |message: String| Finding {
+        severity: Severity::Failure,
+        check: "read-back",
+        message,
+        consequence: LOST.into(),
+    };
+    // An element that is missing entirely is one finding, not one per sub-attribute.
+    let mut missing_elements = std::collections::BTreeSet::new();
+    for e in expects {
+        match e {
+            Expect::Value { path, value } => {
+                let found = resolve(stored, path);
+                let element = path
+                    .iter()
+                    .position(|s| matches!(s, Step::Like(_)))
+                    .map(|i| &path[..=i])
+                    .filter(|prefix| resolve(stored, prefix).is_empty());
+                if let Some(prefix) = element {
+                    if missing_elements.insert(shown(prefix)) {
+                        out.push(finding(format!(
+                            "`{}` was sent but the resource read back has no such element",
+                            shown(prefix)
+                        )));
+                    }
+                } else if found.is_empty() {
+                    out.push(finding(format!(
+                        "`{}` was sent as {value} but the resource read back has no value there",
+                        shown(path)
+                    )));
+                } else if !found.iter().any(|v| same(v, value)) {
+                    out.push(finding(format!(
+                        "`{}` was sent as {value} but reads back as {}",
+                        shown(path),
+                        found[0]
+                    )));
+                }
+            }
+            Expect::Absent { path } => {
+                let unassigned = |v: &&Value| match v {
+                    Value::Null => true,
+                    Value::String(s) => s.is_empty(),
+                    Value::Array(a) => a.is_empty(),
+                    Value::Object(o) => o.is_empty(),
+                    _ => false,
+                };
+                if !resolve(stored, path).iter().all(unassigned) {
+                    out.push(finding(format!(
+                        "`{}` was removed but the resource read back still has it",
+                        shown(path)
+                    )));
+                }
+            }
+            Expect::Member { id, present } => {
+                let members = get_ci(stored, "members").and_then(Value::as_array);
+                let has = members
+                    .into_iter()
+                    .flatten()
+                    .any(|m| get_ci(m, "value").and_then(Value::as_str) == Some(id.as_str()));
+                if has != *present {
+                    out.push(finding(if *present {
+                        format!("member `{id}` was added but the group read back does not list it")
+                    } else {
+                        format!("member `{id}` was removed but the group read back still lists it")
+                    }));
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The resource a 2xx write addressed: the created one for a `POST` (its `id` from the
+/// answer, encoded as one path segment), else the path written to. `None` for anything
+/// that is not a write to one user or group.
+pub(crate) fn resource_of(method: &str, path: &str, answer: Option<&Value>) -> Option<String> {
+    let path = path.split('?').next().unwrap_or(path).trim_end_matches('/');
+    let mut segments = path.trim_start_matches('/').split('/');
+    let collection = segments.next()?;
+    if !(collection == "Users" || collection == "Groups") {
+        return None;
+    }
+    let id = segments.next();
+    match (method, id, segments.next()) {
+        ("POST", None, None) => {
+            let id = answer?.get("id")?.as_str()?;
+            Some(format!("/{collection}/{}", crate::entra::wire::segment(id)))
+        }
+        ("PATCH" | "PUT", Some(id), None) if !id.is_empty() && !id.starts_with('.') => {
+            Some(format!("/{collection}/{id}"))
+        }
+        _ => None,
+    }
+}
+
+/// Reads `resource` back after a write of `sent` and reports what was not stored. A read
+/// that fails is one warning (the scenario's own steps judge reads).
+pub(crate) async fn read_back(
+    client: &crate::entra::Client,
+    resource: &str,
+    method: &str,
+    sent: &Value,
+) -> Vec<Finding> {
+    let expects = expectations(method, sent);
+    if expects.is_empty() {
+        return Vec::new();
+    }
+    let answer = client
+        .send(crate::entra::Outgoing::new("GET", resource, None))
+        .await;
+    let unreadable = |why: String| {
+        Finding {
+        severity: Severity::Warning,
+        check: "read-back",
+        message: format!("the resource could not be read back to check what was stored: {why}"),
+        consequence: "Entra reads an object by id before every later write to it; one it cannot read fails with InvalidAnchor".into(),
+    }
+    };
+    match answer {
+        Ok(a) if (200..300).contains(&a.status) => match a.json() {
+            Some(stored) => check(&expects, &stored),
+            None => vec![unreadable(format!(
+                "GET {resource} answered {} without JSON",
+                a.status
+            ))],
+        },
+        Ok(a) => vec![unreadable(format!("GET {resource} answered {}", a.status))],
+        Err(e) => vec![unreadable(e.to_string())],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_create_that_kept_only_some_attributes_names_each_lost_one() {
+        let sent = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+            "userName": "Ada@x", "active": "True", "title": "Engineer", "password": "p",
+            "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"type": "work", "value": "ada@x", "primary": true}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}});
+        let stored = json!({"id": "1", "userName": "ada@x", "active": true,
+            "name": {"givenName": "Ada"}, "emails": [{"value": "ada@x"}], "displayName": "x"});
+        let findings = check(&expectations("POST", &sent), &stored);
+        let messages: Vec<&str> = findings.iter().map(|f| f.message.as_str()).collect();
+        assert_eq!(findings.len(), 4, "{messages:#?}");
+        for lost in [
+            "`title`",
+            "`name.familyName`",
+            "`emails[\"work\"]",
+            "department",
+        ] {
+            assert!(
+                messages.iter().any(|m| m.contains(lost)),
+                "{lost}: {messages:#?}"
+            );
+        }
+        assert!(check(&expectations("POST", &sent), &json!({"userName": "ADA@X",
+            "active": true, "title": "engineer", "name": {"givenName": "Ada", "familyName": "Lovelace"},
+            "emails": [{"type": "Work", "value": "ada@x", "primary": "True"}],
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "R&D"}}))
+        .is_empty());
+    }
+
+    #[test]
+    fn patches_in_both_dialects_are_read_back() {
+        let legacy = json!({"Operations": [
+            {"op": "Replace", "path": "displayName", "value": "New"},
+            {"op": "Add", "path": "emails[type eq \"work\"].value", "value": "n@x"},
+            {"op": "Remove", "path": "members", "value": [{"value": "u2"}]},
+            {"op": "Add", "path": "members", "value": [{"value": "u3"}]}]});
+        let stored = json!({"displayName": "Old", "emails": [{"type": "work", "value": "n@x"}],
+            "members": [{"value": "u2"}, {"value": "u3"}]});
+        let f = check(&expectations("PATCH", &legacy), &stored);
+        assert_eq!(f.len(), 2, "{f:#?}");
+        let flag = json!({"Operations": [
+            {"op": "replace", "value": {"name.givenName": "G", "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department": "D"}},
+            {"op": "remove", "path": "members[value eq \"u2\"]"},
+            {"op": "remove", "path": "title"}]});
+        let good = json!({"name": {"givenName": "g"}, "title": null,
+            "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "D"}, "members": []});
+        assert!(check(&expectations("PATCH", &flag), &good).is_empty());
+        let bad = json!({"name": {}, "title": "still", "members": [{"value": "u2"}]});
+        assert_eq!(check(&expectations("PATCH", &flag), &bad).len(), 4);
+    }
+
+    #[test]
+    fn entras_quirks_are_not_data_loss() {
+        let manager = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+        let sent = json!({"Operations": [
+            {"op": "Add", "path": format!("{manager}:manager"), "value": "m1"},
+            {"op": "add", "path": "roles[primary eq \"True\"].value", "value": "Admin"},
+            {"op": "replace", "path": "title", "value": ""},
+            {"op": "replace", "path": "displayName", "value": "First"},
+            {"op": "replace", "path": "displayName", "value": "Last"},
+            {"op": "add", "path": "members", "value": [{"value": "u1"}]},
+            {"op": "remove", "path": "members[value eq \"u1\"]"}]});
+        let stored = json!({manager: {"manager": {"value": "m1"}}, "title": "",
+            "roles": [{"primary": true, "value": "Admin"}], "displayName": "Last", "members": []});
+        let f = check(&expectations("PATCH", &sent), &stored);
+        assert!(f.is_empty(), "{f:#?}");
+        let array = json!({manager: {"manager": [{"value": "m1"}]}});
+        let single = json!({manager: {"manager": {"value": "m1"}}});
+        assert!(check(&expectations("POST", &array), &single).is_empty());
+    }
+
+    #[test]
+    fn what_this_reading_cannot_judge_is_never_a_finding() {
+        let odd = json!({"Operations": [{"op": "add", "path": "x[[", "value": 1},
+            {"op": "move", "path": "a"}, {"op": "remove"}]});
+        assert!(expectations("PATCH", &odd).is_empty());
+        assert!(expectations("DELETE", &json!({})).is_empty());
+    }
+}
