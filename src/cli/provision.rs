@@ -109,8 +109,15 @@ fn summary(r: &CycleReport, on_demand: bool) -> String {
         .iter()
         .filter(|e| e.status() == log::Status::Failure)
     {
+        let said = e
+            .provisioning_status_info
+            .error_information
+            .as_ref()
+            .and_then(|i| i.additional_details.as_deref())
+            .map(|s| format!(" ({s})"))
+            .unwrap_or_default();
         out.push_str(&format!(
-            "  failed: {} '{}' ({}): {}\n",
+            "  failed: {} '{}' ({}): {}{said}\n",
             e.source_identity.identity_type,
             e.source_identity.display_name,
             e.source_identity.id,

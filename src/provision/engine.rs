@@ -414,12 +414,9 @@ impl Cycle<'_> {
         } else {
             self.failures += 1;
         }
-        self.finish(
-            d,
-            action,
-            Status::Failure,
-            Some(log::error(&f.code, reason)),
-        );
+        let mut error = log::error(&f.code, reason);
+        error.additional_details = Some(log::endpoint_said(f.status, &f.body));
+        self.finish(d, action, Status::Failure, Some(error));
     }
 
     /// Records an escrow; returns how many times the object was retried before.

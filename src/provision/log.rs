@@ -146,6 +146,25 @@ pub fn http_reason(
     )
 }
 
+/// What the endpoint itself said, in one line for the terminal, JUnit and HTML: `HTTP 400:
+/// <its detail>` (the SCIM error's `detail`, else the body's start), or the transport error.
+pub fn endpoint_said(status: Option<u16>, body: &str) -> String {
+    let detail = serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_owned))
+        .unwrap_or_else(|| body.to_owned());
+    let detail: String = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = match detail.char_indices().nth(300) {
+        Some((at, _)) => format!("{}…", &detail[..at]),
+        None => detail,
+    };
+    match status {
+        Some(s) if detail.is_empty() => format!("HTTP {s}"),
+        Some(s) => format!("HTTP {s}: {detail}"),
+        None => detail,
+    }
+}
+
 pub fn error(code: &str, reason: String) -> ErrorInfo {
     ErrorInfo {
         error_code: code.to_owned(),
@@ -376,8 +395,11 @@ pub fn junit(entries: &[Entry]) -> String {
             let outcome = match (&e.provisioning_status_info.error_information, e.status()) {
                 (Some(i), Status::Failure) => CaseOutcome::Failed {
                     kind: i.error_code.clone(),
-                    message: i.reason.clone(),
-                    text: String::new(),
+                    message: match &i.additional_details {
+                        Some(said) => format!("{}: {said}", i.error_code),
+                        None => i.error_code.clone(),
+                    },
+                    text: i.reason.clone(),
                 },
                 (_, Status::Skipped) => CaseOutcome::Skipped {
                     message: String::new(),
@@ -386,7 +408,9 @@ pub fn junit(entries: &[Entry]) -> String {
             };
             Case {
                 name,
-                classname: format!("provision.{}", e.cycle_id),
+                // Stable from run to run (CI history keys tests by class and name): the
+                // object kind, not the random cycle id.
+                classname: format!("provision.{}", e.source_identity.identity_type),
                 time_ms: None,
                 outcome,
                 output: None,

@@ -534,6 +534,7 @@ impl Cycle<'_> {
 fn connection_failed(mut c: Cycle<'_>, f: engine::Failure) -> CycleReport {
     let mut d = engine::Draft::new("User", "", "Test connection");
     let why = match f.status {
+        Some(404) => "the query for a user that does not exist answered HTTP 404; it must be 200 with an empty ListResponse (is the tenant URL's path right? it should be where /Users and /Groups live, e.g. https://host/scim/v2)".to_owned(),
         Some(status) => format!(
             "the query for a user that does not exist answered HTTP {status}; it must be 200 with an empty ListResponse"
         ),
@@ -545,12 +546,9 @@ fn connection_failed(mut c: Cycle<'_>, f: engine::Failure) -> CycleReport {
         log::Status::Failure,
         format!("Test connection: {why}"),
     );
-    c.finish(
-        d,
-        log::Action::Other,
-        log::Status::Failure,
-        Some(log::error(&f.code, format!("{why}. {}", f.body))),
-    );
+    let mut error = log::error(&f.code, format!("{why}. {}", f.body));
+    error.additional_details = Some(log::endpoint_said(f.status, &f.body));
+    c.finish(d, log::Action::Other, log::Status::Failure, Some(error));
     if f.status.is_none() {
         c.throttle
             .stop(format!("the start-of-cycle test connection: {why}"));

@@ -125,22 +125,47 @@ pub fn terminal(report: &Report, color: bool) -> String {
             )
         );
     }
+    if all_not_found(report) {
+        let _ = writeln!(
+            out,
+            "{}",
+            paint(
+                &format!(
+                    "every answer was 404 Not Found: the tenant URL's path looks wrong ({} should be where /Users and /Groups live, e.g. https://host/scim/v2)",
+                    report.tenant_url
+                ),
+                RED,
+                color
+            )
+        );
+    }
     if report.unreachable {
         let _ = writeln!(out, "{}", paint(&unreachable_line(report), RED, color));
     }
     out
 }
 
-/// True when the endpoint answered, and every answer was 401.
-pub fn all_unauthorized(report: &Report) -> bool {
-    let mut statuses = report
+/// Every HTTP status the endpoint answered with.
+fn statuses(report: &Report) -> impl Iterator<Item = u16> + '_ {
+    report
         .scenarios
         .iter()
         .flat_map(|s| &s.steps)
         .filter_map(|s| s.response.as_ref())
         .map(|r| r.status)
-        .peekable();
-    statuses.peek().is_some() && statuses.all(|s| s == 401)
+}
+
+/// True when the endpoint answered, and every answer was 401.
+pub fn all_unauthorized(report: &Report) -> bool {
+    let mut all = statuses(report).peekable();
+    all.peek().is_some() && all.all(|s| s == 401)
+}
+
+/// True when the endpoint answered, and every answer was 404: a tenant URL whose path is
+/// not the SCIM base (a missing `/scim/v2`, a typo).
+pub fn all_not_found(report: &Report) -> bool {
+    let mut all = statuses(report).peekable();
+    all.peek().is_some() && all.all(|s| s == 404)
 }
 
 /// One line for a run that reached nothing: why it stopped, or the first transport error,

@@ -109,7 +109,7 @@ pub fn tests(d: &Discovered, opts: &Options) -> Result<Vec<Test>, ScenarioError>
         SOURCE, false, json!([
             st.post("POST /Users", "/Users", &body, "user_id"),
             {"name": "POST again", "request": {"method": "POST", "path": "/Users", "body": body}, "expect": {"status": 409},
-             "consequence": "The Validator fails the test; in live cycles Entra re-POSTs after a lost answer and needs the 409 to fall back to matching"},
+             "consequence": "Microsoft's SCIM Validator fails this test; in a live cycle a 201 stores a duplicate user, and a 409 is logged EntryConflict and the create retried next cycle (docs/entra.md §3.6)"},
         ])))?);
 
     let (upn, _, body) = fresh_user(&mut g, d);

@@ -1225,3 +1225,34 @@ fn an_attribute_the_endpoint_lost_is_added_again_when_the_user_is_processed() {
         .get("title")
         .is_none());
 }
+
+/// Diagnosis: a failed object says what the endpoint answered (status and its `detail`) on
+/// the terminal line and in the JUnit message, and JUnit test names do not carry the random
+/// cycle id (CI history keys tests by name).
+#[test]
+fn failures_show_the_endpoints_status_and_detail_and_junit_names_are_stable() {
+    let mock = MockServer::builder()
+        .token("t")
+        .fault("POST /Users status=400")
+        .start_blocking();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let r =
+        rt.block_on(engine.run_cycle(&target, &fixture("directory.json"), &mut State::default()));
+    let failed = r
+        .entries
+        .iter()
+        .find(|e| e.status() == log::Status::Failure)
+        .expect("a failed create");
+    let said = failed
+        .provisioning_status_info
+        .error_information
+        .as_ref()
+        .and_then(|i| i.additional_details.clone())
+        .unwrap();
+    assert!(said.starts_with("HTTP 400"), "{said}");
+    let junit = log::junit(&r.entries);
+    assert!(junit.contains("HTTP 400"), "{junit}");
+    assert!(!junit.contains(&r.cycle_id), "{junit}");
+}

@@ -736,3 +736,20 @@ async fn a_create_whose_attributes_were_not_stored_fails_naming_each_one() {
         report::terminal(&kept, false)
     );
 }
+
+/// Diagnosis: when every answer is 404, the summary says the tenant URL's path looks wrong.
+#[tokio::test]
+async fn every_answer_404_says_the_tenant_urls_path_looks_wrong() {
+    let server = MockServer::start().await;
+    Mock::given(any())
+        .respond_with(scim(
+            404,
+            &json!({"schemas": [scimock::scim::urn::ERROR], "status": "404"}),
+        ))
+        .mount(&server)
+        .await;
+    let report = run_builtin(&server, &["test_connection", "disable_user"]).await;
+    assert!(report::all_not_found(&report));
+    let text = report::terminal(&report, false);
+    assert!(text.contains("the tenant URL's path looks wrong"), "{text}");
+}
