@@ -42,12 +42,28 @@ impl Expr {
     /// Whether the provisioning log shows this mapping's value as `[Redact]`: true when a
     /// `Redact` call appears anywhere in it (the value itself still flows).
     pub fn redacts_log(&self) -> bool {
+        self.calls(Func::Redact)
+    }
+
+    /// Whether `func` is called anywhere in the expression.
+    pub fn calls(&self, func: Func) -> bool {
         match self {
-            Expr::Call { func, args } => {
-                *func == Func::Redact || args.iter().flatten().any(Expr::redacts_log)
+            Expr::Call { func: f, args } => {
+                *f == func || args.iter().flatten().any(|a| a.calls(func))
             }
-            Expr::Compare { left, right, .. } => left.redacts_log() || right.redacts_log(),
+            Expr::Compare { left, right, .. } => left.calls(func) || right.calls(func),
             _ => false,
         }
+    }
+
+    /// Refuses what a SCIM app's mapping cannot use: `SelectUniqueValue` is supported only
+    /// for Workday/SuccessFactors to Active Directory and API-driven inbound provisioning
+    /// (Microsoft Learn "Reference for writing expressions for attribute mappings in
+    /// Microsoft Entra Application Provisioning", SelectUniqueValue).
+    pub fn check_for_scim_app(&self) -> Result<(), &'static str> {
+        if self.calls(Func::SelectUniqueValue) {
+            return Err("SelectUniqueValue is supported only for Workday/SuccessFactors to Active Directory and API-driven inbound provisioning, not in a SCIM app's mappings");
+        }
+        Ok(())
     }
 }

@@ -495,7 +495,8 @@ fn check_provisioning(p: &ProvisioningSpec) -> Result<(), String> {
             let bad =
                 |problem: &dyn std::fmt::Display| format!("mapping for `{}`: {problem}", m.target);
             if let SourceSpec::Expression(e) = m.checked_source().map_err(|p| bad(&p))? {
-                crate::expr::parse(e).map_err(|e| bad(&e))?;
+                let e = crate::expr::parse(e).map_err(|e| bad(&e))?;
+                e.check_for_scim_app().map_err(|p| bad(&p))?;
             }
         }
     }

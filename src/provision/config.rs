@@ -193,7 +193,9 @@ fn compile_mapping(m: &MappingSpec) -> Result<Mapping, ConfigError> {
         SourceSpec::Direct(s) => MappingSource::Direct(s.to_owned()),
         SourceSpec::Constant(c) => MappingSource::Constant(c.to_owned()),
         SourceSpec::Expression(e) => {
-            MappingSource::Expression(Box::new(expr::parse(e).map_err(|e| bad(e.to_string()))?))
+            let e = expr::parse(e).map_err(|e| bad(e.to_string()))?;
+            e.check_for_scim_app().map_err(|p| bad(p.to_owned()))?;
+            MappingSource::Expression(Box::new(e))
         }
     };
     let members = matches!(&source, MappingSource::Direct(s) if s.eq_ignore_ascii_case("members"))

@@ -251,6 +251,15 @@ const RENAMES: [(&str, &str); 5] = [
 /// The user's source attributes as mappings and scoping filters read them. Booleans
 /// become `"True"`/`"False"`; `IsSoftDeleted` is the computed flag (unassigned, out of
 /// scope, soft-deleted or disabled), passed in because scope is decided elsewhere.
+/// `alias_theirdomain.com#EXT#@yourdomain.onmicrosoft.com` → `alias@theirdomain.com`;
+/// `None` for a UPN that is not a guest's.
+pub fn guest_upn(upn: &str) -> Option<String> {
+    let at = upn.to_ascii_lowercase().find("#ext#")?;
+    let own = &upn[..at];
+    let (alias, domain) = own.rsplit_once('_')?;
+    (!alias.is_empty() && !domain.is_empty()).then(|| format!("{alias}@{domain}"))
+}
+
 pub fn user_source(u: &User, is_soft_deleted: bool) -> Map<String, Value> {
     let mut s = Map::new();
     for (k, v) in &u.raw {
@@ -273,6 +282,17 @@ pub fn user_source(u: &User, is_soft_deleted: bool) -> Map<String, Value> {
         }
     }
     s.insert("objectId".into(), Value::String(u.id.clone()));
+    // B2B guests: the engine's `userPrincipalName` is the guest's own `alias@theirdomain`
+    // (the `#EXT#@yourdomain` suffix stripped, the last `_` back to `@`), and
+    // `originalUserPrincipalName` is the full UPN (Microsoft Learn "How Application
+    // Provisioning works in Microsoft Entra ID", B2B users).
+    if let Some(Value::String(upn)) = u.raw.get("userPrincipalName") {
+        s.entry("originalUserPrincipalName")
+            .or_insert_with(|| Value::String(upn.clone()));
+        if let Some(own) = guest_upn(upn) {
+            s.insert("userPrincipalName".into(), Value::String(own));
+        }
+    }
     if let Some(Value::String(p)) = u
         .raw
         .get("businessPhones")
@@ -318,6 +338,25 @@ pub fn group_source(g: &Group) -> Map<String, Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_guests_upn_is_its_own_and_the_full_one_is_the_original() {
+        assert_eq!(
+            guest_upn("ada_contoso.com#EXT#@fabrikam.onmicrosoft.com").as_deref(),
+            Some("ada@contoso.com")
+        );
+        assert_eq!(guest_upn("ada@fabrikam.com"), None);
+        assert_eq!(guest_upn("#EXT#@x"), None);
+        let dir = Directory::from_value(&serde_json::json!({"users": [{"id": "g1",
+            "userPrincipalName": "first_last_contoso.com#EXT#@fabrikam.onmicrosoft.com"}]}))
+        .unwrap();
+        let s = user_source(&dir.users[0], false);
+        assert_eq!(s["userPrincipalName"], "first_last@contoso.com");
+        assert_eq!(
+            s["originalUserPrincipalName"],
+            "first_last_contoso.com#EXT#@fabrikam.onmicrosoft.com"
+        );
+    }
     use serde_json::json;
 
     #[test]

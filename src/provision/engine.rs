@@ -110,6 +110,34 @@ impl Draft {
     }
 }
 
+/// True when the mapping target is a single value in the SCIM User or Group schema (RFC
+/// 7643 §4): a core or enterprise attribute that is not multi-valued, a sub-attribute, or
+/// one element's sub-attribute (`emails[type eq "work"].value`). An attribute the schemas do
+/// not know (a custom extension) is not judged.
+fn single_valued(target: &str) -> bool {
+    use crate::filter::PatchPath;
+    let Ok(path) = crate::filter::parse_path(target) else {
+        return false;
+    };
+    let attr = match path {
+        PatchPath::Value { .. } => return true,
+        PatchPath::Attr(a) => a,
+    };
+    if attr.sub_attr.is_some() {
+        return true;
+    }
+    [
+        crate::scim::schema::shared_user_resource(),
+        crate::scim::schema::shared_group_resource(),
+    ]
+    .iter()
+    .find_map(|s| {
+        s.resolve(attr.urn.as_deref(), &attr.name, None)
+            .map(|d| !d.multi_valued)
+    })
+    .unwrap_or(false)
+}
+
 /// A JSON value as the log writes it: strings bare, booleans `True`/`False`.
 pub(crate) fn text(v: &Value) -> String {
     match v {
@@ -271,6 +299,22 @@ impl Cycle<'_> {
                     (Some(d), true) => Value::String(d.clone()),
                     _ => continue,
                 },
+                ExprValue::Multi(mut items) if single_valued(&m.target) => {
+                    if items.len() > 1 {
+                        // How-to "analyze the provisioning logs": a multi-valued source
+                        // mapped to a single-valued target fails the object.
+                        return Err(Failure {
+                            code: "SchemaPropertyCanOnlyAcceptValue".to_owned(),
+                            status: None,
+                            body: format!(
+                                "the mapping for `{}` gives {} values; the target attribute takes one",
+                                m.target,
+                                items.len()
+                            ),
+                        });
+                    }
+                    Value::String(items.pop().unwrap_or_default())
+                }
                 ExprValue::Multi(items) => {
                     Value::Array(items.into_iter().map(Value::String).collect())
                 }
@@ -321,6 +365,8 @@ impl Cycle<'_> {
     ) {
         let (initiated_by, service_principal, source_system, target_system) =
             log::systems(self.app());
+        let mut d = d;
+        self.redact(&mut d);
         let now = self.now();
         let deferred = self.worker;
         let mut entry = Entry {
@@ -382,6 +428,32 @@ impl Cycle<'_> {
             entry.change_id = self.ids.next_id();
             if keep {
                 self.entries.push(entry);
+            }
+        }
+    }
+
+    /// A mapping whose expression calls `Redact()` shows `[Redact]` in the provisioning log
+    /// instead of its values; the value itself still flows to the target (Microsoft Learn
+    /// "Reference for writing expressions for attribute mappings", Redact).
+    fn redact(&self, d: &mut Draft) {
+        let objects = [Some(&self.config.users), self.config.groups.as_ref()];
+        let redacted = |path: &str| {
+            objects.iter().flatten().any(|o| {
+                o.mappings.iter().any(|m| {
+                    m.target.eq_ignore_ascii_case(path)
+                        && matches!(&m.source, MappingSource::Expression(e) if e.redacts_log())
+                })
+            })
+        };
+        for p in &mut d.props {
+            if redacted(&p.display_name) {
+                let shown = |v: &mut Option<String>| {
+                    if v.is_some() {
+                        *v = Some("[Redact]".to_owned());
+                    }
+                };
+                shown(&mut p.old_value);
+                shown(&mut p.new_value);
             }
         }
     }

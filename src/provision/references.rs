@@ -10,7 +10,22 @@ use super::writes::{reference_change, PatchSync, Purpose};
 impl Cycle<'_> {
     /// The reference pass: each in-scope user's manager, as the manager's target id, once
     /// both ends exist; a separate PATCH after the user's own (entra-engine §4.3).
+    ///
+    /// Entra resolves a reference when it processes the user: a user it created, matched or
+    /// updated this cycle, or whose manager changed in the source. A manager who comes into
+    /// scope later does not make Entra revisit the users who report to them (Microsoft
+    /// Learn "Known issues for provisioning in Microsoft Entra ID": not fixed until a
+    /// restart, which re-evaluates everyone).
     pub(crate) async fn references(&mut self, u: &User) {
+        let Some(link) = self.state.users.get_mut(&u.id) else {
+            return;
+        };
+        let processed = link.last_cycle.as_deref() == Some(self.cycle_id.as_str());
+        let manager = u.manager();
+        if !processed && link.manager == manager {
+            return;
+        }
+        link.manager = manager;
         let refs: Vec<_> = self
             .config
             .users

@@ -34,6 +34,12 @@ pub struct Link {
     /// Groups: source user id → target user id of each member last exported.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub members: BTreeMap<String, String>,
+    /// Users: the cycle that last processed the user (created, matched or updated it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_cycle: Option<String>,
+    /// Users: the source manager's id when the user was last processed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manager: Option<String>,
 }
 
 /// An object whose last export failed; retried on the following cycles.

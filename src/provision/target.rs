@@ -301,9 +301,12 @@ fn patch_in_place(path: &str, object: &mut Value, body: &Value) {
         return;
     };
     let (schema, members_attr) = if path.starts_with("/Groups") {
-        (crate::scim::schema::group_resource(), Some("members"))
+        (
+            crate::scim::schema::shared_group_resource(),
+            Some("members"),
+        )
     } else {
-        (crate::scim::schema::user_resource(), None)
+        (crate::scim::schema::shared_user_resource(), None)
     };
     let options = crate::patch::PatchOptions {
         strict_rfc: false,

@@ -273,11 +273,21 @@ impl UserSync {
                 target_id,
                 exported,
                 disabled: None,
+                last_cycle: Some(c.cycle_id.clone()),
+                manager: manager_of(&self.source),
                 ..prior
             },
         );
         c.succeeded(&self.source_id);
     }
+}
+
+/// The source manager's id (`user_source` puts it at `manager`).
+fn manager_of(source: &Map<String, Value>) -> Option<String> {
+    source
+        .get("manager")
+        .and_then(Value::as_str)
+        .map(str::to_owned)
 }
 
 fn patch(c: &Cycle<'_>, update: &Update) -> Request {
@@ -390,6 +400,8 @@ impl Machine for UserSync {
                     Link {
                         target_id: id,
                         exported: create.into_iter().collect(),
+                        last_cycle: Some(c.cycle_id.clone()),
+                        manager: manager_of(&source),
                         ..Link::default()
                     },
                 );

@@ -181,6 +181,25 @@ impl Cycle<'_> {
         let mut d = Draft::new("User", &u.id, &u.display());
         d.target_id = link.target_id.clone();
         d.import("Update");
+        // A disable is an update of `active`: with Update unticked in Target Object Actions
+        // nothing is sent (Microsoft Learn "Tutorial - Customize Microsoft Entra attribute
+        // mappings", Target Object Actions). The event is processed: the link records it.
+        if !self.config.users.allows(TargetAction::Update) {
+            d.step(
+                "EntrySynchronizationSkip",
+                StepType::Export,
+                Status::Skipped,
+                format!(
+                    "User '{}' is not disabled in {}: Update is not a target object action of this app",
+                    d.name,
+                    self.app()
+                ),
+            );
+            if let Some(l) = self.state.users.get_mut(&u.id) {
+                l.disabled = Some(reason);
+            }
+            return self.finish(d, Action::Other, Status::Skipped, None);
+        }
         let soft: Vec<_> = self
             .config
             .users

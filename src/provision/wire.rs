@@ -18,9 +18,11 @@ pub enum Path {
     Simple(String),
     /// `name.givenName`
     Sub(String, String),
-    /// `emails[type eq "work"].value`
+    /// `emails[type eq "work"].value`, or `roles[primary eq "True"].value`: the element whose
+    /// `key` (`type`, `primary`) equals `kind`.
     Typed {
         attr: String,
+        key: String,
         kind: String,
         sub: String,
     },
@@ -44,8 +46,15 @@ impl Path {
                 let filter = &p[open + 1..close];
                 let sub = p[close + 1..].strip_prefix('.').unwrap_or("value");
                 let kind = filter.split('"').nth(1).unwrap_or_default().to_owned();
+                let key = filter
+                    .split_whitespace()
+                    .next()
+                    .filter(|k| !k.is_empty())
+                    .unwrap_or("type")
+                    .to_owned();
                 return Path::Typed {
                     attr: attr.to_owned(),
+                    key,
                     kind,
                     sub: lower_first(sub),
                 };
@@ -133,18 +142,30 @@ fn put(out: &mut Map<String, Value>, path: &Path, value: Value) {
                 m.insert(name.clone(), value);
             }
         }
-        Path::Typed { attr, kind, sub } => {
+        Path::Typed {
+            attr,
+            key,
+            kind,
+            sub,
+        } => {
             let Value::Array(list) = out.entry(attr.clone()).or_insert_with(|| json!([])) else {
                 return;
             };
             let pos = list
                 .iter()
-                .position(|e| e.get("type").and_then(Value::as_str) == Some(kind.as_str()));
+                .position(|e| e.get(key.as_str()).is_some_and(|v| same_key(v, kind)));
             let elem = match pos {
                 Some(i) => &mut list[i],
                 None => {
                     let mut e = Map::new();
-                    e.insert("type".into(), Value::String(kind.clone()));
+                    // `primary eq "True"` seeds `"primary": true` (RFC 7643 §2.4: a
+                    // boolean), any other key its string.
+                    let seed = if key.eq_ignore_ascii_case("primary") {
+                        Value::Bool(kind.eq_ignore_ascii_case("true"))
+                    } else {
+                        Value::String(kind.clone())
+                    };
+                    e.insert(key.clone(), seed);
                     // The tutorial's Create User marks the work email primary.
                     if attr.eq_ignore_ascii_case("emails") && kind == "work" {
                         e.insert("primary".into(), Value::Bool(true));
@@ -175,17 +196,32 @@ pub fn extract(resource: &Value, path: &str) -> Option<Value> {
                 other => other.clone(),
             }
         }
-        Path::Typed { attr, kind, sub } => {
+        Path::Typed {
+            attr,
+            key,
+            kind,
+            sub,
+        } => {
             let list = get_ci(r, &attr)?.as_array()?;
             let e = list.iter().find(|e| {
-                e.get("type")
-                    .and_then(Value::as_str)
-                    .is_some_and(|t| t.eq_ignore_ascii_case(&kind))
+                e.as_object()
+                    .and_then(|o| get_ci(o, &key))
+                    .is_some_and(|v| same_key(v, &kind))
             })?;
             get_ci(e.as_object()?, &sub)?.clone()
         }
     };
     (!v.is_null()).then_some(v)
+}
+
+/// An element's filter key holds the filter's value: strings case-insensitively (`type` is
+/// `caseExact: false`), booleans against `"True"`/`"False"`.
+fn same_key(v: &Value, kind: &str) -> bool {
+    match v {
+        Value::String(s) => s.eq_ignore_ascii_case(kind),
+        Value::Bool(b) => kind.eq_ignore_ascii_case(if *b { "true" } else { "false" }),
+        _ => false,
+    }
 }
 
 /// One attribute change of an update.
@@ -290,6 +326,7 @@ mod tests {
             Path::parse("addresses[type eq \"other\"].Formatted"),
             Path::Typed {
                 attr: "addresses".into(),
+                key: "type".into(),
                 kind: "other".into(),
                 sub: "formatted".into()
             }
@@ -297,6 +334,16 @@ mod tests {
         assert_eq!(
             Path::parse(&format!("{ENTERPRISE}:manager")),
             Path::Urn(ENTERPRISE.into(), "manager".into())
+        );
+    }
+
+    #[test]
+    fn a_primary_role_path_seeds_primary_true_not_a_type() {
+        let b = user_body(&[("roles[primary eq \"True\"].value".into(), json!("Admin"))]);
+        assert_eq!(b["roles"], json!([{"primary": true, "value": "Admin"}]));
+        assert_eq!(
+            extract(&b, "roles[primary eq \"True\"].value"),
+            Some(json!("Admin"))
         );
     }
 

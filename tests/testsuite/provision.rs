@@ -1256,3 +1256,174 @@ fn failures_show_the_endpoints_status_and_detail_and_junit_names_are_stable() {
     assert!(junit.contains("HTTP 400"), "{junit}");
     assert!(!junit.contains(&r.cycle_id), "{junit}");
 }
+
+/// A small `[provisioning]` section: userName by UPN (matching), `active` from
+/// IsSoftDeleted, then `extra` mapping rows and `actions` for users.
+fn config_with(extra: &str, actions: &str) -> AppConfig {
+    AppConfig::from_toml(&format!(
+        r#"[provisioning]
+[provisioning.users]
+actions = {actions}
+[[provisioning.users.mappings]]
+target = "userName"
+source = "userPrincipalName"
+matching = 1
+[[provisioning.users.mappings]]
+target = "active"
+expression = 'Switch([IsSoftDeleted], , "False", "True", "True", "False")'
+{extra}
+"#
+    ))
+    .unwrap()
+}
+
+fn engine_with(config: AppConfig) -> Engine {
+    Engine::new(config)
+        .with_clock(FixedClock(time::macros::datetime!(2026-01-05 09:00 UTC)))
+        .with_ids(SequentialIds::new())
+}
+
+fn one_user(extra: Value) -> Directory {
+    let mut u = json!({"id": "u1", "userPrincipalName": "ada@contoso.com",
+        "displayName": "Ada", "jobTitle": "Engineer", "accountEnabled": true});
+    if let (Value::Object(u), Value::Object(extra)) = (&mut u, extra) {
+        u.extend(extra);
+    }
+    Directory::from_value(&json!({"users": [u], "assignments": [{"principalId": "u1"}]})).unwrap()
+}
+
+/// Redact() (Microsoft Learn, "Reference for writing expressions…", Redact): the value flows
+/// to the target, the provisioning log shows `[Redact]`.
+#[test]
+fn a_redacted_mapping_sends_its_value_and_logs_redact() {
+    let config = config_with(
+        "[[provisioning.users.mappings]]\ntarget = \"title\"\nexpression = 'Redact([jobTitle])'",
+        r#"["create", "update", "delete"]"#,
+    );
+    let rt = runtime();
+    let r = rt.block_on(engine_with(config).run_cycle(
+        &Target::dry_run(),
+        &one_user(json!({})),
+        &mut State::default(),
+    ));
+    let post = r.requests.iter().find(|q| q.method == "POST").unwrap();
+    assert_eq!(post.body.as_ref().unwrap()["title"], "Engineer");
+    let title = r.entries[0]
+        .modified_properties
+        .iter()
+        .find(|p| p.display_name == "title")
+        .unwrap();
+    assert_eq!(title.new_value.as_deref(), Some("[Redact]"));
+    let logs = serde_json::to_string(&r.entries).unwrap();
+    assert!(!logs.contains("Engineer"), "{logs}");
+}
+
+/// Disabling is an update: with Update unticked in Target Object Actions, a user who
+/// leaves scope is not disabled in the target.
+#[test]
+fn without_update_an_unassigned_user_is_not_disabled() {
+    let config = config_with("", r#"["create", "delete"]"#);
+    let engine = engine_with(config);
+    let target = Target::in_process(&MockServer::builder().token("t"), Some("t".into())).unwrap();
+    let rt = runtime();
+    let mut state = State::default();
+    rt.block_on(engine.run_cycle(&target, &one_user(json!({})), &mut state));
+    let unassigned = Directory::from_value(&json!({"users": [{"id": "u1",
+        "userPrincipalName": "ada@contoso.com", "accountEnabled": true}], "assignments": []}))
+    .unwrap();
+    let r = rt.block_on(engine.run_cycle(&target, &unassigned, &mut state));
+    assert!(
+        r.requests.iter().all(|q| q.method != "PATCH"),
+        "{:#?}",
+        r.requests
+    );
+    let users = target.stored(scimock::scim::ResourceKind::User);
+    assert_eq!(users[0]["active"], true);
+    assert_eq!(r.stats.disabled, 0);
+}
+
+/// A multi-valued source mapped to a single-valued target fails the object with
+/// SchemaPropertyCanOnlyAcceptValue (Microsoft Learn, "How to analyze the Microsoft Entra
+/// provisioning logs"); one value is sent as that value.
+#[test]
+fn a_multi_valued_source_into_a_single_valued_target_fails_the_object() {
+    let config = config_with(
+        "[[provisioning.users.mappings]]\ntarget = \"title\"\nexpression = 'Split([jobTitle], \",\")'",
+        r#"["create", "update", "delete"]"#,
+    );
+    let rt = runtime();
+    let engine = engine_with(config);
+    let two = rt.block_on(engine.run_cycle(
+        &Target::dry_run(),
+        &one_user(json!({"jobTitle": "Engineer,Manager"})),
+        &mut State::default(),
+    ));
+    assert_eq!(
+        two.entries[0].error_code(),
+        Some("SchemaPropertyCanOnlyAcceptValue")
+    );
+    assert!(two.requests.iter().all(|q| q.method != "POST"));
+    let one = rt.block_on(engine.run_cycle(
+        &Target::dry_run(),
+        &one_user(json!({})),
+        &mut State::default(),
+    ));
+    let post = one.requests.iter().find(|q| q.method == "POST").unwrap();
+    assert_eq!(post.body.as_ref().unwrap()["title"], "Engineer");
+}
+
+/// SelectUniqueValue is supported only for Workday/SuccessFactors to AD and API-driven
+/// inbound provisioning: a SCIM app's configuration with it does not load.
+#[test]
+fn select_unique_value_is_refused_in_a_scim_apps_mappings() {
+    let toml = r#"[provisioning]
+[provisioning.users]
+[[provisioning.users.mappings]]
+target = "userName"
+expression = 'SelectUniqueValue([userPrincipalName], [mail])'
+matching = 1
+"#;
+    let e = AppConfig::from_toml(toml).unwrap_err().to_string();
+    assert!(e.contains("SelectUniqueValue is supported only"), "{e}");
+}
+
+/// A manager out of scope on day one: the user is provisioned without a manager, and the
+/// reference is not fixed when the manager comes into scope later (Microsoft Learn "Known
+/// issues for provisioning in Microsoft Entra ID"); a restart (fresh state) fixes it.
+#[test]
+fn a_manager_who_comes_into_scope_later_is_not_linked_until_a_restart() {
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::in_process(&MockServer::builder().token("t"), Some("t".into())).unwrap();
+    let dir = |manager_assigned: bool| {
+        let mut assignments = vec![json!({"principalId": "u1"})];
+        if manager_assigned {
+            assignments.push(json!({"principalId": "m1"}));
+        }
+        Directory::from_value(&json!({"users": [
+            {"id": "u1", "userPrincipalName": "ada@contoso.com", "accountEnabled": true,
+             "manager": {"id": "m1"}},
+            {"id": "m1", "userPrincipalName": "bob@contoso.com", "accountEnabled": true}],
+            "assignments": assignments}))
+        .unwrap()
+    };
+    let manager_of_ada = |target: &Target| {
+        let users = target.stored(scimock::scim::ResourceKind::User);
+        let ada = users
+            .iter()
+            .find(|u| u["userName"] == "ada@contoso.com")
+            .cloned()
+            .unwrap();
+        ada["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"].clone()
+    };
+    let mut state = State::default();
+    rt.block_on(engine.run_cycle(&target, &dir(false), &mut state));
+    rt.block_on(engine.run_cycle(&target, &dir(true), &mut state));
+    assert!(manager_of_ada(&target).is_null(), "fixed without a restart");
+    let mut restarted = State::default();
+    rt.block_on(engine.run_cycle(&target, &dir(true), &mut restarted));
+    assert!(
+        !manager_of_ada(&target).is_null(),
+        "a restart re-evaluates everyone"
+    );
+}
