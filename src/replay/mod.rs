@@ -108,7 +108,7 @@ mod step;
 
 pub use crate::entra::TransportError;
 pub use check::{Finding, Severity};
-pub use policy::{ENTRA_QUIRKS, RAW_QUOTES};
+pub use policy::{CUSTOM_EXTENSION, ENTRA_QUIRKS, RAW_QUOTES};
 pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,

@@ -14,6 +14,10 @@ use super::scenario::Scenario;
 pub const ENTRA_QUIRKS: &str = "entra-quirks";
 /// The capability a scenario `requires` when it sends the SCIM Validator's raw quotes.
 pub const RAW_QUOTES: &str = "raw-quotes";
+/// The capability a scenario `requires` when it writes a custom extension's attributes
+/// (`urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`): only an
+/// endpoint that declares such an extension can store them.
+pub const CUSTOM_EXTENSION: &str = "custom-extension";
 pub(crate) fn rate_limit_warning(
     asked: Option<Duration>,
     waited: Duration,
@@ -70,6 +74,9 @@ pub(crate) fn skip_reason(config: &RunnerConfig, scenario: &Scenario) -> Option<
         RAW_QUOTES => {
             format!("sends the SCIM Validator's raw `\"` in the query: add --with {RAW_QUOTES}")
         }
+        CUSTOM_EXTENSION => format!(
+            "writes a custom extension's attributes, which only an endpoint declaring one stores: add --with {CUSTOM_EXTENSION}"
+        ),
         other => format!("the endpoint does not offer `{other}` (add --with {other})"),
     })
 }

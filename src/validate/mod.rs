@@ -74,10 +74,23 @@ impl Default for Options {
 
 /// Every test of `suite` for an endpoint whose `/Schemas` said `d`.
 pub fn tests(suite: Suite, d: &Discovered, opts: &Options) -> Result<Vec<Test>, ScenarioError> {
-    match suite {
-        Suite::Validator => validator::tests(d, opts),
-        Suite::LogicApp => logic_app::tests(d, opts),
+    let mut tests = match suite {
+        Suite::Validator => validator::tests(d, opts)?,
+        Suite::LogicApp => logic_app::tests(d, opts)?,
+    };
+    // These are Microsoft's test tools, not Entra's provisioning: a step that states no
+    // consequence of its own says what the tool does, not what Entra would do with an
+    // object (its values are the tool's, which Entra's default mapping may never send).
+    let tool = match suite {
+        Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"); the request is the Validator's, so Entra's provisioning may never send it",
+        Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it (AzureAD/SCIMReferenceCode, SCIM Validation template); its direct SCIM calls are the template's, sent with what Entra's default mapping writes",
+    };
+    for t in &mut tests {
+        for step in &mut t.scenario.steps {
+            step.consequence.get_or_insert_with(|| tool.to_owned());
+        }
     }
+    Ok(tests)
 }
 
 /// What `--list` shows without an endpoint: the tests for the RFC 7643 schemas.

@@ -37,6 +37,46 @@ pub struct Discovered {
     pub names: Vec<String>,
 }
 
+/// The core User attributes Entra's default mapping for a custom SCIM app writes (Microsoft
+/// Learn "Tutorial: Develop and plan provisioning for a SCIM endpoint", default attribute
+/// mapping table).
+const ENTRA_DEFAULT_CORE: [&str; 8] = [
+    "active",
+    "addresses",
+    "displayName",
+    "emails",
+    "externalId",
+    "name",
+    "phoneNumbers",
+    "title",
+];
+/// The enterprise extension attributes the same table writes (manager aside: it needs a
+/// provisioned user, and the manager tests set it).
+const ENTRA_DEFAULT_ENTERPRISE: [&str; 2] = ["department", "employeeNumber"];
+
+impl Discovered {
+    /// Only what Entra's default mapping writes, of what the endpoint declares: the bodies
+    /// of the Logic App's direct SCIM tests, whose exact generated values Microsoft does not
+    /// publish (docs/validate.md says so).
+    pub fn entra_defaults(&self) -> Discovered {
+        let keep = |list: &[Attr], names: &[&str]| -> Vec<Attr> {
+            list.iter()
+                .filter(|a| names.iter().any(|n| n.eq_ignore_ascii_case(&a.name)))
+                .cloned()
+                .collect()
+        };
+        Discovered {
+            user: keep(&self.user, &ENTRA_DEFAULT_CORE),
+            enterprise: self
+                .enterprise
+                .as_ref()
+                .map(|e| keep(e, &ENTRA_DEFAULT_ENTERPRISE)),
+            group: self.group,
+            names: self.names.clone(),
+        }
+    }
+}
+
 fn attrs(list: Option<&Value>) -> Vec<Attr> {
     list.and_then(Value::as_array)
         .into_iter()

@@ -236,3 +236,53 @@ async fn replay_and_validate_judge_the_same_schemas_answer_the_same_way() {
         .iter()
         .any(|n| n.starts_with("Schema discovery")));
 }
+
+/// Validate speaks for Microsoft's tools: a step that states no consequence of its own says
+/// what the Validator or the Logic App does, never what Entra does with the object; and the
+/// Logic App's direct tests create users with what Entra's default mapping writes (no
+/// made-up role `type`, no random `profileUrl`).
+#[test]
+fn validate_steps_speak_for_microsofts_tools_and_logic_app_bodies_follow_entras_mapping() {
+    let opts = Options {
+        quirks: true,
+        groups: true,
+        seed: Some(1),
+    };
+    let d = validate::rfc_schemas();
+    for (suite, tool) in [
+        (Suite::Validator, "Microsoft's SCIM Validator"),
+        (Suite::LogicApp, "Logic App"),
+    ] {
+        let tests = validate::tests(suite, &d, &opts).unwrap();
+        for t in &tests {
+            for step in &t.scenario.steps {
+                let c = step.consequence.as_deref().unwrap_or("");
+                assert!(!c.is_empty(), "{} / {}", t.scenario.name, step.name);
+                assert!(
+                    !c.contains("escrow") || c.contains(tool) || c.contains("Microsoft"),
+                    "{} / {}: {c}",
+                    t.scenario.name,
+                    step.name
+                );
+            }
+        }
+        if suite == Suite::LogicApp {
+            for t in &tests {
+                for step in &t.scenario.steps {
+                    let Some(body) = &step.request.body else {
+                        continue;
+                    };
+                    if step.request.method == "POST" && step.request.path == "/Users" {
+                        for odd in ["roles", "profileUrl", "x509Certificates", "entitlements"] {
+                            assert!(
+                                body.get(odd).is_none(),
+                                "{}: {odd} in {body}",
+                                t.scenario.name
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
