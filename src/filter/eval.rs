@@ -8,8 +8,12 @@
 //! - A multi-valued attribute matches if *any* value matches. A multi-valued complex
 //!   attribute named without a sub-attribute (`emails co "x"`) compares its `value`s.
 //! - `pr` is true for a value that is not null, not `""`, not `[]` and not an object with
-//!   no present member.
-//! - `eq null` is true when the attribute has no value; `ne null` when it has one.
+//!   no present member. Without a sub-attribute it judges the attribute's whole value:
+//!   an element of a multi-valued complex attribute is present with any present member,
+//!   `value` or not (RFC 7644 §3.4.2.2: "a non-empty node for complex attributes").
+//! - `eq null` is true when the attribute has no value (null, `[]`, or objects of nulls:
+//!   RFC 7643 §2.5 "unassigned"), judged on the same whole value as `pr`; `ne null` when
+//!   it has one.
 //! - `ne` is true when the attribute has no value, or when some value of the compared type
 //!   differs.
 //! - Values of different types never compare equal or ordered: the comparison is false.
@@ -255,6 +259,20 @@ fn candidates<'v, 's>(
     }
 }
 
+/// The values whose presence `pr`, `eq null` and `ne null` judge. RFC 7644 §3.4.2.2 `pr`:
+/// "If the attribute has a non-empty value, or if it contains a non-empty node for complex
+/// attributes, there is a match." Without a sub-attribute that is the attribute's whole
+/// value, so an element of a multi-valued complex attribute counts with any member
+/// (`addresses` holding `{"type": "work", "locality": "x"}` is present), not only with a
+/// `value`; with one, it is that sub-attribute of each element.
+fn presence_values<'v>(path: &AttrPath, node: &'v Value, scope: Scope<'_>) -> Vec<&'v Value> {
+    match path.sub_attr {
+        None => lookup(path, node, scope).0.into_iter().collect(),
+        Some(_) => candidates(path, node, scope).0,
+    }
+}
+
+/// Non-empty: not null, not `""`, not `[]`, not an object with no present member.
 fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -265,17 +283,33 @@ fn is_present(v: &Value) -> bool {
     }
 }
 
+/// Assigned: not null, not `[]`, not an object whose members are all unassigned
+/// (RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array … SHALL be
+/// considered to be equivalent in \"state\""). `""` is assigned but not present.
+fn is_assigned(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(is_assigned),
+        Value::Object(map) => map.values().any(is_assigned),
+        Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
 fn attr_exp(
     path: &AttrPath,
     op: &AttrOp,
     node: &Value,
     scope: Scope<'_>,
 ) -> Result<bool, EvalError> {
-    let (values, def) = candidates(path, node, scope);
     let (cmp, target) = match op {
-        AttrOp::Present => return Ok(values.iter().any(|v| is_present(v))),
+        AttrOp::Present => {
+            return Ok(presence_values(path, node, scope)
+                .into_iter()
+                .any(is_present))
+        }
         AttrOp::Compare(cmp, target) => (*cmp, target),
     };
+    let (values, def) = candidates(path, node, scope);
     let present: Vec<&Value> = values.into_iter().filter(|v| !v.is_null()).collect();
     if matches!(
         cmp,
@@ -284,9 +318,14 @@ fn attr_exp(
         check_orderable(path, cmp, def, target, &present)?;
     }
     if let CompValue::Null = target {
+        let assigned = || {
+            presence_values(path, node, scope)
+                .into_iter()
+                .any(is_assigned)
+        };
         return Ok(match cmp {
-            CompareOp::Eq => present.is_empty(),
-            CompareOp::Ne => !present.is_empty(),
+            CompareOp::Eq => !assigned(),
+            CompareOp::Ne => assigned(),
             _ => false,
         });
     }

@@ -187,6 +187,32 @@ pub(crate) fn resource_with_extensions() -> impl Strategy<Value = Value> {
         })
 }
 
+/// A multi-valued complex attribute's value, or `None` for absent: elements whose members
+/// (`value` among them, or not) are null, `""`, a string, a boolean or `[]`, so elements
+/// come empty, all-null, valueless but present, and full.
+pub(crate) fn complex_list() -> impl Strategy<Value = Option<Value>> {
+    let member = prop_oneof![
+        Just(Value::Null),
+        Just(json!("")),
+        Just(json!("x")),
+        Just(json!(true)),
+        Just(json!([])),
+    ];
+    let element = proptest::collection::btree_map(
+        proptest::sample::select(vec!["value", "type", "locality", "display", "primary"]),
+        member,
+        0..4,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
+    proptest::option::weighted(
+        0.9,
+        prop_oneof![
+            4 => proptest::collection::vec(element, 0..4).prop_map(Value::Array),
+            1 => Just(Value::Null),
+        ],
+    )
+}
+
 // ---- PATCH and membership ----------------------------------------------------------
 
 /// Proptest settings: 1,000 cases unless `PROPTEST_CASES` says otherwise.
