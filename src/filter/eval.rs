@@ -20,7 +20,9 @@
 //! - `dateTime` values (per schema, or two RFC 3339 strings when there is no schema)
 //!   compare as instants.
 //! - `gt`/`ge`/`lt`/`le` on a boolean, binary or complex attribute is an error
-//!   (RFC 7644 §3.4.2.2: "a failed response … invalidFilter").
+//!   (RFC 7644 §3.4.2.2: "a failed response … invalidFilter"). Where the schema says what
+//!   the attribute is, that is a property of the filter, [`check`](super::check)ed before
+//!   any resource is looked at; where it does not, the values tell.
 
 use std::cmp::Ordering;
 
@@ -44,7 +46,7 @@ pub enum EvalError {
 
 /// What the paths inside a filter are relative to.
 #[derive(Clone, Copy)]
-enum Scope<'s> {
+pub(super) enum Scope<'s> {
     /// A whole resource, with its schema if known.
     Resource(Option<&'s ResourceSchema>),
     /// One element of a complex attribute (inside `[...]`), with that attribute's
@@ -54,7 +56,21 @@ enum Scope<'s> {
 
 /// Does `filter` match `resource`? `schema` supplies `caseExact` and types; without it,
 /// strings compare case-insensitively and types come from the JSON values.
+///
+/// The filter is [`check`](super::check)ed against `schema` first, so a filter that can
+/// never be applied (ordering a boolean) fails whatever `resource` holds.
 pub fn matches(
+    filter: &Filter,
+    resource: &Value,
+    schema: Option<&ResourceSchema>,
+) -> Result<bool, EvalError> {
+    super::check(filter, schema)?;
+    eval(filter, resource, Scope::Resource(schema))
+}
+
+/// [`matches`] for a filter already [`check`](super::check)ed against `schema`: a scan
+/// checks once, then evaluates each resource.
+pub(crate) fn matches_checked(
     filter: &Filter,
     resource: &Value,
     schema: Option<&ResourceSchema>,
@@ -71,6 +87,7 @@ pub(crate) fn matches_element(
     element: &Value,
     attribute: Option<&Attribute>,
 ) -> Result<bool, EvalError> {
+    super::check::check_element(filter, attribute)?;
     eval(filter, element, Scope::Element(attribute))
 }
 
@@ -166,7 +183,15 @@ fn lookup<'v, 's>(
             });
             let value = container.and_then(|c| get_ci(c, &path.name));
             match (value, def, path.urn.as_ref(), schema) {
-                (None, None, None, Some(s)) => extension_attribute(s, obj, &path.name),
+                (None, None, None, Some(s)) => match unique_extension(s, &path.name) {
+                    Some((ext, def)) => (
+                        get_ci(obj, &ext.id)
+                            .and_then(Value::as_object)
+                            .and_then(|o| get_ci(o, &path.name)),
+                        Some(def),
+                    ),
+                    None => (None, None),
+                },
                 _ => (value, def),
             }
         }
@@ -177,26 +202,41 @@ fn lookup<'v, 's>(
     }
 }
 
+/// The definition of the attribute `path` names (before any sub-attribute), as [`lookup`]
+/// finds it, without data: the check before evaluation uses it.
+pub(super) fn definition<'s>(path: &AttrPath, scope: Scope<'s>) -> Option<&'s Attribute> {
+    match scope {
+        Scope::Resource(schema) => {
+            let s = schema?;
+            let urn = path
+                .urn
+                .as_deref()
+                .filter(|u| !s.core.id.eq_ignore_ascii_case(u));
+            s.resolve(urn, &path.name, None).or_else(|| {
+                path.urn
+                    .is_none()
+                    .then(|| unique_extension(s, &path.name).map(|(_, def)| def))
+                    .flatten()
+            })
+        }
+        Scope::Element(parent) => parent?.sub_attribute(&path.name),
+    }
+}
+
 /// An unqualified name the core schema lacks, taken from the one extension that defines
 /// it (RFC 7644 §3.10: clients "SHOULD" qualify extension attributes, so they may omit
 /// the URN; Entra's reference check sends `manager eq "…"`, entra row E9).
-fn extension_attribute<'v, 's>(
+fn unique_extension<'s>(
     schema: &'s ResourceSchema,
-    obj: &'v Map<String, Value>,
     name: &str,
-) -> (Option<&'v Value>, Option<&'s Attribute>) {
+) -> Option<(&'s crate::scim::schema::Schema, &'s Attribute)> {
     let mut hits = schema
         .extensions
         .iter()
         .filter_map(|(s, _)| s.attribute(name).map(|a| (s, a)));
     match (hits.next(), hits.next()) {
-        (Some((ext, def)), None) => (
-            get_ci(obj, &ext.id)
-                .and_then(Value::as_object)
-                .and_then(|o| get_ci(o, name)),
-            Some(def),
-        ),
-        _ => (None, None),
+        (Some(hit), None) => Some(hit),
+        _ => None,
     }
 }
 
@@ -311,11 +351,15 @@ fn attr_exp(
     };
     let (values, def) = candidates(path, node, scope);
     let present: Vec<&Value> = values.into_iter().filter(|v| !v.is_null()).collect();
-    if matches!(
-        cmp,
-        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-    ) {
-        check_orderable(path, cmp, def, target, &present)?;
+    // Where the schema defines the path, `check` has judged the ordering already; where
+    // it does not, the values are all there is to go by.
+    if def.is_none()
+        && matches!(
+            cmp,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
+    {
+        check_orderable(path, cmp, &present)?;
     }
     if let CompValue::Null = target {
         let assigned = || {
@@ -339,23 +383,15 @@ fn attr_exp(
         .any(|v| compare(v, cmp, target, case_exact, date_time)))
 }
 
-fn check_orderable(
-    path: &AttrPath,
-    op: CompareOp,
-    def: Option<&Attribute>,
-    target: &CompValue,
-    values: &[&Value],
-) -> Result<(), EvalError> {
-    let kind = match def.map(|d| d.kind) {
-        Some(AttrType::Boolean) => Some("boolean"),
-        Some(AttrType::Binary) => Some("binary"),
-        Some(AttrType::Complex) if path.sub_attr.is_none() => Some("complex"),
-        Some(_) => None,
-        None if matches!(target, CompValue::Bool(_)) || values.iter().any(|v| v.is_boolean()) => {
-            Some("boolean")
-        }
-        None if values.iter().any(|v| v.is_object()) => Some("complex"),
-        None => None,
+/// Ordering a path no schema defines: refused when its values are booleans or objects (a
+/// `true`/`false` literal was refused by `check` already).
+fn check_orderable(path: &AttrPath, op: CompareOp, values: &[&Value]) -> Result<(), EvalError> {
+    let kind = if values.iter().any(|v| v.is_boolean()) {
+        Some("boolean")
+    } else if values.iter().any(|v| v.is_object()) {
+        Some("complex")
+    } else {
+        None
     };
     match kind {
         Some(kind) => Err(EvalError::NotOrderable {

@@ -1,5 +1,6 @@
-//! Filters over HTTP (issue #32): `pr` on a multi-valued complex attribute whose elements
-//! have no `value` (RFC 7644 §3.4.2.2), against a server on 127.0.0.1:0.
+//! Filters over HTTP (issue #32), against a server on 127.0.0.1:0: `pr` on a
+//! multi-valued complex attribute whose elements have no `value`, and ordering a boolean
+//! or binary refused whatever the data (both RFC 7644 §3.4.2.2).
 
 use serde_json::{json, Value};
 
@@ -52,4 +53,40 @@ async fn addresses_pr_finds_a_user_whose_address_has_a_type_and_locality_but_no_
     assert_eq!(names(&users_where(&s, "not (addresses pr)").await), absent);
     // Comparisons still read the `value` sub-attribute, which this address lacks.
     assert!(names(&users_where(&s, "addresses co \"Holly\"").await).is_empty());
+}
+
+/// Ordering a boolean or binary anywhere in the tree: refused before any user is read.
+const UNORDERABLE: &[&str] = &[
+    "active gt true",
+    r#"userName eq "nobody" and active gt true"#,
+    r#"x509Certificates[value lt "x"]"#,
+    "not (active le false)",
+    r#"userName pr or emails[primary ge true]"#,
+    r#"emails[type eq "work"].primary gt false"#,
+];
+
+#[tokio::test]
+async fn ordering_a_boolean_or_binary_is_invalid_filter_whatever_the_users_hold() {
+    let s = server();
+    for round in ["no users", "one user"] {
+        for f in UNORDERABLE {
+            let a = users_where(&s, f).await;
+            assert_eq!(a.status, 400, "{f} with {round}: {:?}", a.json());
+            assert_eq!(a.json()["scimType"], "invalidFilter", "{f}");
+            let search = json!({
+                "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                "filter": f,
+            });
+            let a = send(&s, "POST", "/Users/.search", Some(&search.to_string()), &[]).await;
+            assert_eq!(a.status, 400, "{f} via .search with {round}");
+        }
+        if round == "no users" {
+            create(&s, json!({"userName": "bjensen", "active": true})).await;
+        }
+    }
+    // What can be ordered still can.
+    assert_eq!(
+        names(&users_where(&s, r#"userName gt "a""#).await),
+        ["bjensen"]
+    );
 }
