@@ -18,6 +18,7 @@ mod eval;
 mod lexer;
 mod parser;
 mod project;
+mod uri;
 
 pub use ast::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValuePath};
 pub use check::check;
