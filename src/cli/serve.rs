@@ -59,6 +59,7 @@ pub(crate) struct ServeArgs {
     profile: String,
     /// Multi-tenant mode: `id=profile[:token]`, repeatable. Each tenant is served under
     /// `/<id>` plus its profile's base path, with its own store and token; no seed data.
+    /// A token given here is always required, even by a profile with `auth = "none"`.
     #[arg(long = "tenant", value_name = "ID=PROFILE[:TOKEN]", conflicts_with_all = ["seed", "state", "token"])]
     tenants: Vec<String>,
     /// Seed data file: {"Users": [...], "Groups": [...]} (default: built-in demo data).
@@ -261,6 +262,17 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             }
         }
     }
+    // A token given on the command line is enforced (even over a profile's
+    // `auth = "none"`); asking for none at the same time is a contradiction.
+    if args.no_auth {
+        if let Some((id, ..)) = tenants.iter().find(|(_, _, token)| token.is_some()) {
+            eprintln!(
+                "error: --no-auth conflicts with the token given in --tenant {id}=PROFILE:TOKEN; \
+                 drop one of them"
+            );
+            return ExitCode::from(2);
+        }
+    }
     let (data, source) = match (&args.state, &args.seed) {
         (_, Some(seed)) => (read_json(seed), format!("seed file {}", seed.display())),
         (Some(state), None) => (
@@ -429,6 +441,7 @@ fn try_path(store: &scimock::store::Store) -> String {
 fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     let auth = match (args.no_auth, &args.token) {
         (true, _) => "none (--no-auth)",
+        (false, _) if !args.tenants.is_empty() => "per tenant (below)",
         (false, Some(_)) => "bearer token (--token)",
         (false, None) => "bearer token (random)",
     };

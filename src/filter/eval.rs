@@ -8,15 +8,21 @@
 //! - A multi-valued attribute matches if *any* value matches. A multi-valued complex
 //!   attribute named without a sub-attribute (`emails co "x"`) compares its `value`s.
 //! - `pr` is true for a value that is not null, not `""`, not `[]` and not an object with
-//!   no present member.
-//! - `eq null` is true when the attribute has no value; `ne null` when it has one.
+//!   no present member. Without a sub-attribute it judges the attribute's whole value:
+//!   an element of a multi-valued complex attribute is present with any present member,
+//!   `value` or not (RFC 7644 §3.4.2.2: "a non-empty node for complex attributes").
+//! - `eq null` is true when the attribute has no value (null, `[]`, or objects of nulls:
+//!   RFC 7643 §2.5 "unassigned"), judged on the same whole value as `pr`; `ne null` when
+//!   it has one.
 //! - `ne` is true when the attribute has no value, or when some value of the compared type
 //!   differs.
 //! - Values of different types never compare equal or ordered: the comparison is false.
 //! - `dateTime` values (per schema, or two RFC 3339 strings when there is no schema)
 //!   compare as instants.
 //! - `gt`/`ge`/`lt`/`le` on a boolean, binary or complex attribute is an error
-//!   (RFC 7644 §3.4.2.2: "a failed response … invalidFilter").
+//!   (RFC 7644 §3.4.2.2: "a failed response … invalidFilter"). Where the schema says what
+//!   the attribute is, that is a property of the filter, [`check`](super::check)ed before
+//!   any resource is looked at; where it does not, the values tell.
 
 use std::cmp::Ordering;
 
@@ -40,7 +46,7 @@ pub enum EvalError {
 
 /// What the paths inside a filter are relative to.
 #[derive(Clone, Copy)]
-enum Scope<'s> {
+pub(super) enum Scope<'s> {
     /// A whole resource, with its schema if known.
     Resource(Option<&'s ResourceSchema>),
     /// One element of a complex attribute (inside `[...]`), with that attribute's
@@ -50,7 +56,21 @@ enum Scope<'s> {
 
 /// Does `filter` match `resource`? `schema` supplies `caseExact` and types; without it,
 /// strings compare case-insensitively and types come from the JSON values.
+///
+/// The filter is [`check`](super::check)ed against `schema` first, so a filter that can
+/// never be applied (ordering a boolean) fails whatever `resource` holds.
 pub fn matches(
+    filter: &Filter,
+    resource: &Value,
+    schema: Option<&ResourceSchema>,
+) -> Result<bool, EvalError> {
+    super::check(filter, schema)?;
+    eval(filter, resource, Scope::Resource(schema))
+}
+
+/// [`matches`] for a filter already [`check`](super::check)ed against `schema`: a scan
+/// checks once, then evaluates each resource.
+pub(crate) fn matches_checked(
     filter: &Filter,
     resource: &Value,
     schema: Option<&ResourceSchema>,
@@ -67,6 +87,7 @@ pub(crate) fn matches_element(
     element: &Value,
     attribute: Option<&Attribute>,
 ) -> Result<bool, EvalError> {
+    super::check::check_element(filter, attribute)?;
     eval(filter, element, Scope::Element(attribute))
 }
 
@@ -162,7 +183,15 @@ fn lookup<'v, 's>(
             });
             let value = container.and_then(|c| get_ci(c, &path.name));
             match (value, def, path.urn.as_ref(), schema) {
-                (None, None, None, Some(s)) => extension_attribute(s, obj, &path.name),
+                (None, None, None, Some(s)) => match unique_extension(s, &path.name) {
+                    Some((ext, def)) => (
+                        get_ci(obj, &ext.id)
+                            .and_then(Value::as_object)
+                            .and_then(|o| get_ci(o, &path.name)),
+                        Some(def),
+                    ),
+                    None => (None, None),
+                },
                 _ => (value, def),
             }
         }
@@ -173,26 +202,41 @@ fn lookup<'v, 's>(
     }
 }
 
+/// The definition of the attribute `path` names (before any sub-attribute), as [`lookup`]
+/// finds it, without data: the check before evaluation uses it.
+pub(super) fn definition<'s>(path: &AttrPath, scope: Scope<'s>) -> Option<&'s Attribute> {
+    match scope {
+        Scope::Resource(schema) => {
+            let s = schema?;
+            let urn = path
+                .urn
+                .as_deref()
+                .filter(|u| !s.core.id.eq_ignore_ascii_case(u));
+            s.resolve(urn, &path.name, None).or_else(|| {
+                path.urn
+                    .is_none()
+                    .then(|| unique_extension(s, &path.name).map(|(_, def)| def))
+                    .flatten()
+            })
+        }
+        Scope::Element(parent) => parent?.sub_attribute(&path.name),
+    }
+}
+
 /// An unqualified name the core schema lacks, taken from the one extension that defines
 /// it (RFC 7644 §3.10: clients "SHOULD" qualify extension attributes, so they may omit
 /// the URN; Entra's reference check sends `manager eq "…"`, entra row E9).
-fn extension_attribute<'v, 's>(
+fn unique_extension<'s>(
     schema: &'s ResourceSchema,
-    obj: &'v Map<String, Value>,
     name: &str,
-) -> (Option<&'v Value>, Option<&'s Attribute>) {
+) -> Option<(&'s crate::scim::schema::Schema, &'s Attribute)> {
     let mut hits = schema
         .extensions
         .iter()
         .filter_map(|(s, _)| s.attribute(name).map(|a| (s, a)));
     match (hits.next(), hits.next()) {
-        (Some((ext, def)), None) => (
-            get_ci(obj, &ext.id)
-                .and_then(Value::as_object)
-                .and_then(|o| get_ci(o, name)),
-            Some(def),
-        ),
-        _ => (None, None),
+        (Some(hit), None) => Some(hit),
+        _ => None,
     }
 }
 
@@ -255,6 +299,20 @@ fn candidates<'v, 's>(
     }
 }
 
+/// The values whose presence `pr`, `eq null` and `ne null` judge. RFC 7644 §3.4.2.2 `pr`:
+/// "If the attribute has a non-empty value, or if it contains a non-empty node for complex
+/// attributes, there is a match." Without a sub-attribute that is the attribute's whole
+/// value, so an element of a multi-valued complex attribute counts with any member
+/// (`addresses` holding `{"type": "work", "locality": "x"}` is present), not only with a
+/// `value`; with one, it is that sub-attribute of each element.
+fn presence_values<'v>(path: &AttrPath, node: &'v Value, scope: Scope<'_>) -> Vec<&'v Value> {
+    match path.sub_attr {
+        None => lookup(path, node, scope).0.into_iter().collect(),
+        Some(_) => candidates(path, node, scope).0,
+    }
+}
+
+/// Non-empty: not null, not `""`, not `[]`, not an object with no present member.
 fn is_present(v: &Value) -> bool {
     match v {
         Value::Null => false,
@@ -265,28 +323,53 @@ fn is_present(v: &Value) -> bool {
     }
 }
 
+/// Assigned: not null, not `[]`, not an object whose members are all unassigned
+/// (RFC 7643 §2.5: "Unassigned attributes, the null value, or empty array … SHALL be
+/// considered to be equivalent in \"state\""). `""` is assigned but not present.
+fn is_assigned(v: &Value) -> bool {
+    match v {
+        Value::Null => false,
+        Value::Array(items) => items.iter().any(is_assigned),
+        Value::Object(map) => map.values().any(is_assigned),
+        Value::String(_) | Value::Bool(_) | Value::Number(_) => true,
+    }
+}
+
 fn attr_exp(
     path: &AttrPath,
     op: &AttrOp,
     node: &Value,
     scope: Scope<'_>,
 ) -> Result<bool, EvalError> {
-    let (values, def) = candidates(path, node, scope);
     let (cmp, target) = match op {
-        AttrOp::Present => return Ok(values.iter().any(|v| is_present(v))),
+        AttrOp::Present => {
+            return Ok(presence_values(path, node, scope)
+                .into_iter()
+                .any(is_present))
+        }
         AttrOp::Compare(cmp, target) => (*cmp, target),
     };
+    let (values, def) = candidates(path, node, scope);
     let present: Vec<&Value> = values.into_iter().filter(|v| !v.is_null()).collect();
-    if matches!(
-        cmp,
-        CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
-    ) {
-        check_orderable(path, cmp, def, target, &present)?;
+    // Where the schema defines the path, `check` has judged the ordering already; where
+    // it does not, the values are all there is to go by.
+    if def.is_none()
+        && matches!(
+            cmp,
+            CompareOp::Gt | CompareOp::Ge | CompareOp::Lt | CompareOp::Le
+        )
+    {
+        check_orderable(path, cmp, &present)?;
     }
     if let CompValue::Null = target {
+        let assigned = || {
+            presence_values(path, node, scope)
+                .into_iter()
+                .any(is_assigned)
+        };
         return Ok(match cmp {
-            CompareOp::Eq => present.is_empty(),
-            CompareOp::Ne => !present.is_empty(),
+            CompareOp::Eq => !assigned(),
+            CompareOp::Ne => assigned(),
             _ => false,
         });
     }
@@ -300,23 +383,15 @@ fn attr_exp(
         .any(|v| compare(v, cmp, target, case_exact, date_time)))
 }
 
-fn check_orderable(
-    path: &AttrPath,
-    op: CompareOp,
-    def: Option<&Attribute>,
-    target: &CompValue,
-    values: &[&Value],
-) -> Result<(), EvalError> {
-    let kind = match def.map(|d| d.kind) {
-        Some(AttrType::Boolean) => Some("boolean"),
-        Some(AttrType::Binary) => Some("binary"),
-        Some(AttrType::Complex) if path.sub_attr.is_none() => Some("complex"),
-        Some(_) => None,
-        None if matches!(target, CompValue::Bool(_)) || values.iter().any(|v| v.is_boolean()) => {
-            Some("boolean")
-        }
-        None if values.iter().any(|v| v.is_object()) => Some("complex"),
-        None => None,
+/// Ordering a path no schema defines: refused when its values are booleans or objects (a
+/// `true`/`false` literal was refused by `check` already).
+fn check_orderable(path: &AttrPath, op: CompareOp, values: &[&Value]) -> Result<(), EvalError> {
+    let kind = if values.iter().any(|v| v.is_boolean()) {
+        Some("boolean")
+    } else if values.iter().any(|v| v.is_object()) {
+        Some("complex")
+    } else {
+        None
     };
     match kind {
         Some(kind) => Err(EvalError::NotOrderable {

@@ -9,8 +9,10 @@ use std::ops::Range;
 /// and may also be attribute names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum TokenKind {
-    /// A run of name characters: letters, digits, `-`, `_`, `:`, `.`, `$`, not starting with
-    /// a digit or `-`.
+    /// A run of name characters: letters, digits, `-`, `_`, `:`, `.`, `$`, `+`, not starting
+    /// with a digit or `-`; after its first `:`, also the other characters RFC 3986 §2
+    /// allows in a URI (a schema URI prefix, `attrPath = [URI ":"] …`) but `(` `)` `[` `]`,
+    /// which are the filter grammar's.
     Word,
     /// A `"…"` string literal with its quotes, escapes not yet decoded.
     String,
@@ -36,7 +38,15 @@ pub(crate) struct Token {
 }
 
 fn is_word_char(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.' | b'$')
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b':' | b'.' | b'$' | b'+')
+}
+
+/// The URI characters (RFC 3986 §2.2, §2.3, `%` of §2.1) a word takes after a `:`.
+fn is_uri_char(b: u8) -> bool {
+    matches!(
+        b,
+        b'/' | b'?' | b'#' | b'@' | b'~' | b'%' | b'!' | b'&' | b'\'' | b'*' | b',' | b';' | b'='
+    )
 }
 
 fn is_number_char(b: u8) -> bool {
@@ -102,7 +112,11 @@ pub(crate) fn tokenize(src: &str) -> Vec<Token> {
                 TokenKind::Number
             }
             b if is_word_char(b) => {
-                while pos < bytes.len() && is_word_char(bytes[pos]) {
+                let mut uri = false;
+                while pos < bytes.len()
+                    && (is_word_char(bytes[pos]) || (uri && is_uri_char(bytes[pos])))
+                {
+                    uri |= bytes[pos] == b':';
                     pos += 1;
                 }
                 TokenKind::Word
@@ -155,6 +169,18 @@ mod tests {
         );
         assert_eq!(kinds(""), vec![Eof]);
         assert_eq!(kinds("\"\\"), vec![Unterminated, Eof]);
+    }
+
+    #[test]
+    fn a_word_takes_uri_characters_only_after_a_colon() {
+        use TokenKind::*;
+        assert_eq!(
+            kinds("http://h.test/a?b#c:x[y eq 1]"),
+            vec![Word, LBracket, Word, Word, Number, RBracket, Eof]
+        );
+        assert_eq!(tokenize("http://h/p:name pr")[0].span, 0..15);
+        assert_eq!(kinds("a/b"), vec![Word, Invalid, Word, Eof]);
+        assert_eq!(kinds("title pr & a"), vec![Word, Word, Invalid, Word, Eof]);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use super::ast::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, PatchPath, ValuePath};
 use super::error::{ParseError, ParseErrorKind};
 use super::lexer::{tokenize, Token, TokenKind};
+use super::uri;
 
 /// Deepest nesting of groups, `not` and value paths a filter may have.
 pub const MAX_DEPTH: usize = 64;
@@ -426,25 +427,19 @@ impl<'a> Parser<'a> {
     }
 
     /// `attrPath = [URI ":"] ATTRNAME *1subAttr`
+    ///
+    /// The `URI` is any RFC 3986 §3 URI (RFC 7644 §3.10: the schema URI, usually a URN)
+    /// and ends at the word's last `:`, since no `ATTRNAME` or `subAttr` holds one.
     fn attr_path(&mut self) -> Result<AttrPath> {
         let t = self.peek().clone();
         if t.kind != TokenKind::Word {
             return Err(self.error_at(&t, &[ATTRIBUTE]));
         }
         let text = self.text(&t);
-        let (urn, rest) = if text.len() > 4 && text[..4].eq_ignore_ascii_case("urn:") {
-            match text.rfind(':') {
-                Some(i) if i > 4 => (Some(&text[..i]), &text[i + 1..]),
-                _ => return Err(self.bad_path(&t, "a schema URN must end in `:attribute`")),
-            }
-        } else {
-            (None, text)
+        let (urn, rest) = match text.rfind(':') {
+            Some(i) => (Some(&text[..i]), &text[i + 1..]),
+            None => (None, text),
         };
-        if let Some(urn) = urn {
-            if urn.split(':').any(str::is_empty) {
-                return Err(self.bad_path(&t, "empty segment in schema URN"));
-            }
-        }
         let mut parts = rest.splitn(3, '.');
         let name = parts.next().unwrap_or("");
         let sub = parts.next();
@@ -456,6 +451,13 @@ impl<'a> Parser<'a> {
                 &t,
                 "attribute names start with a letter and use letters, digits, `-` and `_`",
             ));
+        }
+        if let Some(urn) = urn.filter(|u| !uri::uri(u)) {
+            let why = format!(
+                "`{urn}` before the last `:` is no schema URI; RFC 3986 §3 wants a scheme \
+                 (a letter, then letters, digits, `+`, `-`, `.`), `:`, then the rest"
+            );
+            return Err(self.bad_path(&t, &why));
         }
         self.bump();
         Ok(AttrPath {

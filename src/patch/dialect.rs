@@ -48,10 +48,13 @@ pub enum Quirk {
     /// (§7.2, §1.7 note); in RFC 7643 §2.5 only `null` is unassigned.
     EmptyMeansClear,
     /// `add`/`replace` on a value path that matches nothing creates the element from the
-    /// filter's `eq` terms (Entra's retries, §3.6); RFC 7644 §3.5.2.3 answers `noTarget`.
+    /// filter's `eq` terms (Entra's retries, §3.6); on `members[…]` the value's members
+    /// are added. RFC 7644 §3.5.2.3 answers `noTarget` ("no record match was made"), for
+    /// `members` as for any multi-valued attribute.
     CreateOnAbsent,
-    /// `remove` with a filter that matches nothing is a no-op (Entra's retries, §3.6);
-    /// RFC 7644 §3.5.2.2 answers `noTarget`.
+    /// `remove` with a filter that matches nothing is a no-op (Entra's retries, §3.6), on
+    /// `members[…]` as elsewhere. RFC 7644 §3.5.2.2 is silent; §3.12 defines `noTarget`
+    /// as a path whose filter "yields no match", which strict mode answers.
     RemoveOfNothing,
     /// A value filter on a single-valued complex attribute, `manager[value eq "id"]`
     /// (thomaspoignant/scim-patch#453, a request received from Azure AD): the filter

@@ -72,15 +72,27 @@ pub(super) fn member_ops(
                 Some(ids) => MemberOp::Remove(ids),
                 None => MemberOp::RemoveWhere((*value_path.filter).clone()),
             };
-            match (kind, value) {
-                (Kind::Remove, _) => Ok(vec![removal]),
-                (Kind::Add, Some(v)) => Ok(vec![MemberOp::Add(member_objects(v)?)]),
+            // A filter that matches no member: Entra's retries make it a no-op (remove) or
+            // add the value anyway (add, replace); strict RFC mode answers `noTarget`, as
+            // for any other multi-valued attribute (RFC 7644 §3.5.2.3, §3.12).
+            let quirk = match kind {
+                Kind::Remove => Quirk::RemoveOfNothing,
+                Kind::Add | Kind::Replace => Quirk::CreateOnAbsent,
+            };
+            let guard =
+                (!dialect.admits(quirk)).then(|| MemberOp::MustMatch((*value_path.filter).clone()));
+            let ops = match (kind, value) {
+                (Kind::Remove, _) => vec![removal],
+                (Kind::Add, Some(v)) => vec![MemberOp::Add(member_objects(v)?)],
                 // RFC 7644 §3.5.2.3: the matching values are replaced by the new ones.
-                (Kind::Replace, Some(v)) => Ok(vec![removal, MemberOp::Add(member_objects(v)?)]),
-                (Kind::Add | Kind::Replace, None) => Err(Error::invalid_value(format!(
-                    "`{path}`: add and replace need a value"
-                ))),
-            }
+                (Kind::Replace, Some(v)) => vec![removal, MemberOp::Add(member_objects(v)?)],
+                (Kind::Add | Kind::Replace, None) => {
+                    return Err(Error::invalid_value(format!(
+                        "`{path}`: add and replace need a value"
+                    )))
+                }
+            };
+            Ok(guard.into_iter().chain(ops).collect())
         }
     }
 }
@@ -174,6 +186,26 @@ mod tests {
         let f = filter::parse(r#"type eq "group""#).unwrap();
         MemberOp::RemoveWhere(f).apply_to(&mut list);
         assert_eq!(list, vec![json!({"value": "a", "type": "User"})]);
+    }
+
+    #[test]
+    fn strict_mode_guards_filtered_member_paths_and_entra_does_not() {
+        let path = filter::parse_path(r#"members[value eq "nobody"]"#).unwrap();
+        let f = filter::parse(r#"value eq "nobody""#).unwrap();
+        let v = || Some(json!([{"value": "u1"}]));
+        let strict = member_ops(Kind::Replace, &path, v(), Dialect::Rfc).unwrap();
+        assert_eq!(strict[0], MemberOp::MustMatch(f.clone()));
+        assert_eq!(strict.len(), 3);
+        let strict = member_ops(Kind::Remove, &path, None, Dialect::Rfc).unwrap();
+        assert_eq!(strict[0], MemberOp::MustMatch(f.clone()));
+        let guard = MemberOp::MustMatch(f);
+        assert!(guard.fails_on(&[json!({"value": "u1"})]));
+        assert!(!guard.fails_on(&[json!({"value": "u1"}), json!({"value": "NOBODY"})]));
+        for kind in [Kind::Add, Kind::Replace, Kind::Remove] {
+            let value = (kind != Kind::Remove).then(v).flatten();
+            let entra = member_ops(kind, &path, value, Dialect::Entra).unwrap();
+            assert!(!entra.iter().any(|op| matches!(op, MemberOp::MustMatch(_))));
+        }
     }
 
     #[test]

@@ -360,6 +360,8 @@ fn filtered(
     value: Option<Value>,
     dialect: Dialect,
 ) -> Result<()> {
+    // RFC 7644 §3.4.2.2: an ordering the attribute cannot take fails, matches or not.
+    filter::check_element(f, t.def)?;
     if let Some(d) = t.def.filter(|d| !d.multi_valued) {
         if d.kind != crate::scim::schema::AttrType::Complex {
             return Err(Error::invalid_path(format!(

@@ -24,7 +24,7 @@
 //! | `source` | string | required | where the profile came from: seed file and section |
 //! | `notes` | array of strings | `[]` | deviations from the source and why (typos, guesses) |
 //! | `base_path` | string | `"/scim/v2"` | SCIM base path (ALVAO: `/scim`) |
-//! | `auth` | `"bearer"` \| `"none"` | `"bearer"` | Entra's Secret Token (bearer, RFC 6750) or no auth |
+//! | `auth` | `"bearer"` \| `"none"` | `"bearer"` | Entra's Secret Token (bearer, RFC 6750) or no auth; a token given for the server or the tenant is required either way |
 //! | `max_results` | integer | `1000` | page size limit: `count` is capped here, ServiceProviderConfig `filter.maxResults` |
 //! | `filter_policy` | `"allow"` \| `"strict"` | `"allow"` | a filter on an attribute no mapping row marks `filter`: allowed but unindexed, or 400 `invalidFilter` |
 //! | `unknown_extension_attributes` | `"keep"` \| `"reject"` | `"keep"` | an extension object (or attribute in one) the schemas do not define: stored as sent, or 400 `invalidSyntax` |

@@ -187,9 +187,11 @@ impl MockServerBuilder {
         self
     }
     /// Adds a tenant: multi-tenant mode serves each tenant's API under `/<id>` plus its
-    /// profile's base path (`/acme/scim/v2`), with its own store, journal and token
-    /// (`None`: a random one, or none with [`MockServerBuilder::no_auth`]). Once a tenant
-    /// is added, `profile`, `base_path`, `token` and `seed` no longer apply.
+    /// profile's base path (`/acme/scim/v2`), with its own store, journal and token.
+    /// `Some(token)` is always required, whatever the profile's `auth` and
+    /// [`MockServerBuilder::no_auth`] say; `None` means a random token when the profile's
+    /// `auth` is `"bearer"` and `no_auth` was not called, else no authentication. Once a
+    /// tenant is added, `profile`, `base_path`, `token` and `seed` no longer apply.
     pub fn tenant(mut self, id: &str, profile: Profile, token: Option<String>) -> Self {
         self.tenants.push(TenantSpec {
             id: id.to_owned(),
@@ -209,7 +211,8 @@ impl MockServerBuilder {
         self.auth = true;
         self
     }
-    /// Accept requests without a token.
+    /// Accept requests without a token (except on a tenant given its own token, see
+    /// [`MockServerBuilder::tenant`]).
     pub fn no_auth(mut self) -> Self {
         self.auth = false;
         self
@@ -446,8 +449,13 @@ impl MockServerBuilder {
             .tenants
             .iter()
             .map(|t| {
-                let auth = self.auth && t.profile.spec().auth == AuthScheme::Bearer;
-                let token = auth.then(|| t.token.clone().unwrap_or_else(random_token));
+                // A token given for the tenant is enforced: dropping it because the
+                // profile says `auth = "none"` served the tenant to anyone (issue #32).
+                let token = match &t.token {
+                    Some(token) => Some(token.clone()),
+                    None => (self.auth && t.profile.spec().auth == AuthScheme::Bearer)
+                        .then(random_token),
+                };
                 let base = normal_path(&t.profile.spec().base_path);
                 let prefix = format!("/{}", t.id);
                 self.tenant_state(&t.id, &prefix, &t.profile, base, token, uri)

@@ -17,9 +17,10 @@
 //! 3. Hands hyper the head and then exactly the message body (by `Content-Length` or the
 //!    chunked framing, RFC 9112 §6), so the next request's head is found again.
 //! 4. A head hyper would refuse (malformed, too large, a target `http::Uri` still cannot
-//!    parse, a bad `Content-Length`) is answered here with `400`, `414` or `431` and an
-//!    RFC 7644 §3.12 error body, logged, and the connection closed; hyper then sees the
-//!    connection end before any request.
+//!    parse, a bad `Content-Length`, a transfer coding other than one final `chunked`) is
+//!    answered here with `400`, `414`, `431` or `501` and an RFC 7644 §3.12 error body,
+//!    logged, and the connection closed; hyper then sees the connection end before any
+//!    request.
 //!
 //! It wraps any `AsyncRead + AsyncWrite`, so it composes with TLS (wrap the decrypted
 //! stream) and with the listener's limits.
@@ -316,7 +317,7 @@ fn check_head(buf: &[u8]) -> Head {
     }
     let body = match framing(req.headers) {
         Ok(body) => body,
-        Err(detail) => return Head::Refused(400, detail),
+        Err((status, detail)) => return Head::Refused(status, detail),
     };
     if as_sent {
         // Nothing was encoded: the head goes to hyper as sent.
@@ -358,38 +359,98 @@ pub(crate) fn normalise(target: &str) -> std::borrow::Cow<'_, str> {
 }
 
 /// The body framing the headers declare (RFC 9112 §6.3): chunked when
-/// `Transfer-Encoding` ends in `chunked`, else `Content-Length` bytes, else none.
-fn framing(headers: &[httparse::Header<'_>]) -> Result<Frame, String> {
+/// `Transfer-Encoding` is present, else `Content-Length` bytes, else none. `Err` is the
+/// status and detail of a refusal.
+///
+/// The only transfer coding served is `chunked` (RFC 9112 §7.1), once and last:
+/// - a `Transfer-Encoding` whose final coding is not `chunked` (`gzip`) leaves the body's
+///   length unknown, and RFC 9112 §6.3 says the server "MUST respond with the 400 (Bad
+///   Request) status code and then close the connection";
+/// - any other coding before the final `chunked` (`gzip, chunked`) is one the server does
+///   not understand, and RFC 9112 §6.1 says it "SHOULD respond with 501 (Not
+///   Implemented)";
+/// - `chunked` twice is malformed (RFC 9112 §6.1: a sender "MUST NOT apply the chunked
+///   transfer coding more than once"): 400.
+fn framing(headers: &[httparse::Header<'_>]) -> Result<Frame, (u16, String)> {
     let mut length: Option<u64> = None;
-    let mut chunked = false;
+    let mut codings: Option<Vec<String>> = None;
     for h in headers {
         if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            // RFC 9112 §6.1: the codings of every field line, in order; RFC 9110 §5.6.1:
+            // empty list elements are ignored; a coding's name ends at its parameters.
             let value = String::from_utf8_lossy(h.value);
-            chunked = value
-                .rsplit(',')
-                .next()
-                .is_some_and(|last| last.trim().eq_ignore_ascii_case("chunked"));
+            let list = codings.get_or_insert_with(Vec::new);
+            list.extend(
+                value
+                    .split(',')
+                    .map(|c| {
+                        c.split(';')
+                            .next()
+                            .unwrap_or("")
+                            .trim()
+                            .to_ascii_lowercase()
+                    })
+                    .filter(|c| !c.is_empty()),
+            );
         } else if h.name.eq_ignore_ascii_case("content-length") {
             let n = std::str::from_utf8(h.value)
                 .ok()
                 .and_then(|v| v.trim().parse::<u64>().ok())
                 .ok_or_else(|| {
-                    format!(
-                        "Content-Length `{}` is not a number (RFC 9110 §8.6)",
-                        String::from_utf8_lossy(h.value)
+                    let v = String::from_utf8_lossy(h.value);
+                    (
+                        400,
+                        format!("Content-Length `{v}` is not a number (RFC 9110 §8.6)"),
                     )
                 })?;
             if length.is_some_and(|m| m != n) {
-                return Err("two different Content-Length values (RFC 9110 §8.6)".to_owned());
+                let detail = "two different Content-Length values (RFC 9110 §8.6)";
+                return Err((400, detail.to_owned()));
             }
             length = Some(n);
         }
     }
-    Ok(match (chunked, length) {
-        (true, _) => Frame::ChunkSize(0, false),
-        (false, Some(n)) if n > 0 => Frame::Body(n),
+    if let Some(codings) = codings {
+        transfer_codings(&codings)?;
+        return Ok(Frame::ChunkSize(0, false));
+    }
+    Ok(match length {
+        Some(n) if n > 0 => Frame::Body(n),
         _ => Frame::Head,
     })
+}
+
+/// Accepts exactly `chunked` as a request's transfer codings (see [`framing`]).
+fn transfer_codings(codings: &[String]) -> Result<(), (u16, String)> {
+    let listed = codings.join(", ");
+    let Some((_, before)) = codings.split_last().filter(|(last, _)| *last == "chunked") else {
+        return Err((
+            400,
+            format!(
+                "Transfer-Encoding `{listed}` does not end in `chunked`, so the body's length \
+                 cannot be determined (RFC 9112 §6.3); send `chunked` alone, or a \
+                 Content-Length"
+            ),
+        ));
+    };
+    if before.iter().any(|c| c == "chunked") {
+        return Err((
+            400,
+            format!(
+                "Transfer-Encoding `{listed}` applies `chunked` more than once (RFC 9112 §6.1)"
+            ),
+        ));
+    }
+    if let Some(other) = before.first() {
+        return Err((
+            501,
+            format!(
+                "transfer coding `{other}` is not implemented; this server understands only \
+                 `chunked` (RFC 9112 §6.1)"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// A whole HTTP/1.1 answer with an RFC 7644 §3.12 body, closing the connection.
@@ -397,6 +458,7 @@ fn refusal(status: u16, detail: &str) -> Vec<u8> {
     let reason = match status {
         414 => "URI Too Long",
         431 => "Request Header Fields Too Large",
+        501 => "Not Implemented",
         _ => "Bad Request",
     };
     let scim_type = (status == 400).then_some(crate::scim::ScimType::InvalidSyntax);
@@ -560,6 +622,38 @@ mod tests {
         assert!(refused.unwrap().starts_with("HTTP/1.1 431 "));
         let (_, refused) = through(&[b"POST /a HTTP/1.1\r\nContent-Length: x\r\n\r\n"]);
         assert!(refused.unwrap().contains("Content-Length"));
+    }
+
+    #[test]
+    fn transfer_codings_other_than_one_final_chunked_are_refused() {
+        for (te, status) in [
+            ("gzip", "400 Bad Request"),
+            ("chunked, gzip", "400 Bad Request"),
+            (" ", "400 Bad Request"),
+            ("chunked, chunked", "400 Bad Request"),
+            ("gzip, chunked", "501 Not Implemented"),
+            ("x-custom;q=1, Chunked", "501 Not Implemented"),
+        ] {
+            let head = format!("POST /a HTTP/1.1\r\nTransfer-Encoding: {te}\r\n\r\n");
+            let (out, refused) = through(&[head.as_bytes()]);
+            let refused = refused.unwrap_or_else(|| panic!("{te:?} passed"));
+            assert!(
+                refused.starts_with(&format!("HTTP/1.1 {status}\r\n")),
+                "{te:?}: {refused}"
+            );
+            assert!(refused.contains("application/scim+json"), "{refused}");
+            assert!(out.is_empty(), "{te:?}");
+        }
+        // Two field lines make one list (RFC 9112 §6.1).
+        let (_, refused) = through(&[
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ]);
+        assert!(refused.unwrap().starts_with("HTTP/1.1 501 "));
+        let (out, refused) = through(&[
+            b"POST /a HTTP/1.1\r\nTransfer-Encoding: CHUNKED\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        ]);
+        assert!(refused.is_none());
+        assert!(out.ends_with(b"0\r\n\r\n"));
     }
 
     /// The adapter's output does not depend on how the client's bytes were split into

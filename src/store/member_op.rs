@@ -23,12 +23,20 @@ pub enum MemberOp {
     Replace(Vec<Value>),
     /// `remove` with path `members` and no value: remove every member.
     RemoveAll,
+    /// Changes nothing, but fails the whole PATCH with `noTarget` unless some member
+    /// matches `members[<filter>]`. Strict RFC mode puts one before the changes of every
+    /// operation on a filtered `members` path (RFC 7644 §3.5.2.3: "no record match was
+    /// made … `noTarget`"; §3.12), so a filter that matches nothing neither adds nor
+    /// removes; the Entra dialect does not (quirks `create-on-absent`,
+    /// `remove-of-nothing`).
+    MustMatch(Filter),
 }
 
 impl MemberOp {
     /// Applies this operation to a plain list of member objects: the reference semantics
     /// the store reproduces with indexes. Never two members with the same `value`; removing
-    /// an absent member is a no-op.
+    /// an absent member is a no-op. [`MemberOp::MustMatch`] changes nothing here (whether
+    /// it fails is [`MemberOp::fails_on`]).
     pub fn apply_to(&self, members: &mut Vec<Value>) {
         match self {
             MemberOp::Add(new) => add_unique(members, new),
@@ -43,6 +51,18 @@ impl MemberOp {
                 add_unique(members, new);
             }
             MemberOp::RemoveAll => members.clear(),
+            MemberOp::MustMatch(_) => {}
+        }
+    }
+
+    /// Whether this operation fails on `members` (only a [`MemberOp::MustMatch`] whose
+    /// filter matches none of them does).
+    pub fn fails_on(&self, members: &[Value]) -> bool {
+        match self {
+            MemberOp::MustMatch(f) => !members
+                .iter()
+                .any(|m| filter::matches_element(f, m, None).unwrap_or(false)),
+            _ => false,
         }
     }
 }

@@ -59,6 +59,7 @@ enum Ready {
     RemoveWhere(Filter),
     Replace(Vec<(String, Map<String, Value>)>),
     RemoveAll,
+    MustMatch(Filter),
 }
 
 fn ready(state: &State, group_id: &str, change: MemberOp) -> Result<Ready> {
@@ -68,6 +69,7 @@ fn ready(state: &State, group_id: &str, change: MemberOp) -> Result<Ready> {
         MemberOp::Remove(ids) => Ready::Remove(ids),
         MemberOp::RemoveWhere(f) => Ready::RemoveWhere(f),
         MemberOp::RemoveAll => Ready::RemoveAll,
+        MemberOp::MustMatch(f) => Ready::MustMatch(f),
     })
 }
 
@@ -134,16 +136,16 @@ impl Store {
                         }
                     }
                 }
-                Ready::RemoveWhere(filter) => {
-                    let mut hits = Vec::new();
-                    if let Some(group) = state.groups.get(group_id) {
-                        for (id, m) in group.members() {
-                            let rendered = self.render_member(state, id, m);
-                            if crate::filter::matches(&filter, &rendered, None)? {
-                                hits.push(id.clone());
-                            }
-                        }
+                Ready::MustMatch(filter) => {
+                    if self.matching_members(state, group_id, &filter)?.is_empty() {
+                        return Err(Error::no_target(format!(
+                            "`members[{filter}]` matched no member; strict RFC mode answers \
+                             noTarget (RFC 7644 §3.5.2.3, §3.12)"
+                        )));
                     }
+                }
+                Ready::RemoveWhere(filter) => {
+                    let hits = self.matching_members(state, group_id, &filter)?;
                     for id in hits {
                         if let Some(m) = state.remove_member(group_id, &id) {
                             undo.push(Undo::Removed(id, m));
@@ -171,6 +173,26 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The ids of `group_id`'s members that match `members[<filter>]`, each rendered as
+    /// a GET shows it.
+    fn matching_members(
+        &self,
+        state: &State,
+        group_id: &str,
+        filter: &Filter,
+    ) -> Result<Vec<String>> {
+        let mut hits = Vec::new();
+        if let Some(group) = state.groups.get(group_id) {
+            for (id, m) in group.members() {
+                let rendered = self.render_member(state, id, m);
+                if crate::filter::matches(filter, &rendered, None)? {
+                    hits.push(id.clone());
+                }
+            }
+        }
+        Ok(hits)
     }
 
     /// PATCH (RFC 7644 §3.5.2), atomically under the lock. `apply` receives the current

@@ -212,6 +212,9 @@ impl Store {
         match query.filter {
             None => matched.extend(entries),
             Some(f) => {
+                // RFC 7644 §3.4.2.2: a filter that can never apply (ordering a boolean)
+                // fails whatever the resources hold, checked once before the scan.
+                crate::filter::check(f, Some(schema))?;
                 // Each resource is parsed down to what the filter reads (goal: no full
                 // parse per row of a scan); the evaluator sees every member it can reach.
                 let projection = Projection::of(f, Some(schema));
@@ -232,7 +235,7 @@ impl Store {
                     } else {
                         resource
                     };
-                    if crate::filter::matches(f, &resource, Some(schema))? {
+                    if crate::filter::matches_checked(f, &resource, Some(schema))? {
                         matched.push((id, entry));
                     }
                 }

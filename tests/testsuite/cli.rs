@@ -222,3 +222,57 @@ fn profiles_show_names_each_profile_source_by_public_url_never_a_local_path() {
         }
     }
 }
+
+/// `scimock serve` with `args` until its banner names every tenant: the banner's lines,
+/// then the process is killed.
+fn serve_banner(args: &[&str]) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = Vec::new();
+    for line in BufReader::new(child.stdout.take().unwrap()).lines() {
+        let line = line.unwrap();
+        let done = line.starts_with("Tenant ");
+        lines.push(line);
+        if done {
+            break;
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    lines
+}
+
+#[test]
+fn serve_enforces_a_tenant_token_over_a_profile_with_auth_none_and_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let custom = dir.path().join("custom.toml");
+    let toml = include_str!("../../profiles/entra-generic.toml")
+        .replace("auth = \"bearer\"", "auth = \"none\"");
+    assert!(toml.contains("auth = \"none\""));
+    std::fs::write(&custom, toml).unwrap();
+    let tenant = format!("a={}:SECRET", custom.display());
+    let banner = serve_banner(&["--tenant", &tenant]);
+    let line = banner.last().unwrap();
+    assert!(
+        line.starts_with("Tenant a:") && line.ends_with("token SECRET"),
+        "{banner:?}"
+    );
+    assert!(
+        banner.iter().any(|l| l.contains("per tenant")),
+        "{banner:?}"
+    );
+    // Asking for no authentication as well is a contradiction: refused, exit 2.
+    let out = scimock(&["serve", "--no-auth", "--tenant", &tenant], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("--no-auth") && err.contains("--tenant a"),
+        "{err}"
+    );
+}

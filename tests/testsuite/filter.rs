@@ -207,6 +207,29 @@ fn with_literals(f: Filter, next: &mut impl FnMut() -> String) -> Filter {
     }
 }
 
+/// The presence model of RFC 7644 §3.4.2.2 `pr` ("a non-empty value, or … a non-empty
+/// node for complex attributes") and RFC 7643 §2.5 unassigned, written out on its own.
+fn node_model(v: Option<&Value>) -> (bool, bool) {
+    fn present(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::String(s) => !s.is_empty(),
+            Value::Array(items) => items.iter().any(present),
+            Value::Object(members) => members.values().any(present),
+            Value::Bool(_) | Value::Number(_) => true,
+        }
+    }
+    fn assigned(v: &Value) -> bool {
+        match v {
+            Value::Null => false,
+            Value::Array(items) => items.iter().any(assigned),
+            Value::Object(members) => members.values().any(assigned),
+            _ => true,
+        }
+    }
+    v.map_or((false, false), |v| (present(v), assigned(v)))
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(
         std::env::var("PROPTEST_CASES").ok().and_then(|s| s.parse().ok()).unwrap_or(1000)
@@ -270,6 +293,32 @@ proptest! {
         for schema in [None, Some(&users)] {
             if filter::matches(&f, &resource, schema) == Ok(true) {
                 prop_assert!(check.may_match(&text), "{} rejected {}", f, resource);
+            }
+        }
+    }
+
+    /// `pr`, `not (… pr)`, `eq null` and `ne null` on a multi-valued complex attribute
+    /// agree with the node model, with and without a schema
+    #[test]
+    fn complex_presence_agrees_with_the_node_model(
+        list in strategies::complex_list(),
+        name in proptest::sample::select(vec!["addresses", "emails", "x509Certificates"]),
+    ) {
+        let mut user = serde_json::json!({"userName": "u"});
+        if let Some(v) = &list {
+            user[name] = v.clone();
+        }
+        let (present, assigned) = node_model(list.as_ref());
+        let users = schema::user_resource();
+        for schema in [None, Some(&users)] {
+            for (src, want) in [
+                (format!("{name} pr"), present),
+                (format!("not ({name} pr)"), !present),
+                (format!("{name} eq null"), !assigned),
+                (format!("{name} ne null"), assigned),
+            ] {
+                let f = filter::parse(&src).unwrap();
+                prop_assert_eq!(filter::matches(&f, &user, schema), Ok(want), "{} on {}", src, user);
             }
         }
     }

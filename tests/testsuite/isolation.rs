@@ -1,7 +1,8 @@
 //! Secrets stay secret and tenants stay apart (issue 14, "Why" 2, 7 and 9): the journal
 //! keeps no credential and no password, a token sent to the wrong tenant leaves no trace
-//! there, `password` cannot be filtered or sorted on, and two `Authorization` fields are
-//! refused. Real HTTP on 127.0.0.1.
+//! there, `password` cannot be filtered or sorted on, two `Authorization` fields are
+//! refused, and a tenant's own token is required even when its profile says
+//! `auth = "none"` (issue #32). Real HTTP on 127.0.0.1.
 
 use scimock::profile::Profile;
 use scimock::MockServer;
@@ -171,4 +172,45 @@ fn two_authorization_fields_are_401_whatever_their_order() {
         send(addr, "GET", USERS, &[&good], None).unwrap().status,
         200
     );
+}
+
+/// The default profile with `auth = "none"`, as a custom TOML profile may say.
+pub(crate) fn open_profile() -> Profile {
+    let mut spec = Profile::default().spec().clone();
+    spec.auth = scimock::profile::AuthScheme::None;
+    Profile::from_spec(spec).unwrap()
+}
+
+#[test]
+fn a_tenant_token_is_required_even_when_its_profile_says_auth_none() {
+    let server = MockServer::builder()
+        .tenant("a", open_profile(), Some("SECRET".into()))
+        .tenant("b", open_profile(), None)
+        .start_blocking();
+    assert_eq!(server.tenant("a").unwrap().token(), Some("SECRET"));
+    assert_eq!(server.tenant("b").unwrap().token(), None);
+    let addr = server.address();
+    for (method, path) in [
+        ("GET", "/a/scim/v2/Users"),
+        ("GET", "/a/_mock/requests"),
+        ("POST", "/a/_mock/reset"),
+    ] {
+        let anyone = send(addr, method, path, &[], None).unwrap();
+        assert_eq!(anyone.status, 401, "{method} {path}: {}", anyone.text);
+        assert_eq!(anyone.body["status"], "401", "{}", anyone.text);
+        let wrong = send(addr, method, path, &[&bearer("guess")], None).unwrap();
+        assert_eq!(wrong.status, 401, "{method} {path}");
+        let owner = send(addr, method, path, &[&bearer("SECRET")], None).unwrap();
+        assert!(owner.status < 300, "{method} {path}: {}", owner.text);
+    }
+    // A tenant given no token follows its profile: none.
+    let open = send(addr, "GET", "/b/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(open.status, 200, "{}", open.text);
+    // `no_auth` does not drop a token given for a tenant either.
+    let server = MockServer::builder()
+        .no_auth()
+        .tenant("a", Profile::default(), Some("SECRET".into()))
+        .start_blocking();
+    let anyone = send(server.address(), "GET", "/a/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(anyone.status, 401, "{}", anyone.text);
 }

@@ -7,6 +7,7 @@ mod failures;
 mod faults;
 mod fidelity;
 mod filter;
+mod filter_http;
 mod hardening;
 mod hostile;
 mod html_report;

@@ -280,3 +280,153 @@ proptest! {
         scimock::fuzzing::membership(&steps);
     }
 }
+
+// ---- a filtered members path that matches nothing (issue #32) -------------------------
+
+/// A group holding `u1` (of users `u1`, `u2`) and a user with one work email, on a server
+/// speaking the RFC dialect when `strict`, else Entra's. Returns the server, its client,
+/// the two user ids, the group id and the emailed user's id.
+async fn nothing_matches_fixture(strict: bool) -> (MockServer, Http, [String; 2], String, String) {
+    let profile = scimock::profile::Profile::default();
+    let profile = if strict {
+        profile.strict_rfc()
+    } else {
+        profile
+    };
+    let s = MockServer::builder()
+        .token("t")
+        .profile(profile)
+        .ids(SequentialIds::new())
+        .start_blocking();
+    let http = Http::to(&s, "t");
+    let mut ids = Vec::new();
+    for name in ["u1", "u2"] {
+        let a = http
+            .send("POST", "/Users", Some(&json!({"userName": name})))
+            .await;
+        assert_eq!(a.status, 201, "{}", a.json());
+        ids.push(a.json()["id"].as_str().unwrap().to_owned());
+    }
+    let group = json!({"displayName": "g", "members": [{"value": ids[0]}]});
+    let a = http.send("POST", "/Groups", Some(&group)).await;
+    assert_eq!(a.status, 201, "{}", a.json());
+    let gid = a.json()["id"].as_str().unwrap().to_owned();
+    let user = json!({"userName": "mailed",
+                      "emails": [{"type": "work", "value": "w@example.com"}]});
+    let a = http.send("POST", "/Users", Some(&user)).await;
+    let uid = a.json()["id"].as_str().unwrap().to_owned();
+    let [u1, u2] = <[String; 2]>::try_from(ids).unwrap();
+    (s, http, [u1, u2], gid, uid)
+}
+
+/// The nothing-matching operations, on members and on emails: (resource, op, path, value).
+fn on_nothing(u2: &str) -> Vec<(&'static str, &'static str, &'static str, Value)> {
+    vec![
+        (
+            "Groups",
+            "replace",
+            r#"members[value eq "nobody"]"#,
+            json!([{"value": u2}]),
+        ),
+        (
+            "Groups",
+            "add",
+            r#"members[value eq "nobody"]"#,
+            json!([{"value": u2}]),
+        ),
+        (
+            "Groups",
+            "remove",
+            r#"members[value eq "nobody"]"#,
+            Value::Null,
+        ),
+        (
+            "Groups",
+            "remove",
+            r#"members[type eq "Group"]"#,
+            Value::Null,
+        ),
+        (
+            "Users",
+            "replace",
+            r#"emails[type eq "home"]"#,
+            json!({"type": "home", "value": "h@x"}),
+        ),
+        ("Users", "remove", r#"emails[type eq "home"]"#, Value::Null),
+    ]
+}
+
+fn op(kind: &str, path: &str, value: &Value) -> Value {
+    let mut op = json!({"op": kind, "path": path});
+    if !value.is_null() {
+        op["value"] = value.clone();
+    }
+    patch(vec![op])
+}
+
+#[tokio::test]
+async fn strict_rfc_answers_no_target_when_a_members_filter_matches_nothing_as_on_emails() {
+    let (_s, http, [u1, u2], gid, uid) = nothing_matches_fixture(true).await;
+    for (kind, verb, path, value) in on_nothing(&u2) {
+        let id = if kind == "Groups" { &gid } else { &uid };
+        let a = http
+            .send(
+                "PATCH",
+                &format!("/{kind}/{id}"),
+                Some(&op(verb, path, &value)),
+            )
+            .await;
+        assert_eq!(a.status, 400, "{verb} {path}: {}", a.json());
+        assert_eq!(a.json()["scimType"], "noTarget", "{verb} {path}");
+    }
+    assert_eq!(members(&http, &gid).await, BTreeSet::from([u1.clone()]));
+    // A filter that matches still replaces and removes.
+    let path = format!("members[value eq \"{u1}\"]");
+    let replace = op("replace", &path, &json!([{"value": u2}]));
+    let a = http
+        .send("PATCH", &format!("/Groups/{gid}"), Some(&replace))
+        .await;
+    assert_eq!(a.status, 204, "{}", a.json());
+    assert_eq!(members(&http, &gid).await, BTreeSet::from([u2.clone()]));
+    let remove = op(
+        "remove",
+        &format!("members[value eq \"{u2}\"]"),
+        &Value::Null,
+    );
+    let a = http
+        .send("PATCH", &format!("/Groups/{gid}"), Some(&remove))
+        .await;
+    assert_eq!(a.status, 204, "{}", a.json());
+    assert!(members(&http, &gid).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_entra_dialect_still_adds_on_a_replace_and_ignores_a_remove_that_match_nothing() {
+    let (_s, http, [u1, u2], gid, uid) = nothing_matches_fixture(false).await;
+    for (kind, verb, path, value) in on_nothing(&u2) {
+        let id = if kind == "Groups" { &gid } else { &uid };
+        let a = http
+            .send(
+                "PATCH",
+                &format!("/{kind}/{id}"),
+                Some(&op(verb, path, &value)),
+            )
+            .await;
+        assert!(
+            a.status == 200 || a.status == 204,
+            "{verb} {path}: {}",
+            a.json()
+        );
+    }
+    // Entra's retries (quirks create-on-absent, remove-of-nothing): the members replace
+    // and add added u2 and their removes changed nothing; the emails replace created a
+    // home email, which the emails remove then matched.
+    assert_eq!(members(&http, &gid).await, BTreeSet::from([u1, u2]));
+    let a = http.send("GET", &format!("/Users/{uid}"), None).await;
+    assert_eq!(
+        a.json()["emails"].as_array().unwrap().len(),
+        1,
+        "{}",
+        a.json()
+    );
+}

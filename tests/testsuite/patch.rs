@@ -40,7 +40,8 @@ fn load(path: &Path) -> Case {
 }
 
 /// A member op as fixture JSON: `{"add": [...]}`, `{"remove": [...]}`,
-/// `{"removeWhere": "filter"}`, `{"replace": [...]}`, `"removeAll"`.
+/// `{"removeWhere": "filter"}`, `{"replace": [...]}`, `"removeAll"`,
+/// `{"mustMatch": "filter"}`.
 pub(crate) fn member_op_json(op: &MemberOp) -> Value {
     match op {
         MemberOp::Add(v) => json!({ "add": v }),
@@ -48,6 +49,7 @@ pub(crate) fn member_op_json(op: &MemberOp) -> Value {
         MemberOp::RemoveWhere(f) => json!({ "removeWhere": f.to_string() }),
         MemberOp::Replace(v) => json!({ "replace": v }),
         MemberOp::RemoveAll => json!("removeAll"),
+        MemberOp::MustMatch(f) => json!({ "mustMatch": f.to_string() }),
     }
 }
 

@@ -36,15 +36,39 @@ pub(crate) fn attr_name() -> impl Strategy<Value = String> {
     ]
 }
 
-/// `attrPath`, optionally URN-qualified and with a sub-attribute.
+/// A schema URI prefix: SCIM's URNs mostly, sometimes any RFC 3986 URI a filter word can
+/// carry (a scheme; an authority or a rootless path; a query; a fragment).
+pub(crate) fn schema_uri() -> impl Strategy<Value = String> {
+    let pchars = "[a-zA-Z0-9._~!$&'*+,;=:@-]";
+    let regex = |r: String| proptest::string::string_regex(&r).expect("a valid regex");
+    let other = (
+        regex("[a-zA-Z][a-zA-Z0-9+.-]{0,4}".to_owned()),
+        prop_oneof![
+            Just(String::new()),
+            regex(format!("{pchars}{{1,6}}(/{pchars}{{0,4}}){{0,2}}")),
+            regex(format!(
+                "//[a-z0-9.-]{{0,6}}(:[0-9]{{1,4}})?(/{pchars}{{0,4}}(%[0-9a-fA-F]{{2}})?){{0,2}}"
+            )),
+        ],
+        regex("(\\?[a-zA-Z0-9/?:@-]{0,4})?".to_owned()),
+        regex("(#[a-zA-Z0-9/?:@-]{0,4})?".to_owned()),
+    )
+        .prop_map(|(scheme, hier, query, fragment)| format!("{scheme}:{hier}{query}{fragment}"));
+    prop_oneof![
+        4 => proptest::sample::select(URNS).prop_map(str::to_owned),
+        1 => other,
+    ]
+}
+
+/// `attrPath`, optionally URI-qualified and with a sub-attribute.
 pub(crate) fn attr_path() -> impl Strategy<Value = AttrPath> {
     (
-        proptest::option::weighted(0.15, proptest::sample::select(URNS)),
+        proptest::option::weighted(0.15, schema_uri()),
         attr_name(),
         proptest::option::weighted(0.3, attr_name()),
     )
         .prop_map(|(urn, name, sub)| AttrPath {
-            urn: urn.map(str::to_owned),
+            urn,
             name,
             sub_attr: sub,
         })
@@ -185,6 +209,32 @@ pub(crate) fn resource_with_extensions() -> impl Strategy<Value = Value> {
             }
             base
         })
+}
+
+/// A multi-valued complex attribute's value, or `None` for absent: elements whose members
+/// (`value` among them, or not) are null, `""`, a string, a boolean or `[]`, so elements
+/// come empty, all-null, valueless but present, and full.
+pub(crate) fn complex_list() -> impl Strategy<Value = Option<Value>> {
+    let member = prop_oneof![
+        Just(Value::Null),
+        Just(json!("")),
+        Just(json!("x")),
+        Just(json!(true)),
+        Just(json!([])),
+    ];
+    let element = proptest::collection::btree_map(
+        proptest::sample::select(vec!["value", "type", "locality", "display", "primary"]),
+        member,
+        0..4,
+    )
+    .prop_map(|m| Value::Object(m.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()));
+    proptest::option::weighted(
+        0.9,
+        prop_oneof![
+            4 => proptest::collection::vec(element, 0..4).prop_map(Value::Array),
+            1 => Just(Value::Null),
+        ],
+    )
 }
 
 // ---- PATCH and membership ----------------------------------------------------------

@@ -1,6 +1,7 @@
 //! HTTP strictness ("Why" 9): a missing or repeated `Host` is 400 (RFC 9112 §3.2), a
-//! repeated `filter=` is 400 invalidFilter, and fault rules cannot inject an interim
-//! 100/101 as a final answer. 127.0.0.1 only.
+//! repeated `filter=` is 400 invalidFilter, fault rules cannot inject an interim 100/101
+//! as a final answer, and a transfer coding other than `chunked` gets a SCIM error body
+//! (RFC 9112 §6.1, §6.3; issue #32). 127.0.0.1 only.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -128,4 +129,50 @@ fn integers_beyond_64_bits_are_refused_instead_of_rounded() {
     .unwrap();
     assert_eq!(r.status, 400, "{}", r.text);
     assert_eq!(r.body["scimType"], "invalidValue");
+}
+
+/// A POST of `{"userName": name}` with `Transfer-Encoding: te`, the body chunked.
+fn post_with_transfer_encoding(server: &MockServer, te: &str, name: &str) -> crate::wire::Answer {
+    let body = format!(r#"{{"userName":"{name}"}}"#);
+    let request = format!(
+        "POST /scim/v2/Users HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\
+         Content-Type: application/scim+json\r\nTransfer-Encoding: {te}\r\n\r\n\
+         {:x}\r\n{body}\r\n0\r\n\r\n",
+        body.len()
+    );
+    let answer = raw(server, &request);
+    crate::wire::parse(answer.as_bytes()).unwrap_or_else(|e| panic!("{te}: {e}: {answer:?}"))
+}
+
+#[test]
+fn a_transfer_coding_other_than_chunked_gets_a_scim_error_body() {
+    let server = MockServer::builder().no_auth().start_blocking();
+    // RFC 9112 §6.3: chunked not final, so the length is unknown: 400, then close.
+    for te in ["gzip", "chunked, gzip", "deflate"] {
+        let a = post_with_transfer_encoding(&server, te, "x");
+        assert_eq!(a.status, 400, "{te}: {}", a.text);
+        assert_eq!(a.body["scimType"], "invalidSyntax", "{te}: {}", a.text);
+        assert!(
+            a.body["detail"].as_str().unwrap().contains("RFC 9112 §6.3"),
+            "{}",
+            a.text
+        );
+    }
+    // RFC 9112 §6.1: a coding the server does not understand, framed by a final chunked.
+    let a = post_with_transfer_encoding(&server, "gzip, chunked", "x");
+    assert_eq!(a.status, 501, "{}", a.text);
+    assert_eq!(
+        a.body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error",
+        "{}",
+        a.text
+    );
+    assert!(
+        a.body["detail"].as_str().unwrap().contains("`gzip`"),
+        "{}",
+        a.text
+    );
+    assert!(server.users().is_empty());
+    // `chunked` alone, in any case, is served.
+    let a = post_with_transfer_encoding(&server, "Chunked", "chunky");
+    assert_eq!(a.status, 201, "{}", a.text);
 }
