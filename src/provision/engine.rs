@@ -174,6 +174,9 @@ pub(crate) struct Cycle<'a> {
     pub(crate) credential_failure: bool,
     pub(crate) staged: bool,
     pub(crate) seed: u64,
+    /// Process every object, changed or not (provisioning on demand re-evaluates the one
+    /// user it is given, reading the target back).
+    pub(crate) process_all: bool,
 }
 
 impl std::fmt::Debug for Cycle<'_> {

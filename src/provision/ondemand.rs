@@ -43,6 +43,10 @@ impl Engine {
         let mut shared = self.shared(target, &throttle, false);
         shared.config = &config;
         let mut c = shared.cycle(state, false);
+        // On demand re-evaluates the user whether or not it changed: import, scoping, a
+        // read of the target, then the export or a `RedundantExport` skip (Graph
+        // *synchronizationJob: provisionOnDemand*, its example's steps).
+        c.process_all = true;
         // Step 1, test connection: a query for a user that does not exist (a random GUID
         // as the matching value); shown only when it fails.
         if let Err(f) = c.test_connection().await {

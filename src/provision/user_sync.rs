@@ -85,7 +85,10 @@ impl UserSync {
             };
             // The delta: is the user to be processed this cycle?
             let changes = Cycle::diff(mappings, &desired, |p| link.exported.get(p).cloned());
-            if changes.is_empty() && link.disabled.is_none() && !c.state.escrows.contains_key(&u.id)
+            if changes.is_empty()
+                && link.disabled.is_none()
+                && !c.state.escrows.contains_key(&u.id)
+                && !c.process_all
             {
                 return Need::Done;
             }

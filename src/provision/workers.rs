@@ -123,6 +123,7 @@ impl<'a> Shared<'a> {
             reference_failures: 0,
             credential_failure: false,
             staged: false,
+            process_all: false,
             seed: self.knobs.seed,
         }
     }

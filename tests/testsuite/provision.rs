@@ -728,12 +728,14 @@ fn on_demand_runs_one_user_and_leaves_the_others_alone() {
     assert!(state.is_initial(), "on demand is not a cycle");
     // The test-connection probe comes first.
     assert!(r.requests[0].path.starts_with("/Users?filter=userName+eq+"));
-    // Again: nothing to do, logged as RedundantExport.
+    // Again: nothing to do, a skip whose step says `SkipReason: RedundantExport`.
     let again = rt
         .block_on(engine.on_demand(&target, &fixture("directory.json"), &mut state, ADA))
         .unwrap();
     assert_eq!(again.entries.len(), 1);
-    assert_eq!(again.entries[0].error_code(), Some("RedundantExport"));
+    assert_eq!(again.entries[0].status(), log::Status::Skipped);
+    let skip = again.entries[0].provisioning_steps.last().unwrap();
+    assert_eq!(skip.details["SkipReason"], "RedundantExport");
 }
 
 mod convergence {
@@ -1426,4 +1428,41 @@ fn a_manager_who_comes_into_scope_later_is_not_linked_until_a_restart() {
         !manager_of_ada(&target).is_null(),
         "a restart re-evaluates everyone"
     );
+}
+
+/// Provisioning on demand re-evaluates the user even when nothing changed: the Test
+/// Connection query, a read of the target, and an entry with import, scoping and a skip
+/// whose `SkipReason` is `RedundantExport` (Graph *synchronizationJob: provisionOnDemand*).
+#[test]
+fn on_demand_for_an_unchanged_user_reads_it_and_logs_a_redundant_export() {
+    let mock = mock();
+    let rt = runtime();
+    let engine = engine("entra-generic", Dialect::Legacy);
+    let target = Target::http(&mock.base_url(), Some("t".into())).unwrap();
+    let mut state = State::default();
+    let dir = fixture("directory.json");
+    rt.block_on(engine.run_cycle(&target, &dir, &mut state));
+    let r = rt
+        .block_on(engine.on_demand(&target, &dir, &mut state, ADA))
+        .unwrap();
+    let lines: Vec<String> = r.requests.iter().map(|q| q.line()).collect();
+    assert_eq!(lines.len(), 2, "{lines:#?}");
+    assert!(lines[0].starts_with("GET /Users?filter="), "{lines:#?}");
+    let ada = state.users[ADA].target_id.clone();
+    assert_eq!(lines[1], format!("GET /Users/{ada}"));
+    let steps: Vec<&str> = r.entries[0]
+        .provisioning_steps
+        .iter()
+        .map(|s| s.name.as_str())
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            "EntryImportUpdate",
+            "EntrySynchronizationScoping",
+            "EntrySynchronizationSkip"
+        ]
+    );
+    let skip = r.entries[0].provisioning_steps.last().unwrap();
+    assert_eq!(skip.details["SkipReason"], "RedundantExport");
 }

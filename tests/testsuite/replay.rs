@@ -444,6 +444,10 @@ async fn run_against_mock(server: &scimock::MockServer, scenarios: &[Scenario]) 
     config.dialects = Dialect::BOTH.to_vec();
     config.concurrency = 1;
     config.seed = Some(2026);
+    // scimock's mock stores any extension's attributes.
+    config
+        .capabilities
+        .push(scimock::replay::CUSTOM_EXTENSION.to_owned());
     Runner::new(config).unwrap().run(scenarios).await
 }
 
