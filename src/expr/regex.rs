@@ -22,12 +22,18 @@ pub fn translate(pattern: &str) -> String {
     let mut in_class = false;
     while let Some(c) = chars.next() {
         match c {
-            '\\' => {
-                out.push(c);
-                if let Some(next) = chars.next() {
+            '\\' => match chars.next() {
+                // .NET reads `\<` and `\>` as the literal characters (any escaped
+                // non-word character is itself); the `regex` crate reads them as word
+                // boundaries, refused inside a class. Microsoft's sAMAccountName example
+                // escapes both inside a class.
+                Some(lt_gt @ ('<' | '>')) => out.push(lt_gt),
+                Some(next) => {
+                    out.push(c);
                     out.push(next);
                 }
-            }
+                None => out.push(c),
+            },
             '[' if !in_class => {
                 in_class = true;
                 out.push(c);
@@ -209,6 +215,17 @@ mod tests {
         assert_eq!(translate(r"\(?<x"), r"\(?<x");
         assert!(compile(r"(?<=a)b").is_err());
         assert!(compile(r"(a)\1").is_err());
+    }
+
+    #[test]
+    fn escaped_angle_brackets_are_literals_as_in_dotnet() {
+        // The character class of Microsoft's sAMAccountName example ("Reference for writing
+        // expressions for attribute mappings", Replace).
+        let re = compile(r"[\/\\\[\]\:\;\|\=\,\+\*\?\<\>]").unwrap();
+        assert_eq!(re.replace_all(r"a<b>c:d*e", ""), "abcde");
+        let re = compile(r"\<b\>").unwrap();
+        assert!(re.is_match("a<b>c"));
+        assert!(!re.is_match("a b c"), "not word boundaries");
     }
 
     #[test]
