@@ -130,13 +130,19 @@ pub fn exchanges(report: &Report, verbose: bool) -> String {
 /// Findings grouped by cause (severity, check, consequence), most frequent first, each with
 /// its count and up to three of the steps it came from.
 pub fn causes(report: &Report) -> String {
-    let mut groups: BTreeMap<(Severity, &str, &str), Vec<String>> = BTreeMap::new();
+    // Grouped by what the endpoint did (its status and `detail`, the JSON pointer that
+    // differed, the attribute it did not store), so five different gaps with one Entra
+    // consequence stay five rows; the consequence explains each.
+    type Key = (Severity, &'static str, String);
+    let mut groups: BTreeMap<Key, (String, Vec<String>)> = BTreeMap::new();
     for s in &report.scenarios {
         for st in &s.steps {
             for f in &st.findings {
+                let key = (f.severity, f.check, what_the_endpoint_did(st, f));
                 groups
-                    .entry((f.severity, f.check, f.consequence.as_str()))
-                    .or_default()
+                    .entry(key)
+                    .or_insert_with(|| (f.consequence.clone(), Vec::new()))
+                    .1
                     .push(format!("{} ({}) / {}", s.name, s.dialect.as_str(), st.name));
             }
         }
@@ -145,14 +151,15 @@ pub fn causes(report: &Report) -> String {
         return String::new();
     }
     let mut rows: Vec<_> = groups.into_iter().collect();
-    rows.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1.len().cmp(&a.1.len())));
+    rows.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1 .1.len().cmp(&a.1 .1.len())));
     let mut out = String::from("\nfindings by cause:\n");
-    for ((severity, check, consequence), at) in rows {
+    for ((severity, check, what), (consequence, at)) in rows {
         let label = match severity {
             Severity::Failure => "error",
             Severity::Warning => "warning",
         };
-        let _ = writeln!(out, "  {:>3} × {label} [{check}]: {consequence}", at.len());
+        let _ = writeln!(out, "  {:>3} × {label} [{check}] {what}", at.len());
+        let _ = writeln!(out, "        entra: {consequence}");
         for place in at.iter().take(3) {
             let _ = writeln!(out, "        {place}");
         }
@@ -161,6 +168,58 @@ pub fn causes(report: &Report) -> String {
         }
     }
     out
+}
+
+/// What the endpoint did, in a few words that group alike findings: `answered 400:
+/// <detail>` for a status, the JSON pointers of a body difference, the attribute of a
+/// read-back, else the finding's first line.
+fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String {
+    let first = f.message.lines().next().unwrap_or("");
+    match f.check {
+        "status" => match &step.response {
+            Some(r) => {
+                let detail = r
+                    .body
+                    .as_ref()
+                    .and_then(|b| b.get("detail"))
+                    .and_then(Value::as_str)
+                    .map(|d| format!(": {}", cut(d, 120)))
+                    .unwrap_or_default();
+                format!("answered {}{detail}", r.status)
+            }
+            None => cut(first, 160),
+        },
+        "body" => {
+            let pointers: Vec<&str> = f
+                .message
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.trim().split_once(':').map(|(p, _)| p))
+                .filter(|p| p.starts_with('/'))
+                .collect();
+            if pointers.is_empty() {
+                cut(first, 160)
+            } else {
+                format!("body differs at {}", pointers.join(", "))
+            }
+        }
+        "read-back" => match first.split('`').nth(1) {
+            Some(attr) if first.contains("was removed") => {
+                format!("kept `{attr}` after its removal")
+            }
+            Some(attr) => format!("did not store `{attr}` as sent"),
+            None => cut(first, 160),
+        },
+        _ => cut(first, 160),
+    }
+}
+
+/// `text` cut to `max` characters, with `…`.
+fn cut(text: &str, max: usize) -> String {
+    match text.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &text[..at]),
+        None => text.to_owned(),
+    }
 }
 
 /// Skipped scenario runs grouped by reason, each with its count and scenario names, so a

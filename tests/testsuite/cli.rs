@@ -276,3 +276,36 @@ fn serve_enforces_a_tenant_token_over_a_profile_with_auth_none_and_says_so() {
         "{err}"
     );
 }
+
+/// The README's replay example is what the program prints: the same run against a mock
+/// server with the same fault, compared after the port and the duration are normalised.
+#[test]
+fn the_readmes_replay_example_is_what_replay_prints() {
+    let readme = include_str!("../../README.md");
+    let start = readme.find("<!-- replay-example -->\n```text\n").unwrap()
+        + "<!-- replay-example -->\n```text\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let expected = &readme[start..end];
+    let server = scimock::MockServer::builder()
+        .no_auth()
+        .fault("GET /Users status=404")
+        .start_blocking();
+    let out = scimock(
+        &[
+            "replay",
+            &server.base_url(),
+            "--scenario",
+            "test_connection",
+            "--seed",
+            "1",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let normalise = |t: &str| {
+        let t = t.replace(&server.base_url(), "http://127.0.0.1:8080/scim/v2");
+        let re = regex::Regex::new(r"\(\d+ ms\)").unwrap();
+        re.replace_all(&t, "(… ms)").into_owned()
+    };
+    assert_eq!(normalise(&text(&out.stdout)), normalise(expected));
+}

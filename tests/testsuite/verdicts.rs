@@ -652,9 +652,14 @@ async fn reports_group_findings_by_cause_and_show_the_failed_exchange_without_se
         ])
         .await;
     let causes = scimock::replay::detail::causes(&report);
-    // Three disable runs (two dialects + one) fail the same read-back, for one cause.
+    // Three disable runs (two dialects + one) fail the same read-back: one row, keyed by
+    // what the endpoint did, with Entra's consequence under it.
     assert!(
-        causes.contains("  3 × error [body]: The SCIM Validator's mandatory"),
+        causes.contains("  3 × error [body] body differs at /totalResults"),
+        "{causes}"
+    );
+    assert!(
+        causes.contains("entra: The SCIM Validator's mandatory"),
         "{causes}"
     );
     let exchanges = scimock::replay::detail::exchanges(&report, false);
@@ -752,4 +757,46 @@ async fn every_answer_404_says_the_tenant_urls_path_looks_wrong() {
     assert!(report::all_not_found(&report));
     let text = report::terminal(&report, false);
     assert!(text.contains("the tenant URL's path looks wrong"), "{text}");
+}
+
+/// Findings by cause are grouped by what the endpoint did, not by Entra's consequence: two
+/// different 400s with one consequence are two rows, each with the endpoint's detail.
+#[tokio::test]
+async fn findings_by_cause_keep_different_endpoint_errors_apart() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(scim(
+            400,
+            &json!({"schemas": [scimock::scim::urn::ERROR],
+            "status": "400", "detail": "title is not supported"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .respond_with(scim(
+            400,
+            &json!({"schemas": [scimock::scim::urn::ERROR],
+            "status": "400", "detail": "op Replace is unknown"}),
+        ))
+        .mount(&server)
+        .await;
+    let steps = json!({"steps": [
+        {"name": "create", "request": {"method": "POST", "path": "/Users", "body": {"userName": "a"}}},
+        {"name": "create group", "request": {"method": "POST", "path": "/Groups", "body": {"displayName": "g"}}}]});
+    let patch = json!({"steps": [
+        {"name": "patch", "request": {"method": "PATCH", "path": "/Users/x", "body": {"Operations": []}}}]});
+    let scenarios = [
+        Scenario::from_json(&steps.to_string(), "posts").unwrap(),
+        Scenario::from_json(&patch.to_string(), "patches").unwrap(),
+    ];
+    let report = Runner::new(config(&server)).unwrap().run(&scenarios).await;
+    let causes = scimock::replay::detail::causes(&report);
+    assert!(
+        causes.contains("[status] answered 400: title is not supported"),
+        "{causes}"
+    );
+    assert!(
+        causes.contains("[status] answered 400: op Replace is unknown"),
+        "{causes}"
+    );
 }
