@@ -18,7 +18,8 @@
 //!   turns read-only ([`Durable::failed`]): the in-memory store already holds those
 //!   writes, so accepting more would let memory and disk drift apart. A restart loads
 //!   exactly what was committed.
-//! - **Start-up.** [`Durable::open`] refuses a file that is not an SQLite database (an
+//! - **Start-up.** [`Durable::open`] refuses a path that is not a regular file (a FIFO, a
+//!   folder, a device: looked at, never opened), a file that is not an SQLite database (an
 //!   older scimock's JSON state file is named as such, pointing to
 //!   `scimock state import`), a corrupt one, and a path it cannot write, without
 //!   changing the file.
@@ -109,8 +110,44 @@ fn unusable(path: &Path, reason: impl std::fmt::Display) -> DurableError {
     }
 }
 
-/// Looks at an existing file's first bytes: SQLite, JSON, or neither.
+/// What a file that is not a regular one is, for the refusal.
+fn not_regular(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Looks at an existing file's first bytes: SQLite, JSON, or neither. Its type is looked
+/// at first, without opening it: opening a FIFO blocks until a writer comes, and a device
+/// or a folder is no database.
 fn check_header(path: &Path) -> Result<bool, DurableError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(unusable(path, e)),
+        Ok(m) if !m.is_file() => {
+            let what = not_regular(m.file_type());
+            return Err(unusable(path, format!("it is {what}, not a regular file")));
+        }
+        Ok(_) => {}
+    }
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),

@@ -101,17 +101,35 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
     );
 }
 
+/// Starts `scimock serve --state state` and expects it to stop on its own: its exit code
+/// and stderr. One that is still running after 20 s is killed and reported as `-1`.
 fn start_fails(state: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scimock"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
         .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
         .arg(state)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    match status {
+        Some(s) => (s.code().unwrap_or(-1), err),
+        None => (-1, format!("still running after 20 s; stderr: {err}")),
+    }
 }
 
 #[test]
@@ -259,4 +277,34 @@ fn a_write_that_cannot_be_committed_is_503_and_never_acknowledged() {
         .filter_map(|u| u["userName"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(names, BTreeSet::from(["before".to_owned()]));
+}
+
+/// Issue 32, item 2: a FIFO, a directory or a device as `--state` is refused at start
+/// (a FIFO used to hang it, waiting for a writer), naming what it is.
+#[test]
+fn a_fifo_a_directory_or_a_device_as_state_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("state.fifo");
+    match Command::new("mkfifo").arg(&fifo).status() {
+        Ok(s) if s.success() => {
+            let (code, err) = start_fails(&fifo);
+            assert_eq!(code, 2, "{err}");
+            assert!(
+                err.contains("a FIFO (named pipe), not a regular file"),
+                "{err}"
+            );
+            // Nothing was created beside it (no lock file, no WAL).
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+        _ => eprintln!("skipped the FIFO case: no mkfifo here"),
+    }
+    let (code, err) = start_fails(dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a directory, not a regular file"), "{err}");
+    let null = Path::new("/dev/null");
+    if null.exists() {
+        let (code, err) = start_fails(null);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("a character device"), "{err}");
+    }
 }
