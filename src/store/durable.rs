@@ -23,6 +23,11 @@
 //!   older scimock's JSON state file is named as such, pointing to
 //!   `scimock state import`), a corrupt one, and a path it cannot write, without
 //!   changing the file.
+//! - **One owner.** A database is used by one server at a time: [`Durable::open`] takes an
+//!   OS lock on `DB.lock` beside it and holds it until the writer has stopped; a second
+//!   server is refused naming the first (`owner.rs` says why this lock).
+
+mod owner;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -62,6 +67,16 @@ pub enum DurableError {
     NotSqlite(PathBuf),
     #[error("cannot use {path} as the state database: {reason}")]
     Unusable { path: PathBuf, reason: String },
+    /// Another server holds the database (its lock file `lock` names it).
+    #[error(
+        "{path} is in use by {holder}: one server per state database; stop that one \
+         or start with another --state file (lock: {lock})"
+    )]
+    InUse {
+        path: PathBuf,
+        holder: String,
+        lock: PathBuf,
+    },
 }
 
 /// One row to write: a resource as it now is, or its removal.
@@ -92,6 +107,9 @@ pub struct Durable {
     order: Mutex<()>,
     failed: std::sync::Arc<AtomicBool>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The one-owner lock; a field drops after [`Drop::drop`] has stopped the writer, so
+    /// the lock outlives every commit.
+    _owner: owner::Owner,
 }
 
 impl std::fmt::Debug for Job {
@@ -307,6 +325,8 @@ impl Durable {
     /// stored resources as seed text, or `None` for a new (empty) database.
     pub fn open(path: &Path, sync: Sync) -> Result<(Durable, Option<Vec<u8>>), DurableError> {
         let existed = check_header(path)?;
+        // Before SQLite touches the file: a second server must not even create its WAL.
+        let owner = owner::acquire(path)?;
         let conn = connect(path, sync)?;
         let (text, count) = read_all(&conn, path)?;
         let contents = (existed && count > 0).then_some(text);
@@ -324,6 +344,7 @@ impl Durable {
                 order: Mutex::new(()),
                 failed,
                 writer: Mutex::new(Some(handle)),
+                _owner: owner,
             },
             contents,
         ))

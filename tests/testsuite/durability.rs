@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use scimock::server::StartError;
 use scimock::store::durable::{self, Sync};
 use scimock::MockServer;
 use serde_json::json;
@@ -277,6 +278,77 @@ fn a_write_that_cannot_be_committed_is_503_and_never_acknowledged() {
         .filter_map(|u| u["userName"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(names, BTreeSet::from(["before".to_owned()]));
+}
+
+/// Kills the child on drop, so a failing assertion leaves no server behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 32, item 1: a second server on a database another one holds is refused, naming
+/// the holder, from the binary (exit 2) and from the library (a `StartError`); the first
+/// keeps serving; once it is gone (killed, so no clean unlock), a new one starts.
+#[test]
+fn a_second_server_on_one_state_database_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (first, addr) = serve(&db);
+    let first = Running(first);
+    let holder = format!("pid {}", first.0.id());
+    let body = r#"{"userName":"only-once"}"#;
+    let created = send(addr, "POST", "/scim/v2/Users", &[], Some(body)).unwrap();
+    assert_eq!(created.status, 201, "{}", created.text);
+
+    let (code, err) = start_fails(&db);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&holder) && err.contains("in use"), "{err}");
+    // Through another path to the same file, and from the library.
+    let other_path = dir.path().join(".").join("state.db");
+    match MockServer::builder()
+        .no_auth()
+        .state(&other_path, Sync::Normal)
+        .try_start()
+    {
+        Err(StartError::State(e)) => assert!(e.to_string().contains(&holder), "{e}"),
+        Ok(_) => panic!("a second server started on a held database"),
+        Err(e) => panic!("refused for another reason: {e}"),
+    }
+    // The holder is untouched: it still serves its write, stored once.
+    let list = send(addr, "GET", "/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(list.body["totalResults"], 1, "{}", list.text);
+
+    drop(first); // SIGKILL: the lock must not outlive its holder
+    let (again, addr) = serve(&db);
+    let _again = Running(again);
+    let list = send(addr, "GET", "/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(list.body["totalResults"], 1, "{}", list.text);
+}
+
+/// Issue 32, item 1, in one process: two `MockServer`s on one database.
+#[test]
+fn a_second_mock_server_in_one_process_gets_a_start_error_until_the_first_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let start = || {
+        MockServer::builder()
+            .no_auth()
+            .state(&db, Sync::Normal)
+            .try_start()
+    };
+    let first = start().unwrap();
+    let err = start().expect_err("the second start is refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(first);
+    assert!(start().is_ok());
 }
 
 /// Issue 32, item 2: a FIFO, a directory or a device as `--state` is refused at start
