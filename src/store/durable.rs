@@ -21,13 +21,14 @@
 //! - **Start-up.** [`Durable::open`] refuses a path that is not a regular file (a FIFO, a
 //!   folder, a device: looked at, never opened), a file that is not an SQLite database (an
 //!   older scimock's JSON state file is named as such, pointing to
-//!   `scimock state import`), a corrupt one, and a path it cannot write, without
-//!   changing the file.
+//!   `scimock state import`), a corrupt one, a path it cannot write, and a database with a
+//!   row that is not the resource its key names (`rows.rs`), without changing the file.
 //! - **One owner.** A database is used by one server at a time: [`Durable::open`] takes an
 //!   OS lock on `DB.lock` beside it and holds it until the writer has stopped; a second
 //!   server is refused naming the first (`owner.rs` says why this lock).
 
 mod owner;
+mod rows;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -38,6 +39,7 @@ use rusqlite::{params, Connection, OpenFlags};
 use serde_json::{Map, Value};
 
 use super::{ResourceKind, Store};
+use rows::read_all;
 
 /// The `format` this version writes.
 const FORMAT: &str = "1";
@@ -76,6 +78,17 @@ pub enum DurableError {
         path: PathBuf,
         holder: String,
         lock: PathBuf,
+    },
+    /// A row whose body is not the resource its key names; nothing was loaded.
+    #[error(
+        "cannot use {path} as the state database: row ({kind}, {id:?}) of table `resources` \
+         is not a stored {kind}: {reason}; nothing was loaded or changed"
+    )]
+    BadRow {
+        path: PathBuf,
+        kind: String,
+        id: String,
+        reason: String,
     },
 }
 
@@ -234,36 +247,6 @@ fn connect(path: &Path, sync: Sync) -> Result<Connection, DurableError> {
         ));
     }
     Ok(conn)
-}
-
-/// Everything in the database as seed text `{"Users": [...], "Groups": [...]}`, built
-/// from the stored JSON texts without parsing them into one value.
-fn read_all(conn: &Connection, path: &Path) -> Result<(Vec<u8>, usize), DurableError> {
-    let mut out = Vec::from(&b"{"[..]);
-    let mut count = 0;
-    for (n, kind) in [ResourceKind::User, ResourceKind::Group].iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(format!("\"{}\":[", kind.endpoint()).as_bytes());
-        let mut stmt = conn
-            .prepare("SELECT body FROM resources WHERE kind = ?1 ORDER BY id")
-            .map_err(|e| unusable(path, e))?;
-        let rows = stmt
-            .query_map([kind.resource_type()], |r| r.get::<_, String>(0))
-            .map_err(|e| unusable(path, e))?;
-        for (i, body) in rows.enumerate() {
-            let body = body.map_err(|e| unusable(path, e))?;
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(body.as_bytes());
-            count += 1;
-        }
-        out.push(b']');
-    }
-    out.push(b'}');
-    Ok((out, count))
 }
 
 fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {

@@ -380,3 +380,72 @@ fn a_fifo_a_directory_or_a_device_as_state_is_refused_at_start() {
         assert!(err.contains("a character device"), "{err}");
     }
 }
+
+/// Issue 32, item 3: each row is loaded as its own resource. A row whose body closes the
+/// `Users` array and opens another (so joined texts would load a user no row holds and
+/// drop one that is there), a body under another row's key, and a group stored as a user
+/// are each refused at start, naming the table and the row; the database is left as it is.
+#[test]
+fn a_tampered_row_is_refused_at_start_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = json!({
+        "Users": [{"userName": "ann", "id": "u1"}, {"userName": "bob", "id": "u2"}],
+        "Groups": [{"displayName": "g", "id": "g1"}]
+    });
+    let tamper = |name: &str, sql: &str| {
+        let db = dir.path().join(name);
+        durable::import(seed.to_string().into_bytes(), &db).unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+        drop(conn);
+        db
+    };
+    let smuggled = tamper(
+        "smuggled.db",
+        r#"UPDATE resources SET body = body || '],"Users":[{"userName":"mallory","id":"u9"}' WHERE id = 'u1'"#,
+    );
+    let (code, err) = start_fails(&smuggled);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("row (User, \"u1\") of table `resources`") && err.contains("not one resource"),
+        "{err}"
+    );
+    let body = |db: &Path| -> String {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT body FROM resources WHERE id = 'u1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert!(
+        body(&smuggled).contains("mallory"),
+        "the database was changed"
+    );
+    assert!(
+        durable::export(&smuggled).is_err(),
+        "export reads it as it is"
+    );
+
+    let moved = tamper(
+        "moved.db",
+        "UPDATE resources SET body = (SELECT body FROM resources WHERE id = 'u2') WHERE id = 'u1'",
+    );
+    let (code, err) = start_fails(&moved);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\"u1\"") && err.contains("not the row's key"),
+        "{err}"
+    );
+
+    let group_as_user = tamper(
+        "kind.db",
+        "UPDATE resources SET kind = 'User' WHERE id = 'g1'",
+    );
+    let (code, err) = start_fails(&group_as_user);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("row (User, \"g1\")") && err.contains("do not hold"),
+        "{err}"
+    );
+}
