@@ -329,7 +329,11 @@ impl Recording {
     fn templated(&self, s: &str) -> String {
         let mut out = s.replace("${", "$${");
         for (id, var) in &self.ids {
-            out = out.replace(id.as_str(), &format!("${{{var}}}"));
+            // Every string of every step meets every id: most hold none of them, and a
+            // search costs far less than `replace`'s new string and `format!`.
+            if out.contains(id.as_str()) {
+                out = out.replace(id.as_str(), &format!("${{{var}}}"));
+            }
         }
         out
     }
