@@ -16,13 +16,54 @@ pub(crate) struct RecordArgs {
     /// Where the proxy listens; point the client's tenant URL at it.
     #[arg(long, default_value = "127.0.0.1:8081")]
     listen: String,
-    /// The sequence file to write (missing folders are created; rewritten after every
-    /// exchange).
+    /// The sequence file to write (missing folders are created; rewritten while
+    /// traffic flows, at most every --flush-interval, and in full on Ctrl-C or SIGTERM).
     #[arg(long)]
     out: PathBuf,
     /// Scenario name (default: the file stem).
     #[arg(long)]
     name: Option<String>,
+    /// Open client connections served at once; one more gets 503 and is closed.
+    #[arg(long, default_value_t = 1024)]
+    max_connections: usize,
+    /// Seconds a client has to send a complete request head; a connection that sends
+    /// none (idle, or slow) is closed.
+    #[arg(long, default_value_t = 10.0)]
+    header_timeout: f64,
+    /// Seconds between rewrites of --out while exchanges arrive (a kill that cannot be
+    /// caught loses at most this much).
+    #[arg(long, default_value_t = 0.2)]
+    flush_interval: f64,
+}
+
+/// A flag's seconds as a duration: positive and finite, at most an hour.
+fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, String> {
+    if value.is_finite() && value > 0.0 {
+        Ok(std::time::Duration::from_secs_f64(value.min(3600.0)))
+    } else {
+        Err(format!("{flag} must be a positive number of seconds"))
+    }
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM: either stops the proxy cleanly.
+async fn stop_signal() {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let terminate = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }
 
 pub(crate) fn run(args: RecordArgs) -> ExitCode {
@@ -33,6 +74,25 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
             .unwrap_or("recorded")
             .to_owned()
     });
+    let limits = (
+        seconds("--header-timeout", args.header_timeout),
+        seconds("--flush-interval", args.flush_interval),
+    );
+    let (header_timeout, flush_interval) = match limits {
+        (Ok(h), Ok(f)) => (h, f),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let options = scimock::record::RecordOptions {
+        tls: args.tls.client_tls(),
+        limits: scimock::server::Limits {
+            max_connections: args.max_connections.max(1),
+            header_read_timeout: header_timeout,
+        },
+        flush_interval,
+    };
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -44,13 +104,12 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
         }
     };
     rt.block_on(async {
-        let tls = args.tls.client_tls();
-        let recorder = match scimock::record::Recorder::start_with_tls(
+        let recorder = match scimock::record::Recorder::start_with(
             &args.upstream,
             &args.listen,
             &name,
             Some(&args.out),
-            &tls,
+            &options,
         )
         .await
         {
@@ -75,12 +134,14 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
                     p.display().to_string()
                 })
         );
-        println!("Stop with Ctrl-C; the file is complete after every request.");
+        println!("Stop with Ctrl-C (or SIGTERM); the file is then complete.");
         let mut reported: Option<String> = None;
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
+        let stop = stop_signal();
+        tokio::pin!(stop);
         loop {
             tokio::select! {
-                _ = tokio::signal::ctrl_c() => break,
+                () = &mut stop => break,
                 _ = tick.tick() => {
                     // A failed rewrite is said once, when it happens, not only at the end.
                     let now = recorder.save_error();
@@ -92,10 +153,9 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
             }
         }
         let steps = recorder.scenario().steps.len();
-        let saved = recorder.save();
-        recorder.stop().await;
-        match saved {
-            Ok(()) => {
+        // Open exchanges finish, then the file is written once more, in full.
+        match recorder.finish().await {
+            Ok(steps) => {
                 eprintln!("recorded {steps} requests into {}", args.out.display());
                 ExitCode::SUCCESS
             }

@@ -18,7 +18,7 @@ use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::scim::ResourceKind;
-use crate::server::listener;
+use crate::server::{listener, service};
 
 /// The most the fuzzer reads back per input; a response beyond it is cut (not an error).
 const MAX_RESPONSE: usize = 1 << 20;
@@ -62,11 +62,11 @@ fn serve_bytes(data: &[u8]) -> Option<(Vec<u8>, Arc<crate::server::Shared>)> {
 /// `tenants`; what the server wrote back, at most [`MAX_RESPONSE`] bytes.
 async fn over_pipe(tenants: Arc<Vec<crate::server::Mount>>, data: &[u8], peer: &str) -> Vec<u8> {
     let (mut client, server) = tokio::io::duplex(64 * 1024);
-    let mut http = listener::http1(&listener::Limits::default());
+    let mut http = service::http1(&listener::Limits::default());
     // The only setting that differs from the listener's: the client half-closes after
     // its bytes, and without this hyper would drop the pipelined requests still queued.
     http.half_close(true);
-    let conn = listener::connection(&http, server, peer.to_owned(), tenants);
+    let conn = service::connection(&http, server, peer.to_owned(), tenants);
     let served = tokio::spawn(conn);
     // Writing and reading at once: a server answering pipelined requests could fill
     // the pipe while the client is still writing.

@@ -17,34 +17,34 @@
 //! - Each step expects the recorded status; the capturing step expects the `id` to exist.
 //!
 //! The file is written before the proxy listens (so an unwritable path fails at once,
-//! missing folders are created) and rewritten atomically after every exchange, so
-//! stopping the proxy loses nothing; a failed rewrite is kept and reported by
-//! [`Recorder::save_error`]. hyper is used here as in `server/`: a listener that forwards
+//! missing folders are created), then rewritten atomically by a writer task, coalesced
+//! to at most one write per [`RecordOptions::flush_interval`] and off the exchanges' path
+//! (`writer.rs`), and once more when the proxy stops, so a stopped recorder's file holds
+//! every exchange; a failed rewrite is kept and reported by [`Recorder::save_error`].
+//!
+//! The proxy listens through the server's own listener (`crate::server::listener`): the
+//! same header timeout, connection cap with its 503, and accept backoff as `scimock
+//! serve` ([`RecordOptions::limits`]); `proxy.rs` serves each connection and forwards
 //! through hyper-util's client, over http:// or https:// ([`crate::tls::ClientTls`]).
 
+mod proxy;
+mod writer;
+
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::{Request, Response, StatusCode};
-use hyper_rustls::HttpsConnector;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
 use serde_json::Value;
 use tokio::net::TcpListener;
 
 use crate::replay::scenario::{Expect, Request as StepRequest, Scenario, StatusSet, Step};
+use crate::server::Limits;
 use crate::tls::ClientTls;
-
-type Upstream = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
-
-/// Largest body the proxy forwards (both directions).
-const MAX_BODY: usize = 16 * 1024 * 1024;
+use writer::{lock, Shared};
 
 /// The sequence being recorded, shared by every connection.
 #[derive(Debug)]
@@ -54,10 +54,45 @@ struct Recording {
     ids: Vec<(String, String)>,
     counts: BTreeMap<String, usize>,
     out: Option<PathBuf>,
-    /// The last failed rewrite of `out`, if the latest one failed.
-    save_error: Option<String>,
     /// Every bearer token seen in a request, scrubbed from the file.
     secrets: crate::entra::Scrubber,
+    /// One more for every exchange recorded (the writer compares it with the file's).
+    version: u64,
+}
+
+/// The recording as it was at one moment, for the writer to render and write outside
+/// the lock.
+#[derive(Debug)]
+struct Snapshot {
+    scenario: Scenario,
+    out: Option<PathBuf>,
+    secrets: crate::entra::Scrubber,
+    version: u64,
+}
+
+/// How a [`Recorder`] listens and writes. The default is what `scimock record` uses
+/// without flags.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    /// What an https upstream is trusted by.
+    pub tls: ClientTls,
+    /// The proxy's connection limits, those of `scimock serve`: `max_connections`
+    /// clients at once (one more is answered 503 and closed), and `header_read_timeout`
+    /// to send a request head (a connection that sends none, idle or slow, is closed).
+    pub limits: Limits,
+    /// The file is rewritten at most this often while exchanges arrive (default 200 ms),
+    /// and always once more when the recorder stops.
+    pub flush_interval: Duration,
+}
+
+impl Default for RecordOptions {
+    fn default() -> Self {
+        RecordOptions {
+            tls: ClientTls::default(),
+            limits: Limits::default(),
+            flush_interval: Duration::from_millis(200),
+        }
+    }
 }
 
 /// One forwarded exchange, as the recording sees it.
@@ -74,11 +109,12 @@ struct Exchange<'a> {
     answer: &'a [u8],
 }
 
-/// A running recorder; dropping it stops the proxy.
+/// A running recorder. Dropping it stops the proxy too, and its last write then happens
+/// in the background; [`Recorder::stop`] and [`Recorder::finish`] wait for it.
 #[derive(Debug)]
 pub struct Recorder {
     addr: SocketAddr,
-    recording: Arc<Mutex<Recording>>,
+    shared: Arc<Shared>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
@@ -99,7 +135,8 @@ pub enum RecordError {
 impl Recorder {
     /// Starts a proxy on `listen` that forwards to `upstream` (a SCIM base URL such as
     /// `http://127.0.0.1:8080/scim/v2`) and records into a scenario named `name`, written
-    /// to `out` after every exchange when given. Must be called inside a tokio runtime.
+    /// to `out` when given (see [`RecordOptions::flush_interval`]), with the default
+    /// [`RecordOptions`]. Must be called inside a tokio runtime.
     ///
     /// ```
     /// # async fn demo() -> Result<(), scimock::record::RecordError> {
@@ -131,6 +168,22 @@ impl Recorder {
         out: Option<&Path>,
         tls: &ClientTls,
     ) -> Result<Recorder, RecordError> {
+        let options = RecordOptions {
+            tls: tls.clone(),
+            ..RecordOptions::default()
+        };
+        Recorder::start_with(upstream, listen, name, out, &options).await
+    }
+
+    /// [`Recorder::start`] with every option: upstream trust, connection limits, and
+    /// how often the file is rewritten.
+    pub async fn start_with(
+        upstream: &str,
+        listen: &str,
+        name: &str,
+        out: Option<&Path>,
+        options: &RecordOptions,
+    ) -> Result<Recorder, RecordError> {
         let upstream = upstream.trim_end_matches('/').to_owned();
         let lower = upstream.to_ascii_lowercase();
         if !(lower.starts_with("http://") || lower.starts_with("https://"))
@@ -138,7 +191,8 @@ impl Recorder {
         {
             return Err(RecordError::Upstream(upstream));
         }
-        let client: Upstream = Client::builder(TokioExecutor::new()).build(tls.connector()?);
+        let client: proxy::Upstream =
+            Client::builder(TokioExecutor::new()).build(options.tls.connector()?);
         let recording = Recording {
             scenario: Scenario {
                 name: name.to_owned(),
@@ -155,8 +209,8 @@ impl Recorder {
             ids: Vec::new(),
             counts: BTreeMap::new(),
             out: out.map(Path::to_path_buf),
-            save_error: None,
             secrets: crate::entra::Scrubber::default(),
+            version: 0,
         };
         // Fail before listening when the file cannot be written: nothing would be kept.
         if let Some(out) = out {
@@ -165,50 +219,35 @@ impl Recorder {
                     .map_err(|e| RecordError::Write(parent.display().to_string(), e))?;
             }
         }
-        recording.save()?;
+        let shared = Arc::new(Shared::new(recording));
+        shared.flush(true)?;
         let listener = TcpListener::bind(listen)
             .await
             .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
         let addr = listener
             .local_addr()
             .map_err(|e| RecordError::Listen(listen.to_owned(), e))?;
-        let recording = Arc::new(Mutex::new(recording));
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
-        let shared = Arc::clone(&recording);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let proxy = proxy::Proxy::new(client, &upstream, Arc::clone(&shared), &options.limits);
+        let listener = crate::server::listener::Listener::new(listener, options.limits, None);
+        let (every, for_writer) = (options.flush_interval, Arc::clone(&shared));
         let task = tokio::spawn(async move {
-            let http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
-            loop {
-                let stream = tokio::select! {
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, peer)) => {
-                            // The same request-target normalisation as `serve` (issue 12).
-                            crate::server::target::NormalizedTarget::new(stream, peer.to_string())
-                        }
-                        Err(_) => continue,
-                    },
-                    _ = &mut stopped => break,
-                };
-                let (client, upstream, shared, http) = (
-                    client.clone(),
-                    upstream.clone(),
-                    Arc::clone(&shared),
-                    http.clone(),
-                );
-                tokio::spawn(async move {
-                    let service = hyper::service::service_fn(move |req| {
-                        let (client, upstream, shared) =
-                            (client.clone(), upstream.clone(), Arc::clone(&shared));
-                        async move {
-                            Ok::<_, Infallible>(forward(req, &client, &upstream, &shared).await)
-                        }
-                    });
-                    let _ = http.serve_connection(TokioIo::new(stream), service).await;
-                });
-            }
+            let (served, done) = tokio::sync::oneshot::channel::<()>();
+            let writer = tokio::spawn(writer::run(for_writer, every, async {
+                let _ = done.await;
+            }));
+            listener
+                .run(proxy, async {
+                    let _ = stopped.await;
+                })
+                .await;
+            // Every connection has ended: the writer's last write holds every exchange.
+            let _ = served.send(());
+            let _ = writer.await;
         });
         Ok(Recorder {
             addr,
-            recording,
+            shared,
             stop: Some(stop),
             task: Some(task),
         })
@@ -221,26 +260,43 @@ impl Recorder {
 
     /// The sequence recorded so far.
     pub fn scenario(&self) -> Scenario {
-        lock(&self.recording).scenario.clone()
+        lock(&self.shared.recording).scenario.clone()
     }
 
     /// Why the latest rewrite of the output file failed, if it did.
     pub fn save_error(&self) -> Option<String> {
-        lock(&self.recording).save_error.clone()
+        lock(&self.shared.file).error().map(|e| e.to_string())
     }
 
-    /// Writes the output file now (a no-op without one).
+    /// How many times the output file has been written so far (the first write is at
+    /// start; exchanges that arrive together share one).
+    pub fn writes(&self) -> u64 {
+        lock(&self.shared.file).writes
+    }
+
+    /// Writes the output file now, on the calling thread (a no-op without one).
     pub fn save(&self) -> Result<(), RecordError> {
-        lock(&self.recording).save()
+        self.shared.flush(true)
     }
 
-    /// Stops accepting connections and waits for the accept loop to end.
-    pub async fn stop(mut self) {
+    /// Stops accepting connections, lets open ones finish (up to five seconds), and
+    /// waits for the last write of the file, which then holds every exchange.
+    pub async fn stop(self) {
+        let _ = self.finish().await;
+    }
+
+    /// [`Recorder::stop`], then the number of steps recorded, or why the last write of
+    /// the file failed.
+    pub async fn finish(mut self) -> Result<usize, RecordError> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        match lock(&self.shared.file).error() {
+            Some(e) => Err(e),
+            None => Ok(lock(&self.shared.recording).scenario.steps.len()),
         }
     }
 }
@@ -251,103 +307,6 @@ impl Drop for Recorder {
             let _ = stop.send(());
         }
     }
-}
-
-fn lock(m: &Mutex<Recording>) -> std::sync::MutexGuard<'_, Recording> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn text_response(status: StatusCode, text: String) -> Response<Full<Bytes>> {
-    let mut r = Response::new(Full::new(Bytes::from(text)));
-    *r.status_mut() = status;
-    r
-}
-
-/// Forwards one request, records the exchange, returns the upstream's answer unchanged.
-async fn forward(
-    req: Request<Incoming>,
-    client: &Upstream,
-    upstream: &str,
-    recording: &Mutex<Recording>,
-) -> Response<Full<Bytes>> {
-    let (parts, body) = req.into_parts();
-    let body = match Limited::new(body, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return text_response(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                format!("scimock record: request body: {e}"),
-            )
-        }
-    };
-    let target = parts
-        .uri
-        .path_and_query()
-        .map_or("/", |p| p.as_str())
-        .to_owned();
-    let mut out = Request::builder()
-        .method(parts.method.clone())
-        .uri(format!("{upstream}{target}"));
-    for (name, value) in &parts.headers {
-        if name != hyper::header::HOST
-            && name != hyper::header::CONNECTION
-            && name != hyper::header::CONTENT_LENGTH
-        {
-            out = out.header(name, value);
-        }
-    }
-    let Ok(out) = out.body(Full::new(body.clone())) else {
-        return text_response(
-            StatusCode::BAD_REQUEST,
-            format!("scimock record: cannot forward {target}"),
-        );
-    };
-    let answer = match client.request(out).await {
-        Ok(r) => r,
-        Err(e) => {
-            return text_response(
-                StatusCode::BAD_GATEWAY,
-                format!("scimock record: upstream {upstream}: {e}"),
-            )
-        }
-    };
-    let (rparts, rbody) = answer.into_parts();
-    let rbody = match Limited::new(rbody, MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => {
-            return text_response(
-                StatusCode::BAD_GATEWAY,
-                format!("scimock record: upstream body: {e}"),
-            )
-        }
-    };
-    if !parts.uri.path().starts_with("/_mock") {
-        let if_match = parts
-            .headers
-            .get(hyper::header::IF_MATCH)
-            .and_then(|v| v.to_str().ok());
-        let mut rec = lock(recording);
-        rec.add(Exchange {
-            authorization: parts
-                .headers
-                .get(hyper::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok()),
-            method: parts.method.as_str(),
-            path: parts.uri.path(),
-            query: parts.uri.query(),
-            if_match,
-            body: &body,
-            status: rparts.status.as_u16(),
-            answer: &rbody,
-        });
-        rec.save_error = rec.save().err().map(|e| e.to_string());
-        if let Some(e) = &rec.save_error {
-            tracing::error!(error = %e, "scimock record: cannot save the recording");
-        }
-    }
-    let mut response = Response::from_parts(rparts, Full::new(rbody));
-    response.headers_mut().remove(hyper::header::CONTENT_LENGTH);
-    response
 }
 
 use crate::entra::secrets::redact_json_in_place as redact;
@@ -370,7 +329,11 @@ impl Recording {
     fn templated(&self, s: &str) -> String {
         let mut out = s.replace("${", "$${");
         for (id, var) in &self.ids {
-            out = out.replace(id.as_str(), &format!("${{{var}}}"));
+            // Every string of every step meets every id: most hold none of them, and a
+            // search costs far less than `replace`'s new string and `format!`.
+            if out.contains(id.as_str()) {
+                out = out.replace(id.as_str(), &format!("${{{var}}}"));
+            }
         }
         out
     }
@@ -481,8 +444,22 @@ impl Recording {
         let n = self.scenario.steps.len() + 1;
         step.name = format!("{n:03} {method} {}", step.request.path);
         self.scenario.steps.push(step);
+        self.version += 1;
     }
 
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            scenario: self.scenario.clone(),
+            out: self.out.clone(),
+            secrets: self.secrets.clone(),
+            version: self.version,
+        }
+    }
+}
+
+impl Snapshot {
+    /// Renders the sequence and replaces `out` with it atomically, every bearer token the
+    /// proxy saw scrubbed.
     fn save(&self) -> Result<(), RecordError> {
         let Some(out) = &self.out else { return Ok(()) };
         let write_err = |e| RecordError::Write(out.display().to_string(), e);

@@ -370,7 +370,8 @@ impl MockServerBuilder {
         let limits = self.limits;
         let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
         let running = Running::start(self.workers, std_listener, move |listener, stopped| {
-            super::listener::run(listener, server_tenants, limits, tls, async {
+            let service = super::service::Serve::new(server_tenants, &limits);
+            super::listener::Listener::new(listener, limits, tls).run(service, async {
                 let _ = stopped.await;
             })
         })

@@ -1,41 +1,57 @@
-//! The listener: the accept loop with connection limits and graceful shutdown, and the
-//! hyper glue around the request pipeline: read the body within its limits, sleep a
-//! fault's delay, send the answer (or break the connection for a `close` fault). Every
-//! decision about what to answer is in [`super::pipeline`].
+//! The listener, in the shape of mini-redis's: a [`Listener`] whose [`Listener::accept`]
+//! hands out the next connection and whose [`Listener::run`] admits it. It owns
+//! everything between a TCP socket and the code that serves it, for `scimock serve` and
+//! `scimock record` alike ([`Handler`] is what each does with a connection):
+//!
+//! - **Accepting, with backoff.** An accept that fails for lack of descriptors or memory
+//!   (EMFILE, ENFILE, ENOBUFS…) would fail again at once: the loop pauses 10 ms, doubling
+//!   to 1 s, instead of spinning on a core; one connection's own failure (reset, aborted)
+//!   is skipped at once.
+//! - **The connection cap** ([`Limits::max_connections`]). Each socket holds a permit of
+//!   the socket budget (the served connections plus a few being refused) from accept to
+//!   close, whatever it carries; at the budget the loop stops accepting (new clients wait
+//!   in the kernel's backlog), so descriptors stay bounded. A connection is admitted when
+//!   it is accepted, so one still in its TLS handshake holds a slot too; the slot moves
+//!   into the connection's task and is freed when the connection closes.
+//! - **TLS** (`serve --tls-cert`): the handshake runs in the connection's own task,
+//!   bounded by the header timeout, for admitted and refused connections alike.
+//! - **The over-capacity answer**: one more connection than the cap is answered `503`
+//!   with `Retry-After` and closed. On a TLS port it is written after the handshake,
+//!   inside TLS, so the client reads a 503 and not a protocol error
+//!   (`SSL: WRONG_VERSION_NUMBER` from plaintext on a TLS socket); a client that does not
+//!   complete the handshake is closed without a byte written.
+//! - **Graceful shutdown**: stop accepting, give open connections five seconds, then
+//!   cancel what is left; [`Listener::run`] returns once every connection task has ended.
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use http_body_util::combinators::BoxBody;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::{Frame, Incoming};
-use hyper::header::{HeaderMap, CONTENT_LENGTH};
-use hyper::{Request, Response};
+use http_body_util::Full;
+use hyper::Response;
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::handlers::Reply;
-use super::pipeline::{self, Exchange};
-use super::{Mount, Shared};
+use super::pipeline;
 use crate::Error;
-
-/// hyper's read-buffer cap per connection (bounds what a request head can occupy).
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-
-/// How much of an oversized body is read and thrown away before answering 413.
-const DRAIN_LIMIT: usize = 64 * 1024 * 1024;
 
 /// Connection-level limits of a listener.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     /// Open connections served at once; one more is answered 503 and closed.
     pub max_connections: usize,
-    /// Time a client has to send a complete request head (slowloris protection).
+    /// Time a client has to send a complete request head (slowloris protection), and to
+    /// complete a TLS handshake.
     pub header_read_timeout: Duration,
 }
 
@@ -48,59 +64,274 @@ impl Default for Limits {
     }
 }
 
-/// What the service answers with: usually a whole body, but a `close` fault needs a body
-/// that fails.
-type ResponseBody = BoxBody<Bytes, std::io::Error>;
-
-fn full(bytes: Bytes) -> ResponseBody {
-    Full::new(bytes).map_err(|never| match never {}).boxed()
+/// What a [`Listener`] does with each connection it admits: the SCIM server's pipeline
+/// (`service.rs`) or the recording proxy (`crate::record`).
+pub(crate) trait Handler: Send + Sync + 'static {
+    /// Serves one admitted connection until the client is done, or until `watcher`'s
+    /// graceful shutdown has it finish its request in flight and close.
+    fn serve(
+        &self,
+        stream: Stream,
+        peer: SocketAddr,
+        watcher: Watcher,
+    ) -> impl Future<Output = ()> + Send + 'static;
 }
 
-/// A body whose first poll fails: hyper then aborts the connection before flushing the
-/// head it has buffered, so the client sees a connection error and no response byte.
+/// An accepted connection's byte stream: plain TCP, or TLS over it.
 #[derive(Debug)]
-struct BrokenBody;
+pub(crate) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
+}
 
-impl hyper::body::Body for BrokenBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
+impl AsyncRead for Stream {
+    fn poll_read(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        Poll::Ready(Some(Err(std::io::Error::new(
-            std::io::ErrorKind::ConnectionAborted,
-            "injected fault: close",
-        ))))
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
     }
 }
 
-/// A streamed `GET /_mock/requests` body: one chunk of journal entries per frame, read
-/// from the tenant's journal as hyper asks for it.
-struct JournalBody {
-    shared: Arc<Shared>,
-    pages: pipeline::JournalPages,
-}
-
-impl hyper::body::Body for JournalBody {
-    type Data = Bytes;
-    type Error = std::io::Error;
-
-    fn poll_frame(
+impl AsyncWrite for Stream {
+    fn poll_write(
         self: Pin<&mut Self>,
-        _cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, std::io::Error>>> {
-        let this = self.get_mut();
-        Poll::Ready(
-            this.pages
-                .next_chunk(&this.shared.journal)
-                .map(|c| Ok(Frame::data(c))),
-        )
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Stream::Plain(s) => s.is_write_vectored(),
+            Stream::Tls(s) => s.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
     }
 }
 
-/// The answer to a connection over the limit: 503 with `Retry-After`, then close.
+/// The pause after an accept that failed for want of a resource: 10 ms, doubling each
+/// time it fails again, at most 1 s; a fresh one for every connection accepted.
+#[derive(Debug)]
+pub(crate) struct Backoff(Duration);
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(10);
+    const MAX: Duration = Duration::from_secs(1);
+
+    pub(crate) fn new() -> Backoff {
+        Backoff(Self::FIRST)
+    }
+
+    /// The next pause.
+    pub(crate) fn next_pause(&mut self) -> Duration {
+        let pause = self.0;
+        self.0 = (self.0 * 2).min(Self::MAX);
+        pause
+    }
+}
+
+/// True for an accept error that is one connection's own (it was reset or aborted while
+/// queued): the next accept may well succeed, so there is nothing to wait for.
+fn one_connections(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::Interrupted
+    )
+}
+
+/// An accepted connection, with its permit of the socket budget.
+struct Accepted {
+    tcp: TcpStream,
+    peer: SocketAddr,
+    socket: OwnedSemaphorePermit,
+}
+
+/// A bound TCP listener with its limits and, for https, its TLS acceptor.
+pub(crate) struct Listener {
+    listener: TcpListener,
+    limits: Limits,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    /// The served connections: `max_connections` permits.
+    slots: Arc<Semaphore>,
+    /// Every open socket: the served connections plus a few being refused.
+    sockets: Arc<Semaphore>,
+}
+
+impl std::fmt::Debug for Listener {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Listener")
+            .field("listener", &self.listener)
+            .field("limits", &self.limits)
+            .field("tls", &self.tls.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Listener {
+    pub(crate) fn new(
+        listener: TcpListener,
+        limits: Limits,
+        tls: Option<tokio_rustls::TlsAcceptor>,
+    ) -> Listener {
+        let max = limits.max_connections.max(1);
+        let refusing = (max / 8).clamp(4, 64);
+        Listener {
+            listener,
+            limits,
+            tls,
+            slots: Arc::new(Semaphore::new(max)),
+            sockets: Arc::new(Semaphore::new(max + refusing)),
+        }
+    }
+
+    /// The next connection, once the socket budget has room for it. Accept errors are
+    /// logged and retried, with a [`Backoff`] when they are not one connection's own.
+    /// `None` only if the budget were closed, which nothing does.
+    async fn accept(&mut self) -> Option<Accepted> {
+        let socket = Arc::clone(&self.sockets).acquire_owned().await.ok()?;
+        let mut backoff = Backoff::new();
+        loop {
+            match self.listener.accept().await {
+                Ok((tcp, peer)) => return Some(Accepted { tcp, peer, socket }),
+                Err(e) if one_connections(&e) => {}
+                Err(e) => {
+                    let pause = backoff.next_pause();
+                    tracing::warn!(error = %e, pause_ms = pause.as_millis() as u64, "accept failed; pausing");
+                    tokio::time::sleep(pause).await;
+                }
+            }
+        }
+    }
+
+    /// Accepts and serves connections with `handler` until `shutdown` resolves, then stops
+    /// accepting and gives open connections up to five seconds to finish; returns once the
+    /// listener is closed and every connection task has ended or been aborted.
+    pub(crate) async fn run<H: Handler>(mut self, handler: H, shutdown: impl Future<Output = ()>) {
+        let handler = Arc::new(handler);
+        let graceful = GracefulShutdown::new();
+        // Every connection task, so none outlives the listener on a shared runtime
+        // (finished ones are reaped before each accept: the set holds the open sockets).
+        let mut tasks = tokio::task::JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let accepted = tokio::select! {
+                a = self.accept() => match a {
+                    Some(a) => a,
+                    None => break,
+                },
+                () = &mut shutdown => break,
+            };
+            let _ = accepted.tcp.set_nodelay(true);
+            let slot = Arc::clone(&self.slots).try_acquire_owned().ok();
+            tasks.spawn(connection(
+                accepted,
+                slot,
+                self.tls.clone(),
+                self.limits,
+                Arc::clone(&handler),
+                graceful.watcher(),
+            ));
+        }
+        drop(self.listener);
+        while tasks.try_join_next().is_some() {}
+        if tasks.is_empty() {
+            // No connection is open: nothing needs a grace period (or its timer).
+            return;
+        }
+        tokio::select! {
+            () = graceful.shutdown() => {}
+            () = tokio::time::sleep(Duration::from_secs(5)) => {}
+        }
+        // What the grace period did not finish is cancelled, and awaited so its sockets
+        // close.
+        tasks.shutdown().await;
+    }
+}
+
+/// One connection's task, the same path for plain and TLS: the handshake (if any), then
+/// the handler with the connection's slot, or the over-capacity answer without one. The
+/// socket permit is released last, after the socket has closed.
+async fn connection<H: Handler>(
+    accepted: Accepted,
+    slot: Option<OwnedSemaphorePermit>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    limits: Limits,
+    handler: Arc<H>,
+    watcher: Watcher,
+) {
+    let Accepted { tcp, peer, socket } = accepted;
+    let stream = match tls {
+        None => Stream::Plain(tcp),
+        Some(acceptor) => {
+            // Bounded like a request head, so a silent client cannot hold a socket.
+            match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => Stream::Tls(Box::new(tls)),
+                _ => return,
+            }
+        }
+    };
+    match slot {
+        Some(slot) => {
+            handler.serve(stream, peer, watcher).await;
+            drop(slot);
+        }
+        None => refuse(stream, limits.max_connections).await,
+    }
+    drop(socket);
+}
+
+/// Answers one request on a connection over the cap with [`over_capacity`], then closes;
+/// at most two seconds.
+async fn refuse(stream: Stream, max: usize) {
+    let mut busy = hyper::server::conn::http1::Builder::new();
+    busy.keep_alive(false);
+    let service =
+        hyper::service::service_fn(
+            move |_req| async move { Ok::<_, Infallible>(over_capacity(max)) },
+        );
+    let conn = busy.serve_connection(TokioIo::new(stream), service);
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
+}
+
+/// The answer to a connection over the cap: 503 with `Retry-After` and a SCIM error body
+/// (RFC 7644 §3.12), then close.
 fn over_capacity(max: usize) -> Response<Full<Bytes>> {
     let err = Error::service_unavailable(
         format!("this server already serves {max} connections; retry shortly"),
@@ -115,287 +346,26 @@ fn over_capacity(max: usize) -> Response<Full<Bytes>> {
     resp
 }
 
-/// RFC 9110 §15.5.9 408 with a SCIM body (RFC 7644 §3.12) for a body that did not arrive
-/// within `--body-timeout`; the connection closes after it.
-fn body_timed_out(timeout: Duration) -> Response<ResponseBody> {
-    let detail = format!(
-        "the request body did not arrive within {} ms",
-        timeout.as_millis()
-    );
-    let reply = Reply::serialized(408, &crate::scim::ErrorResponse::new(408, None, detail));
-    let mut resp = pipeline::encode(&reply, reply.body_bytes()).map(full);
-    resp.headers_mut().insert(
-        hyper::header::CONNECTION,
-        hyper::header::HeaderValue::from_static("close"),
-    );
-    resp
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn header(headers: &HeaderMap, name: hyper::header::HeaderName) -> Option<&str> {
-    headers.get(name).and_then(|v| v.to_str().ok())
-}
+    #[test]
+    fn the_accept_backoff_doubles_from_ten_milliseconds_to_one_second() {
+        let mut backoff = Backoff::new();
+        let pauses: Vec<u64> = (0..10)
+            .map(|_| backoff.next_pause().as_millis() as u64)
+            .collect();
+        assert_eq!(pauses, [10, 20, 40, 80, 160, 320, 640, 1000, 1000, 1000]);
+    }
 
-/// The request body, at most `max` bytes: a larger declared length is drained briefly and
-/// refused with 413 (so the client reads the answer, not a broken pipe). A client that
-/// asked `Expect: 100-continue` (RFC 9110 §10.1.1) gets the 413 at once: the body is
-/// never polled, so hyper never sends `100 Continue`.
-async fn read_body(body: Incoming, headers: &HeaderMap, max: usize) -> Result<Bytes, Error> {
-    let too_large = || {
-        Error::payload_too_large(format!(
-            "the request body is larger than the {max}-byte limit"
-        ))
-    };
-    let declared = header(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
-    let expects_continue = header(headers, hyper::header::EXPECT)
-        .is_some_and(|v| v.trim().eq_ignore_ascii_case("100-continue"));
-    if expects_continue && declared.is_some_and(|n| n > max as u64) {
-        return Err(too_large());
+    #[test]
+    fn only_a_connections_own_accept_error_is_retried_at_once() {
+        assert!(one_connections(&io::Error::from(
+            io::ErrorKind::ConnectionAborted
+        )));
+        // EMFILE, ENFILE: the next accept would fail the same way.
+        assert!(!one_connections(&io::Error::from_raw_os_error(24)));
+        assert!(!one_connections(&io::Error::from_raw_os_error(23)));
     }
-    if declared.is_some_and(|n| n > max as u64) {
-        // Read and discard what the client is still sending (up to a cap, briefly), so it
-        // sees the 413 instead of a broken pipe from a connection closed under its writes.
-        let mut body = body;
-        let drain = async {
-            let mut seen = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                seen += frame.data_ref().map_or(0, Bytes::len);
-                if seen > DRAIN_LIMIT {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(Duration::from_secs(2), drain).await;
-        return Err(too_large());
-    }
-    match Limited::new(body, max).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(e)
-            if e.downcast_ref::<http_body_util::LengthLimitError>()
-                .is_some() =>
-        {
-            Err(too_large())
-        }
-        Err(e) => Err(Error::invalid_syntax(format!(
-            "could not read the request body: {e}"
-        ))),
-    }
-}
-
-/// RFC 9112 §3.2: an HTTP/1.1 request without a `Host` field, or with more than one, is
-/// answered 400.
-fn bad_host(req: &Request<Incoming>) -> Option<Response<ResponseBody>> {
-    let hosts = req.headers().get_all(hyper::header::HOST).iter().count();
-    let needs_one = req.version() == hyper::Version::HTTP_11;
-    if hosts == 1 || (hosts == 0 && !needs_one) {
-        return None;
-    }
-    let detail = if hosts == 0 {
-        "an HTTP/1.1 request must have a Host header (RFC 9112 §3.2)"
-    } else {
-        "the request has more than one Host header (RFC 9112 §3.2)"
-    };
-    let reply = Reply::error(&Error::invalid_syntax(detail));
-    Some(pipeline::encode(&reply, reply.body_bytes()).map(full))
-}
-
-/// Picks the tenant, then serves the request through the pipeline.
-async fn dispatch(tenants: &[Mount], req: Request<Incoming>) -> Response<ResponseBody> {
-    if let Some(refused) = bad_host(&req) {
-        return refused;
-    }
-    let path = req.uri().path().to_owned();
-    match pipeline::tenant_for(tenants, &path) {
-        Some((tenant, rest)) => serve_one(&tenant.shared, req, rest).await,
-        None => pipeline::no_tenant(tenants, &path).map(full),
-    }
-}
-
-/// Serves one request for one tenant; `path` is the URI path without the tenant prefix.
-async fn serve_one(
-    shared: &Arc<Shared>,
-    req: Request<Incoming>,
-    path: &str,
-) -> Response<ResponseBody> {
-    let (parts, body) = req.into_parts();
-    let mut exchange = Exchange::new(shared, parts, path);
-    if exchange.wants_body() {
-        if hyper::body::Body::is_end_stream(&body) {
-            // No body at all (no `Content-Length`, or 0, and not chunked: every GET and
-            // DELETE Entra sends): nothing to wait for, so no timer is armed.
-            exchange.body(Ok(Bytes::new()));
-        } else {
-            let read = read_body(body, exchange.headers(), shared.settings.max_body);
-            match tokio::time::timeout(shared.settings.body_timeout, read).await {
-                Ok(bytes) => exchange.body(bytes),
-                Err(_) => return body_timed_out(shared.settings.body_timeout),
-            }
-        }
-    }
-    if let Some(delay) = exchange.delay() {
-        tokio::time::sleep(delay).await;
-    }
-    let mut outcome = if exchange.may_scan() && multi_threaded() {
-        // The worker hands its other connections to a fresh thread while this one scans.
-        tokio::task::block_in_place(|| exchange.finish())
-    } else {
-        exchange.finish()
-    };
-    if let Some(ack) = outcome.commit.take() {
-        // Durable state: the answer waits for its commit; one that fails is a 503.
-        if let Err(why) = super::persist::committed(ack).await {
-            let reply = super::persist::unavailable(&why);
-            return pipeline::encode(&reply, reply.body_bytes()).map(full);
-        }
-    }
-    let closes = outcome.closes();
-    if let Some(page) = outcome.journal_page.take() {
-        let body = JournalBody {
-            shared: Arc::clone(shared),
-            pages: pipeline::JournalPages::new(page),
-        };
-        return outcome.response.map(|_| body.boxed());
-    }
-    let response = outcome.response.map(full);
-    if closes {
-        return response.map(|_| BrokenBody.boxed());
-    }
-    response
-}
-
-/// `block_in_place` needs the multi-thread runtime (the server builds one; an embedder
-/// could call [`run`] from another).
-fn multi_threaded() -> bool {
-    tokio::runtime::Handle::try_current()
-        .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread)
-}
-
-/// The HTTP/1.1 connection settings of a listener. Slow clients (slowloris) get
-/// `header_read_timeout` to send a request head; a head that does not fit hyper's read
-/// buffer is refused by hyper and the connection closed.
-pub(crate) fn http1(limits: &Limits) -> hyper::server::conn::http1::Builder {
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(hyper_util::rt::TokioTimer::new())
-        .header_read_timeout(limits.header_read_timeout)
-        .max_buf_size(MAX_HEAD_BYTES);
-    http
-}
-
-/// One client connection over any byte stream (a TCP socket, a TLS session, or the
-/// fuzzer's in-memory pipe), served until the client is done. Raw `"` and friends in the
-/// request target are percent-encoded before hyper parses the request line (`target.rs`,
-/// issue 12 row A4).
-pub(crate) fn connection<S>(
-    http: &hyper::server::conn::http1::Builder,
-    stream: S,
-    peer: String,
-    tenants: Arc<Vec<Mount>>,
-) -> impl hyper_util::server::graceful::GracefulConnection<Error = hyper::Error> + Send + 'static
-where
-    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
-{
-    let service = hyper::service::service_fn(move |req| {
-        let tenants = Arc::clone(&tenants);
-        async move { Ok::<_, Infallible>(dispatch(&tenants, req).await) }
-    });
-    let io = TokioIo::new(super::target::NormalizedTarget::new(stream, peer));
-    http.serve_connection(io, service)
-}
-
-/// Accepts connections on `listener` until `shutdown` resolves, then stops accepting and
-/// gives open connections up to five seconds to finish (graceful shutdown); returns once
-/// the listener is closed and every connection task has ended or been aborted.
-pub(crate) async fn run(
-    listener: TcpListener,
-    tenants: Arc<Vec<Mount>>,
-    limits: Limits,
-    tls: Option<tokio_rustls::TlsAcceptor>,
-    shutdown: impl Future<Output = ()>,
-) {
-    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let http = http1(&limits);
-    let slots = Arc::new(tokio::sync::Semaphore::new(limits.max_connections.max(1)));
-    // The hard cap on open sockets: the served connections plus a few being answered 503.
-    // At the cap the loop stops accepting (new clients wait in the kernel's backlog)
-    // instead of accepting and answering, so file descriptors stay bounded.
-    let overflow = (limits.max_connections / 8).clamp(4, 64);
-    let sockets = Arc::new(tokio::sync::Semaphore::new(
-        limits.max_connections.max(1) + overflow,
-    ));
-    // Every connection task, so none outlives the server on a shared runtime (finished
-    // ones are reaped before each accept, so the set holds at most the open sockets).
-    let mut tasks = tokio::task::JoinSet::new();
-    tokio::pin!(shutdown);
-    loop {
-        while tasks.try_join_next().is_some() {}
-        let socket = tokio::select! {
-            permit = Arc::clone(&sockets).acquire_owned() => match permit {
-                Ok(p) => p,
-                Err(_) => break,
-            },
-            () = &mut shutdown => break,
-        };
-        tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(pair) => pair,
-                    Err(e) => {
-                        // EMFILE and friends: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                let _ = stream.set_nodelay(true);
-                let Ok(slot) = Arc::clone(&slots).try_acquire_owned() else {
-                    // Over the connection limit: one clear 503, then close.
-                    let mut busy = hyper::server::conn::http1::Builder::new();
-                    busy.keep_alive(false);
-                    let max = limits.max_connections;
-                    let service = hyper::service::service_fn(move |_req| async move {
-                        Ok::<_, Infallible>(over_capacity(max))
-                    });
-                    let conn = busy.serve_connection(TokioIo::new(stream), service);
-                    tasks.spawn(async move {
-                        let _ = tokio::time::timeout(Duration::from_secs(2), conn).await;
-                        drop(socket);
-                    });
-                    continue;
-                };
-                let tenants = Arc::clone(&tenants);
-                if let Some(acceptor) = &tls {
-                    // https (`serve --tls-cert`): the handshake runs in the connection's own
-                    // task, bounded like a request head so a silent client cannot hold a slot.
-                    let (acceptor, watcher, http) = (acceptor.clone(), graceful.watcher(), http.clone());
-                    let limit = limits.header_read_timeout;
-                    let peer = peer.to_string();
-                    tasks.spawn(async move {
-                        if let Ok(Ok(stream)) = tokio::time::timeout(limit, acceptor.accept(stream)).await {
-                            let _ = watcher.watch(connection(&http, stream, peer, tenants)).await;
-                        }
-                        drop(slot);
-                    });
-                    continue;
-                }
-                let conn = graceful.watch(connection(&http, stream, peer.to_string(), tenants));
-                tasks.spawn(async move {
-                    let _ = conn.await;
-                    drop(slot);
-                    drop(socket);
-                });
-            }
-            () = &mut shutdown => break,
-        }
-    }
-    drop(listener);
-    while tasks.try_join_next().is_some() {}
-    if tasks.is_empty() {
-        // No connection is open: nothing needs a grace period (or its timer).
-        return;
-    }
-    tokio::select! {
-        () = graceful.shutdown() => {}
-        () = tokio::time::sleep(Duration::from_secs(5)) => {}
-    }
-    // What the grace period did not finish is cancelled, and awaited so its sockets close.
-    tasks.shutdown().await;
 }

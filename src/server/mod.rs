@@ -3,9 +3,11 @@
 //! journal under its own path prefix).
 //!
 //! Split by job, like wiremock-rs's `mock_server/`:
-//! - `listener.rs`: the accept loop, connection limits ([`Limits`]), the over-capacity
-//!   503, graceful shutdown, and the per-request hyper glue (read the body with its limits,
-//!   sleep a fault's delay, write the answer or break the connection).
+//! - `listener.rs`: the `Listener` (shared with `scimock record`): the accept loop with
+//!   its backoff, the connection cap ([`Limits`]) and its over-capacity 503, the TLS
+//!   handshake, graceful shutdown: one path for plain and TLS connections.
+//! - `service.rs`: the per-request hyper glue of one connection (read the body with its
+//!   limits, sleep a fault's delay, write the answer or break the connection).
 //! - `pipeline.rs`: the request pipeline without I/O: tenant → route → profile support →
 //!   bearer auth → body result → fault rules → handler → fault mangling → journal →
 //!   encoded response. The `http_request` fuzz target drives this same code.
@@ -38,6 +40,7 @@ mod projection;
 mod redact;
 mod router;
 mod runtime;
+pub(crate) mod service;
 pub(crate) mod target;
 
 use std::sync::Arc;

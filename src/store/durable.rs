@@ -18,10 +18,17 @@
 //!   turns read-only ([`Durable::failed`]): the in-memory store already holds those
 //!   writes, so accepting more would let memory and disk drift apart. A restart loads
 //!   exactly what was committed.
-//! - **Start-up.** [`Durable::open`] refuses a file that is not an SQLite database (an
+//! - **Start-up.** [`Durable::open`] refuses a path that is not a regular file (a FIFO, a
+//!   folder, a device: looked at, never opened), a file that is not an SQLite database (an
 //!   older scimock's JSON state file is named as such, pointing to
-//!   `scimock state import`), a corrupt one, and a path it cannot write, without
-//!   changing the file.
+//!   `scimock state import`), a corrupt one, a path it cannot write, and a database with a
+//!   row that is not the resource its key names (`rows.rs`), without changing the file.
+//! - **One owner.** A database is used by one server at a time: [`Durable::open`] takes an
+//!   OS lock on `DB.lock` beside it and holds it until the writer has stopped; a second
+//!   server is refused naming the first (`owner.rs` says why this lock).
+
+mod owner;
+mod rows;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -32,6 +39,7 @@ use rusqlite::{params, Connection, OpenFlags};
 use serde_json::{Map, Value};
 
 use super::{ResourceKind, Store};
+use rows::read_all;
 
 /// The `format` this version writes.
 const FORMAT: &str = "1";
@@ -61,6 +69,27 @@ pub enum DurableError {
     NotSqlite(PathBuf),
     #[error("cannot use {path} as the state database: {reason}")]
     Unusable { path: PathBuf, reason: String },
+    /// Another server holds the database (its lock file `lock` names it).
+    #[error(
+        "{path} is in use by {holder}: one server per state database; stop that one \
+         or start with another --state file (lock: {lock})"
+    )]
+    InUse {
+        path: PathBuf,
+        holder: String,
+        lock: PathBuf,
+    },
+    /// A row whose body is not the resource its key names; nothing was loaded.
+    #[error(
+        "cannot use {path} as the state database: row ({kind}, {id:?}) of table `resources` \
+         is not a stored {kind}: {reason}; nothing was loaded or changed"
+    )]
+    BadRow {
+        path: PathBuf,
+        kind: String,
+        id: String,
+        reason: String,
+    },
 }
 
 /// One row to write: a resource as it now is, or its removal.
@@ -91,6 +120,9 @@ pub struct Durable {
     order: Mutex<()>,
     failed: std::sync::Arc<AtomicBool>,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The one-owner lock; a field drops after [`Drop::drop`] has stopped the writer, so
+    /// the lock outlives every commit.
+    _owner: owner::Owner,
 }
 
 impl std::fmt::Debug for Job {
@@ -109,8 +141,44 @@ fn unusable(path: &Path, reason: impl std::fmt::Display) -> DurableError {
     }
 }
 
-/// Looks at an existing file's first bytes: SQLite, JSON, or neither.
+/// What a file that is not a regular one is, for the refusal.
+fn not_regular(kind: std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if kind.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if kind.is_char_device() {
+            return "a character device";
+        }
+        if kind.is_block_device() {
+            return "a block device";
+        }
+        if kind.is_socket() {
+            return "a socket";
+        }
+    }
+    if kind.is_dir() {
+        "a directory"
+    } else {
+        "a special file"
+    }
+}
+
+/// Looks at an existing file's first bytes: SQLite, JSON, or neither. Its type is looked
+/// at first, without opening it: opening a FIFO blocks until a writer comes, and a device
+/// or a folder is no database.
 fn check_header(path: &Path) -> Result<bool, DurableError> {
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(unusable(path, e)),
+        Ok(m) if !m.is_file() => {
+            let what = not_regular(m.file_type());
+            return Err(unusable(path, format!("it is {what}, not a regular file")));
+        }
+        Ok(_) => {}
+    }
     let mut file = match std::fs::File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -181,36 +249,6 @@ fn connect(path: &Path, sync: Sync) -> Result<Connection, DurableError> {
     Ok(conn)
 }
 
-/// Everything in the database as seed text `{"Users": [...], "Groups": [...]}`, built
-/// from the stored JSON texts without parsing them into one value.
-fn read_all(conn: &Connection, path: &Path) -> Result<(Vec<u8>, usize), DurableError> {
-    let mut out = Vec::from(&b"{"[..]);
-    let mut count = 0;
-    for (n, kind) in [ResourceKind::User, ResourceKind::Group].iter().enumerate() {
-        if n > 0 {
-            out.push(b',');
-        }
-        out.extend_from_slice(format!("\"{}\":[", kind.endpoint()).as_bytes());
-        let mut stmt = conn
-            .prepare("SELECT body FROM resources WHERE kind = ?1 ORDER BY id")
-            .map_err(|e| unusable(path, e))?;
-        let rows = stmt
-            .query_map([kind.resource_type()], |r| r.get::<_, String>(0))
-            .map_err(|e| unusable(path, e))?;
-        for (i, body) in rows.enumerate() {
-            let body = body.map_err(|e| unusable(path, e))?;
-            if i > 0 {
-                out.push(b',');
-            }
-            out.extend_from_slice(body.as_bytes());
-            count += 1;
-        }
-        out.push(b']');
-    }
-    out.push(b'}');
-    Ok((out, count))
-}
-
 fn apply(conn: &mut Connection, jobs: &[Job]) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     {
@@ -270,6 +308,8 @@ impl Durable {
     /// stored resources as seed text, or `None` for a new (empty) database.
     pub fn open(path: &Path, sync: Sync) -> Result<(Durable, Option<Vec<u8>>), DurableError> {
         let existed = check_header(path)?;
+        // Before SQLite touches the file: a second server must not even create its WAL.
+        let owner = owner::acquire(path)?;
         let conn = connect(path, sync)?;
         let (text, count) = read_all(&conn, path)?;
         let contents = (existed && count > 0).then_some(text);
@@ -287,6 +327,7 @@ impl Durable {
                 order: Mutex::new(()),
                 failed,
                 writer: Mutex::new(Some(handle)),
+                _owner: owner,
             },
             contents,
         ))

@@ -10,6 +10,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use scimock::server::StartError;
 use scimock::store::durable::{self, Sync};
 use scimock::MockServer;
 use serde_json::json;
@@ -101,17 +102,35 @@ fn sigkill_under_write_load_loses_no_acknowledged_write() {
     );
 }
 
+/// Starts `scimock serve --state state` and expects it to stop on its own: its exit code
+/// and stderr. One that is still running after 20 s is killed and reported as `-1`.
 fn start_fails(state: &Path) -> (i32, String) {
-    let out = Command::new(env!("CARGO_BIN_EXE_scimock"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_scimock"))
         .args(["serve", "--no-auth", "--listen", "127.0.0.1:0", "--state"])
         .arg(state)
         .stdin(Stdio::null())
-        .output()
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
         .unwrap();
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    match status {
+        Some(s) => (s.code().unwrap_or(-1), err),
+        None => (-1, format!("still running after 20 s; stderr: {err}")),
+    }
 }
 
 #[test]
@@ -259,4 +278,174 @@ fn a_write_that_cannot_be_committed_is_503_and_never_acknowledged() {
         .filter_map(|u| u["userName"].as_str().map(str::to_owned))
         .collect();
     assert_eq!(names, BTreeSet::from(["before".to_owned()]));
+}
+
+/// Kills the child on drop, so a failing assertion leaves no server behind.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Issue 32, item 1: a second server on a database another one holds is refused, naming
+/// the holder, from the binary (exit 2) and from the library (a `StartError`); the first
+/// keeps serving; once it is gone (killed, so no clean unlock), a new one starts.
+#[test]
+fn a_second_server_on_one_state_database_is_refused_naming_the_holder() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("state.db");
+    let (first, addr) = serve(&db);
+    let first = Running(first);
+    let holder = format!("pid {}", first.0.id());
+    let body = r#"{"userName":"only-once"}"#;
+    let created = send(addr, "POST", "/scim/v2/Users", &[], Some(body)).unwrap();
+    assert_eq!(created.status, 201, "{}", created.text);
+
+    let (code, err) = start_fails(&db);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains(&holder) && err.contains("in use"), "{err}");
+    // Through another path to the same file, and from the library.
+    let other_path = dir.path().join(".").join("state.db");
+    match MockServer::builder()
+        .no_auth()
+        .state(&other_path, Sync::Normal)
+        .try_start()
+    {
+        Err(StartError::State(e)) => assert!(e.to_string().contains(&holder), "{e}"),
+        Ok(_) => panic!("a second server started on a held database"),
+        Err(e) => panic!("refused for another reason: {e}"),
+    }
+    // The holder is untouched: it still serves its write, stored once.
+    let list = send(addr, "GET", "/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(list.body["totalResults"], 1, "{}", list.text);
+
+    drop(first); // SIGKILL: the lock must not outlive its holder
+    let (again, addr) = serve(&db);
+    let _again = Running(again);
+    let list = send(addr, "GET", "/scim/v2/Users", &[], None).unwrap();
+    assert_eq!(list.body["totalResults"], 1, "{}", list.text);
+}
+
+/// Issue 32, item 1, in one process: two `MockServer`s on one database.
+#[test]
+fn a_second_mock_server_in_one_process_gets_a_start_error_until_the_first_is_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("s.db");
+    let start = || {
+        MockServer::builder()
+            .no_auth()
+            .state(&db, Sync::Normal)
+            .try_start()
+    };
+    let first = start().unwrap();
+    let err = start().expect_err("the second start is refused");
+    assert!(
+        err.to_string()
+            .contains(&format!("pid {}", std::process::id())),
+        "{err}"
+    );
+    drop(first);
+    assert!(start().is_ok());
+}
+
+/// Issue 32, item 2: a FIFO, a directory or a device as `--state` is refused at start
+/// (a FIFO used to hang it, waiting for a writer), naming what it is.
+#[test]
+fn a_fifo_a_directory_or_a_device_as_state_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("state.fifo");
+    match Command::new("mkfifo").arg(&fifo).status() {
+        Ok(s) if s.success() => {
+            let (code, err) = start_fails(&fifo);
+            assert_eq!(code, 2, "{err}");
+            assert!(
+                err.contains("a FIFO (named pipe), not a regular file"),
+                "{err}"
+            );
+            // Nothing was created beside it (no lock file, no WAL).
+            assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+        }
+        _ => eprintln!("skipped the FIFO case: no mkfifo here"),
+    }
+    let (code, err) = start_fails(dir.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("a directory, not a regular file"), "{err}");
+    let null = Path::new("/dev/null");
+    if null.exists() {
+        let (code, err) = start_fails(null);
+        assert_eq!(code, 2, "{err}");
+        assert!(err.contains("a character device"), "{err}");
+    }
+}
+
+/// Issue 32, item 3: each row is loaded as its own resource. A row whose body closes the
+/// `Users` array and opens another (so joined texts would load a user no row holds and
+/// drop one that is there), a body under another row's key, and a group stored as a user
+/// are each refused at start, naming the table and the row; the database is left as it is.
+#[test]
+fn a_tampered_row_is_refused_at_start_naming_the_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let seed = json!({
+        "Users": [{"userName": "ann", "id": "u1"}, {"userName": "bob", "id": "u2"}],
+        "Groups": [{"displayName": "g", "id": "g1"}]
+    });
+    let tamper = |name: &str, sql: &str| {
+        let db = dir.path().join(name);
+        durable::import(seed.to_string().into_bytes(), &db).unwrap();
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        assert_eq!(conn.execute(sql, []).unwrap(), 1);
+        drop(conn);
+        db
+    };
+    let smuggled = tamper(
+        "smuggled.db",
+        r#"UPDATE resources SET body = body || '],"Users":[{"userName":"mallory","id":"u9"}' WHERE id = 'u1'"#,
+    );
+    let (code, err) = start_fails(&smuggled);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("row (User, \"u1\") of table `resources`") && err.contains("not one resource"),
+        "{err}"
+    );
+    let body = |db: &Path| -> String {
+        rusqlite::Connection::open(db)
+            .unwrap()
+            .query_row("SELECT body FROM resources WHERE id = 'u1'", [], |r| {
+                r.get(0)
+            })
+            .unwrap()
+    };
+    assert!(
+        body(&smuggled).contains("mallory"),
+        "the database was changed"
+    );
+    assert!(
+        durable::export(&smuggled).is_err(),
+        "export reads it as it is"
+    );
+
+    let moved = tamper(
+        "moved.db",
+        "UPDATE resources SET body = (SELECT body FROM resources WHERE id = 'u2') WHERE id = 'u1'",
+    );
+    let (code, err) = start_fails(&moved);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("\"u1\"") && err.contains("not the row's key"),
+        "{err}"
+    );
+
+    let group_as_user = tamper(
+        "kind.db",
+        "UPDATE resources SET kind = 'User' WHERE id = 'g1'",
+    );
+    let (code, err) = start_fails(&group_as_user);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("row (User, \"g1\")") && err.contains("do not hold"),
+        "{err}"
+    );
 }

@@ -175,6 +175,10 @@ async fn record_reports_a_save_that_fails_later() {
         .collect();
     let report = Runner::new(config).unwrap().run(&probe).await;
     assert_eq!(report.summary.failed, 0, "the proxy still answers");
+    // The file is written by the recorder's writer task, off the exchanges' path.
+    crate::support::wait_until("the failed save reported", Duration::from_secs(10), || {
+        recorder.save_error().is_some()
+    });
     let err = recorder.save_error().unwrap_or_default();
     assert!(err.contains("cannot write"), "{err}");
     assert!(recorder.save().is_err());
