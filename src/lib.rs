@@ -58,8 +58,11 @@ pub mod filter;
 pub mod fuzzing;
 pub mod patch;
 pub mod profile;
+#[cfg(feature = "entra")]
 pub mod provision;
+#[cfg(feature = "entra")]
 pub mod record;
+#[cfg(feature = "entra")]
 pub mod replay;
 #[cfg(feature = "html-report")]
 pub mod report;
@@ -67,7 +70,9 @@ pub mod scim;
 pub mod scope;
 pub mod server;
 pub mod store;
+#[cfg(feature = "tls")]
 pub mod tls;
+#[cfg(feature = "entra")]
 pub mod validate;
 
 pub use error::{Error, ErrorKind, Result};

@@ -110,6 +110,7 @@ impl ClientTls {
     }
 
     /// A hyper connector speaking http:// and https://.
+    #[cfg(feature = "entra")]
     pub(crate) fn connector(
         &self,
     ) -> Result<

@@ -13,20 +13,28 @@
 //! | [`secrets`] | the one secret policy (token, URL user-info, credential members, headers and query values) and terminal/CSV hygiene | |
 //! | [`junit`] | the one JUnit writer | |
 //!
+//! Without the `entra` feature (a library user's `default-features = false`) only the data
+//! (tenant URL, dialect, wire, consequences, secrets, retry policy) is built: the profile
+//! format uses the dialect; the client, the raw path and JUnit need the feature.
+//!
 //! The endpoint under test is untrusted input throughout: what it sends is bounded when
 //! read, encoded when it goes into a path, escaped when it goes into a filter, scrubbed of
 //! secrets and control characters when it is written out.
 
+#[cfg(feature = "entra")]
 mod client;
 pub mod consequence;
 mod dialect;
+#[cfg(feature = "entra")]
 pub mod junit;
+#[cfg(feature = "entra")]
 mod raw;
 mod retry;
 pub mod secrets;
 mod tenant;
 pub mod wire;
 
+#[cfg(feature = "entra")]
 pub use client::{
     Answer, Client, ClientConfig, Outgoing, TransportError, DEFAULT_MAX_BODY, DEFAULT_MAX_TIMEOUTS,
     DEFAULT_TIMEOUT,

@@ -13,6 +13,7 @@ mod expr;
 mod http;
 mod membership;
 mod patch;
+#[cfg(feature = "entra")]
 mod replay;
 #[cfg(any(feature = "fuzzing", test))]
 mod targets;
@@ -27,6 +28,7 @@ pub use membership::{
 pub use patch::{
     patch_apply, patch_path, FuzzOp, FuzzPath, FuzzScalar, FuzzValue, PatchApplyInput, PATCH_PATHS,
 };
+#[cfg(feature = "entra")]
 pub use replay::replay_fixture;
 #[cfg(any(feature = "fuzzing", test))]
 pub use targets::{committed_inputs, replay_files, FuzzTarget, ReplayFailure};

@@ -118,6 +118,7 @@ pub struct MockServerBuilder {
     faults: Vec<FaultRule>,
     fault_error: Option<FaultError>,
     fault_seed: u64,
+    #[cfg(feature = "tls")]
     tls: Option<crate::tls::ServerTls>,
     state: Option<(std::path::PathBuf, crate::store::durable::Sync)>,
     journal_bytes: usize,
@@ -146,6 +147,7 @@ impl Default for MockServerBuilder {
             faults: Vec::new(),
             fault_error: None,
             fault_seed: 0,
+            #[cfg(feature = "tls")]
             tls: None,
             state: None,
             journal_bytes: super::journal::DEFAULT_JOURNAL_BYTES,
@@ -308,6 +310,7 @@ impl MockServerBuilder {
 
     /// Serve https with this certificate and key instead of http (see [`crate::tls`]);
     /// [`MockServer::uri`] then starts with `https://`.
+    #[cfg(feature = "tls")]
     pub fn tls(mut self, tls: crate::tls::ServerTls) -> Self {
         self.tls = Some(tls);
         self
@@ -363,12 +366,15 @@ impl MockServerBuilder {
         std_listener
             .set_nonblocking(true)
             .map_err(StartError::Runtime)?;
-        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        #[cfg(feature = "tls")]
+        let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
+        #[cfg(not(feature = "tls"))]
+        let tls: Option<super::listener::Acceptor> = None;
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let uri = format!("{scheme}://{addr}");
         let tenants = Arc::new(self.mounts(&uri)?);
         let server_tenants = Arc::clone(&tenants);
         let limits = self.limits;
-        let tls = self.tls.as_ref().map(crate::tls::ServerTls::acceptor);
         let running = Running::start(self.workers, std_listener, move |listener, stopped| {
             let service = super::service::Serve::new(server_tenants, &limits);
             super::listener::Listener::new(listener, limits, tls).run(service, async {

@@ -77,10 +77,19 @@ pub(crate) trait Handler: Send + Sync + 'static {
     ) -> impl Future<Output = ()> + Send + 'static;
 }
 
+/// A TLS acceptor (`serve --tls-cert`, feature `tls`).
+#[cfg(feature = "tls")]
+pub(crate) type Acceptor = tokio_rustls::TlsAcceptor;
+/// Without the `tls` feature no acceptor can exist: every connection is plain.
+#[cfg(not(feature = "tls"))]
+#[derive(Debug, Clone)]
+pub(crate) enum Acceptor {}
+
 /// An accepted connection's byte stream: plain TCP, or TLS over it.
 #[derive(Debug)]
 pub(crate) enum Stream {
     Plain(TcpStream),
+    #[cfg(feature = "tls")]
     Tls(Box<tokio_rustls::server::TlsStream<TcpStream>>),
 }
 
@@ -92,6 +101,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
         }
     }
@@ -105,6 +115,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
         }
     }
@@ -116,6 +127,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_write_vectored(cx, bufs),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_write_vectored(cx, bufs),
         }
     }
@@ -123,6 +135,7 @@ impl AsyncWrite for Stream {
     fn is_write_vectored(&self) -> bool {
         match self {
             Stream::Plain(s) => s.is_write_vectored(),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => s.is_write_vectored(),
         }
     }
@@ -130,6 +143,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
         }
     }
@@ -137,6 +151,7 @@ impl AsyncWrite for Stream {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            #[cfg(feature = "tls")]
             Stream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
         }
     }
@@ -186,7 +201,7 @@ struct Accepted {
 pub(crate) struct Listener {
     listener: TcpListener,
     limits: Limits,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Acceptor>,
     /// The served connections: `max_connections` permits.
     slots: Arc<Semaphore>,
     /// Every open socket: the served connections plus a few being refused.
@@ -207,7 +222,7 @@ impl Listener {
     pub(crate) fn new(
         listener: TcpListener,
         limits: Limits,
-        tls: Option<tokio_rustls::TlsAcceptor>,
+        tls: Option<Acceptor>,
     ) -> Listener {
         let max = limits.max_connections.max(1);
         let refusing = (max / 8).clamp(4, 64);
@@ -291,7 +306,7 @@ impl Listener {
 async fn connection<H: Handler>(
     accepted: Accepted,
     slot: Option<OwnedSemaphorePermit>,
-    tls: Option<tokio_rustls::TlsAcceptor>,
+    tls: Option<Acceptor>,
     limits: Limits,
     handler: Arc<H>,
     watcher: Watcher,
@@ -299,6 +314,7 @@ async fn connection<H: Handler>(
     let Accepted { tcp, peer, socket } = accepted;
     let stream = match tls {
         None => Stream::Plain(tcp),
+        #[cfg(feature = "tls")]
         Some(acceptor) => {
             // Bounded like a request head, so a silent client cannot hold a socket.
             match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp)).await {
@@ -306,6 +322,8 @@ async fn connection<H: Handler>(
                 _ => return,
             }
         }
+        #[cfg(not(feature = "tls"))]
+        Some(never) => match never {},
     };
     match slot {
         Some(slot) => {

@@ -20,7 +20,8 @@ use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
-use super::{unusable, DurableError};
+use super::sqlite::unusable;
+use super::DurableError;
 
 /// The held lock; dropping it (with its file) releases it.
 #[derive(Debug)]

@@ -12,7 +12,8 @@ use std::path::Path;
 use rusqlite::Connection;
 use serde::Deserialize;
 
-use super::{unusable, DurableError};
+use super::sqlite::unusable;
+use super::DurableError;
 use crate::scim::ResourceKind;
 
 /// The members of a stored resource that say what it is; every other member is skipped
