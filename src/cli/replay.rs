@@ -104,7 +104,11 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     let mut config =
         RunnerConfig::new(tenant_url.unwrap_or_else(|| "http://127.0.0.1/scim/v2".into()));
     args.client.configure(&mut config);
-    config.read_back = !args.no_read_back;
+    config.read_back = if args.no_read_back {
+        scimock::replay::ReadBack::Off
+    } else {
+        scimock::replay::ReadBack::Fail
+    };
     config.dialects = match args.dialect {
         None => Vec::new(),
         Some(DialectArg::Legacy) => vec![Dialect::Legacy],

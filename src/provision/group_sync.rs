@@ -187,8 +187,10 @@ impl GroupSync {
             let request = Request::read("Groups", &self.d.target_id);
             return Need::Send(self.with(Stage::Read), request);
         }
-        let request = patch_request(c, &self.d.target_id, &changes);
-        Need::Send(self.with(Stage::Patch(changes)), request)
+        let mut s = self;
+        s.d.changes(&changes);
+        let request = patch_request(c, &s.d.target_id, &changes);
+        Need::Send(s.with(Stage::Patch(changes)), request)
     }
 }
 
@@ -339,11 +341,12 @@ impl Machine for GroupSync {
                 if changes.is_empty() {
                     return s.redundant(c);
                 }
+                let mut s = s;
+                s.d.changes(&changes);
                 let request = patch_request(c, &s.d.target_id, &changes);
                 Need::Send(s.with(Stage::Patch(changes)), request)
             }
             Stage::Patch(changes) => {
-                d.changes(&changes);
                 d.step(
                     "EntryExportUpdate",
                     StepType::Export,

@@ -248,6 +248,8 @@ impl UserSync {
             c.finish(self.d, Action::Other, Status::Skipped, None);
             return Need::Done;
         }
+        // Logged now, so a PATCH that fails still shows what it tried to send.
+        self.d.changes(&update.changes);
         let request = patch(c, &update);
         Need::Send(self.with(Stage::Patch(update)), request)
     }
@@ -443,7 +445,6 @@ impl Machine for UserSync {
                 Need::Done
             }
             (Stage::Patch(update), Ok(_)) => {
-                d.changes(&update.changes);
                 let mut details = Map::new();
                 details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
                 d.step_with(

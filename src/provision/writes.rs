@@ -65,6 +65,8 @@ impl PatchSync {
         if empty {
             return sync.done(c);
         }
+        // Logged now, so a PATCH that fails still shows what it tried to send.
+        sync.d.changes(&sync.changes);
         if c.knobs.read_before_update {
             sync.stage = Stage::Read;
             let request = Request::read("Users", &sync.d.target_id);
@@ -81,7 +83,6 @@ impl PatchSync {
 
     /// The PATCH went through (or there was nothing to send): log and link.
     fn done(mut self, c: &mut Cycle<'_>) -> Need<PatchSync> {
-        self.d.changes(&self.changes);
         let (step_type, what) = match &self.purpose {
             Purpose::Disable(_) => (StepType::Export, "disabled".to_owned()),
             Purpose::Reference => (

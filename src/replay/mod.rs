@@ -84,7 +84,9 @@
 //!   failure (Entra sends it again each time it processes the object), with the
 //!   normalisations RFC 7643/7644 allow (case, `"True"` for `true`, a bare reference for
 //!   `{"value": …}`, `""` as clearing, server-assigned `id`/`meta`); a resource that cannot be
-//!   read back is a warning. `RunnerConfig::read_back` turns it off.
+//!   read back is a warning. The scenario goes on after such a step (each other gap is
+//!   found too) and fails at its end. `RunnerConfig::read_back` makes them warnings
+//!   (validate's choice) or turns them off.
 //!
 //! # Report JSON (format 1)
 //!
@@ -113,7 +115,7 @@ pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,
 };
-pub use runner::{Runner, RunnerConfig, RunnerError};
+pub use runner::{ReadBack, Runner, RunnerConfig, RunnerError};
 pub use scenario::{Dialect, Scenario, ScenarioError, Step};
 
 /// The scenarios shipped in `testdata/azure/`, compiled into the binary so

@@ -8,8 +8,9 @@
 //! - strings compare case-insensitively (a server may normalise the case of a
 //!   `caseExact: false` value, RFC 7643 §2.1), booleans also against `"True"`/`"False"`
 //!   (Entra's legacy dialect sends strings; a server stores booleans);
-//! - server-assigned `id`, `meta`, `schemas`, `$ref` and `display` (of members), and
-//!   `password` (`returned: never`, RFC 7643 §4.1.1) are not compared;
+//! - server-assigned `id`, `meta`, `schemas`, `$ref` and `display` (of members), a
+//!   composed `formatted`, and `password` (`returned: never`, RFC 7643 §4.1.1) are not
+//!   compared;
 //! - a multi-valued element is found by its `type` (or its `value` when it has no type),
 //!   and only the sub-attributes that were sent are compared;
 //! - a value path (`emails[type eq "work"].value`) is resolved with scimock's own filter
@@ -25,8 +26,18 @@ use serde_json::{Map, Value};
 
 use super::check::{Finding, Severity};
 
-/// Attributes never compared (server-assigned or never returned).
-const SKIPPED: [&str; 6] = ["id", "meta", "schemas", "password", "$ref", "display"];
+/// Attributes never compared: server-assigned or never returned, and `formatted`, which a
+/// server may compose from the other parts (RFC 7643 §4.1.1 `name.formatted`, §2.4
+/// `addresses.formatted`; the SCIM tutorial's Get User answer shows one).
+const SKIPPED: [&str; 7] = [
+    "id",
+    "meta",
+    "schemas",
+    "password",
+    "$ref",
+    "display",
+    "formatted",
+];
 
 /// One thing a write should have left in the resource.
 #[derive(Debug, Clone, PartialEq)]
@@ -358,6 +369,14 @@ fn shown(path: &[Step]) -> String {
     for s in path {
         match s {
             Step::Key(k) if out.is_empty() => out.push_str(k),
+            // An extension attribute is written `urn:…:User:department` (RFC 7644 §3.10),
+            // not with the dot of the pre-2018 notation.
+            Step::Key(k)
+                if out.to_ascii_lowercase().starts_with("urn:") && !out.contains(['.', '[']) =>
+            {
+                out.push(':');
+                out.push_str(k);
+            }
             Step::Key(k) => {
                 out.push('.');
                 out.push_str(k);
@@ -374,11 +393,30 @@ fn shown(path: &[Step]) -> String {
 
 const LOST: &str = "Entra sends the value again each time it processes the object and logs it as modified every time; the app never holds it (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\": the service compares the source with what it reads back)";
 
-/// Findings for each expectation `stored` does not meet.
+/// How read-back findings count (`RunnerConfig::read_back`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ReadBack {
+    /// No read-back.
+    Off,
+    /// Each value not stored is a warning: validate's choice, since Microsoft's tools judge
+    /// stored values in their own tests only ("Create a new User", "Replace Attributes").
+    Warn,
+    /// Each value not stored fails its step (replay's default). The scenario goes on:
+    /// the steps after it still run, so every other gap is found too.
+    #[default]
+    Fail,
+}
+
+/// Findings for each expectation `stored` does not meet, as failures.
+#[cfg(test)]
 pub(crate) fn check(expects: &[Expect], stored: &Value) -> Vec<Finding> {
+    check_as(expects, stored, Severity::Failure)
+}
+
+fn check_as(expects: &[Expect], stored: &Value, severity: Severity) -> Vec<Finding> {
     let mut out = Vec::new();
     let finding = |message: String| Finding {
-        severity: Severity::Failure,
+        severity,
         check: "read-back",
         message,
         consequence: LOST.into(),
@@ -475,10 +513,16 @@ pub(crate) fn resource_of(method: &str, path: &str, answer: Option<&Value>) -> O
 /// that fails is one warning (the scenario's own steps judge reads).
 pub(crate) async fn read_back(
     client: &crate::entra::Client,
+    mode: ReadBack,
     resource: &str,
     method: &str,
     sent: &Value,
 ) -> Vec<Finding> {
+    let severity = match mode {
+        ReadBack::Off => return Vec::new(),
+        ReadBack::Warn => Severity::Warning,
+        ReadBack::Fail => Severity::Failure,
+    };
     let expects = expectations(method, sent);
     if expects.is_empty() {
         return Vec::new();
@@ -496,7 +540,7 @@ pub(crate) async fn read_back(
     };
     match answer {
         Ok(a) if (200..300).contains(&a.status) => match a.json() {
-            Some(stored) => check(&expects, &stored),
+            Some(stored) => check_as(&expects, &stored, severity),
             None => vec![unreadable(format!(
                 "GET {resource} answered {} without JSON",
                 a.status

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
 use super::policy::{advise, rate_limit_warning, skip_reason};
+pub use super::readback::ReadBack;
 use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
     SentRequest, StepResult,
@@ -42,8 +43,8 @@ pub struct RunnerConfig {
     /// its step with a `transport` finding and nothing more is read.
     pub max_body: usize,
     /// Read each user or group back after a 2xx write and report every attribute that was
-    /// not stored as sent (`read-back` findings; default on).
-    pub read_back: bool,
+    /// not stored as sent (`read-back` findings): failures by default.
+    pub read_back: ReadBack,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
     /// Capabilities the endpoint has; scenarios requiring others are skipped.
@@ -76,7 +77,7 @@ impl RunnerConfig {
             timeout: crate::entra::DEFAULT_TIMEOUT,
             max_timeouts_in_a_row: crate::entra::DEFAULT_MAX_TIMEOUTS,
             max_body: crate::entra::DEFAULT_MAX_BODY,
-            read_back: true,
+            read_back: ReadBack::Fail,
             concurrency: 4,
             capabilities: vec!["users".into(), "groups".into()],
             retry: RetryPolicy::default(),
@@ -352,6 +353,7 @@ impl Runner {
         }
         let mut cleanups: Vec<String> = Vec::new();
         let mut failed = false;
+        let mut lost_values = false;
         let mut stopped = false;
         for step in scenario
             .steps
@@ -367,9 +369,18 @@ impl Runner {
             }
             let mut step_result = self.run_step(step, &mut vars).await;
             if step_result.outcome == Outcome::Failed {
+                // Values the endpoint did not store fail the step, and the scenario goes on
+                // (what follows still runs, so each other gap is found too).
+                let only_read_back = step_result
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == Severity::Failure)
+                    .all(|f| f.check == "read-back");
                 if step.advisory {
                     advise(&mut step_result);
                     stopped = true;
+                } else if only_read_back {
+                    lost_values = true;
                 } else {
                     failed = true;
                 }
@@ -394,7 +405,7 @@ impl Runner {
         for path in cleanups.into_iter().rev() {
             result.cleanup.push(self.cleanup(&path).await);
         }
-        if failed {
+        if failed || lost_values {
             result.outcome = Outcome::Failed;
         }
         result.duration_ms = millis(started.elapsed());
@@ -487,10 +498,16 @@ impl Runner {
                 }
                 // After the captures, so a write whose values were lost is still cleaned up.
                 let written = super::readback::resource_of(&method, &prepared.path, json.as_ref())
-                    .filter(|_| self.config.read_back && (200..300).contains(&status));
+                    .filter(|_| (200..300).contains(&status));
                 if let (Some(resource), Some(sent)) = (written, &prepared.body) {
-                    let stored =
-                        super::readback::read_back(&self.client, &resource, &method, sent).await;
+                    let stored = super::readback::read_back(
+                        &self.client,
+                        self.config.read_back,
+                        &resource,
+                        &method,
+                        sent,
+                    )
+                    .await;
                     out.findings.extend(stored);
                 }
                 out.response = Some(ReceivedResponse {

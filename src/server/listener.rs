@@ -219,11 +219,7 @@ impl std::fmt::Debug for Listener {
 }
 
 impl Listener {
-    pub(crate) fn new(
-        listener: TcpListener,
-        limits: Limits,
-        tls: Option<Acceptor>,
-    ) -> Listener {
+    pub(crate) fn new(listener: TcpListener, limits: Limits, tls: Option<Acceptor>) -> Listener {
         let max = limits.max_connections.max(1);
         let refusing = (max / 8).clamp(4, 64);
         Listener {

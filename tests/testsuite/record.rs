@@ -23,7 +23,7 @@ async fn replay(url: String, scenarios: &[Scenario]) -> scimock::replay::Report 
     config.seed = Some(11);
     // One recorded step per scenario step: the stand-in's own read-backs would be
     // recorded too.
-    config.read_back = false;
+    config.read_back = scimock::replay::ReadBack::Off;
     Runner::new(config).unwrap().run(scenarios).await
 }
 

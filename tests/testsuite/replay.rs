@@ -40,7 +40,7 @@ async fn run(
     config.seed = Some(7);
     // These canned endpoints store nothing: the checks under test here are the scenario's
     // own; read-back has its tests in `verdicts.rs`.
-    config.read_back = false;
+    config.read_back = scimock::replay::ReadBack::Off;
     Runner::new(config).unwrap().run(scenarios).await
 }
 
