@@ -286,3 +286,26 @@ fn validate_steps_speak_for_microsofts_tools_and_logic_app_bodies_follow_entras_
         }
     }
 }
+
+/// The Logic App's null update targets only what the endpoint declares: without the
+/// enterprise extension in `/Schemas`, no `department` path (SCIMMY refuses one, rightly).
+#[test]
+fn the_null_update_targets_only_declared_attributes() {
+    let mut d = validate::rfc_schemas();
+    let opts = Options {
+        quirks: false,
+        groups: false,
+        seed: Some(1),
+    };
+    let text = |d: &validate::values::Discovered| {
+        let tests = validate::tests(Suite::LogicApp, d, &opts).unwrap();
+        let t = tests
+            .iter()
+            .find(|t| t.scenario.name == "SCIM_Null_Update_Test")
+            .unwrap();
+        serde_json::to_string(&t.scenario).unwrap()
+    };
+    assert!(text(&d).contains("enterprise:2.0:User:department"));
+    d.enterprise = None;
+    assert!(!text(&d).contains("enterprise:2.0:User:department"));
+}

@@ -800,3 +800,34 @@ async fn findings_by_cause_keep_different_endpoint_errors_apart() {
         "{causes}"
     );
 }
+
+/// A step whose values were not stored fails, and the scenario goes on: the next step still
+/// runs, so each other gap of the endpoint is found in the same run.
+#[tokio::test]
+async fn a_read_back_failure_does_not_stop_the_scenario() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/Users"))
+        .respond_with(scim(201, &json!({"id": "u1", "userName": "ada@x"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/Users/u1"))
+        .respond_with(scim(200, &json!({"id": "u1", "userName": "ada@x"})))
+        .mount(&server)
+        .await;
+    let scenario = Scenario::from_json(
+        &json!({"steps": [
+            {"name": "create", "request": {"method": "POST", "path": "/Users",
+                "body": {"userName": "ada@x", "title": "Engineer"}}, "capture": {"id": "/id"}},
+            {"name": "read", "request": {"method": "GET", "path": "/Users/${id}"}}]})
+        .to_string(),
+        "goes_on",
+    )
+    .unwrap();
+    let report = Runner::new(config(&server)).unwrap().run(&[scenario]).await;
+    let s = &report.scenarios[0];
+    assert_eq!(s.outcome, Outcome::Failed);
+    assert_eq!(s.steps[0].outcome, Outcome::Failed);
+    assert_eq!(s.steps[1].outcome, Outcome::Passed, "{:#?}", s.steps[1]);
+}
