@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A new crate that depends on scimock as a user would (path dependency, default features
-# off) and holds every ```rust block of the README verbatim, one module each, as its tests.
+# off, the `entra` feature for the stand-in's examples) and holds every ```rust block of the README verbatim, one module each, as its tests.
 # It must compile and pass, and its dependency tree must not contain clap. Offline: it uses
 # the registry this build already downloaded.
 set -euo pipefail
@@ -15,7 +15,7 @@ edition = "2021"
 publish = false
 
 [dev-dependencies]
-scimock = { path = "$ROOT", default-features = false }
+scimock = { path = "$ROOT", default-features = false, features = ["entra"] }
 serde_json = "1"
 tokio = { version = "1", features = ["macros", "rt"] }
 TOML

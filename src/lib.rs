@@ -1,6 +1,67 @@
 //! scimock: a SCIM 2.0 mock server, an Entra ID provisioning stand-in, and a fuzz and
 //! property harness for SCIM filters, PATCH and group membership.
 //!
+//! # Quick start
+//!
+//! | you want to | start here | feature |
+//! |---|---|---|
+//! | a SCIM 2.0 server in your tests (a mock of an app Entra provisions into) | [`MockServer`] | none |
+//! | Entra's request sequences against your endpoint | [`replay::Runner`] | `entra` |
+//! | Microsoft's SCIM Validator and Logic App tests against your endpoint, offline | [`validate::run`] | `entra` |
+//! | Entra's provisioning engine (mappings, scoping, matching, cycles, logs) against your endpoint | [`provision::Engine`] | `entra` |
+//!
+//! With `default-features = false` only [`MockServer`] and the protocol modules are built;
+//! the `entra` feature adds the stand-in, `state` SQLite state, `tls` https.
+//!
+//! A mock server, and what it was sent:
+//!
+//! ```
+//! let server = scimock::MockServer::builder().token("t").start_blocking();
+//! // point the code under test at server.base_url() with `Authorization: Bearer t`…
+//! assert!(server.users().is_empty());
+//! assert!(server.received_requests().is_empty());
+//! ```
+//!
+//! Your endpoint judged as Entra and Microsoft's tools judge it (here the mock stands in
+//! for it):
+//!
+//! ```
+//! # #[cfg(feature = "entra")]
+//! # {
+//! use scimock::replay::{builtin_scenarios, Runner, RunnerConfig};
+//! use scimock::validate::{Options, Suite};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let endpoint = scimock::MockServer::builder().token("t").start().await;
+//! let mut config = RunnerConfig::new(endpoint.base_url());
+//! config.token = Some("t".into());
+//! let runner = Runner::new(config).unwrap();
+//!
+//! // Entra's request sequences (here the Test Connection one).
+//! let probe: Vec<_> = builtin_scenarios().unwrap().into_iter()
+//!     .filter(|s| s.name == "test_connection").collect();
+//! assert_eq!(runner.run(&probe).await.exit_code(), 0);
+//!
+//! // Microsoft's SCIM Validator tests, generated from the endpoint's /Schemas.
+//! let v = scimock::validate::run(&runner, &[Suite::Validator], &Options::default()).await.unwrap();
+//! assert!(v.mandatory_failed.is_empty(), "{:?}", v.mandatory_failed);
+//!
+//! // One Entra provisioning cycle from a directory snapshot.
+//! use scimock::provision::{AppConfig, Directory, Engine, State, Target};
+//! let profile = scimock::profile::Profile::builtin("entra-generic").unwrap();
+//! let engine = Engine::new(AppConfig::for_profile(&profile));
+//! let directory = Directory::from_json(r#"{"users": [{"id": "u1",
+//!     "userPrincipalName": "ada@contoso.com", "accountEnabled": true}],
+//!     "assignments": [{"principalId": "u1"}]}"#).unwrap();
+//! let target = Target::http(&endpoint.base_url(), Some("t".into())).unwrap();
+//! let mut state = State::default();
+//! let cycle = engine.run_cycle(&target, &directory, &mut state).await;
+//! assert_eq!(cycle.stats.created, 1);
+//! assert_eq!(endpoint.users()[0]["userName"], "ada@contoso.com");
+//! # });
+//! # }
+//! ```
+//!
 //! # Layout
 //! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resource types, messages, schemas, URNs.

@@ -5,7 +5,7 @@
 
 use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time, UtcOffset};
 
-pub use super::dotnet_format::{format, parse_exact, Parsed};
+pub(crate) use super::dotnet_format::{format, parse_exact, Parsed};
 
 pub(crate) const MONTHS: [&str; 12] = [
     "January",
@@ -32,7 +32,7 @@ pub(crate) const DAYS: [&str; 7] = [
 ];
 
 /// `M/d/yyyy h:mm:ss tt` in UTC, the form CDate, DateAdd and Now print: `3/16/2020 7:00:00 AM`.
-pub fn render_default(d: OffsetDateTime) -> String {
+pub(crate) fn render_default(d: OffsetDateTime) -> String {
     let d = d.to_offset(UtcOffset::UTC);
     let (h12, tt) = twelve_hour(d.hour());
     format!(
@@ -219,7 +219,7 @@ fn time_part(c: &mut Cursor<'_>, twelve_hour_clock: bool) -> Option<(u32, u32, u
 /// date-plus-offset form `2020-03-16-07:00`), and US invariant-culture dates
 /// (`8/25/2021 5:41:18 PM`, `8/25/2021`, `2021/08/25`). Without an offset the text is
 /// taken as UTC (the reference page leaves it UNCONFIRMED). The result is in UTC.
-pub fn parse_date(text: &str) -> Option<OffsetDateTime> {
+pub(crate) fn parse_date(text: &str) -> Option<OffsetDateTime> {
     let mut c = Cursor::new(text.trim());
     let first = c.digits(1, 4)?;
     let (y, mo, d, us) = if c.eat('-') {
@@ -258,7 +258,7 @@ pub fn parse_date(text: &str) -> Option<OffsetDateTime> {
 
 /// A DateAdd/DateDiff interval code, exactly as the page lists them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Interval {
+pub(crate) enum Interval {
     Year,
     Month,
     Day,
@@ -270,7 +270,7 @@ pub enum Interval {
 
 impl Interval {
     /// `yyyy`, `m`, `d`, `ww`, `h`, `n`, `s` (case-sensitive: `M` is not a code).
-    pub fn parse(code: &str) -> Option<Interval> {
+    pub(crate) fn parse(code: &str) -> Option<Interval> {
         Some(match code {
             "yyyy" => Interval::Year,
             "m" => Interval::Month,
@@ -296,7 +296,7 @@ fn add_months(d: OffsetDateTime, months: i64) -> Option<OffsetDateTime> {
 }
 
 /// `DateAdd(interval, n, d)`; `None` when the result leaves years 1–9999.
-pub fn add(interval: Interval, n: i64, d: OffsetDateTime) -> Option<OffsetDateTime> {
+pub(crate) fn add(interval: Interval, n: i64, d: OffsetDateTime) -> Option<OffsetDateTime> {
     let secs = |unit: i64| n.checked_mul(unit).map(time::Duration::seconds);
     let out = match interval {
         Interval::Year => add_months(d, n.checked_mul(12)?)?,
@@ -313,7 +313,7 @@ pub fn add(interval: Interval, n: i64, d: OffsetDateTime) -> Option<OffsetDateTi
 /// `DateDiff(interval, d1, d2)` by counting calendar boundaries crossed in UTC, as VBA
 /// does and as every row of the page's table implies: `d` counts midnights, `ww`
 /// Sundays, `m` month starts, `yyyy` new years, `h`/`n`/`s` hour/minute/second starts.
-pub fn diff(interval: Interval, d1: OffsetDateTime, d2: OffsetDateTime) -> i64 {
+pub(crate) fn diff(interval: Interval, d1: OffsetDateTime, d2: OffsetDateTime) -> i64 {
     let (a, b) = (d1.to_offset(UtcOffset::UTC), d2.to_offset(UtcOffset::UTC));
     let day = |d: OffsetDateTime| i64::from(d.to_julian_day());
     let unix = |d: OffsetDateTime| d.unix_timestamp();
@@ -339,13 +339,13 @@ pub fn diff(interval: Interval, d1: OffsetDateTime, d2: OffsetDateTime) -> i64 {
 const FILETIME_UNIX_EPOCH: i128 = 116_444_736_000_000_000;
 
 /// DateFromNum: an AD date number (FILETIME ticks) as a UTC instant.
-pub fn from_filetime(ticks: i64) -> Option<OffsetDateTime> {
+pub(crate) fn from_filetime(ticks: i64) -> Option<OffsetDateTime> {
     let nanos = (i128::from(ticks) - FILETIME_UNIX_EPOCH) * 100;
     OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()
 }
 
 /// NumFromDate: a UTC instant as FILETIME ticks.
-pub fn to_filetime(d: OffsetDateTime) -> Option<i64> {
+pub(crate) fn to_filetime(d: OffsetDateTime) -> Option<i64> {
     i64::try_from(d.unix_timestamp_nanos() / 100 + FILETIME_UNIX_EPOCH).ok()
 }
 

@@ -9,14 +9,14 @@ use super::dates::{build, twelve_hour, Cursor, DAYS, MONTHS};
 /// A date read by a .NET format: the wall-clock value as written and its offset, if the
 /// format had one (`zzz`, `K`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Parsed {
+pub(crate) struct Parsed {
     pub local: PrimitiveDateTime,
     pub offset: Option<UtcOffset>,
 }
 
 impl Parsed {
     /// A UTC instant as a parsed value with a zero offset.
-    pub fn utc(d: OffsetDateTime) -> Parsed {
+    pub(crate) fn utc(d: OffsetDateTime) -> Parsed {
         let d = d.to_offset(UtcOffset::UTC);
         Parsed {
             local: PrimitiveDateTime::new(d.date(), d.time()),
@@ -110,7 +110,7 @@ fn pieces(format: &str) -> Result<Vec<Piece>, String> {
 /// Renders `p` with a .NET custom (or one-letter standard) format, invariant culture.
 /// Without an offset, `z` specifiers print `+00:00` (as on a machine in UTC) and `K`
 /// prints nothing.
-pub fn format(p: Parsed, format: &str) -> Result<String, String> {
+pub(crate) fn format(p: Parsed, format: &str) -> Result<String, String> {
     let mut out = String::new();
     let d = p.local;
     let ticks = d.nanosecond() / 100;
@@ -204,7 +204,7 @@ pub fn format(p: Parsed, format: &str) -> Result<String, String> {
 /// Reads `text` with a .NET custom format, like `DateTime.ParseExact` with leading and
 /// trailing white space allowed. Parts the format lacks default to 1 (year, month, day)
 /// or 0; the whole text must be used.
-pub fn parse_exact(text: &str, format: &str) -> Result<Parsed, String> {
+pub(crate) fn parse_exact(text: &str, format: &str) -> Result<Parsed, String> {
     let pieces = pieces(format)?;
     let mut c = Cursor::new(text.trim());
     let (mut y, mut mo, mut d) = (1i32, 1u32, 1u32);

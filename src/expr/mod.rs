@@ -20,7 +20,7 @@
 //! ```
 
 mod ast;
-pub mod dates;
+pub(crate) mod dates;
 mod dotnet_format;
 mod error;
 mod eval;
@@ -28,7 +28,7 @@ mod func;
 mod functions;
 mod lexer;
 mod parser;
-pub mod regex;
+pub(crate) mod regex;
 mod value;
 
 pub use ast::{CompareOp, Constant, Expr};

@@ -16,7 +16,7 @@ const CACHE_LIMIT: usize = 64;
 const SIZE_LIMIT: usize = 1 << 20;
 
 /// Rewrites .NET group syntax the `regex` crate spells differently.
-pub fn translate(pattern: &str) -> String {
+pub(crate) fn translate(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 8);
     let mut chars = pattern.chars().peekable();
     let mut in_class = false;
@@ -85,7 +85,7 @@ pub fn translate(pattern: &str) -> String {
 }
 
 /// Expands a .NET replacement string for one match.
-pub fn expand(re: &Regex, caps: &Captures<'_>, input: &str, replacement: &str) -> String {
+pub(crate) fn expand(re: &Regex, caps: &Captures<'_>, input: &str, replacement: &str) -> String {
     let mut out = String::with_capacity(replacement.len());
     let mut rest = replacement;
     while let Some(i) = rest.find('$') {
@@ -166,13 +166,13 @@ pub fn expand(re: &Regex, caps: &Captures<'_>, input: &str, replacement: &str) -
 
 /// Compiled patterns, keyed by their .NET text.
 #[derive(Debug, Default)]
-pub struct RegexCache {
+pub(crate) struct RegexCache {
     map: HashMap<String, Result<Regex, String>>,
 }
 
 impl RegexCache {
     /// The compiled pattern, or why it does not compile.
-    pub fn get(&mut self, pattern: &str) -> Result<Regex, String> {
+    pub(crate) fn get(&mut self, pattern: &str) -> Result<Regex, String> {
         if let Some(r) = self.map.get(pattern) {
             return r.clone();
         }
@@ -186,7 +186,7 @@ impl RegexCache {
 }
 
 /// Compiles a .NET pattern with the size limits.
-pub fn compile(pattern: &str) -> Result<Regex, String> {
+pub(crate) fn compile(pattern: &str) -> Result<Regex, String> {
     RegexBuilder::new(&translate(pattern))
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(SIZE_LIMIT)

@@ -3,9 +3,9 @@
 //!
 //! Owns: the profile file format (TOML, below), the built-in profiles embedded from the
 //! top-level `profiles/` directory, building each resource type's [`ResourceSchema`] from the
-//! RFC schemas plus the profile's overrides ([`build`]), the request checks a profile adds
+//! RFC schemas plus the profile's overrides (`build`), the request checks a profile adds
 //! (required attributes, value rules, filterable attributes, unknown extension attributes:
-//! [`enforce`]), example bodies ([`example`]), the seed-style attribute table ([`table`]),
+//! `enforce`), example bodies (`example`), the seed-style attribute table (`table`),
 //! the run-wide variables a replay takes from a profile ([`Profile::run_vars`]) and the
 //! data of Entra's provisioning configuration, the `[provisioning]` section
 //! ([`provisioning`]). Leaves storage and type checks to `store/`, HTTP to `server/`, and
@@ -71,11 +71,11 @@
 //! the keys given; a new name adds an attribute. A mapping row with `required = true`
 //! also marks its attribute (or sub-attribute) `required` in `/Schemas`.
 
-pub mod build;
-pub mod enforce;
-pub mod example;
+pub(crate) mod build;
+pub(crate) mod enforce;
+pub(crate) mod example;
 pub mod provisioning;
-pub mod table;
+pub(crate) mod table;
 mod vars;
 
 use std::borrow::Cow;
@@ -86,7 +86,7 @@ use serde::{Deserialize, Serialize};
 use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
 use crate::scim::ResourceKind;
 
-pub use enforce::ValueRule;
+pub use enforce::{values_at, ValueRule};
 use provisioning::{ProvisioningSpec, SourceSpec};
 
 /// The id of the default profile: Entra's default mapping (entra-provisioning.md §7.1).

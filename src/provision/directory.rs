@@ -253,14 +253,14 @@ const RENAMES: [(&str, &str); 5] = [
 /// scope, soft-deleted or disabled), passed in because scope is decided elsewhere.
 /// `alias_theirdomain.com#EXT#@yourdomain.onmicrosoft.com` → `alias@theirdomain.com`;
 /// `None` for a UPN that is not a guest's.
-pub fn guest_upn(upn: &str) -> Option<String> {
+pub(crate) fn guest_upn(upn: &str) -> Option<String> {
     let at = upn.to_ascii_lowercase().find("#ext#")?;
     let own = &upn[..at];
     let (alias, domain) = own.rsplit_once('_')?;
     (!alias.is_empty() && !domain.is_empty()).then(|| format!("{alias}@{domain}"))
 }
 
-pub fn user_source(u: &User, is_soft_deleted: bool) -> Map<String, Value> {
+pub(crate) fn user_source(u: &User, is_soft_deleted: bool) -> Map<String, Value> {
     let mut s = Map::new();
     for (k, v) in &u.raw {
         match v {
@@ -317,7 +317,7 @@ pub fn user_source(u: &User, is_soft_deleted: bool) -> Map<String, Value> {
 }
 
 /// The group's source attributes (`objectId`, `displayName`, `mailNickname`, …).
-pub fn group_source(g: &Group) -> Map<String, Value> {
+pub(crate) fn group_source(g: &Group) -> Map<String, Value> {
     let mut s = Map::new();
     for (k, v) in &g.raw {
         match v {

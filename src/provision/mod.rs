@@ -1,10 +1,10 @@
 //! `scimock provision`: Entra's provisioning cycles, simulated against any SCIM endpoint.
 //!
-//! Owns the provisioning engine: the directory input ([`directory`], Graph JSON), the
-//! compiled app configuration ([`config`]: it compiles the `[provisioning]` TOML section,
+//! Owns the provisioning engine: the directory input (`directory`, Graph JSON), the
+//! compiled app configuration (`config`: it compiles the `[provisioning]` TOML section,
 //! whose data [`crate::profile::provisioning`] owns), one cycle per
-//! entra-engine §4.1 ([`Engine::run_cycle`]), the state kept between cycles ([`state`]),
-//! the requests in Entra's wire shapes ([`wire`]) and the provisioning logs ([`log`]).
+//! entra-engine §4.1 ([`Engine::run_cycle`]), the state kept between cycles (`state`),
+//! the requests in Entra's wire shapes (`wire`) and the provisioning logs ([`log`]).
 //! Expressions and scoping filters come from [`crate::expr`] and [`crate::scope`]; HTTP
 //! from the replay client. Behaviour, decisions on what Microsoft leaves unstated, and
 //! every format are in `docs/provision.md`.
@@ -40,22 +40,22 @@
 //! # }
 //! ```
 
-pub mod config;
-pub mod directory;
+pub(crate) mod config;
+pub(crate) mod directory;
 mod engine;
 mod group_sync;
 mod groups;
 mod knobs;
 pub mod log;
 mod ondemand;
-pub mod progress;
+pub(crate) mod progress;
 mod references;
-pub mod state;
+pub(crate) mod state;
 mod sync;
-pub mod target;
+pub(crate) mod target;
 mod user_sync;
 mod users;
-pub mod wire;
+pub(crate) mod wire;
 mod workers;
 mod writes;
 

@@ -69,7 +69,7 @@ impl Request {
 
 /// An HTTP answer.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     /// `Retry-After`, as a wait.
     pub retry_after: Option<Duration>,

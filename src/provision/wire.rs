@@ -13,7 +13,7 @@ use crate::profile::provisioning::AttrType;
 
 /// A mapping target path.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Path {
+pub(crate) enum Path {
     /// `userName`
     Simple(String),
     /// `name.givenName`
@@ -32,7 +32,7 @@ pub enum Path {
 
 impl Path {
     /// Reads a target path. Anything unusual stays a simple attribute name.
-    pub fn parse(p: &str) -> Path {
+    pub(crate) fn parse(p: &str) -> Path {
         if p.get(..4)
             .is_some_and(|head| head.eq_ignore_ascii_case("urn:"))
         {
@@ -67,7 +67,7 @@ impl Path {
     }
 
     /// True for value-path (`attr[filter].sub`) targets.
-    pub fn is_typed(&self) -> bool {
+    pub(crate) fn is_typed(&self) -> bool {
         matches!(self, Path::Typed { .. })
     }
 }
@@ -90,7 +90,7 @@ fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 }
 
 /// A value as a mapping flows it: strings stay strings; Boolean targets hold booleans.
-pub fn typed(kind: AttrType, v: Value) -> Value {
+pub(crate) fn typed(kind: AttrType, v: Value) -> Value {
     match (kind, &v) {
         (AttrType::Boolean, Value::String(s)) if s.eq_ignore_ascii_case("true") => {
             Value::Bool(true)
@@ -103,7 +103,7 @@ pub fn typed(kind: AttrType, v: Value) -> Value {
 }
 
 /// The POST body of a user from `(target path, value)` pairs, in mapping order.
-pub fn user_body(attrs: &[(String, Value)]) -> Value {
+pub(crate) fn user_body(attrs: &[(String, Value)]) -> Value {
     let mut out = Map::new();
     out.insert("schemas".into(), json!([USER_SCHEMA, ENTERPRISE]));
     for (path, value) in attrs {
@@ -115,7 +115,7 @@ pub fn user_body(attrs: &[(String, Value)]) -> Value {
 
 /// The POST body of a group: no members (they follow by PATCH, tutorial §"Group operations");
 /// `schemas` is the core Group URN, then `extra_schemas` (none by default).
-pub fn group_body(attrs: &[(String, Value)], extra_schemas: &[String]) -> Value {
+pub(crate) fn group_body(attrs: &[(String, Value)], extra_schemas: &[String]) -> Value {
     let mut out = Map::new();
     let mut schemas = vec![Value::String(GROUP_SCHEMA.into())];
     schemas.extend(extra_schemas.iter().cloned().map(Value::String));
@@ -183,7 +183,7 @@ fn put(out: &mut Map<String, Value>, path: &Path, value: Value) {
 }
 
 /// The value a target resource holds at a mapped path (for diffing a matched object).
-pub fn extract(resource: &Value, path: &str) -> Option<Value> {
+pub(crate) fn extract(resource: &Value, path: &str) -> Option<Value> {
     let r = resource.as_object()?;
     let v = match Path::parse(path) {
         Path::Simple(a) => get_ci(r, &a)?.clone(),
@@ -226,7 +226,7 @@ fn same_key(v: &Value, kind: &str) -> bool {
 
 /// One attribute change of an update.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Change {
+pub(crate) struct Change {
     pub path: String,
     pub old: Option<Value>,
     pub new: Value,
@@ -248,7 +248,7 @@ fn wire_value(dialect: Dialect, v: &Value) -> Value {
 /// case and two or more simple replaces fold into one path-less `replace` whose value
 /// object has dotted / URN-qualified keys (compliance page example "replace multiple
 /// attributes"); value-path replaces keep their own op.
-pub fn patch(dialect: Dialect, changes: &[Change]) -> Value {
+pub(crate) fn patch(dialect: Dialect, changes: &[Change]) -> Value {
     let mut ops = Vec::new();
     match dialect {
         Dialect::Legacy => {
@@ -285,7 +285,7 @@ pub fn patch(dialect: Dialect, changes: &[Change]) -> Value {
 }
 
 /// A membership PATCH adding (or removing) these target member ids.
-pub fn members(dialect: Dialect, add: bool, ids: &[String]) -> Value {
+pub(crate) fn members(dialect: Dialect, add: bool, ids: &[String]) -> Value {
     let ops: Vec<Value> = match (dialect, add) {
         (Dialect::Legacy, true) => vec![json!({"op": "Add", "path": "members",
             "value": ids.iter().map(|i| json!({"$ref": null, "value": i})).collect::<Vec<_>>()})],
@@ -301,7 +301,7 @@ pub fn members(dialect: Dialect, add: bool, ids: &[String]) -> Value {
     json!({"schemas": [PATCH_OP], "Operations": ops})
 }
 
-pub use crate::entra::wire::filter_query;
+pub(crate) use crate::entra::wire::filter_query;
 
 #[cfg(test)]
 mod tests {

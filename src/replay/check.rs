@@ -32,7 +32,7 @@ pub struct Finding {
 
 /// A response as the checks see it.
 #[derive(Debug, Clone)]
-pub struct Observed<'a> {
+pub(crate) struct Observed<'a> {
     pub method: &'a str,
     /// The substituted request path, relative to the tenant URL.
     pub path: &'a str,
@@ -59,7 +59,7 @@ const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Va
 const BODY_MISMATCH: &str = "Entra decides what to send next from this answer; a wrong value means wrong matching or updates resent every cycle";
 
 /// Checks a response against the step's expectation and the general pitfalls.
-pub fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> {
+pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let consequence = step.consequence.as_deref();
     let status_ok = match &expect.status {
@@ -334,7 +334,7 @@ const DUPLICATE_MATCH: &str = "Entra logs DuplicateTargetEntries and skips the o
 /// value path (`emails[type eq "work"].value eq "…"`) or a custom extension attribute
 /// (Microsoft Learn "Customize application attributes": any attribute can be the matching
 /// attribute). Reference checks (`id eq … and manager eq …`) are not matching queries.
-pub fn is_matching_query(filter: &str) -> bool {
+pub(crate) fn is_matching_query(filter: &str) -> bool {
     use crate::filter::{AttrExp, AttrOp, CompareOp, Filter};
     matches!(
         crate::filter::parse(filter),

@@ -1,8 +1,8 @@
 //! The Entra stand-in: replays recorded Entra request sequences against any SCIM endpoint,
 //! checks every answer, and reports what Entra would make of it.
 //!
-//! Owns the sequence format ([`scenario`]), the runner ([`runner`]: order, concurrency,
-//! substitution, captures, cleanup), the result model ([`result`]), the checks ([`check`]:
+//! Owns the sequence format (`scenario`), the runner (`runner`: order, concurrency,
+//! substitution, captures, cleanup), the result model (`result`), the checks (`check`:
 //! expectations plus the compliance pitfalls of docs/entra.md §2 and §3.6) and the reports
 //! ([`report`]). The HTTP client, the tenant URL, the dialect, the 429 policy, the status
 //! consequences and the secret policy are the Entra spine's ([`crate::entra`]).
@@ -98,14 +98,14 @@
 //! "failure"|"warning", check, message, consequence}]}]}]}`. New fields may be added;
 //! existing ones keep their meaning while `format` stays 1.
 
-pub mod check;
+pub(crate) mod check;
 pub mod detail;
 mod policy;
 mod readback;
 pub mod report;
-pub mod result;
-pub mod runner;
-pub mod scenario;
+pub(crate) mod result;
+pub(crate) mod runner;
+pub(crate) mod scenario;
 mod step;
 
 pub use crate::entra::TransportError;

@@ -90,10 +90,10 @@ impl RunnerConfig {
 }
 
 /// Called after each scenario with (result, done so far, total).
-pub type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
+pub(crate) type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sync>;
 
 /// Called before each step is sent with (scenario name, dialect, step name).
-pub type StepProgress = Arc<dyn Fn(&str, Dialect, &str) + Send + Sync>;
+pub(crate) type StepProgress = Arc<dyn Fn(&str, Dialect, &str) + Send + Sync>;
 
 /// Why a run stopped early, shared by every scenario of one run.
 #[derive(Debug, Default)]
@@ -586,7 +586,7 @@ fn skipped_step(step: &Step) -> StepResult {
 }
 
 /// The most of one body a report keeps; a longer body is kept as the start of its text.
-pub const REPORTED_BODY: usize = 64 << 10;
+pub(crate) const REPORTED_BODY: usize = 64 << 10;
 
 fn body_value(body: &[u8], json: Option<Value>) -> Option<Value> {
     if body.is_empty() {

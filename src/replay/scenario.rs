@@ -277,7 +277,7 @@ impl Scenario {
 /// time) and `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`, the shape of the
 /// Entra tutorial's test users).
 #[derive(Debug, Clone, Default)]
-pub struct Vars {
+pub(crate) struct Vars {
     values: BTreeMap<String, String>,
     /// Seeded generator for reproducible runs; `None` draws from the OS.
     rng: Option<fastrand::Rng>,
@@ -286,12 +286,12 @@ pub struct Vars {
 /// A `${name}` with no value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("variable `${{{0}}}` is not set (capture it in an earlier step or define it in `vars`)")]
-pub struct UnsetVar(pub String);
+pub(crate) struct UnsetVar(pub String);
 
 impl Vars {
     /// Variables whose generated values come from a seeded generator, so two runs with
     /// the same seed send the same requests.
-    pub fn seeded(seed: u64) -> Vars {
+    pub(crate) fn seeded(seed: u64) -> Vars {
         Vars {
             values: BTreeMap::new(),
             rng: Some(fastrand::Rng::with_seed(seed)),
@@ -306,24 +306,28 @@ impl Vars {
     }
 
     /// Sets `name`.
-    pub fn set(&mut self, name: &str, value: String) {
+    pub(crate) fn set(&mut self, name: &str, value: String) {
         self.values.insert(name.to_owned(), value);
     }
 
     /// The value of `name`, if set.
-    pub fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 
     /// Replaces every `${…}` in `text`, values as they are. `$${` escapes a literal `${`.
-    pub fn substitute(&mut self, text: &str) -> Result<String, UnsetVar> {
+    pub(crate) fn substitute(&mut self, text: &str) -> Result<String, UnsetVar> {
         self.substitute_in(text, Context::Text)
     }
 
     /// Replaces every `${…}` in `text`, each variable's value encoded for where it lands
     /// ([`Context`]): the endpoint chose those values, so they must not change the request's
     /// shape. Generated values (`${uuid}`) need no encoding.
-    pub fn substitute_in(&mut self, text: &str, context: Context) -> Result<String, UnsetVar> {
+    pub(crate) fn substitute_in(
+        &mut self,
+        text: &str,
+        context: Context,
+    ) -> Result<String, UnsetVar> {
         let mut out = String::with_capacity(text.len());
         let mut rest = text;
         while let Some(i) = rest.find("${") {
@@ -369,13 +373,13 @@ impl Vars {
     }
 
     /// Substitutes every string inside a JSON value (keys too), values as they are.
-    pub fn substitute_json(&mut self, value: &Value) -> Result<Value, UnsetVar> {
+    pub(crate) fn substitute_json(&mut self, value: &Value) -> Result<Value, UnsetVar> {
         self.json_in(value, false)
     }
 
     /// [`Vars::substitute_json`] for a request body: the value of every `path` member is a
     /// PATCH path (RFC 7644 §3.5.2), so values inside its string literals are escaped.
-    pub fn substitute_body(&mut self, value: &Value) -> Result<Value, UnsetVar> {
+    pub(crate) fn substitute_body(&mut self, value: &Value) -> Result<Value, UnsetVar> {
         self.json_in(value, true)
     }
 
@@ -408,7 +412,7 @@ impl Vars {
 
 /// Where a substituted value lands, which decides how it is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Context {
+pub(crate) enum Context {
     /// As it is (expectations, headers, a body member's value).
     Text,
     /// One path segment: percent-encoded ([`crate::entra::wire::segment`]).

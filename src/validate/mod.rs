@@ -4,7 +4,7 @@
 //! - [`validator`]: the Microsoft Entra SCIM Validator's tests (Microsoft Learn "Tutorial:
 //!   Validate a SCIM endpoint"; test names and request shapes from published runs of the
 //!   hosted tool), in its "Discover schema" mode: `/Schemas` is read first and the users it
-//!   sends carry a generated value for every writable attribute declared there ([`values`]).
+//!   sends carry a generated value for every writable attribute declared there (`values`).
 //! - [`logic_app`]: the direct SCIM tests of the Logic App "SCIM Validation" template
 //!   (AzureAD/SCIMReferenceCode, `Microsoft.SCIM.LogicAppValidationTemplate`); the tests that
 //!   drive the real provisioning engine cannot run offline and are listed as such.
@@ -15,13 +15,13 @@
 
 pub mod logic_app;
 pub mod validator;
-pub mod values;
+pub(crate) mod values;
 
 use serde_json::{json, Value};
 
 use crate::replay::result::{summarize, Outcome, Report};
 use crate::replay::{Runner, Scenario, ScenarioError};
-use values::Discovered;
+pub use values::{Attr, Discovered};
 
 /// Which tool's tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

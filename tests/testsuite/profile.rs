@@ -4,7 +4,7 @@
 //! seed-coverage tests that read each seed tutorial's attribute tables at test time.
 
 use scimock::clock::{FixedClock, SequentialIds};
-use scimock::profile::{enforce::values_at, Profile};
+use scimock::profile::{values_at, Profile};
 use scimock::store::ResourceKind;
 use scimock::MockServer;
 use serde_json::{json, Value};

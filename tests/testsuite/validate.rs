@@ -297,7 +297,7 @@ fn the_null_update_targets_only_declared_attributes() {
         groups: false,
         seed: Some(1),
     };
-    let text = |d: &validate::values::Discovered| {
+    let text = |d: &validate::Discovered| {
         let tests = validate::tests(Suite::LogicApp, d, &opts).unwrap();
         let t = tests
             .iter()
