@@ -67,6 +67,11 @@ async fn stop_signal() {
 }
 
 pub(crate) fn run(args: RecordArgs) -> ExitCode {
+    let out = super::output::Output::for_run(&args.upstream, None);
+    super::output::exit(&out, try_run(args))
+}
+
+fn try_run(args: RecordArgs) -> Result<ExitCode, String> {
     let name = args.name.clone().unwrap_or_else(|| {
         args.out
             .file_stem()
@@ -80,10 +85,7 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
     );
     let (header_timeout, flush_interval) = match limits {
         (Ok(h), Ok(f)) => (h, f),
-        (Err(e), _) | (_, Err(e)) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
+        (Err(e), _) | (_, Err(e)) => return Err(e.to_string()),
     };
     let options = scimock::record::RecordOptions {
         tls: args.tls.client_tls(),
@@ -93,16 +95,10 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
         },
         flush_interval,
     };
-    let rt = match tokio::runtime::Builder::new_multi_thread()
+    let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(2);
-        }
-    };
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
     rt.block_on(async {
         let recorder = match scimock::record::Recorder::start_with(
             &args.upstream,
@@ -114,10 +110,7 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
         .await
         {
             Ok(r) => r,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
+            Err(e) => return Err(e.to_string()),
         };
         println!("scimock record");
         println!("  upstream  {}", args.upstream);
@@ -157,11 +150,11 @@ pub(crate) fn run(args: RecordArgs) -> ExitCode {
         match recorder.finish().await {
             Ok(steps) => {
                 eprintln!("recorded {steps} requests into {}", args.out.display());
-                ExitCode::SUCCESS
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
                 eprintln!("error: {e}; the {steps} recorded requests are lost");
-                ExitCode::from(1)
+                Ok(ExitCode::from(1))
             }
         }
     })

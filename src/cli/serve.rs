@@ -235,20 +235,23 @@ fn parse_tenant(arg: &str) -> Result<(String, Profile, Option<String>), String> 
 }
 
 pub(crate) fn run(args: ServeArgs) -> ExitCode {
+    // One error path (ruff's `main`): a usage or start-up error is one line and exit 2.
+    super::output::exit(&super::output::Output::default(), try_run(args))
+}
+
+fn try_run(args: ServeArgs) -> Result<ExitCode, String> {
     let _log_flush = init_logging(args.log_format);
     let faults = match fault_rules(&args) {
         Ok(f) => f,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(e.to_string());
         }
     };
     let profile = match Profile::resolve(&args.profile) {
         Ok(p) if args.strict_rfc => p.strict_rfc(),
         Ok(p) => p,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(e.to_string());
         }
     };
     let mut tenants = Vec::new();
@@ -257,8 +260,7 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
             Ok((id, p, token)) if args.strict_rfc => tenants.push((id, p.strict_rfc(), token)),
             Ok(t) => tenants.push(t),
             Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
+                return Err(e.to_string());
             }
         }
     }
@@ -266,11 +268,10 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     // `auth = "none"`); asking for none at the same time is a contradiction.
     if args.no_auth {
         if let Some((id, ..)) = tenants.iter().find(|(_, _, token)| token.is_some()) {
-            eprintln!(
-                "error: --no-auth conflicts with the token given in --tenant {id}=PROFILE:TOKEN; \
+            return Err(format!(
+                "--no-auth conflicts with the token given in --tenant {id}=PROFILE:TOKEN; \
                  drop one of them"
-            );
-            return ExitCode::from(2);
+            ));
         }
     }
     let (data, source) = match (&args.state, &args.seed) {
@@ -297,28 +298,24 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
     let data = match data {
         Ok(d) => d,
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            return Err(e.to_string());
         }
     };
     if !(args.header_timeout.is_finite() && args.header_timeout > 0.0) {
-        eprintln!("error: --header-timeout must be a positive number of seconds");
-        return ExitCode::from(2);
+        return Err("--header-timeout must be a positive number of seconds".to_owned());
     }
     let header_timeout = args.header_timeout.min(3600.0);
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => match scimock::tls::ServerTls::from_pem_files(cert, key) {
             Ok(tls) => Some(tls),
             Err(e) => {
-                eprintln!("error: --tls-cert/--tls-key: {e}");
-                return ExitCode::from(2);
+                return Err(format!("--tls-cert/--tls-key: {e}"));
             }
         },
         _ => None,
     };
     if !(args.body_timeout.is_finite() && args.body_timeout > 0.0) {
-        eprintln!("error: --body-timeout must be a positive number of seconds");
-        return ExitCode::from(2);
+        return Err("--body-timeout must be a positive number of seconds".to_owned());
     }
     let body_timeout = Duration::from_secs_f64(args.body_timeout.min(3600.0));
     let mut builder = MockServer::builder()
@@ -360,35 +357,22 @@ pub(crate) fn run(args: ServeArgs) -> ExitCode {
         (Some(t), false) => builder.token(t.clone()),
         (None, false) => builder,
     };
-    let server = match builder.try_start() {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let server = builder.try_start().map_err(|e| e.to_string())?;
     banner(&args, &server, &source);
     if let Some(path) = &args.port_file {
         let port = format!("{}\n", server.address().port());
         if let Err(e) = scimock::files::atomic_write(path, port.as_bytes()) {
-            eprintln!("error: --port-file {}: {e}", path.display());
-            return ExitCode::from(2);
+            return Err(format!("--port-file {}: {e}", path.display()));
         }
     }
-    let runtime = match tokio::runtime::Builder::new_current_thread()
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the signal runtime: {e}");
-            return ExitCode::from(1);
-        }
-    };
+        .map_err(|e| format!("cannot start the signal runtime: {e}"))?;
     runtime.block_on(wait_for_shutdown());
     tracing::info!("shutting down");
     drop(server);
-    ExitCode::SUCCESS
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn wait_for_shutdown() {
