@@ -173,6 +173,13 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
         bar.finish_and_clear();
     }
     print_run(out, &result, color, args.verbose);
+    if report::all_not_found(&result) {
+        rt.block_on(say_what_the_root_answers(
+            out,
+            &result.tenant_url,
+            &args.client,
+        ));
+    }
     for r in &args.report {
         let text = match r.kind {
             ReportKind::Junit => {
@@ -207,6 +214,31 @@ pub(crate) fn print_run(out: &Output, result: &Report, color: bool, verbose: boo
         out.print(&scimock::replay::detail::causes(&safe));
     }
     out.print(&scimock::replay::detail::skips(&safe));
+}
+
+/// Every answer was 404: one more request, to the tenant URL itself, and what it answered
+/// (a SCIM base answers 404 too; a web app's home page or a proxy's 200 says the path is
+/// not the SCIM base).
+pub(crate) async fn say_what_the_root_answers(out: &Output, tenant_url: &str, client: &ClientArgs) {
+    let Ok(tenant) = scimock::entra::TenantUrl::parse(tenant_url) else {
+        return;
+    };
+    let Ok(c) = scimock::entra::Client::new(tenant.base(), client.client_config()) else {
+        return;
+    };
+    let said = match c.send(scimock::entra::Outgoing::new("GET", "", None)).await {
+        Ok(a) => {
+            let kind = a
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("no content type")
+                .to_owned();
+            format!("{} ({kind}, {} bytes)", a.status, a.body.len())
+        }
+        Err(e) => e.to_string(),
+    };
+    out.print(&format!("GET {tenant} itself answered {said}\n"));
 }
 
 /// `report` with every text the endpoint may have shaped made safe for a terminal.

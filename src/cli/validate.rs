@@ -142,6 +142,13 @@ fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let result = &validation.report;
     super::replay::print_run(out, result, color, args.verbose);
+    if report::all_not_found(result) {
+        rt.block_on(super::replay::say_what_the_root_answers(
+            out,
+            &result.tenant_url,
+            &args.client,
+        ));
+    }
     if validation.mandatory_failed.is_empty() {
         out.print("every mandatory test passed\n");
     } else {
