@@ -31,6 +31,9 @@
 //! - `files` (hidden): atomic, durable file writes shared by the CLI, record and provision.
 //! - `report` (feature `html-report`, on with `cli`): the self-contained HTML report of
 //!   replay, validate and provision runs.
+//! - `fuzz` (feature `endpoint-fuzz`, on with `cli`): `scimock fuzz`, model-based
+//!   differential fuzzing of any SCIM endpoint against scimock in-process, shrunk to a
+//!   replay scenario (docs/fuzz.md).
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper's client and server run in three places only: the listener ([`server`]), the
@@ -54,6 +57,8 @@ pub mod expr;
 #[doc(hidden)]
 pub mod files;
 pub mod filter;
+#[cfg(feature = "endpoint-fuzz")]
+pub mod fuzz;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod patch;
