@@ -432,3 +432,67 @@ async fn soak_ten_thousand_steps_against_mock_server() {
     eprintln!("{steps} steps, no divergence");
     assert!(steps >= 10_000, "{steps}");
 }
+
+/// `scimock fuzz` from the shell: exit 1 and a scenario `scimock replay` fails on, exit 2
+/// for an unreachable endpoint, and the token is never printed.
+#[test]
+fn the_cli_writes_a_scenario_replay_reproduces_and_exits_by_outcome() {
+    use std::process::Command;
+    let server = MockServer::builder()
+        .token(TOKEN)
+        .ids(SequentialIds::new())
+        .fault("PATCH /Groups/* status=500")
+        .start_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("found");
+    let report = dir.path().join("report.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_scimock"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!text.contains(TOKEN), "{text}");
+        (o.status.code(), text)
+    };
+    let url = server.base_url();
+    let (code, text) = run(&[
+        "fuzz",
+        &url,
+        "--token",
+        TOKEN,
+        "--seed",
+        "3",
+        "--cases",
+        "4",
+        "--rate",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("DIVERGENCE (status)"), "{text}");
+    let written: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert_eq!(written.len(), 1, "{text}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["divergences"][0]["divergence"]["kind"], "status");
+    let (code, text) = run(&[
+        "replay",
+        &url,
+        "--token",
+        TOKEN,
+        "--scenarios-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    drop(server);
+    let (code, text) = run(&["fuzz", &url, "--token", TOKEN, "--cases", "1"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("unreachable"), "{text}");
+}
