@@ -260,8 +260,8 @@ fn translate(world: &World, side: Side, list: Option<&Value>, key: &str) -> Vec<
         .flatten()
         .map(|item| match get_ci(item, key).and_then(Value::as_str) {
             Some(id) => world
-                .var_of(side, id)
-                .map_or_else(|| format!("unknown id `{id}`"), str::to_owned),
+                .describe(side, id)
+                .unwrap_or_else(|| format!("unknown id `{id}`")),
             None => format!("an element without `{key}`"),
         })
         .collect()

@@ -49,6 +49,9 @@ pub(crate) struct World {
     extra: Vec<(Kind, Handle)>,
     /// Objects only the endpoint created (a create the model refused): cleaned up.
     orphans: Vec<(Kind, String)>,
+    /// Deleted objects whose slot was created again: still translated (an endpoint may
+    /// list a deleted user as a member).
+    retired: Vec<Handle>,
     created: BTreeMap<(Kind, u8), usize>,
 }
 
@@ -86,8 +89,10 @@ impl World {
 
     /// Records an object both sides created in `slot`.
     pub(crate) fn created(&mut self, kind: Kind, slot: u8, handle: Handle) {
-        self.slots
+        let old = self
+            .slots
             .insert((kind, kind.slot(slot)), Slot { handle, live: true });
+        self.retired.extend(old.map(|s| s.handle));
     }
 
     /// Records an object created outside any slot.
@@ -113,6 +118,7 @@ impl World {
             .values()
             .map(|s| &s.handle)
             .chain(self.extra.iter().map(|(_, h)| h))
+            .chain(&self.retired)
     }
 
     /// The endpoint objects to delete at the end, groups first (a group's members go with
@@ -140,6 +146,51 @@ impl World {
                 Side::Template => h.var == id,
             })
             .map(|h| h.var.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle(n: u8) -> Handle {
+        Handle {
+            endpoint: format!("e{n}"),
+            model: format!("m{n}"),
+            var: format!("v{n}"),
+        }
+    }
+
+    #[test]
+    fn a_recreated_slot_keeps_its_old_object_translatable_and_cleans_up_the_live_one() {
+        let mut w = World::default();
+        w.created(Kind::User, 1, handle(1));
+        w.deleted(Kind::User, 1);
+        w.created(Kind::User, 5, handle(2)); // slot 5 folds onto slot 1
+        assert_eq!(w.var_of(Side::Endpoint, "e1"), Some("v1"));
+        assert_eq!(w.describe(Side::Endpoint, "e1").unwrap(), "v1 (deleted)");
+        assert_eq!(w.describe(Side::Model, "m2").unwrap(), "v2");
+        assert_eq!(w.var_of(Side::Model, "m2"), Some("v2"));
+        assert_eq!(
+            w.id(Kind::User, 1, Side::Template).as_deref(),
+            Some("${v2}")
+        );
+        assert_eq!(w.cleanup(), vec![(Kind::User, "e2".to_owned())]);
+    }
+}
+
+impl World {
+    /// The object an id on `side` names, in words: its variable, `(deleted)` after it
+    /// when it no longer exists; `None` for an id no step created.
+    pub(crate) fn describe(&self, side: Side, id: &str) -> Option<String> {
+        let var = self.var_of(side, id)?;
+        let live = self.slots.values().any(|s| s.live && s.handle.var == var)
+            || self.extra.iter().any(|(_, h)| h.var == var);
+        Some(if live {
+            var.to_owned()
+        } else {
+            format!("{var} (deleted)")
+        })
     }
 }
 
