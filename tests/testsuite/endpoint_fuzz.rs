@@ -496,3 +496,23 @@ fn the_cli_writes_a_scenario_replay_reproduces_and_exits_by_outcome() {
     assert_eq!(code, Some(2), "{text}");
     assert!(text.contains("unreachable"), "{text}");
 }
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// every generated case keeps its step budget, starts by creating a user and ends by
+    /// reading back what it created
+    #[test]
+    fn generated_cases_keep_their_budget_and_end_with_read_backs(
+        (n, steps) in crate::strategies::fuzz_sequence()
+    ) {
+        use scimock::fuzz::Step;
+        proptest::prop_assert!(!steps.is_empty() && steps.len() <= n);
+        let first_is_a_create = matches!(steps[0], Step::CreateUser { .. });
+        proptest::prop_assert!(first_is_a_create);
+        if n >= 12 {
+            let last_is_a_read = matches!(steps.last(), Some(Step::Read { .. }));
+            proptest::prop_assert!(last_is_a_read);
+        }
+    }
+}
