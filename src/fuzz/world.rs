@@ -149,6 +149,32 @@ impl World {
     }
 }
 
+impl World {
+    /// The object an id on `side` names, in words: its variable, `(deleted)` after it
+    /// when it no longer exists; `None` for an id no step created.
+    pub(crate) fn describe(&self, side: Side, id: &str) -> Option<String> {
+        let var = self.var_of(side, id)?;
+        let live = self.slots.values().any(|s| s.live && s.handle.var == var)
+            || self.extra.iter().any(|(_, h)| h.var == var);
+        Some(if live {
+            var.to_owned()
+        } else {
+            format!("{var} (deleted)")
+        })
+    }
+}
+
+impl Handle {
+    /// The id as `side` writes it.
+    pub(crate) fn id(&self, side: Side) -> String {
+        match side {
+            Side::Endpoint => self.endpoint.clone(),
+            Side::Model => self.model.clone(),
+            Side::Template => format!("${{{}}}", self.var),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,31 +202,5 @@ mod tests {
             Some("${v2}")
         );
         assert_eq!(w.cleanup(), vec![(Kind::User, "e2".to_owned())]);
-    }
-}
-
-impl World {
-    /// The object an id on `side` names, in words: its variable, `(deleted)` after it
-    /// when it no longer exists; `None` for an id no step created.
-    pub(crate) fn describe(&self, side: Side, id: &str) -> Option<String> {
-        let var = self.var_of(side, id)?;
-        let live = self.slots.values().any(|s| s.live && s.handle.var == var)
-            || self.extra.iter().any(|(_, h)| h.var == var);
-        Some(if live {
-            var.to_owned()
-        } else {
-            format!("{var} (deleted)")
-        })
-    }
-}
-
-impl Handle {
-    /// The id as `side` writes it.
-    pub(crate) fn id(&self, side: Side) -> String {
-        match side {
-            Side::Endpoint => self.endpoint.clone(),
-            Side::Model => self.model.clone(),
-            Side::Template => format!("${{{}}}", self.var),
-        }
     }
 }
