@@ -9,6 +9,7 @@
 //! | Entra's request sequences against your endpoint | [`replay::Runner`] | `entra` |
 //! | Microsoft's SCIM Validator and Logic App tests against your endpoint, offline | [`validate::run`] | `entra` |
 //! | Entra's provisioning engine (mappings, scoping, matching, cycles, logs) against your endpoint | [`provision::Engine`] | `entra` |
+//! | random Entra-shaped sequences against your endpoint and scimock's model, shrunk to a replayable scenario on a divergence | `fuzz::Fuzzer` (docs/fuzz.md) | `endpoint-fuzz` |
 //!
 //! With `default-features = false` only [`MockServer`] and the protocol modules are built;
 //! the `entra` feature adds the stand-in, `state` SQLite state, `tls` https.
@@ -92,6 +93,9 @@
 //! - `files` (hidden): atomic, durable file writes shared by the CLI, record and provision.
 //! - `report` (feature `html-report`, on with `cli`): the self-contained HTML report of
 //!   replay, validate and provision runs.
+//! - `fuzz` (feature `endpoint-fuzz`, on with `cli`): `scimock fuzz`, model-based
+//!   differential fuzzing of any SCIM endpoint against scimock in-process, shrunk to a
+//!   replay scenario (docs/fuzz.md).
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper's client and server run in three places only: the listener ([`server`]), the
@@ -115,6 +119,8 @@ pub mod expr;
 #[doc(hidden)]
 pub mod files;
 pub mod filter;
+#[cfg(feature = "endpoint-fuzz")]
+pub mod fuzz;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod patch;

@@ -4,6 +4,7 @@
 
 mod expr;
 mod filter;
+mod fuzz;
 mod output;
 mod profiles;
 mod progress;
@@ -53,6 +54,8 @@ enum Command {
     State(state::StateCommand),
     /// Run Entra provisioning cycles (mappings, scoping, deprovisioning) against a SCIM endpoint.
     Provision(provision::ProvisionArgs),
+    /// Fuzz a SCIM endpoint against scimock's model; shrink a divergence to a replay scenario.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// How an https client checks the endpoint's certificate (`replay`, `record --upstream`).
@@ -126,5 +129,6 @@ fn dispatch(cli: Cli) -> ExitCode {
         Command::Validate(args) => validate::run(args),
         Command::State(cmd) => state::run(cmd),
         Command::Provision(args) => provision::run(args),
+        Command::Fuzz(args) => fuzz::run(args),
     }
 }

@@ -111,6 +111,9 @@ mod step;
 pub use crate::entra::TransportError;
 pub use check::{Finding, Severity};
 pub use policy::{CUSTOM_EXTENSION, ENTRA_QUIRKS, RAW_QUOTES};
+/// Read-back's normalisations, for `scimock fuzz`'s comparison of two resources.
+#[cfg(feature = "endpoint-fuzz")]
+pub(crate) use readback::{check as read_back_check, expectations as read_back_expectations};
 pub use result::{
     CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest, StepResult,
     Summary,

@@ -408,7 +408,6 @@ pub enum ReadBack {
 }
 
 /// Findings for each expectation `stored` does not meet, as failures.
-#[cfg(test)]
 pub(crate) fn check(expects: &[Expect], stored: &Value) -> Vec<Finding> {
     check_as(expects, stored, Severity::Failure)
 }

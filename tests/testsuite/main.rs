@@ -2,6 +2,7 @@
 
 mod cli;
 mod durability;
+mod endpoint_fuzz;
 mod expr;
 mod failures;
 mod faults;

@@ -630,3 +630,11 @@ pub(crate) fn expr_source() -> impl Strategy<Value = Value> {
         Value::Object(m)
     })
 }
+
+/// A `scimock fuzz` case: the generator's own sequence for a random seed and length. The
+/// generator is seeded, so proptest shrinks the seed and the length; the steps themselves
+/// shrink with `scimock::fuzz::shrink::ddmin`.
+pub(crate) fn fuzz_sequence() -> impl Strategy<Value = (usize, Vec<scimock::fuzz::Step>)> {
+    (any::<u64>(), 1usize..60, any::<bool>())
+        .prop_map(|(seed, n, groups)| (n, scimock::fuzz::generate::sequence(seed, n, groups)))
+}

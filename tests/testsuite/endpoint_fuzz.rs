@@ -1,0 +1,518 @@
+//! `scimock fuzz` (issue #31): the fuzzer against scimock's own MockServer (no divergence),
+//! against endpoints broken on purpose (found, shrunk, replayable), and its determinism.
+
+use std::collections::BTreeSet;
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Request, Response};
+use hyper_util::client::legacy::{connect::HttpConnector, Client};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use scimock::clock::SequentialIds;
+use scimock::entra::Dialect;
+use scimock::fuzz::{DivergenceKind, Found, FuzzConfig, FuzzReport, Fuzzer};
+use scimock::replay::{Runner, RunnerConfig};
+use scimock::MockServer;
+use serde_json::Value;
+
+const TOKEN: &str = "fuzz-token";
+
+fn mock() -> MockServer {
+    MockServer::builder()
+        .token(TOKEN)
+        .ids(SequentialIds::new())
+        .journal_size(100_000)
+        .start_blocking()
+}
+
+fn config(base: String, seed: u64, cases: usize, steps: usize) -> FuzzConfig {
+    let mut c = FuzzConfig::new(base);
+    c.client.token = Some(TOKEN.into());
+    c.client.timeout = Duration::from_secs(5);
+    c.seed = seed;
+    c.cases = cases;
+    c.max_steps = steps;
+    c.rate = 0.0;
+    c.time = Duration::from_secs(20);
+    c.shrink_time = Duration::from_secs(10);
+    c.dialects = Dialect::BOTH.to_vec();
+    c
+}
+
+async fn fuzz(c: FuzzConfig) -> FuzzReport {
+    Fuzzer::new(c).unwrap().run().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scimock_agrees_with_its_own_model_in_both_dialects() {
+    let server = mock();
+    let started = std::time::Instant::now();
+    let report = fuzz(config(server.base_url(), 31, 12, 30)).await;
+    let took = started.elapsed();
+    assert!(
+        report.divergences.is_empty(),
+        "{:#?}",
+        report
+            .divergences
+            .first()
+            .map(|f| (&f.divergence, &f.minimal_labels))
+    );
+    assert_eq!(report.cases, 12);
+    assert!(report.steps >= 250, "{} steps", report.steps);
+    assert!(report.schemas_known);
+    assert_eq!(report.cleanup_failures, 0);
+    // Everything the cases created was deleted again.
+    assert!(server.users().is_empty() && server.groups().is_empty());
+    eprintln!(
+        "{} steps, {} requests in {:?}: {:.0} steps/s",
+        report.steps,
+        report.requests,
+        took,
+        report.steps as f64 / took.as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_seed_sends_the_same_requests_in_the_same_order() {
+    let lines = |server: &MockServer| -> Vec<String> {
+        server
+            .received_requests()
+            .iter()
+            .map(|r| {
+                let body = r.body.as_ref().map(Value::to_string).unwrap_or_default();
+                format!("{} {} {body}", r.method, r.uri)
+            })
+            .collect()
+    };
+    let (a, b) = (mock(), mock());
+    let ra = fuzz(config(a.base_url(), 99, 3, 25)).await;
+    let rb = fuzz(config(b.base_url(), 99, 3, 25)).await;
+    assert!(ra.divergences.is_empty() && rb.divergences.is_empty());
+    let (la, lb) = (lines(&a), lines(&b));
+    assert!(la.len() > 50, "{}", la.len());
+    assert_eq!(la, lb);
+    // Another seed sends something else.
+    let c = mock();
+    fuzz(config(c.base_url(), 100, 3, 25)).await;
+    assert_ne!(lines(&c), la);
+}
+
+// ---- endpoints broken on purpose ------------------------------------------------------
+
+/// How the proxy breaks the MockServer behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Break {
+    /// `userName eq` filters match case-sensitively: another case finds nothing.
+    CaseSensitiveUserName,
+    /// A user PATCH with two or more operations loses its last one.
+    LosesOnePatchOp,
+    /// A member added to a group a second time is listed twice.
+    DuplicatesReaddedMember,
+    /// `active` in a PATCH is ignored.
+    IgnoresActive,
+    /// `title` is dropped from a user create.
+    DropsTitleOnCreate,
+}
+
+/// What the proxy remembers between requests.
+#[derive(Debug, Default)]
+struct Seen {
+    /// (group, member) pairs added once, and those added again.
+    added: BTreeSet<(String, String)>,
+    twice: BTreeSet<(String, String)>,
+}
+
+/// A reverse proxy on 127.0.0.1 in front of `upstream`, breaking it as `mode` says.
+async fn broken(upstream: &MockServer, mode: Break) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let origin = upstream.uri();
+    let client: Client<HttpConnector, Full<Bytes>> =
+        Client::builder(TokioExecutor::new()).build_http();
+    let seen = Arc::new(Mutex::new(Seen::default()));
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (client, origin, seen) = (client.clone(), origin.clone(), Arc::clone(&seen));
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |req| {
+                    let (client, origin, seen) =
+                        (client.clone(), origin.clone(), Arc::clone(&seen));
+                    async move { Ok::<_, Infallible>(relay(mode, &client, &origin, &seen, req).await) }
+                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    format!("http://{addr}{}", "/scim/v2")
+}
+
+fn ops(body: &mut Value) -> Option<&mut Vec<Value>> {
+    body.get_mut("Operations").and_then(Value::as_array_mut)
+}
+
+fn op_is(op: &Value, name: &str) -> bool {
+    op.get("op")
+        .and_then(Value::as_str)
+        .is_some_and(|o| o.eq_ignore_ascii_case(name))
+}
+
+fn path_is(op: &Value, name: &str) -> bool {
+    op.get("path")
+        .and_then(Value::as_str)
+        .is_some_and(|p| p.eq_ignore_ascii_case(name))
+}
+
+async fn relay(
+    mode: Break,
+    client: &Client<HttpConnector, Full<Bytes>>,
+    origin: &str,
+    seen: &Mutex<Seen>,
+    req: Request<hyper::body::Incoming>,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let target = parts
+        .uri
+        .path_and_query()
+        .map_or("/", |p| p.as_str())
+        .to_owned();
+    let path = parts.uri.path().to_owned();
+    let method = parts.method.clone();
+    let mut json: Option<Value> = serde_json::from_slice(&bytes).ok();
+    let users = path
+        .strip_prefix("/scim/v2/Users/")
+        .filter(|id| !id.is_empty());
+    let group = path.strip_prefix("/scim/v2/Groups/").map(str::to_owned);
+    match (mode, method.as_str(), json.as_mut()) {
+        (Break::LosesOnePatchOp, "PATCH", Some(body)) if users.is_some() => {
+            if let Some(list) = ops(body).filter(|l| l.len() >= 2) {
+                list.pop();
+            }
+        }
+        (Break::IgnoresActive, "PATCH", Some(body)) if users.is_some() => {
+            if let Some(list) = ops(body) {
+                list.retain(|op| !path_is(op, "active"));
+                for op in list.iter_mut() {
+                    if let Some(Value::Object(v)) = op.get_mut("value") {
+                        v.retain(|k, _| !k.eq_ignore_ascii_case("active"));
+                    }
+                }
+                if list.is_empty() {
+                    return Response::builder()
+                        .status(204)
+                        .body(Full::default())
+                        .unwrap();
+                }
+            }
+        }
+        (Break::DropsTitleOnCreate, "POST", Some(Value::Object(body)))
+            if path.ends_with("/Users") =>
+        {
+            body.remove("title");
+        }
+        (Break::DuplicatesReaddedMember, "PATCH", Some(body)) => {
+            if let (Some(gid), Some(list)) = (&group, ops(body)) {
+                let mut seen = seen.lock().unwrap();
+                for op in list
+                    .iter()
+                    .filter(|op| op_is(op, "add") && path_is(op, "members"))
+                {
+                    let values = op
+                        .get("value")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    for m in values.iter().filter_map(|m| m.get("value")?.as_str()) {
+                        let pair = (gid.clone(), m.to_owned());
+                        if !seen.added.insert(pair.clone()) {
+                            seen.twice.insert(pair);
+                        }
+                    }
+                }
+            }
+        }
+        _ => {}
+    }
+    let mut forward = Request::builder()
+        .method(method.clone())
+        .uri(format!("{origin}{target}"));
+    for name in ["authorization", "content-type"] {
+        if let Some(v) = parts.headers.get(name) {
+            forward = forward.header(name, v);
+        }
+    }
+    let out = json.as_ref().map_or(bytes, |j| Bytes::from(j.to_string()));
+    let answer = client
+        .request(forward.body(Full::new(out)).unwrap())
+        .await
+        .unwrap();
+    let (head, body) = answer.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let mut reply: Option<Value> = serde_json::from_slice(&bytes).ok();
+    match (mode, method.as_str(), reply.as_mut()) {
+        (Break::CaseSensitiveUserName, "GET", Some(list)) if path.ends_with("/Users") => {
+            let filter = parts.uri.query().and_then(|q| {
+                form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "filter")
+                    .map(|(_, v)| v.into_owned())
+            });
+            if let Some(wanted) = filter.as_deref().and_then(user_name_literal) {
+                if let Some(Value::Array(rs)) = list.get_mut("Resources") {
+                    rs.retain(|r| r.get("userName").and_then(Value::as_str) == Some(&wanted));
+                    let n = rs.len();
+                    list["totalResults"] = n.into();
+                }
+            }
+        }
+        (Break::DuplicatesReaddedMember, "GET", Some(resource)) => {
+            if let (Some(gid), Some(Value::Array(members))) = (&group, resource.get_mut("members"))
+            {
+                let seen = seen.lock().unwrap();
+                let again: Vec<Value> = members
+                    .iter()
+                    .filter(|m| {
+                        m.get("value")
+                            .and_then(Value::as_str)
+                            .is_some_and(|v| seen.twice.contains(&(gid.clone(), v.to_owned())))
+                    })
+                    .cloned()
+                    .collect();
+                members.extend(again);
+            }
+        }
+        _ => {}
+    }
+    let mut response = Response::builder().status(head.status);
+    if let Some(ct) = head.headers.get("content-type") {
+        response = response.header("content-type", ct);
+    }
+    let body = reply.map_or(bytes, |r| Bytes::from(r.to_string()));
+    response.body(Full::new(body)).unwrap()
+}
+
+/// The literal of `userName eq "…"`.
+fn user_name_literal(filter: &str) -> Option<String> {
+    use scimock::filter::{AttrOp, CompValue, CompareOp, Filter};
+    match scimock::filter::parse(filter).ok()? {
+        Filter::Attr(e) if e.path.is("userName", None) => match e.op {
+            AttrOp::Compare(CompareOp::Eq, CompValue::String(s)) => Some(s),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Fuzzes `mode`'s broken endpoint with `seed`; returns the one divergence found, after
+/// checking it was shrunk and confirmed, that its scenario fails against the broken
+/// endpoint and passes against a healthy MockServer.
+async fn find(mode: Break, seed: u64) -> Found {
+    let upstream = mock();
+    let url = broken(&upstream, mode).await;
+    let report = fuzz(config(url.clone(), seed, 10, 30)).await;
+    assert_eq!(
+        report.exit_code(),
+        1,
+        "{mode:?}: nothing found in {} steps",
+        report.steps
+    );
+    let found = report.divergences.into_iter().next().unwrap();
+    assert!(found.confirmed, "{mode:?}: {found:#?}");
+    // Everything the cases and shrinking created was deleted again.
+    assert!(
+        upstream.users().is_empty() && upstream.groups().is_empty(),
+        "{mode:?}"
+    );
+    let scenario = scimock::replay::Scenario::from_json(&found.scenario_json(), "x").unwrap();
+    let replay = |url: String| {
+        let scenario = scenario.clone();
+        async move {
+            let mut c = RunnerConfig::new(url);
+            c.token = Some(TOKEN.into());
+            c.seed = Some(1);
+            c.concurrency = 1;
+            Runner::new(c).unwrap().run(&[scenario]).await
+        }
+    };
+    let failed = replay(url).await;
+    assert_eq!(
+        failed.exit_code(),
+        1,
+        "{mode:?}: the scenario passes against the broken endpoint:\n{}",
+        scimock::replay::report::terminal(&failed, false)
+    );
+    let healthy = mock();
+    let passed = replay(healthy.base_url()).await;
+    assert_eq!(
+        passed.exit_code(),
+        0,
+        "{mode:?}: the scenario fails against a healthy MockServer:\n{}",
+        scimock::replay::report::terminal(&passed, false)
+    );
+    found
+}
+
+fn snapshot(name: &str, found: &Found) {
+    let json: Value = serde_json::from_str(&found.scenario_json()).unwrap();
+    crate::support::snapshot_settings().bind(|| {
+        insta::assert_json_snapshot!(format!("endpoint_fuzz@{name}"), json);
+    });
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_case_sensitive_user_name_filter_is_found_and_shrunk() {
+    let found = find(Break::CaseSensitiveUserName, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::FilterResult);
+    // Seed 1's first user has a userName without letters: the update that gives it some
+    // is needed too.
+    assert_eq!(found.minimal.len(), 3, "{:#?}", found.minimal_labels);
+    snapshot("case_sensitive_user_name", &found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_patch_operation_is_found_and_shrunk() {
+    let found = find(Break::LosesOnePatchOp, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::ReadBack);
+    assert_eq!(found.minimal.len(), 3, "{:#?}", found.minimal_labels);
+    snapshot("loses_one_patch_op", &found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_duplicated_member_is_found_and_shrunk() {
+    let found = find(Break::DuplicatesReaddedMember, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::Members);
+    assert!(found.minimal.len() <= 5, "{:#?}", found.minimal_labels);
+    snapshot("duplicates_readded_member", &found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ignored_active_is_found_and_shrunk() {
+    let found = find(Break::IgnoresActive, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::ReadBack);
+    assert_eq!(found.minimal.len(), 3, "{:#?}", found.minimal_labels);
+    snapshot("ignores_active", &found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attribute_dropped_on_create_is_found_and_shrunk() {
+    let found = find(Break::DropsTitleOnCreate, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::ReadBack);
+    assert_eq!(found.minimal.len(), 2, "{:#?}", found.minimal_labels);
+    snapshot("drops_title_on_create", &found);
+}
+
+/// The 10,000-step run against scimock itself (about 20 s on two cores):
+/// `cargo test --test testsuite endpoint_fuzz::soak -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a soak run of 10,000+ steps; run by hand"]
+async fn soak_ten_thousand_steps_against_mock_server() {
+    let server = mock();
+    let mut steps = 0;
+    for seed in 0..40u64 {
+        let mut c = config(server.base_url(), seed, 10, 40);
+        c.time = Duration::from_secs(120);
+        let report = fuzz(c).await;
+        if let Some(f) = report.divergences.first() {
+            panic!("seed {seed}: {:#?}\n{}", f.divergence, f.scenario_json());
+        }
+        steps += report.steps;
+    }
+    eprintln!("{steps} steps, no divergence");
+    assert!(steps >= 10_000, "{steps}");
+}
+
+/// `scimock fuzz` from the shell: exit 1 and a scenario `scimock replay` fails on, exit 2
+/// for an unreachable endpoint, and the token is never printed.
+#[test]
+fn the_cli_writes_a_scenario_replay_reproduces_and_exits_by_outcome() {
+    use std::process::Command;
+    let server = MockServer::builder()
+        .token(TOKEN)
+        .ids(SequentialIds::new())
+        .fault("PATCH /Groups/* status=500")
+        .start_blocking();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("found");
+    let report = dir.path().join("report.json");
+    let run = |args: &[&str]| {
+        let o = Command::new(env!("CARGO_BIN_EXE_scimock"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(!text.contains(TOKEN), "{text}");
+        (o.status.code(), text)
+    };
+    let url = server.base_url();
+    let (code, text) = run(&[
+        "fuzz",
+        &url,
+        "--token",
+        TOKEN,
+        "--seed",
+        "3",
+        "--cases",
+        "4",
+        "--rate",
+        "0",
+        "--out",
+        out.to_str().unwrap(),
+        "--report",
+        &format!("json={}", report.display()),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("DIVERGENCE (status)"), "{text}");
+    let written: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
+    assert_eq!(written.len(), 1, "{text}");
+    let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    assert_eq!(json["divergences"][0]["divergence"]["kind"], "status");
+    let (code, text) = run(&[
+        "replay",
+        &url,
+        "--token",
+        TOKEN,
+        "--scenarios-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    drop(server);
+    let (code, text) = run(&["fuzz", &url, "--token", TOKEN, "--cases", "1"]);
+    assert_eq!(code, Some(2), "{text}");
+    assert!(text.contains("unreachable"), "{text}");
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+    /// every generated case keeps its step budget, starts by creating a user and ends by
+    /// reading back what it created
+    #[test]
+    fn generated_cases_keep_their_budget_and_end_with_read_backs(
+        (n, steps) in crate::strategies::fuzz_sequence()
+    ) {
+        use scimock::fuzz::Step;
+        proptest::prop_assert!(!steps.is_empty() && steps.len() <= n);
+        let first_is_a_create = matches!(steps[0], Step::CreateUser { .. });
+        proptest::prop_assert!(first_is_a_create);
+        if n >= 12 {
+            let last_is_a_read = matches!(steps.last(), Some(Step::Read { .. }));
+            proptest::prop_assert!(last_is_a_read);
+        }
+    }
+}
