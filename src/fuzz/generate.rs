@@ -3,7 +3,7 @@
 //! a sequence never changes what the remaining steps send) but not ids: a step names a
 //! slot, and the runner maps slots to what the endpoint and the model created there.
 //!
-//! The shapes are Entra's (see [`crate::provision::wire`] and `testdata/azure/`): creates
+//! The shapes are Entra's (see `provision::wire` and `testdata/azure/`): creates
 //! with the default mapping's attributes, matching queries on `userName`, `externalId`
 //! and `emails[type eq "work"].value` (and `displayName` for groups), attribute PATCHes,
 //! disables and re-enables, `""` clears, membership adds and removes in batches and one
