@@ -43,6 +43,7 @@
 pub(crate) mod config;
 pub(crate) mod directory;
 mod engine;
+mod evaluate;
 mod group_sync;
 mod groups;
 mod knobs;

@@ -1,5 +1,6 @@
 //! Run policy shared by the runner: which scenarios a run skips and why, how a 429 is
-//! reported, what an advisory step's failure becomes, and the live request headers.
+//! reported, what an advisory step's failure becomes, the live request headers, and when
+//! a run stops early.
 
 use std::time::Duration;
 
@@ -7,6 +8,7 @@ use super::check::{Finding, Severity};
 use super::result::{Outcome, StepResult};
 use super::runner::RunnerConfig;
 use super::scenario::Scenario;
+use crate::entra::{Answer, TransportError};
 
 /// The capability a custom scenario `requires` when it sends Entra quirks an RFC-only
 /// endpoint may refuse; the default run skips it. (The built-in quirk scenarios run by
@@ -79,4 +81,52 @@ pub(crate) fn skip_reason(config: &RunnerConfig, scenario: &Scenario) -> Option<
         ),
         other => format!("the endpoint does not offer `{other}` (add --with {other})"),
     })
+}
+
+/// Why a run stopped early, shared by every scenario of one run.
+#[derive(Debug, Default)]
+pub(crate) struct Stop {
+    timeouts_in_a_row: std::sync::atomic::AtomicUsize,
+    answered: std::sync::atomic::AtomicBool,
+    reason: std::sync::Mutex<Option<String>>,
+}
+
+impl Stop {
+    pub(crate) fn reason(&self) -> Option<String> {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn stop(&self, why: String) {
+        self.reason
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(why);
+    }
+
+    /// Notes one exchange; stops the run when the endpoint is unreachable or hangs.
+    pub(crate) fn observe(&self, sent: &Result<Answer, TransportError>, max_timeouts: usize) {
+        use std::sync::atomic::Ordering::SeqCst;
+        match sent {
+            Ok(_) => {
+                self.answered.store(true, SeqCst);
+                self.timeouts_in_a_row.store(0, SeqCst);
+            }
+            Err(e @ TransportError::Connect { .. }) if !self.answered.load(SeqCst) => {
+                self.stop(format!("stopped: {e}"));
+            }
+            Err(e @ TransportError::Timeout { after, .. }) => {
+                let n = self.timeouts_in_a_row.fetch_add(1, SeqCst) + 1;
+                if n >= max_timeouts.max(1) {
+                    self.stop(format!(
+                        "stopped after {n} requests in a row got no answer within {} s (the endpoint hangs); last: {e}",
+                        after.as_secs_f64()
+                    ));
+                }
+            }
+            Err(_) => self.timeouts_in_a_row.store(0, SeqCst),
+        }
+    }
 }

@@ -408,6 +408,7 @@ pub enum ReadBack {
 }
 
 /// Findings for each expectation `stored` does not meet, as failures.
+#[cfg(any(test, feature = "endpoint-fuzz"))]
 pub(crate) fn check(expects: &[Expect], stored: &Value) -> Vec<Finding> {
     check_as(expects, stored, Severity::Failure)
 }

@@ -9,7 +9,7 @@ use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
 use super::check::{check, Finding, Observed, Severity};
-use super::policy::{advise, rate_limit_warning, skip_reason};
+use super::policy::{advise, rate_limit_warning, skip_reason, Stop};
 pub use super::readback::ReadBack;
 use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
@@ -94,54 +94,6 @@ pub(crate) type Progress = Arc<dyn Fn(&ScenarioResult, usize, usize) + Send + Sy
 
 /// Called before each step is sent with (scenario name, dialect, step name).
 pub(crate) type StepProgress = Arc<dyn Fn(&str, Dialect, &str) + Send + Sync>;
-
-/// Why a run stopped early, shared by every scenario of one run.
-#[derive(Debug, Default)]
-struct Stop {
-    timeouts_in_a_row: std::sync::atomic::AtomicUsize,
-    answered: std::sync::atomic::AtomicBool,
-    reason: std::sync::Mutex<Option<String>>,
-}
-
-impl Stop {
-    fn reason(&self) -> Option<String> {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
-    }
-
-    fn stop(&self, why: String) {
-        self.reason
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get_or_insert(why);
-    }
-
-    /// Notes one exchange; stops the run when the endpoint is unreachable or hangs.
-    fn observe(&self, sent: &Result<Answer, TransportError>, max_timeouts: usize) {
-        use std::sync::atomic::Ordering::SeqCst;
-        match sent {
-            Ok(_) => {
-                self.answered.store(true, SeqCst);
-                self.timeouts_in_a_row.store(0, SeqCst);
-            }
-            Err(e @ TransportError::Connect { .. }) if !self.answered.load(SeqCst) => {
-                self.stop(format!("stopped: {e}"));
-            }
-            Err(e @ TransportError::Timeout { after, .. }) => {
-                let n = self.timeouts_in_a_row.fetch_add(1, SeqCst) + 1;
-                if n >= max_timeouts.max(1) {
-                    self.stop(format!(
-                        "stopped after {n} requests in a row got no answer within {} s (the endpoint hangs); last: {e}",
-                        after.as_secs_f64()
-                    ));
-                }
-            }
-            Err(_) => self.timeouts_in_a_row.store(0, SeqCst),
-        }
-    }
-}
 
 /// Replays scenarios against one endpoint.
 ///
