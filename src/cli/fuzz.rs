@@ -7,22 +7,15 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use scimock::fuzz::{FuzzConfig, FuzzReport, Fuzzer, Phase};
 use scimock::replay::Dialect;
 
 use super::output::{
-    check_paths, only, parse_report, parse_seconds, ClientArgs, Output, ReportArg, ReportKind,
+    check_paths, only, parse_report, parse_seconds, ClientArgs, DialectArg, Output, ReportArg,
+    ReportKind,
 };
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DialectArg {
-    Legacy,
-    #[value(name = "aadOptscim062020")]
-    AadOptscim062020,
-    Both,
-}
 
 /// Fuzz a SCIM endpoint against scimock's model with random Entra request sequences.
 #[derive(Debug, Args)]
@@ -88,12 +81,7 @@ fn try_run(args: &FuzzArgs, out: &Output) -> Result<ExitCode, String> {
         config.profile =
             scimock::profile::Profile::resolve(id).map_err(|e| format!("--profile: {e}"))?;
     }
-    config.dialects = match args.dialect {
-        None => Vec::new(),
-        Some(DialectArg::Legacy) => vec![Dialect::Legacy],
-        Some(DialectArg::AadOptscim062020) => vec![Dialect::AadOptscim062020],
-        Some(DialectArg::Both) => Dialect::BOTH.to_vec(),
-    };
+    config.dialects = DialectArg::dialects(args.dialect);
     config.seed = args.seed.unwrap_or_else(|| fastrand::u64(..));
     config.cases = args.cases;
     config.max_steps = args.max_steps;

@@ -106,6 +106,28 @@ pub(crate) fn run_info(
     }
 }
 
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM: how `serve` and `record` are told
+/// to stop cleanly.
+pub(crate) async fn stop_signal() {
+    #[cfg(unix)]
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    #[cfg(unix)]
+    let terminate = async {
+        match term.as_mut() {
+            Some(t) => {
+                t.recv().await;
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
+}
+
 pub(crate) fn run(cli: Cli) -> ExitCode {
     let code = dispatch(cli);
     // A closed stdout (`| head`) ends like a command killed by SIGPIPE (see `main.rs`),

@@ -252,3 +252,25 @@ mod tests {
         assert!(only(&[parse_report("csv=x").unwrap()], &[ReportKind::Json]).is_err());
     }
 }
+
+/// `--dialect`: which of Entra's two PATCH dialects a replay or fuzz run sends.
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub(crate) enum DialectArg {
+    Legacy,
+    #[value(name = "aadOptscim062020")]
+    AadOptscim062020,
+    Both,
+}
+
+impl DialectArg {
+    /// The dialects to run; empty (no flag) lets each scenario or case choose.
+    pub(crate) fn dialects(arg: Option<Self>) -> Vec<scimock::replay::Dialect> {
+        use scimock::replay::Dialect;
+        match arg {
+            None => Vec::new(),
+            Some(Self::Legacy) => vec![Dialect::Legacy],
+            Some(Self::AadOptscim062020) => vec![Dialect::AadOptscim062020],
+            Some(Self::Both) => Dialect::BOTH.to_vec(),
+        }
+    }
+}

@@ -45,27 +45,6 @@ fn seconds(flag: &str, value: f64) -> Result<std::time::Duration, String> {
     }
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM: either stops the proxy cleanly.
-async fn stop_signal() {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    #[cfg(unix)]
-    let terminate = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
-}
-
 pub(crate) fn run(args: RecordArgs) -> ExitCode {
     let out = super::output::Output::for_run(&args.upstream, None);
     super::output::exit(&out, try_run(args))
@@ -130,7 +109,7 @@ fn try_run(args: RecordArgs) -> Result<ExitCode, String> {
         println!("Stop with Ctrl-C (or SIGTERM); the file is then complete.");
         let mut reported: Option<String> = None;
         let mut tick = tokio::time::interval(std::time::Duration::from_millis(250));
-        let stop = stop_signal();
+        let stop = super::stop_signal();
         tokio::pin!(stop);
         loop {
             tokio::select! {

@@ -6,19 +6,13 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
-use scimock::replay::{report, Dialect, Report, Runner, RunnerConfig, Scenario};
+use scimock::replay::{report, Report, Runner, RunnerConfig, Scenario};
 
-use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum DialectArg {
-    Legacy,
-    #[value(name = "aadOptscim062020")]
-    AadOptscim062020,
-    Both,
-}
+use super::output::{
+    check_paths, only, parse_report, ClientArgs, DialectArg, Output, ReportArg, ReportKind,
+};
 
 /// Replay recorded Entra request sequences against a SCIM endpoint.
 #[derive(Debug, Args)]
@@ -109,12 +103,7 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     } else {
         scimock::replay::ReadBack::Fail
     };
-    config.dialects = match args.dialect {
-        None => Vec::new(),
-        Some(DialectArg::Legacy) => vec![Dialect::Legacy],
-        Some(DialectArg::AadOptscim062020) => vec![Dialect::AadOptscim062020],
-        Some(DialectArg::Both) => Dialect::BOTH.to_vec(),
-    };
+    config.dialects = DialectArg::dialects(args.dialect);
     config.concurrency = args.concurrency.max(1);
     config.capabilities.extend(args.with.iter().cloned());
     if let Some(id) = &args.profile {

@@ -369,30 +369,10 @@ fn try_run(args: ServeArgs) -> Result<ExitCode, String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the signal runtime: {e}"))?;
-    runtime.block_on(wait_for_shutdown());
+    runtime.block_on(super::stop_signal());
     tracing::info!("shutting down");
     drop(server);
     Ok(ExitCode::SUCCESS)
-}
-
-async fn wait_for_shutdown() {
-    #[cfg(unix)]
-    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-    #[cfg(unix)]
-    let terminate = async {
-        match term.as_mut() {
-            Some(t) => {
-                t.recv().await;
-            }
-            None => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
-    }
 }
 
 /// The banner's example request: a filter on a user that exists, else the user list.

@@ -336,6 +336,48 @@ impl Cycle<'_> {
         }
     }
 
+    /// Takes a create's answer: the new id recorded on the draft with every created value
+    /// as a modified property, or (no `id` in the answer, RFC 7644 §3.3 requires one) the
+    /// create logged as failed and `None`.
+    pub(crate) fn created(
+        &mut self,
+        mut d: Draft,
+        answer: &Response,
+        created: &[(String, Value)],
+    ) -> Option<Draft> {
+        let Some(id) = answer.json.get("id").and_then(Value::as_str) else {
+            let f = Failure::engine(
+                "ServiceIncompatible",
+                format!("the create answer has no id: {}", answer.text),
+            );
+            self.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+            return None;
+        };
+        d.target_id = id.to_owned();
+        let changes: Vec<Change> = created
+            .iter()
+            .map(|(p, v)| Change {
+                path: p.clone(),
+                old: None,
+                new: v.clone(),
+            })
+            .collect();
+        d.changes(&changes);
+        Some(d)
+    }
+
+    /// A failed match (the GET by matching attribute that precedes a create).
+    pub(crate) fn match_failed(&mut self, d: Draft, f: Failure) {
+        self.fail(
+            d,
+            Action::Create,
+            "EntrySynchronizationAdd",
+            "match",
+            f,
+            false,
+        );
+    }
+
     /// A failed export: the step, the entry, the escrow.
     pub(crate) fn fail(
         &mut self,

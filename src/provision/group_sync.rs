@@ -227,14 +227,7 @@ impl Machine for GroupSync {
         match stage {
             Stage::Match { what, mut rest } => match list_hits(&answer) {
                 Err(f) => {
-                    c.fail(
-                        d,
-                        Action::Create,
-                        "EntrySynchronizationAdd",
-                        "match",
-                        f,
-                        false,
-                    );
+                    c.match_failed(d, f);
                     Need::Done
                 }
                 Ok((0, _)) => {
@@ -261,41 +254,15 @@ impl Machine for GroupSync {
                         "DuplicateTargetEntries",
                         format!("{n} Groups in the target match {what}"),
                     );
-                    c.fail(
-                        d,
-                        Action::Create,
-                        "EntrySynchronizationAdd",
-                        "match",
-                        f,
-                        false,
-                    );
+                    c.match_failed(d, f);
                     Need::Done
                 }
             },
             Stage::Create => {
-                let id = answer
-                    .json
-                    .get("id")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-                let Some(id) = id else {
-                    let f = Failure::engine(
-                        "ServiceIncompatible",
-                        format!("the create answer has no id: {}", answer.text),
-                    );
-                    c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+                let Some(mut d) = c.created(d, &answer, &desired) else {
                     return Need::Done;
                 };
-                let changes: Vec<Change> = desired
-                    .iter()
-                    .map(|(p, v)| Change {
-                        path: p.clone(),
-                        old: None,
-                        new: v.clone(),
-                    })
-                    .collect();
-                d.changes(&changes);
-                d.target_id = id.clone();
+                let id = d.target_id.clone();
                 d.step(
                     "EntryExportAdd",
                     StepType::Export,

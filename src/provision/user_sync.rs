@@ -326,14 +326,7 @@ impl Machine for UserSync {
                 match list_hits(&r) {
                     Err(f) => {
                         let s = back(Stage::Create { create });
-                        c.fail(
-                            s.d,
-                            Action::Create,
-                            "EntrySynchronizationAdd",
-                            "match",
-                            f,
-                            false,
-                        );
+                        c.match_failed(s.d, f);
                         Need::Done
                     }
                     Ok((0, _)) => match rest.pop_front() {
@@ -349,48 +342,20 @@ impl Machine for UserSync {
                             format!("{n} Users in the target match {what}"),
                         );
                         let s = back(Stage::Create { create });
-                        c.fail(
-                            s.d,
-                            Action::Create,
-                            "EntrySynchronizationAdd",
-                            "match",
-                            f,
-                            false,
-                        );
+                        c.match_failed(s.d, f);
                         Need::Done
                     }
                 }
             }
             (Stage::Match { .. }, Err(f)) => {
-                c.fail(
-                    d,
-                    Action::Create,
-                    "EntrySynchronizationAdd",
-                    "match",
-                    f,
-                    false,
-                );
+                c.match_failed(d, f);
                 Need::Done
             }
             (Stage::Create { create }, Ok(r)) => {
-                let Some(id) = r.json.get("id").and_then(Value::as_str).map(str::to_owned) else {
-                    let f = Failure::engine(
-                        "ServiceIncompatible",
-                        format!("the create answer has no id: {}", r.text),
-                    );
-                    c.fail(d, Action::Create, "EntryExportAdd", "create", f, false);
+                let Some(mut d) = c.created(d, &r, &create) else {
                     return Need::Done;
                 };
-                let changes: Vec<Change> = create
-                    .iter()
-                    .map(|(p, v)| Change {
-                        path: p.clone(),
-                        old: None,
-                        new: v.clone(),
-                    })
-                    .collect();
-                d.changes(&changes);
-                d.target_id = id.clone();
+                let id = d.target_id.clone();
                 let mut details = Map::new();
                 details.insert("ReportableIdentifier".into(), Value::String(d.name.clone()));
                 d.step_with(
