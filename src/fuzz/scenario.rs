@@ -246,6 +246,7 @@ pub(crate) fn build(
                 .capture
                 .as_ref()
                 .map(|var| format!("/{collection}/${{{var}}}")),
+            read_back: None,
             advisory: false,
         });
     }

@@ -407,6 +407,7 @@ impl Recording {
             capture: BTreeMap::new(),
             consequence: None,
             cleanup: None,
+            read_back: None,
             advisory: false,
         };
         let mut answer: Option<Value> = serde_json::from_slice(answer).ok();

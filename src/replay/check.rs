@@ -248,6 +248,22 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
     if is_list && seen.status == 200 {
         list_response(json, seen.filter, out);
     }
+    // Discovery lists are ListResponses too (RFC 7644 §4: "a ListResponse", §3.4.2:
+    // `totalResults` REQUIRED); Entra's provisioning never reads them, so this only warns.
+    let discovery = seen.method == "GET"
+        && (seen.path.ends_with("/Schemas") || seen.path.ends_with("/ResourceTypes"));
+    if discovery
+        && seen.status == 200
+        && json.get("Resources").is_some()
+        && json.get("totalResults").and_then(Value::as_u64).is_none()
+    {
+        out.push(finding(
+            Severity::Warning,
+            "list-response",
+            format!("`{}` answered a list without `totalResults` (RFC 7644 §3.4.2: REQUIRED)", seen.path),
+            "Entra's provisioning does not read discovery answers; Microsoft's SCIM Validator reads only the schemas' attributes, but RFC clients that page by totalResults stop here",
+        ));
+    }
     if let Some(id_in_path) = resource_id_in_path(seen.path) {
         if (200..300).contains(&seen.status) {
             if let Some(got) = json.get("id").and_then(Value::as_str) {
@@ -488,5 +504,36 @@ mod tests {
         assert_eq!(resource_id_in_path("/Users/abc"), Some("abc"));
         assert_eq!(resource_id_in_path("/Users/.search"), None);
         assert_eq!(resource_id_in_path("/Users"), None);
+    }
+
+    #[test]
+    fn a_discovery_list_without_total_results_is_a_warning() {
+        let mut headers = hyper::HeaderMap::new();
+        headers.insert(
+            hyper::header::CONTENT_TYPE,
+            hyper::header::HeaderValue::from_static("application/scim+json"),
+        );
+        let findings = |body: Value| {
+            let text = body.to_string();
+            let seen = Observed {
+                method: "GET",
+                path: "/Schemas",
+                filter: None,
+                status: 200,
+                headers: &headers,
+                body: text.as_bytes(),
+                json: Some(&body),
+            };
+            let mut out = Vec::new();
+            pitfalls(&seen, &mut out);
+            out
+        };
+        let without = findings(json!({"schemas": [urn::LIST_RESPONSE], "Resources": []}));
+        assert_eq!(without.len(), 1, "{without:#?}");
+        assert_eq!(without[0].severity, Severity::Warning);
+        assert!(without[0].message.contains("totalResults"));
+        let with =
+            findings(json!({"schemas": [urn::LIST_RESPONSE], "totalResults": 0, "Resources": []}));
+        assert!(with.is_empty(), "{with:#?}");
     }
 }

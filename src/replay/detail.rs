@@ -183,7 +183,7 @@ fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String
                     .as_ref()
                     .and_then(|b| b.get("detail"))
                     .and_then(Value::as_str)
-                    .map(|d| format!(": {}", cut(d, 120)))
+                    .map(|d| format!(": {}", cut(&alike(d), 120)))
                     .unwrap_or_default();
                 format!("answered {}{detail}", r.status)
             }
@@ -212,6 +212,39 @@ fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String
         },
         _ => cut(first, 160),
     }
+}
+
+/// An error `detail` as one line, its quoted values masked, so the same refusal of
+/// different generated values is one cause (`input_value='QZX…'` → `input_value='…'`).
+fn alike(detail: &str) -> String {
+    let line = detail.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(line.len());
+    let mut quote: Option<char> = None;
+    let mut previous = ' ';
+    for c in line.chars() {
+        match quote {
+            Some(q) if c == q => {
+                out.push('…');
+                out.push(c);
+                quote = None;
+            }
+            Some(_) => {}
+            // A quote opens after a non-word character (`='x'`, ` "x"`), not inside a word
+            // (`can't`).
+            None => {
+                out.push(c);
+                if (c == '\'' || c == '"') && !previous.is_alphanumeric() {
+                    quote = Some(c);
+                }
+            }
+        }
+        previous = c;
+    }
+    if quote.is_some() {
+        // An unclosed quote: keep the text as it was.
+        return line;
+    }
+    out
 }
 
 /// `text` cut to `max` characters, with `…`.
@@ -290,5 +323,24 @@ mod tests {
         let long = Value::String("x".repeat(BODY_LIMIT + 5));
         assert!(body_text(&long, false).ends_with("… (5 more characters)"));
         assert_eq!(body_text(&long, true).len(), BODY_LIMIT + 5);
+    }
+
+    #[test]
+    fn the_same_refusal_of_different_values_is_one_cause_on_one_line() {
+        let pydantic = |v: &str| {
+            format!("1 validation error for User\nprofileUrl\n  Input should be a valid URL [type=url_parsing, input_value='{v}', input_type=str]")
+        };
+        assert_eq!(alike(&pydantic("QZXW")), alike(&pydantic("ABCDEFG")));
+        assert_eq!(
+            alike(&pydantic("QZXW")),
+            "1 validation error for User profileUrl Input should be a valid URL [type=url_parsing, input_value='…', input_type=str]"
+        );
+        assert_eq!(
+            alike(r#"userName "ada@x" is taken"#),
+            alike(r#"userName "bob@y" is taken"#)
+        );
+        // An apostrophe inside a word is no quote.
+        assert_eq!(alike("can't store 'x'"), "can't store '…'");
+        assert_eq!(alike("it's Ada's"), "it's Ada's");
     }
 }

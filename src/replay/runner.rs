@@ -452,14 +452,22 @@ impl Runner {
                 let written = super::readback::resource_of(&method, &prepared.path, json.as_ref())
                     .filter(|_| (200..300).contains(&status));
                 if let (Some(resource), Some(sent)) = (written, &prepared.body) {
-                    let stored = super::readback::read_back(
+                    let mut stored = super::readback::read_back(
                         &self.client,
-                        self.config.read_back,
+                        self.config.read_back.for_step(step.read_back),
                         &resource,
                         &method,
                         sent,
                     )
                     .await;
+                    // A step that judges its own read-back says what its failure costs.
+                    if let (Some(_), Some(c)) = (step.read_back, &step.consequence) {
+                        for f in &mut stored {
+                            if f.severity == Severity::Failure {
+                                f.consequence.clone_from(c);
+                            }
+                        }
+                    }
                     out.findings.extend(stored);
                 }
                 out.response = Some(ReceivedResponse {

@@ -74,6 +74,11 @@ pub struct Step {
     /// Delete this resource at scenario end (a path like `/Users/${user_id}`); best effort.
     #[serde(default)]
     pub cleanup: Option<String>,
+    /// How this write's read-back counts (`off`, `warn`, `fail`, `fail-missing`), over the
+    /// run's (`RunnerConfig::read_back`); a run without read-back reads nothing back.
+    /// A failure it raises carries this step's `consequence`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub read_back: Option<super::readback::ReadBack>,
     /// Where Entra's behaviour is unconfirmed or tolerant: the step's failures are reported
     /// as warnings, and the scenario stops there without failing.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]

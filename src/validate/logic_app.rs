@@ -189,7 +189,7 @@ pub fn tests(all: &Discovered, opts: &Options) -> Result<Vec<Test>, ScenarioErro
             st.get("read change", "/Users/${user_id}", 200, Some(json!({urn::ENTERPRISE_USER: {"manager": {"value": "${m2}"}}}))),
             st.patch("remove", "/Users/${user_id}", json!([{"op": "replace", "path": mgr, "value": ""}])),
             {"name": "read remove", "request": {"method": "GET", "path": "/Users/${user_id}"},
-             "expect": {"status": 200, "absent": [format!("/{}/manager/value", urn::ENTERPRISE_USER.replace('/', "~1"))]}},
+             "expect": {"status": 200, "empty": [format!("/{}/manager/value", urn::ENTERPRISE_USER.replace('/', "~1"))]}},
         ]))?);
 
     let (upn, _, body) = fresh_user(&mut g, d);

@@ -85,9 +85,13 @@ pub fn tests(suite: Suite, d: &Discovered, opts: &Options) -> Result<Vec<Test>, 
         Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"); the request is the Validator's, so Entra's provisioning may never send it",
         Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it (AzureAD/SCIMReferenceCode, SCIM Validation template); its direct SCIM calls are the template's, sent with what Entra's default mapping writes",
     };
+    // The tools judge stored values in their own tests only ("Create a new User", the
+    // replace test: `fail-missing`); elsewhere a value the endpoint did not store is a
+    // warning, whatever the runner's default (only `ReadBack::Off` turns it off).
     for t in &mut tests {
         for step in &mut t.scenario.steps {
             step.consequence.get_or_insert_with(|| tool.to_owned());
+            step.read_back.get_or_insert(crate::replay::ReadBack::Warn);
         }
     }
     Ok(tests)

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use scimock::replay::{report, Dialect, Outcome, Runner, RunnerConfig};
+use scimock::replay::{report, Dialect, Outcome, Runner, RunnerConfig, Severity};
 use scimock::validate::{self, Options, Suite, Validation};
 
 use crate::verdicts::{tiny, Quirks};
@@ -92,6 +92,85 @@ async fn with_the_validators_quirks_serve_passes_string_primary_and_raw_quotes()
         .as_ref()
         .is_some_and(|r| r.target.contains("eq+\"")));
     assert!(v.mandatory_failed.is_empty(), "{:?}", v.mandatory_failed);
+}
+
+/// The hosted Validator reads the created user back and fails "Create a new User" for
+/// each attribute it sent that is not there ("… is Missing from the fetched Resource"):
+/// an endpoint that answers 201 and drops `title` and `nickName` fails that mandatory test,
+/// each named, with the Validator's consequence; the same endpoint keeping them passes.
+#[tokio::test]
+async fn a_create_that_drops_attributes_fails_the_validators_create_a_new_user() {
+    let lossy = tiny(Quirks {
+        forget: &["title", "nickName"],
+        ..Quirks::default()
+    })
+    .await;
+    let v = validate_at(lossy.uri(), None, false).await;
+    assert!(
+        v.mandatory_failed.iter().any(|n| n == "Create a new User"),
+        "{}",
+        report::terminal(&v.report, false)
+    );
+    let create = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Create a new User")
+        .unwrap();
+    let lost: Vec<_> = create.steps[0]
+        .findings
+        .iter()
+        .filter(|f| f.check == "read-back" && f.severity == Severity::Failure)
+        .collect();
+    assert_eq!(lost.len(), 2, "{lost:#?}");
+    assert!(
+        lost.iter().any(|f| f.message.contains("`title`")),
+        "{lost:#?}"
+    );
+    assert!(
+        lost.iter().any(|f| f.message.contains("`nickName`")),
+        "{lost:#?}"
+    );
+    assert!(lost.iter().all(|f| f
+        .consequence
+        .contains("is Missing from the fetched Resource")));
+    // Elsewhere in validate a lost value only warns, and says whether Entra's default
+    // mappings would ever send it.
+    let warnings: Vec<_> = v
+        .report
+        .scenarios
+        .iter()
+        // The replace test judges its read-back the same way (the tiny endpoint's PATCH
+        // stores only `active`, so it fails there too).
+        .filter(|s| s.name != "Create a new User" && !s.name.starts_with("Patch User - Replace"))
+        .flat_map(|s| s.steps.iter().flat_map(|st| st.findings.iter()))
+        .filter(|f| f.check == "read-back")
+        .collect();
+    assert!(!warnings.is_empty());
+    assert!(
+        warnings.iter().all(|f| f.severity == Severity::Warning),
+        "{warnings:#?}"
+    );
+    assert!(warnings.iter().any(|f| f.message.contains("`title`")
+        && f.consequence.starts_with("Entra sends the value again")));
+    assert!(warnings.iter().any(|f| f.message.contains("`nickName`")
+        && f.consequence
+            .starts_with("Entra's default attribute mappings do not write")));
+
+    let control = tiny(Quirks::default()).await;
+    let v = validate_at(control.uri(), None, false).await;
+    let create = v
+        .report
+        .scenarios
+        .iter()
+        .find(|s| s.name == "Create a new User")
+        .unwrap();
+    assert_eq!(
+        create.outcome,
+        Outcome::Passed,
+        "{}",
+        report::terminal(&v.report, false)
+    );
 }
 
 #[tokio::test]
