@@ -205,13 +205,34 @@ fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String
         }
         "read-back" => match first.split('`').nth(1) {
             Some(attr) if first.contains("was removed") => {
-                format!("kept `{attr}` after its removal")
+                format!("kept `{}` after its removal", masked_values(attr))
             }
-            Some(attr) => format!("did not store `{attr}` as sent"),
+            // An element found by its generated value is one cause whatever the value.
+            Some(attr) => format!("did not store `{}` as sent", masked_values(attr)),
             None => cut(first, 160),
         },
         _ => cut(first, 160),
     }
+}
+
+/// `roles[value eq "QZX"].display` → `roles[value eq "…"].display`.
+fn masked_values(path: &str) -> String {
+    const AT: &str = "[value eq \"";
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(i) = rest.find(AT) {
+        out.push_str(&rest[..i + AT.len()]);
+        rest = &rest[i + AT.len()..];
+        match rest.find("\"]") {
+            Some(end) => {
+                out.push('…');
+                rest = &rest[end..];
+            }
+            None => break,
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// An error `detail` as one line, its quoted values masked, so the same refusal of
@@ -342,5 +363,18 @@ mod tests {
         // An apostrophe inside a word is no quote.
         assert_eq!(alike("can't store 'x'"), "can't store '…'");
         assert_eq!(alike("it's Ada's"), "it's Ada's");
+    }
+
+    #[test]
+    fn an_element_found_by_a_generated_value_is_one_cause() {
+        assert_eq!(
+            masked_values(r#"roles[value eq "QZX"].display"#),
+            r#"roles[value eq "…"].display"#
+        );
+        assert_eq!(
+            masked_values(r#"emails[type eq "work"].value"#),
+            r#"emails[type eq "work"].value"#
+        );
+        assert_eq!(masked_values(r#"x[value eq "open"#), r#"x[value eq "open"#);
     }
 }

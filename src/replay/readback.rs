@@ -380,8 +380,12 @@ fn shown(path: &[Step]) -> String {
                 out.push_str(k);
             }
             Step::Element(f) => out.push_str(&format!("[{f}]")),
-            Step::Like(e) => match ["type", "value"].into_iter().find_map(|k| e.get(k)) {
-                Some(v) => out.push_str(&format!("[{v}]")),
+            // As a value path (RFC 7644 §3.5.2): `emails[type eq "work"]`, `roles[value eq "x"]`.
+            Step::Like(e) => match ["type", "value"]
+                .into_iter()
+                .find_map(|k| e.get(k).map(|v| (k, v)))
+            {
+                Some((k, v)) => out.push_str(&format!("[{k} eq {v}]")),
                 None => out.push_str("[]"),
             },
         }
@@ -715,7 +719,7 @@ mod tests {
         for lost in [
             "`title`",
             "`name.familyName`",
-            "`emails[\"work\"]",
+            "`emails[type eq \"work\"]",
             "department",
         ] {
             assert!(
