@@ -10,7 +10,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use serde_json::{json, Value};
 
 use scimock::filter;
-use scimock::scim::schema::user_resource;
+use scimock::scim::user_resource;
 
 /// What Entra sends first for every user it provisions (reference §1).
 const ENTRA_SHORT: &str = r#"userName eq "Test_User_00aa00aa-bb11-cc22-dd33-44ee44ee44ee""#;

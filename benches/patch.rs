@@ -9,9 +9,10 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use scimock::clock::{SequentialIds, SystemClock};
 use scimock::fuzzing::patch_group;
 use scimock::patch::{apply, PatchOptions};
-use scimock::scim::schema::{group_resource, user_resource};
+use scimock::scim::ResourceKind;
+use scimock::scim::{group_resource, user_resource};
 use scimock::scim::{urn, PatchRequest};
-use scimock::store::{ResourceKind, Store};
+use scimock::store::Store;
 use serde_json::{json, Value};
 
 fn user() -> Value {

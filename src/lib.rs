@@ -64,7 +64,8 @@
 //! ```
 //!
 //! # Layout
-//! - [`error`]: the crate error and the one map to SCIM error bodies (RFC 7644 §3.12).
+//! - [`Error`] / [`ErrorKind`]: the crate error and the one map to SCIM error bodies
+//!   (RFC 7644 §3.12).
 //! - [`scim`]: protocol types, serde only: resource types, messages, schemas, URNs.
 //! - [`filter`]: RFC 7644 §3.4.2.2 filters and §3.5.2 PATCH paths: parse, print, evaluate.
 //! - [`expr`]: Entra attribute-mapping expressions (every documented function): parse,
@@ -114,7 +115,7 @@
 mod caret;
 pub mod clock;
 pub mod entra;
-pub mod error;
+mod error;
 pub mod expr;
 #[doc(hidden)]
 pub mod files;
@@ -142,8 +143,9 @@ pub mod tls;
 #[cfg(feature = "entra")]
 pub mod validate;
 
-pub use error::{Error, ErrorKind, Result};
-pub use server::{MockServer, MockServerBuilder};
+pub use error::{Error, ErrorKind, Meaning, Result};
+pub use server::builder::MockServerBuilder;
+pub use server::mock_server::MockServer;
 
 /// The README's Rust examples, compiled and run as doctests so they stay true.
 #[cfg(doctest)]

@@ -6,7 +6,7 @@ use clap::Subcommand;
 use serde_json::{json, Value};
 
 use scimock::filter;
-use scimock::scim::schema;
+use scimock::scim;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum FilterCommand {
@@ -102,7 +102,7 @@ fn read_resource(path: &str) -> Result<Value, String> {
 fn pick_schema(
     name: Option<&str>,
     resource: &Value,
-) -> Result<Option<schema::ResourceSchema>, String> {
+) -> Result<Option<scim::ResourceSchema>, String> {
     let declared = |urn: &str| {
         resource["schemas"].as_array().is_some_and(|s| {
             s.iter()
@@ -110,12 +110,12 @@ fn pick_schema(
         })
     };
     match name {
-        Some("user") => Ok(Some(schema::user_resource())),
-        Some("group") => Ok(Some(schema::group_resource())),
+        Some("user") => Ok(Some(scim::user_resource())),
+        Some("group") => Ok(Some(scim::group_resource())),
         Some("none") => Ok(None),
         Some(other) => Err(format!("unknown schema `{other}`: use user, group or none")),
-        None if declared(scimock::scim::urn::USER) => Ok(Some(schema::user_resource())),
-        None if declared(scimock::scim::urn::GROUP) => Ok(Some(schema::group_resource())),
+        None if declared(scimock::scim::urn::USER) => Ok(Some(scim::user_resource())),
+        None if declared(scimock::scim::urn::GROUP) => Ok(Some(scim::group_resource())),
         None => Ok(None),
     }
 }

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use scimock::entra::Dialect;
 use scimock::fuzz::{FuzzConfig, FuzzReport, Fuzzer, Phase};
-use scimock::replay::Dialect;
 
 use super::output::{
     check_paths, only, parse_report, parse_seconds, ClientArgs, DialectArg, Output, ReportArg,

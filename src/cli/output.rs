@@ -10,7 +10,8 @@ use std::time::Duration;
 
 use clap::Args;
 
-use scimock::entra::{secrets, ClientConfig, RetryPolicy, Scrubber};
+use scimock::entra::secrets::{self, Scrubber};
+use scimock::entra::{ClientConfig, RetryPolicy};
 
 /// How the stand-in talks to the endpoint: the same flags and defaults for replay,
 /// validate and provision.
@@ -264,8 +265,8 @@ pub(crate) enum DialectArg {
 
 impl DialectArg {
     /// The dialects to run; empty (no flag) lets each scenario or case choose.
-    pub(crate) fn dialects(arg: Option<Self>) -> Vec<scimock::replay::Dialect> {
-        use scimock::replay::Dialect;
+    pub(crate) fn dialects(arg: Option<Self>) -> Vec<scimock::entra::Dialect> {
+        use scimock::entra::Dialect;
         match arg {
             None => Vec::new(),
             Some(Self::Legacy) => vec![Dialect::Legacy],

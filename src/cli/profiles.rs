@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use scimock::profile::Profile;
-use scimock::store::ResourceKind;
+use scimock::scim::ResourceKind;
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum ProfilesCommand {

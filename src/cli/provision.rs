@@ -6,11 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
+use scimock::entra::Dialect;
 use scimock::entra::TenantUrl;
 use scimock::profile::Profile;
-use scimock::provision::{
-    log, AppConfig, CycleReport, Dialect, Directory, Engine, Knobs, State, Target,
-};
+use scimock::provision::{log, AppConfig, CycleReport, Directory, Engine, Knobs, State, Target};
 
 use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
 

@@ -55,7 +55,7 @@ pub(crate) struct ServeArgs {
     #[arg(long)]
     no_auth: bool,
     /// Vendor profile: a built-in id (`scimock profiles list`) or a profile TOML file.
-    #[arg(long, default_value = scimock::server::DEFAULT_PROFILE)]
+    #[arg(long, default_value = scimock::profile::DEFAULT_PROFILE)]
     profile: String,
     /// Multi-tenant mode: `id=profile[:token]`, repeatable. Each tenant is served under
     /// `/<id>` plus its profile's base path, with its own store and token; no seed data.
@@ -284,7 +284,7 @@ fn try_run(args: ServeArgs) -> Result<ExitCode, String> {
             (Ok(Seed::Json(Value::Null)), "empty (tenants)".to_owned())
         }
         // The demo data is entra-generic's; a vendor profile starts empty.
-        (None, None) if profile.id() != scimock::server::DEFAULT_PROFILE => (
+        (None, None) if profile.id() != scimock::profile::DEFAULT_PROFILE => (
             Ok(Seed::Json(Value::Null)),
             format!("empty (profile {})", profile.id()),
         ),
@@ -414,8 +414,8 @@ fn banner(args: &ServeArgs, server: &MockServer, source: &str) {
     if args.tenants.is_empty() {
         println!("  profile       {}", server.profile().id());
         let dialect = match server.profile().spec().patch_dialect {
-            scimock::profile::PatchDialect::Rfc => "rfc (Entra's PATCH quirks refused)",
-            scimock::profile::PatchDialect::Entra => "entra (legacy and aadOptscim062020 accepted)",
+            scimock::patch::Dialect::Rfc => "rfc (Entra's PATCH quirks refused)",
+            scimock::patch::Dialect::Entra => "entra (legacy and aadOptscim062020 accepted)",
         };
         println!("  patch         {dialect}");
     }

@@ -6,7 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use scimock::replay::{report, Dialect, Runner, RunnerConfig};
+use scimock::entra::Dialect;
+use scimock::replay::{report, Runner, RunnerConfig};
 use scimock::validate::{self, Options, Suite};
 
 use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};

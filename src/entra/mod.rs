@@ -41,5 +41,5 @@ pub use client::{
 };
 pub use dialect::Dialect;
 pub use retry::{retry_after, RetryPolicy};
-pub use secrets::Scrubber;
+
 pub use tenant::{TenantUrl, TenantUrlError};

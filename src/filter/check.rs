@@ -15,7 +15,7 @@
 
 use super::ast::{AttrOp, AttrPath, CompValue, CompareOp, Filter};
 use super::eval::{definition, EvalError, Scope};
-use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
+use crate::scim::{AttrType, Attribute, ResourceSchema};
 
 /// Checks `filter` against the resource schema it will be evaluated under (`None`: no
 /// schema, so only literals can tell).
@@ -123,7 +123,7 @@ fn governing<'s>(path: &AttrPath, def: Option<&'s Attribute>) -> Governs<'s> {
 mod tests {
     use super::*;
     use crate::filter::parse;
-    use crate::scim::schema::{group_resource, user_resource};
+    use crate::scim::{group_resource, user_resource};
 
     fn verdict(src: &str, schema: Option<&ResourceSchema>) -> Result<(), String> {
         check(&parse(src).unwrap(), schema).map_err(|e| e.to_string())

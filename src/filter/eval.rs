@@ -31,7 +31,7 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::ast::{AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
-use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
+use crate::scim::{AttrType, Attribute, ResourceSchema};
 
 /// A filter that parsed but cannot be applied (RFC 7644 §3.4.2.2 → 400 `invalidFilter`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -229,7 +229,7 @@ pub(super) fn definition<'s>(path: &AttrPath, scope: Scope<'s>) -> Option<&'s At
 fn unique_extension<'s>(
     schema: &'s ResourceSchema,
     name: &str,
-) -> Option<(&'s crate::scim::schema::Schema, &'s Attribute)> {
+) -> Option<(&'s crate::scim::Schema, &'s Attribute)> {
     let mut hits = schema
         .extensions
         .iter()

@@ -29,7 +29,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use serde_json::{Map, Value};
 
 use super::ast::{AttrPath, Filter};
-use crate::scim::schema::ResourceSchema;
+use crate::scim::ResourceSchema;
 
 /// How much of a kept member is kept.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -389,7 +389,7 @@ fn required_literal(filter: &Filter) -> Option<&str> {
 mod tests {
     use super::*;
     use crate::filter::{matches, parse};
-    use crate::scim::schema::user_resource;
+    use crate::scim::user_resource;
     use serde_json::json;
 
     fn user() -> Value {

@@ -13,7 +13,8 @@ use serde_json::Value;
 use crate::clock::SequentialIds;
 use crate::entra::wire;
 use crate::profile::Profile;
-use crate::server::{MockServerBuilder, StartError};
+use crate::server::StartError;
+use crate::MockServerBuilder;
 
 /// One answer, from the endpoint or the model.
 #[derive(Debug, Clone, PartialEq)]

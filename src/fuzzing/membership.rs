@@ -11,7 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{json, Value};
 
 use crate::scim::PatchRequest;
-use crate::store::{ResourceKind, Store};
+use crate::scim::ResourceKind;
+use crate::store::Store;
 
 /// One membership step. Slots are small numbers mapped onto a few users and groups; a
 /// member number is a user slot when even, a group slot when odd, so nested groups,

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use serde_json::{Map, Value};
 
 use crate::filter;
-use crate::scim::schema::ResourceSchema;
+use crate::scim::ResourceSchema;
 
 mod expr;
 mod http;
@@ -37,13 +37,13 @@ pub use wire::{http_bytes, BenchServer};
 /// The User schema, parsed once per process: fuzzers call in thousands of times a second.
 pub(crate) fn users() -> &'static ResourceSchema {
     static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
-    SCHEMA.get_or_init(crate::scim::schema::user_resource)
+    SCHEMA.get_or_init(crate::scim::user_resource)
 }
 
 /// The Group schema, parsed once per process.
 pub(crate) fn groups() -> &'static ResourceSchema {
     static SCHEMA: OnceLock<ResourceSchema> = OnceLock::new();
-    SCHEMA.get_or_init(crate::scim::schema::group_resource)
+    SCHEMA.get_or_init(crate::scim::group_resource)
 }
 
 /// `filter_parser`: parsing never panics; on success the canonical form re-parses to the

@@ -15,7 +15,7 @@ use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Quirk};
 use super::value::bool_string;
-use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
+use crate::scim::{AttrType, Attribute, ResourceSchema};
 use crate::Result;
 
 /// Coerces Entra's string booleans and plain manager ids in `body` (a POST/PUT body)
@@ -94,8 +94,8 @@ fn coerce_one(def: &Attribute, v: &mut Value, dialect: Dialect, label: &str) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::user_resource;
     use crate::scim::urn;
+    use crate::scim::user_resource;
     use serde_json::json;
 
     // row B3: AzureAD/SCIMReferenceCode#21, `"active": "True"` in a POST.

@@ -12,7 +12,7 @@
 use super::value::bool_string;
 use super::Kind;
 use crate::filter::{AttrOp, CompValue, Filter};
-use crate::scim::schema::{AttrType, Attribute};
+use crate::scim::{AttrType, Attribute};
 use crate::{Error, Result};
 
 /// One Entra deviation from RFC 7644 the PATCH engine admits in the Entra dialect.
@@ -324,7 +324,7 @@ mod tests {
 
     #[test]
     fn string_true_in_a_roles_filter_becomes_a_boolean() {
-        let users = crate::scim::schema::user_resource();
+        let users = crate::scim::user_resource();
         let roles = users.resolve(None, "roles", None).unwrap();
         let f = crate::filter::parse(r#"primary eq "True""#).unwrap();
         assert_eq!(coerce_filter(&f, roles).to_string(), "primary eq true");

@@ -19,7 +19,7 @@ use super::dialect::{Dialect, Quirk};
 use super::value::{key_in, means_clear};
 use super::Kind;
 use crate::filter::PatchPath;
-use crate::scim::schema::{ResourceSchema, Schema};
+use crate::scim::{ResourceSchema, Schema};
 use crate::{Error, Result};
 
 /// What a path says about a listed extension.
@@ -166,8 +166,8 @@ fn qualified(ext: &str, name: &str) -> PatchPath {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::user_resource;
     use crate::scim::urn;
+    use crate::scim::user_resource;
     use serde_json::json;
 
     #[test]

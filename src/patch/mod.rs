@@ -21,7 +21,7 @@ mod value;
 
 use serde_json::Value;
 
-pub use crate::store::MemberOp;
+use crate::store::MemberOp;
 pub use body::coerce_body;
 pub use dialect::{Dialect, Quirk};
 

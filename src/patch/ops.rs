@@ -19,7 +19,7 @@ use super::path::Target;
 use super::value::{self, key_in, merge, remove_ci, set_ci};
 use super::Kind;
 use crate::filter::{self, AttrOp, CompValue, CompareOp, Filter};
-use crate::scim::schema::{Attribute, Mutability};
+use crate::scim::{Attribute, Mutability};
 use crate::{Error, Result};
 
 /// Applies one edit to `doc`, then checks mutability and tidies extension objects.
@@ -210,7 +210,7 @@ fn plain(
         None => {
             let key = key_in(c, &t.name);
             let complex = match t.def {
-                Some(d) => d.kind == crate::scim::schema::AttrType::Complex,
+                Some(d) => d.kind == crate::scim::AttrType::Complex,
                 None => key
                     .as_ref()
                     .and_then(|k| c.get(k))
@@ -363,7 +363,7 @@ fn filtered(
     // RFC 7644 §3.4.2.2: an ordering the attribute cannot take fails, matches or not.
     filter::check_element(f, t.def)?;
     if let Some(d) = t.def.filter(|d| !d.multi_valued) {
-        if d.kind != crate::scim::schema::AttrType::Complex {
+        if d.kind != crate::scim::AttrType::Complex {
             return Err(Error::invalid_path(format!(
                 "`{}`: a `[filter]` needs a multi-valued attribute and `{}` is single-valued",
                 t.label, d.name

@@ -7,8 +7,8 @@ use serde_json::Value;
 
 use super::dialect::{Dialect, Quirk};
 use crate::filter::{self, AttrPath, Filter, PatchPath};
-use crate::scim::schema::{AttrType, Attribute, ResourceSchema};
 use crate::scim::urn;
+use crate::scim::{AttrType, Attribute, ResourceSchema};
 use crate::{Error, Result};
 
 /// Where one edit lands.

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::*;
-use crate::scim::schema::{group_resource, user_resource};
+use crate::scim::{group_resource, user_resource};
 
 fn req(ops: Value) -> PatchRequest {
     serde_json::from_value(json!({"schemas": [urn::PATCH_OP], "Operations": ops})).unwrap()

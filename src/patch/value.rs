@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::dialect::{Dialect, Quirk};
-use crate::scim::schema::{AttrType, Attribute};
+use crate::scim::{AttrType, Attribute};
 use crate::{Error, Result};
 
 /// Checks and normalizes `value` as the whole value of `def` (an array when multi-valued).
@@ -205,7 +205,7 @@ pub(super) fn last_primary(items: &[Value], touched: &[usize]) -> Option<usize> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::user_resource;
+    use crate::scim::user_resource;
     use serde_json::json;
 
     #[test]

@@ -3,11 +3,9 @@
 //! flags of the mapping rows copied onto the attributes they name.
 
 use crate::filter::{self, PatchPath};
-use crate::scim::schema::{
-    core_group, core_user, enterprise_user, Attribute, ResourceSchema, Schema,
-};
 use crate::scim::urn;
 use crate::scim::ResourceKind;
+use crate::scim::{core_group, core_user, enterprise_user, Attribute, ResourceSchema, Schema};
 
 use super::{AttributeSpec, ProfileSpec, SchemaSpec};
 
@@ -207,7 +205,7 @@ pub(super) fn resource_schema(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::AttrType;
+    use crate::scim::AttrType;
 
     #[test]
     fn overrides_keep_the_rfc_definition_and_additions_need_a_type() {

@@ -10,9 +10,9 @@ use serde_json::Value;
 
 use super::{ExtensionPolicy, FilterPolicy, Format, Mapping, Profile};
 use crate::filter::{self, AttrPath, Filter, PatchPath};
-use crate::scim::schema::ResourceSchema;
 use crate::scim::urn;
 use crate::scim::ResourceKind;
+use crate::scim::ResourceSchema;
 use crate::{Error, Result};
 
 /// A compiled value rule: the regex and a valid example for the error detail.
@@ -345,7 +345,7 @@ impl Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::user_resource;
+    use crate::scim::user_resource;
     use serde_json::json;
 
     #[test]

@@ -83,8 +83,8 @@ use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 
-use crate::scim::schema::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
 use crate::scim::ResourceKind;
+use crate::scim::{AttrType, Mutability, ResourceSchema, Returned, Uniqueness};
 
 pub use enforce::{values_at, ValueRule};
 use provisioning::{ProvisioningSpec, SourceSpec};
@@ -154,7 +154,7 @@ pub enum ExtensionPolicy {
 
 /// `patch_dialect`: the PATCH engine's own [`crate::patch::Dialect`] (`"entra"` or
 /// `"rfc"`), so a profile names the policy rather than a copy of it.
-pub use crate::patch::Dialect as PatchDialect;
+use crate::patch::Dialect as PatchDialect;
 
 /// `auth`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -454,7 +454,7 @@ impl Profile {
             ResourceKind::User => Arc::clone(&self.users),
             ResourceKind::Group => match &self.groups {
                 Some(groups) => Arc::clone(groups),
-                None => crate::scim::schema::shared_group_resource(),
+                None => crate::scim::shared_group_resource(),
             },
         }
     }
@@ -506,7 +506,7 @@ fn check_provisioning(p: &ProvisioningSpec) -> Result<(), String> {
 /// The RFC Group schema, for a profile that serves no groups (one per process).
 fn group_fallback() -> &'static ResourceSchema {
     static SCHEMA: OnceLock<Arc<ResourceSchema>> = OnceLock::new();
-    SCHEMA.get_or_init(crate::scim::schema::shared_group_resource)
+    SCHEMA.get_or_init(crate::scim::shared_group_resource)
 }
 
 impl Default for Profile {

@@ -125,8 +125,8 @@ fn single_valued(target: &str) -> bool {
         return true;
     }
     [
-        crate::scim::schema::shared_user_resource(),
-        crate::scim::schema::shared_group_resource(),
+        crate::scim::shared_user_resource(),
+        crate::scim::shared_group_resource(),
     ]
     .iter()
     .find_map(|s| {

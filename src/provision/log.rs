@@ -120,8 +120,6 @@ impl Entry {
     }
 }
 
-pub use crate::entra::consequence::SCIM_CONNECTOR;
-
 /// The reason text, in the shape Entra writes for a failed SCIM call.
 pub fn http_reason(
     verb: &str,

@@ -66,12 +66,10 @@ use std::sync::Arc;
 use serde::Serialize;
 
 // Data of the section that callers name here (owned by entra and profile::provisioning).
-pub use crate::entra::Dialect;
-pub use crate::profile::provisioning::ScopeMode;
 pub use config::{AppConfig, ConfigError};
 pub use directory::{Directory, DirectoryError};
 pub use knobs::{EscrowRules, Knobs, Order, DEFAULT_CONCURRENCY};
-pub use log::Entry;
+use log::Entry;
 pub use ondemand::OnDemandError;
 pub use progress::{Phase, Progress, Tick};
 pub use state::{Quarantine, State};

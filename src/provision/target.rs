@@ -301,12 +301,9 @@ fn patch_in_place(path: &str, object: &mut Value, body: &Value) {
         return;
     };
     let (schema, members_attr) = if path.starts_with("/Groups") {
-        (
-            crate::scim::schema::shared_group_resource(),
-            Some("members"),
-        )
+        (crate::scim::shared_group_resource(), Some("members"))
     } else {
-        (crate::scim::schema::shared_user_resource(), None)
+        (crate::scim::shared_user_resource(), None)
     };
     let options = crate::patch::PatchOptions {
         strict_rfc: false,

@@ -55,7 +55,7 @@ struct Recording {
     counts: BTreeMap<String, usize>,
     out: Option<PathBuf>,
     /// Every bearer token seen in a request, scrubbed from the file.
-    secrets: crate::entra::Scrubber,
+    secrets: crate::entra::secrets::Scrubber,
     /// One more for every exchange recorded (the writer compares it with the file's).
     version: u64,
 }
@@ -66,7 +66,7 @@ struct Recording {
 struct Snapshot {
     scenario: Scenario,
     out: Option<PathBuf>,
-    secrets: crate::entra::Scrubber,
+    secrets: crate::entra::secrets::Scrubber,
     version: u64,
 }
 
@@ -209,7 +209,7 @@ impl Recorder {
             ids: Vec::new(),
             counts: BTreeMap::new(),
             out: out.map(Path::to_path_buf),
-            secrets: crate::entra::Scrubber::default(),
+            secrets: crate::entra::secrets::Scrubber::default(),
             version: 0,
         };
         // Fail before listening when the file cannot be written: nothing would be kept.

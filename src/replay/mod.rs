@@ -108,7 +108,6 @@ pub(crate) mod runner;
 pub(crate) mod scenario;
 mod step;
 
-pub use crate::entra::TransportError;
 pub use check::{Finding, Severity};
 pub use policy::{CUSTOM_EXTENSION, ENTRA_QUIRKS, RAW_QUOTES};
 /// Read-back's normalisations, for `scimock fuzz`'s comparison of two resources.
@@ -119,7 +118,7 @@ pub use result::{
     Summary,
 };
 pub use runner::{ReadBack, Runner, RunnerConfig, RunnerError};
-pub use scenario::{Dialect, Scenario, ScenarioError, Step};
+pub use scenario::{Scenario, ScenarioError, Step};
 
 /// The scenarios shipped in `testdata/azure/`, compiled into the binary so
 /// `scimock replay` works from any directory.

@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::check::{Finding, Severity};
-use super::scenario::Dialect;
+use crate::entra::Dialect;
 
 /// The outcome of a step or a scenario.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -15,8 +15,9 @@ use super::result::{
     millis, summarize, CleanupResult, Outcome, ReceivedResponse, Report, ScenarioResult,
     SentRequest, StepResult,
 };
-use super::scenario::{Dialect, Scenario, Step, Vars};
+use super::scenario::{Scenario, Step, Vars};
 use super::step::{capture, prepare, Prepared};
+use crate::entra::Dialect;
 use crate::entra::{
     consequence, Answer, Client, ClientConfig, Outgoing, RetryPolicy, TenantUrl, TenantUrlError,
     TransportError,

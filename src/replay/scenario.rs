@@ -8,7 +8,7 @@ use indexmap::IndexMap;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-pub use crate::entra::Dialect;
+use crate::entra::Dialect;
 
 /// One recorded Entra sequence.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

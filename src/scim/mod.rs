@@ -3,13 +3,17 @@
 //! schema definitions (RFC 7643 §7) and URNs. Resources themselves stay JSON (the store
 //! keeps their text; PATCH edits their JSON), so there is no typed User or Group here.
 
-pub mod kind;
-pub mod message;
-pub mod schema;
+mod kind;
+mod message;
+mod schema;
 pub mod urn;
 
 pub use kind::ResourceKind;
 pub use message::{
     ErrorResponse, ListResponse, PatchOperation, PatchRequest, ScimType, SearchRequest,
 };
-pub use schema::{AttrType, Attribute, Mutability, ResourceSchema, Returned, Schema, Uniqueness};
+pub use schema::{
+    core_group, core_user, enterprise_user, group_resource, user_resource, AttrType, Attribute,
+    Mutability, ResourceSchema, Returned, Schema, Uniqueness,
+};
+pub(crate) use schema::{shared_group_resource, shared_user_resource};

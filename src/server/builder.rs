@@ -19,8 +19,6 @@ use crate::scim::ResourceKind;
 use crate::store::Store;
 use serde_json::Value;
 
-pub use crate::profile::DEFAULT_PROFILE;
-
 /// Why a server did not start.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

@@ -6,9 +6,9 @@ use serde_json::{json, Value};
 
 use super::handlers::Ctx;
 use crate::profile::{AuthScheme, Profile};
-use crate::scim::schema::{ResourceSchema, Schema};
 use crate::scim::ResourceKind;
 use crate::scim::{urn, ListResponse};
+use crate::scim::{ResourceSchema, Schema};
 use crate::store::Store;
 use crate::{Error, Result};
 

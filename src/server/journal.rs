@@ -1,5 +1,5 @@
 //! The request journal: a bounded ring of every SCIM request and its response, readable
-//! from [`crate::server::MockServer::received_requests`] and `GET /_mock/requests`
+//! from [`crate::MockServer::received_requests`] and `GET /_mock/requests`
 //! (paged: `?limit=N&after=SEQ`). Its own small lock, separate from the store's; held
 //! only to push or copy.
 //!

@@ -11,8 +11,8 @@
 //! - `pipeline.rs`: the request pipeline without I/O: tenant → route → profile support →
 //!   bearer auth → body result → fault rules → handler → fault mangling → journal →
 //!   encoded response. The `http_request` fuzz target drives this same code.
-//! - `builder.rs`: [`MockServerBuilder`] and the assembly of each tenant's state.
-//! - `mock_server.rs`: the [`MockServer`] handle and its per-tenant view [`Tenant`].
+//! - `builder.rs`: [`MockServerBuilder`](crate::MockServerBuilder) and the assembly of each tenant's state.
+//! - `mock_server.rs`: the [`MockServer`](crate::MockServer) handle and its per-tenant view [`Tenant`].
 //! - `runtime.rs`: where servers run: the process-wide shared tokio runtime, or a
 //!   dedicated one for a server built with explicit workers (ADR 0001); stopping waits
 //!   until the port is closed.
@@ -26,13 +26,13 @@
 //! Only what a test suite or the binary needs is public; everything else is
 //! `pub(crate)`.
 
-mod builder;
+pub(crate) mod builder;
 mod discovery;
 mod faults;
 mod handlers;
 mod journal;
 pub(crate) mod listener;
-mod mock_server;
+pub(crate) mod mock_server;
 mod params;
 mod persist;
 pub(crate) mod pipeline;
@@ -48,11 +48,11 @@ use std::sync::Arc;
 use crate::profile::Profile;
 use crate::store::Store;
 
-pub use builder::{MockServerBuilder, Seed, StartError, DEFAULT_PROFILE};
+pub use builder::{Seed, StartError};
 pub use faults::{FaultError, FaultRule, FaultStats};
 pub use journal::RecordedRequest;
 pub use listener::Limits;
-pub use mock_server::{MockServer, Tenant};
+pub use mock_server::Tenant;
 
 pub(crate) use faults::Faults;
 pub(crate) use journal::Journal;

@@ -7,8 +7,9 @@ use serde_json::Value;
 
 use super::handlers::Reply;
 use super::router::Route;
+use crate::scim::ResourceKind;
 use crate::store::durable::{Ack, Durable};
-use crate::store::{ResourceKind, Store};
+use crate::store::Store;
 use crate::Error;
 
 /// Routes whose success changes stored state.

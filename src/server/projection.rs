@@ -6,7 +6,7 @@
 use serde_json::{Map, Value};
 
 use crate::filter::AttrPath;
-use crate::scim::schema::{Attribute, ResourceSchema, Returned, Schema};
+use crate::scim::{Attribute, ResourceSchema, Returned, Schema};
 
 /// Which paths name `(urn, name)`: whole-attribute requests and sub-attribute names.
 fn requested<'p>(
@@ -169,7 +169,7 @@ pub(crate) fn project(
 mod tests {
     use super::*;
     use crate::filter::{parse_path, PatchPath};
-    use crate::scim::schema::{group_resource, user_resource};
+    use crate::scim::{group_resource, user_resource};
     use serde_json::json;
 
     fn paths(list: &[&str]) -> Vec<AttrPath> {

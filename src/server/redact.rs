@@ -15,7 +15,7 @@ use hyper::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 use serde_json::Value;
 
 use crate::filter::{AttrPath, Filter};
-use crate::scim::schema::{ResourceSchema, Returned};
+use crate::scim::{ResourceSchema, Returned};
 use crate::{Error, Result};
 
 /// What replaces a secret.
@@ -274,7 +274,7 @@ mod tests {
 
     #[test]
     fn a_filter_on_password_is_refused() {
-        let schema = crate::scim::schema::user_resource();
+        let schema = crate::scim::user_resource();
         for f in [
             r#"password sw "a""#,
             r#"userName eq "x" or not (Password pr)"#,

@@ -35,13 +35,13 @@ use bytes::Bytes;
 use serde_json::{Map, Value};
 
 use crate::clock::{Clock, IdGenerator};
-use crate::scim::schema::{
+use crate::scim::{
     shared_group_resource, shared_user_resource, Attribute, ResourceSchema, Returned,
 };
 use crate::{Error, Result};
 use indexes::{Entry, State};
 
-pub use crate::scim::ResourceKind;
+use crate::scim::ResourceKind;
 pub use bounds::{read_json, MAX_DEPTH, MAX_RESOURCE_BYTES};
 pub(crate) use member_op::member_id;
 pub use member_op::MemberOp;
@@ -447,7 +447,7 @@ impl Store {
         old: &Value,
         new: &Map<String, Value>,
     ) -> Result<()> {
-        use crate::scim::schema::Mutability;
+        use crate::scim::Mutability;
         for attr in &self.schema(kind).core.attributes {
             if attr.mutability != Mutability::Immutable {
                 continue;

@@ -6,8 +6,8 @@
 use serde_json::{Map, Value};
 
 use super::ResourceKind;
-use crate::scim::schema::{AttrType, Attribute, Mutability, ResourceSchema};
 use crate::scim::urn;
+use crate::scim::{AttrType, Attribute, Mutability, ResourceSchema};
 use crate::{Error, Result};
 
 /// Removes `null` members of objects and `null` elements of arrays, recursively.
@@ -251,7 +251,7 @@ pub(crate) fn member_object(v: Value) -> Result<Map<String, Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scim::schema::{group_resource, user_resource};
+    use crate::scim::{group_resource, user_resource};
     use serde_json::json;
 
     #[test]

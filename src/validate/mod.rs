@@ -184,7 +184,7 @@ pub async fn run(
         .dialects()
         .first()
         .copied()
-        .unwrap_or(crate::replay::Dialect::AadOptscim062020);
+        .unwrap_or(crate::entra::Dialect::AadOptscim062020);
     let first = runner.run_one(&discovery, dialect, opts.seed).await;
     let discovered = first
         .steps

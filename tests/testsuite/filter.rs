@@ -8,7 +8,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 use scimock::filter::{self, Filter};
-use scimock::scim::schema;
+use scimock::scim;
 
 use crate::strategies;
 use crate::support::{case_name, snapshot_settings};
@@ -110,8 +110,8 @@ fn invalid_filters_fail_with_a_caret_error_matching_their_snapshots() {
 fn eval_cases_give_their_expected_results() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/filter/eval/cases.json");
     let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let users = schema::user_resource();
-    let groups = schema::group_resource();
+    let users = scim::user_resource();
+    let groups = scim::group_resource();
     let cases = doc["cases"].as_array().unwrap();
     assert!(cases.len() >= 40);
     for case in cases {
@@ -168,7 +168,7 @@ fn a_64_kib_or_chain_parses_and_evaluates() {
     assert!(matches!(&f, Filter::Or(ops) if ops.len() == n));
     let user = serde_json::json!({"userName": "test_user_00aa00aa-bb11-cc22-dd33-44ee44ee44ee"});
     assert_eq!(
-        filter::matches(&f, &user, Some(&schema::user_resource())),
+        filter::matches(&f, &user, Some(&scim::user_resource())),
         Ok(true)
     );
 }
@@ -246,7 +246,7 @@ proptest! {
     /// eval(not f) == !eval(f) wherever eval(f) is defined
     #[test]
     fn filter_not_negates(f in strategies::filter(), resource in strategies::resource()) {
-        let users = schema::user_resource();
+        let users = scim::user_resource();
         for schema in [None, Some(&users)] {
             let direct = filter::matches(&f, &resource, schema);
             let negated = filter::matches(&Filter::negate(f.clone()), &resource, schema);
@@ -264,7 +264,7 @@ proptest! {
         f in strategies::filter(),
         resource in strategies::resource_with_extensions(),
     ) {
-        let users = schema::user_resource();
+        let users = scim::user_resource();
         let text = serde_json::to_vec(&resource).unwrap();
         for schema in [None, Some(&users)] {
             let projected = filter::Projection::of(&f, schema).parse(&text).unwrap();
@@ -287,7 +287,7 @@ proptest! {
     ) {
         let mut next = literals.iter().cycle();
         let f = with_literals(f, &mut || next.next().cloned().unwrap_or_default());
-        let users = schema::user_resource();
+        let users = scim::user_resource();
         let text = serde_json::to_vec(&resource).unwrap();
         let check = filter::Prefilter::of(&f);
         for schema in [None, Some(&users)] {
@@ -309,7 +309,7 @@ proptest! {
             user[name] = v.clone();
         }
         let (present, assigned) = node_model(list.as_ref());
-        let users = schema::user_resource();
+        let users = scim::user_resource();
         for schema in [None, Some(&users)] {
             for (src, want) in [
                 (format!("{name} pr"), present),

@@ -12,11 +12,12 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use scimock::clock::{FixedClock, SequentialIds};
+use scimock::entra::Dialect;
 use scimock::profile::Profile;
 use scimock::provision::{AppConfig, CycleReport, Directory, Engine, Quarantine, State, Target};
 use scimock::replay::{
-    CleanupResult, Dialect, Finding, Outcome, ReceivedResponse, Report, ScenarioResult,
-    SentRequest, Severity, StepResult, Summary,
+    CleanupResult, Finding, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest,
+    Severity, StepResult, Summary,
 };
 use scimock::report::html::{self, RunInfo, MAX_BODY_CHARS};
 use scimock::validate::Validation;

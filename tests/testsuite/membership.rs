@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 use scimock::clock::SequentialIds;
 use scimock::fuzzing::{run_membership, MembershipStep, MembershipTarget};
-use scimock::store::ResourceKind;
+use scimock::scim::ResourceKind;
 use scimock::MockServer;
 
 use crate::strategies;

@@ -3,9 +3,10 @@
 
 use std::path::Path;
 
-use scimock::patch::{self, MemberOp, PatchOptions};
-use scimock::scim::schema::{group_resource, user_resource};
+use scimock::patch::{self, PatchOptions};
 use scimock::scim::PatchRequest;
+use scimock::scim::{group_resource, user_resource};
+use scimock::store::MemberOp;
 use serde_json::{json, Value};
 
 /// One fixture: `{"note", "resource", "patch", "options", "expect" | "error"}`.

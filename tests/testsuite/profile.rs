@@ -5,7 +5,7 @@
 
 use scimock::clock::{FixedClock, SequentialIds};
 use scimock::profile::{values_at, Profile};
-use scimock::store::ResourceKind;
+use scimock::scim::ResourceKind;
 use scimock::MockServer;
 use serde_json::{json, Value};
 

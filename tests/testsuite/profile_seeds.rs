@@ -9,7 +9,7 @@
 //! …`), every further line is one row, cells separated by `|`, a flag is `yes` or empty.
 
 use scimock::profile::Profile;
-use scimock::store::ResourceKind;
+use scimock::scim::ResourceKind;
 
 /// One row of a tutorial's attribute table.
 #[derive(Debug, Clone, PartialEq)]

@@ -6,10 +6,9 @@
 use std::path::Path;
 
 use scimock::clock::{FixedClock, SequentialIds};
+use scimock::entra::Dialect;
 use scimock::profile::Profile;
-use scimock::provision::{
-    log, AppConfig, CycleReport, Dialect, Directory, Engine, Knobs, State, Target,
-};
+use scimock::provision::{log, AppConfig, CycleReport, Directory, Engine, Knobs, State, Target};
 use scimock::MockServer;
 use serde_json::{json, Value};
 

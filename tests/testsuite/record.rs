@@ -4,8 +4,9 @@
 use serde_json::json;
 
 use scimock::clock::SequentialIds;
+use scimock::entra::Dialect;
 use scimock::record::Recorder;
-use scimock::replay::{Dialect, Outcome, Runner, RunnerConfig, Scenario};
+use scimock::replay::{Outcome, Runner, RunnerConfig, Scenario};
 
 fn fresh() -> scimock::MockServer {
     scimock::MockServer::builder()

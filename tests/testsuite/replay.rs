@@ -7,7 +7,8 @@ use serde_json::{json, Value};
 use wiremock::matchers::{method, path, path_regex};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-use scimock::replay::{report, Dialect, Outcome, Report, Runner, RunnerConfig, Scenario};
+use scimock::entra::Dialect;
+use scimock::replay::{report, Outcome, Report, Runner, RunnerConfig, Scenario};
 
 const SCIM: &str = "application/scim+json";
 

@@ -7,8 +7,9 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use scimock::clock::{SequentialIds, SystemClock};
-use scimock::patch::MemberOp;
-use scimock::store::{ResourceKind, Store};
+use scimock::scim::ResourceKind;
+use scimock::store::MemberOp;
+use scimock::store::Store;
 use serde_json::{json, Value};
 
 use crate::strategies::{self, StoreOp as Op, NAMES};

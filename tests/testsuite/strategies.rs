@@ -4,8 +4,8 @@
 use proptest::prelude::*;
 use scimock::filter::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
 use scimock::fuzzing::{MembershipStep, MEMBERSHIP_GROUPS, MEMBERSHIP_USERS};
-use scimock::patch::MemberOp;
 use scimock::scim::urn;
+use scimock::store::MemberOp;
 use serde_json::{json, Map, Number, Value};
 
 /// SCIM's attribute names, from the one list the fuzzers draw from too; URNs are left

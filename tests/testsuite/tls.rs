@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use scimock::replay::{Dialect, Outcome, Runner, RunnerConfig, Scenario};
+use scimock::entra::Dialect;
+use scimock::replay::{Outcome, Runner, RunnerConfig, Scenario};
 use scimock::tls::{ClientTls, ServerTls};
 use scimock::MockServer;
 

@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use scimock::replay::{report, Dialect, Outcome, Runner, RunnerConfig, Severity};
+use scimock::entra::Dialect;
+use scimock::replay::{report, Outcome, Runner, RunnerConfig, Severity};
 use scimock::validate::{self, Options, Suite, Validation};
 
 use crate::verdicts::{tiny, Quirks};

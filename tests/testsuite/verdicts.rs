@@ -12,7 +12,8 @@ use serde_json::{json, Value};
 use wiremock::matchers::{any, method, path};
 use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
 
-use scimock::replay::{report, Dialect, Outcome, Report, Runner, RunnerConfig, Scenario, Severity};
+use scimock::entra::Dialect;
+use scimock::replay::{report, Outcome, Report, Runner, RunnerConfig, Scenario, Severity};
 
 const LIST: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
 

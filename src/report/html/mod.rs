@@ -75,9 +75,9 @@ pub struct RunInfo {
 
 impl RunInfo {
     /// `text` with every secret replaced (the spine's one policy,
-    /// [`crate::entra::Scrubber`]): the token, URL user-info, credential query values.
+    /// [`crate::entra::secrets::Scrubber`]): the token, URL user-info, credential query values.
     pub(crate) fn scrub<'a>(&self, text: &'a str) -> Cow<'a, str> {
-        crate::entra::Scrubber::new(&self.secrets).scrub(text)
+        crate::entra::secrets::Scrubber::new(&self.secrets).scrub(text)
     }
 }
 

@@ -158,7 +158,7 @@ fn causes(report: &CycleReport) -> Markup {
 
 /// `SystemForCrossDomainIdentityManagementEntryConflict` → `EntryConflict` for chart labels.
 fn short_code(code: &str) -> &str {
-    code.strip_prefix(log::SCIM_CONNECTOR)
+    code.strip_prefix(crate::entra::consequence::SCIM_CONNECTOR)
         .filter(|rest| !rest.is_empty())
         .unwrap_or(code)
 }
