@@ -277,13 +277,40 @@ fn slots(list: &[u8], kind: Kind) -> String {
 }
 
 /// Characters values are made of besides ASCII letters and digits: what breaks naive
-/// endpoints (quotes and backslashes in filter literals, `+` in form-encoded queries, `@`,
+/// endpoints (quotes and backslashes in JSON strings, `+` in form-encoded queries, `@`,
 /// `%`, `/` in ids and paths) and Unicode whose case mapping is not one-to-one. No `$`:
-/// a written scenario would read `${` as a variable.
+/// a written scenario would read `${` as a variable. The first two, `"` and `\`, are left
+/// out of matching values ([`MATCHING_SPECIAL`]).
 const SPECIAL: &[&str] = &[
     "\"", "\\", "+", "@", " ", "'", "%", "&", ".", "-", "_", "/", "é", "Ü", "ß", "İ", "ı", "Ω",
     "ﬁ", "日本", "😀", "Ä", "ǅ", "Ǆ",
 ];
+
+/// [`SPECIAL`] without `"` and `\`: what the values Entra matches by and puts in a filter
+/// (`externalId`, a group's `displayName`) are made of. Entra's matching attributes
+/// (default sources `mailNickname`, `userPrincipalName`, `objectId`) hold neither, and
+/// "Known issues for provisioning in Microsoft Entra ID"
+/// (<https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues>)
+/// says filter values with special characters are not supported. Escaping stays correct
+/// for any value all the same (`entra::wire::eq_filter`, RFC 7644 §3.4.2.2).
+const MATCHING_SPECIAL: &[&str] = SPECIAL.split_at(2).1;
+
+/// What a UPN's user name (before the `@`) may hold, and so what Entra can send as
+/// `userName` (source `userPrincipalName`) and as the work email (source `mail`), besides
+/// ASCII letters and digits. "Password policies and account restrictions in Microsoft
+/// Entra ID", Username policies
+/// (<https://learn.microsoft.com/en-us/entra/identity/authentication/concept-sspr-policy>):
+/// "A – Z, a - z, 0 – 9, ' . - _ ! # ^ ~"; no `@` but the one before the domain; no `.`
+/// right before the `@`; up to 64 characters before the `@`, 48 after it, 113 in all.
+/// "Microsoft Entra UserPrincipalName population"
+/// (<https://learn.microsoft.com/en-us/entra/identity/hybrid/connect/plan-connect-userprincipalname>):
+/// a UPN is an RFC 822 name, prefix `@` DNS domain. So no Unicode (django-scim2 refused
+/// `2ß~3@…` as an invalid email), no second `@`, no space or `"`; and, as in an RFC 5322
+/// dot-atom, no leading, trailing or doubled `.`.
+const UPN_SPECIAL: &[char] = &['\'', '.', '-', '_', '!', '#', '^', '~'];
+
+/// The longest user name before a UPN's `@` (the same page).
+pub const UPN_LOCAL_MAX: usize = 64;
 
 /// The seeded source of every generated value, so a seed gives the same values.
 #[derive(Debug)]
@@ -305,6 +332,11 @@ impl Gen {
     /// A value: mostly short, sometimes long (up to 300 characters), a third of its
     /// characters from [`SPECIAL`].
     fn text(&mut self) -> String {
+        self.text_of(SPECIAL)
+    }
+
+    /// A value as [`Gen::text`], its special characters from `special`.
+    fn text_of(&mut self, special: &[&str]) -> String {
         let len = if self.rng.u8(..10) == 0 {
             self.rng.usize(64..300)
         } else {
@@ -313,7 +345,7 @@ impl Gen {
         let mut out = String::new();
         for _ in 0..len {
             match self.rng.u8(..6) {
-                0 | 1 => out.push_str(SPECIAL[self.rng.usize(..SPECIAL.len())]),
+                0 | 1 => out.push_str(special[self.rng.usize(..special.len())]),
                 2 => out.push(self.rng.digit(10)),
                 _ if self.rng.bool() => out.push(self.rng.uppercase()),
                 _ => out.push(self.rng.lowercase()),
@@ -326,17 +358,48 @@ impl Gen {
         out
     }
 
-    /// A matching value: a [`Gen::text`] made unique within the case.
+    /// A matching value (`externalId`, a group's name): a [`Gen::text`] without `"` or
+    /// `\` ([`MATCHING_SPECIAL`]), made unique within the case.
     fn unique_text(&mut self) -> String {
+        let text = self.text_of(MATCHING_SPECIAL);
         self.unique += 1;
-        format!("{}~{}", self.text(), self.unique)
+        format!("{text}~{}", self.unique)
+    }
+
+    /// The user name of a UPN or a mail address (the runner adds `@<tag>.test`): letters,
+    /// digits and [`UPN_SPECIAL`], no leading or doubled `.`, made unique within the case
+    /// by a `~n` suffix (so it never ends in `.`), at most [`UPN_LOCAL_MAX`] characters in
+    /// all; mostly short, sometimes as long as allowed.
+    fn upn_local(&mut self) -> String {
+        self.unique += 1;
+        let suffix = format!("~{}", self.unique);
+        let room = UPN_LOCAL_MAX.saturating_sub(suffix.len()).max(1);
+        let len = if self.rng.u8(..10) == 0 {
+            self.rng.usize(room.min(40)..=room)
+        } else {
+            self.rng.usize(1..12).min(room)
+        };
+        let mut out = String::with_capacity(UPN_LOCAL_MAX);
+        while out.len() < len {
+            let c = match self.rng.u8(..6) {
+                0 | 1 => UPN_SPECIAL[self.rng.usize(..UPN_SPECIAL.len())],
+                2 => self.rng.digit(10),
+                _ if self.rng.bool() => self.rng.uppercase(),
+                _ => self.rng.lowercase(),
+            };
+            if c == '.' && (out.is_empty() || out.ends_with('.')) {
+                continue;
+            }
+            out.push(c);
+        }
+        out + &suffix
     }
 
     fn user(&mut self) -> UserValues {
         UserValues {
-            user_name: self.unique_text(),
+            user_name: self.upn_local(),
             external_id: self.unique_text(),
-            email: self.unique_text(),
+            email: self.upn_local(),
             display_name: self.text(),
             given_name: self.text(),
             family_name: self.text(),
@@ -374,8 +437,10 @@ impl Gen {
             String::new()
         } else if attr.clearable() {
             self.text()
-        } else {
+        } else if attr == Attr::ExternalId {
             self.unique_text()
+        } else {
+            self.upn_local()
         };
         (attr, value)
     }
@@ -578,6 +643,103 @@ mod tests {
                 }
         )));
         assert!(sequence(4, 1, true).len() == 1);
+    }
+
+    /// The user values and group names the steps of `seeds` carry, with every change.
+    fn generated(
+        seeds: std::ops::Range<u64>,
+    ) -> (Vec<UserValues>, Vec<(Attr, String)>, Vec<String>) {
+        let (mut users, mut changes, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in seeds {
+            for step in sequence(seed, 40, true) {
+                match step {
+                    Step::CreateUser { user, .. } | Step::CreateClash { user, .. } => {
+                        users.push(user)
+                    }
+                    Step::Update { changes: c, .. } => changes.extend(c),
+                    Step::CreateGroup { name, .. } | Step::RenameGroup { name, .. } => {
+                        groups.push(name)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (users, changes, groups)
+    }
+
+    /// The user name before a UPN's `@` as Microsoft Entra ID's username policy allows it
+    /// ("Password policies and account restrictions in Microsoft Entra ID"), with no
+    /// leading, trailing or doubled `.`.
+    fn upn_local_ok(local: &str) -> bool {
+        !local.is_empty()
+            && local.len() <= UPN_LOCAL_MAX
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || UPN_SPECIAL.contains(&c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+    }
+
+    #[test]
+    fn user_names_and_work_emails_stay_within_entras_username_policy() {
+        let (users, changes, _) = generated(0..300);
+        let mut values: Vec<String> = Vec::new();
+        for u in &users {
+            values.push(u.user_name.clone());
+            values.push(u.email.clone());
+        }
+        for (attr, value) in &changes {
+            if matches!(attr, Attr::UserName | Attr::WorkEmail) {
+                values.push(value.clone());
+            }
+        }
+        assert!(values.len() > 1000, "{}", values.len());
+        let tag = "0eb218fa-0604-4d56-93e8-5a1b2c3d4e5f";
+        let mut longest = 0;
+        for v in &values {
+            for case in [Case::Same, Case::Upper, Case::Lower, Case::Swap] {
+                let local = case.apply(v);
+                assert!(upn_local_ok(&local), "{local:?}");
+                // As the runner sends it: one `@`, an ASCII domain of at most 48
+                // characters, at most 113 in all.
+                let upn = crate::fuzz::render::tagged(Attr::UserName, &local, tag);
+                let (l, domain) = upn.split_once('@').unwrap();
+                assert_eq!(l, local);
+                assert!(!domain.contains('@') && domain.is_ascii() && domain.len() <= 48);
+                assert!(upn.len() <= 113, "{upn}");
+            }
+            longest = longest.max(v.len());
+        }
+        // Long ones too, up to the limit.
+        assert!(longest > 50, "{longest}");
+    }
+
+    #[test]
+    fn matching_values_hold_no_quote_or_backslash_and_other_values_still_do() {
+        let (users, changes, groups) = generated(0..300);
+        let clean = |v: &str| !v.contains(['"', '\\']);
+        for u in &users {
+            for v in [&u.user_name, &u.external_id, &u.email] {
+                assert!(clean(v), "{v:?}");
+            }
+        }
+        for (attr, value) in &changes {
+            if !attr.clearable() {
+                assert!(clean(value), "{attr:?} {value:?}");
+            }
+        }
+        assert!(groups.iter().all(|g| clean(g)), "{groups:?}");
+        // externalId and group names keep their Unicode; free text keeps everything.
+        assert!(users.iter().any(|u| !u.external_id.is_ascii()));
+        assert!(groups.iter().any(|g| !g.is_ascii()));
+        let free = || {
+            users
+                .iter()
+                .flat_map(|u| [&u.display_name, &u.title, &u.department])
+        };
+        assert!(free().any(|v| v.contains('"')) && free().any(|v| v.contains('\\')));
+        assert!(free().any(|v| !v.is_ascii()));
     }
 
     #[test]
