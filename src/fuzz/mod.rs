@@ -187,6 +187,9 @@ pub struct FuzzReport {
     pub schemas_known: bool,
     /// Cleanup deletes that failed (objects possibly left on the endpoint).
     pub cleanup_failures: usize,
+    /// Refusals that were tolerated, each said once (docs/fuzz.md, "Tolerances"): an
+    /// update of attributes the endpoint's `/Schemas` does not declare, refused.
+    pub notes: Vec<String>,
     pub divergences: Vec<Found>,
 }
 

@@ -120,6 +120,10 @@ enum Break {
     RefusesOddEmails,
     /// Like SCIMMY 1.3.5: a filter literal with an escaped `"` or `\` is answered 400.
     RefusesEscapesInFilters,
+    /// Like the SCIMMY wrapper: `/Schemas` has no enterprise extension, a create's
+    /// extension is dropped, and a PATCH of an extension attribute is answered 400
+    /// `Invalid path`.
+    NoEnterpriseExtension,
 }
 
 /// What the proxy remembers between requests.
@@ -207,6 +211,11 @@ async fn relay(
         return refusal;
     }
     match (mode, method.as_str(), json.as_mut()) {
+        (Break::NoEnterpriseExtension, "POST", Some(Value::Object(body)))
+            if path.ends_with("/Users") =>
+        {
+            body.remove(ENTERPRISE);
+        }
         (Break::LosesOnePatchOp, "PATCH", Some(body)) if users.is_some() => {
             if let Some(list) = ops(body).filter(|l| l.len() >= 2) {
                 list.pop();
@@ -277,6 +286,13 @@ async fn relay(
         .unwrap_or_default();
     let mut reply: Option<Value> = serde_json::from_slice(&bytes).ok();
     match (mode, method.as_str(), reply.as_mut()) {
+        (Break::NoEnterpriseExtension, "GET", Some(list)) if path.ends_with("/Schemas") => {
+            if let Some(Value::Array(rs)) = list.get_mut("Resources") {
+                rs.retain(|r| r.get("id").and_then(Value::as_str) != Some(ENTERPRISE));
+                let n = rs.len();
+                list["totalResults"] = n.into();
+            }
+        }
         (Break::CaseSensitiveUserName, "GET", Some(list)) if path.ends_with("/Users") => {
             let filter = parts.uri.query().and_then(|q| {
                 form_urlencoded::parse(q.as_bytes())
@@ -317,6 +333,8 @@ async fn relay(
     response.body(Full::new(body)).unwrap()
 }
 
+const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
+
 /// A SCIM error answer.
 fn scim_error(status: u16, detail: &str) -> Response<Full<Bytes>> {
     let body = serde_json::json!({
@@ -336,7 +354,7 @@ fn refuse(
     mode: Break,
     method: &str,
     uri: &hyper::Uri,
-    _user: bool,
+    user: bool,
     body: Option<&Value>,
 ) -> Option<Response<Full<Bytes>>> {
     match (mode, method) {
@@ -350,6 +368,18 @@ fn refuse(
                 .map(|(_, v)| v.into_owned())?;
             (filter.contains("\\\"") || filter.contains("\\\\"))
                 .then(|| scim_error(400, "Unexpected token in filter"))
+        }
+        (Break::NoEnterpriseExtension, "PATCH") if user => {
+            let ops = body?.get("Operations")?.as_array()?;
+            let urn = ENTERPRISE.to_ascii_lowercase();
+            let touches = ops.iter().any(|op| {
+                let path = op.get("path").and_then(Value::as_str).unwrap_or_default();
+                let keys = op.get("value").and_then(Value::as_object);
+                path.to_ascii_lowercase().starts_with(&urn)
+                    || keys
+                        .is_some_and(|m| m.keys().any(|k| k.to_ascii_lowercase().starts_with(&urn)))
+            });
+            touches.then(|| scim_error(400, &format!("Invalid path '{ENTERPRISE}:department'")))
         }
         _ => None,
     }
@@ -558,6 +588,22 @@ async fn an_endpoint_refusing_addresses_entra_cannot_hold_shows_no_divergence() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_endpoint_refusing_escaped_filter_literals_shows_no_divergence() {
     quiet(Break::RefusesEscapesInFilters).await;
+}
+
+/// The SCIMMY wrapper declares no enterprise extension and refuses a PATCH of
+/// `department`: tolerated like the attribute's loss at create.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_update_of_an_undeclared_attribute_is_no_divergence() {
+    for report in quiet(Break::NoEnterpriseExtension).await {
+        assert!(report.schemas_known);
+        // The refusals happened, and were said.
+        assert_eq!(report.notes.len(), 1, "{:#?}", report.notes);
+        assert!(
+            report.notes[0].contains(":department answered 400"),
+            "{:?}",
+            report.notes
+        );
+    }
 }
 
 /// The 10,000-step run against scimock itself (about 20 s on two cores):
