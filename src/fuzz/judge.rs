@@ -68,6 +68,54 @@ pub struct Divergence {
     pub detail: String,
 }
 
+/// What shrinking keeps of a divergence: its kind, the request's method and path shape
+/// (`PATCH /Groups/{id}`, `GET /Users?filter`) and both status classes. A candidate that
+/// diverges otherwise (a 400 against a 204 where the first was a 400 against a 404) is
+/// another divergence, so the minimal sequence shows the one first seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signature {
+    kind: DivergenceKind,
+    shape: String,
+    endpoint: Class,
+    model: Class,
+}
+
+impl Divergence {
+    pub(crate) fn signature(&self) -> Signature {
+        Signature {
+            kind: self.kind,
+            shape: shape(&self.request),
+            endpoint: class(self.endpoint_status),
+            model: class(self.model_status),
+        }
+    }
+}
+
+/// `METHOD target` without its id and query values: `PATCH /Groups/{id}`,
+/// `GET /Users?filter`.
+fn shape(request: &str) -> String {
+    let (method, target) = request.split_once(' ').unwrap_or((request, ""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    let collection = segments.next().unwrap_or_default();
+    let id = if segments.next().is_some() {
+        "/{id}"
+    } else {
+        ""
+    };
+    let names: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let query = if names.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", names.join("&"))
+    };
+    format!("{method} /{collection}{id}{query}")
+}
+
 /// A status class, as Entra acts on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Class {
@@ -521,6 +569,43 @@ mod tests {
                 None
             );
         }
+    }
+
+    #[test]
+    fn shrinking_tells_divergences_apart_by_request_shape_and_status_classes() {
+        assert_eq!(shape("PATCH /Groups/0eb2%2Ffa"), "PATCH /Groups/{id}");
+        assert_eq!(
+            shape("GET /Users?filter=userName+eq+%22a%22"),
+            "GET /Users?filter"
+        );
+        assert_eq!(shape("POST /Users"), "POST /Users");
+        assert_eq!(shape(""), " /");
+        let d = |request: &str, endpoint_status, model_status| Divergence {
+            kind: DivergenceKind::Status,
+            step: 0,
+            label: String::new(),
+            request: request.into(),
+            endpoint_status,
+            model_status,
+            detail: String::new(),
+        };
+        let deleted = d("PATCH /Groups/g1", 400, 404);
+        assert_eq!(
+            deleted.signature(),
+            d("PATCH /Groups/g2", 422, 404).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("PATCH /Groups/g1", 400, 204).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("PATCH /Users/u1", 400, 404).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("DELETE /Groups/g1", 400, 404).signature()
+        );
     }
 
     #[test]

@@ -281,7 +281,8 @@ impl Fuzzer {
         declared: &Declared,
     ) -> Found {
         let prefix: Vec<Step> = steps[..=first.step.min(steps.len() - 1)].to_vec();
-        let kind = first.kind;
+        // The same divergence, not just the same kind (`Divergence::signature`).
+        let want = &first.signature();
         let max = self.config.max_shrink_runs;
         let until = Instant::now() + self.config.shrink_time;
         let mut attempt = 0usize;
@@ -296,7 +297,7 @@ impl Fuzzer {
                         return false;
                     }
                     let run = self.execute(&candidate, dialect, &tag, declared, false);
-                    matches!(run.go().await, Ok(e) if e.divergence.as_ref().is_some_and(|d| d.kind == kind))
+                    matches!(run.go().await, Ok(e) if e.divergence.as_ref().is_some_and(|d| d.signature() == *want))
                 }
             },
             max,
@@ -309,7 +310,9 @@ impl Fuzzer {
             .await;
         let (confirmed, divergence, recorded, world) = match confirm {
             Ok(e) => (
-                e.divergence.as_ref().is_some_and(|d| d.kind == kind),
+                e.divergence
+                    .as_ref()
+                    .is_some_and(|d| d.signature() == *want),
                 e.divergence.unwrap_or_else(|| first.clone()),
                 e.recorded,
                 e.world,

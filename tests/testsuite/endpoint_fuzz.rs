@@ -124,6 +124,10 @@ enum Break {
     /// extension is dropped, and a PATCH of an extension attribute is answered 400
     /// `Invalid path`.
     NoEnterpriseExtension,
+    /// Like scim2-server 0.8.3: the legacy member removal (`Remove` on `members` with a
+    /// value list) is answered 400, and so is a PATCH of a group that does not exist (the
+    /// operation is checked before the group is looked up; 404 is due).
+    ChecksGroupPatchFirst,
 }
 
 /// What the proxy remembers between requests.
@@ -325,7 +329,15 @@ async fn relay(
         }
         _ => {}
     }
-    let mut response = Response::builder().status(head.status);
+    let mut status = head.status;
+    if mode == Break::ChecksGroupPatchFirst
+        && method == "PATCH"
+        && group.is_some()
+        && status == hyper::StatusCode::NOT_FOUND
+    {
+        status = hyper::StatusCode::BAD_REQUEST;
+    }
+    let mut response = Response::builder().status(status);
     if let Some(ct) = head.headers.get("content-type") {
         response = response.header("content-type", ct);
     }
@@ -368,6 +380,12 @@ fn refuse(
                 .map(|(_, v)| v.into_owned())?;
             (filter.contains("\\\"") || filter.contains("\\\\"))
                 .then(|| scim_error(400, "Unexpected token in filter"))
+        }
+        (Break::ChecksGroupPatchFirst, "PATCH") if uri.path().contains("/Groups/") => {
+            let ops = body?.get("Operations")?.as_array()?;
+            ops.iter()
+                .any(|op| op_is(op, "remove") && op.get("value").is_some())
+                .then(|| scim_error(400, "a remove operation carries no value"))
         }
         (Break::NoEnterpriseExtension, "PATCH") if user => {
             let ops = body?.get("Operations")?.as_array()?;
@@ -604,6 +622,58 @@ async fn a_refused_update_of_an_undeclared_attribute_is_no_divergence() {
             report.notes
         );
     }
+}
+
+/// scim2-server's seed 2 diverged first on a PATCH of a deleted group (400 where 404 is
+/// due) and was shrunk to the legacy member removal (400 against 204): another pair.
+/// Shrinking keeps the request's method and path shape and both status classes, so the
+/// minimal scenario shows the divergence first seen.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shrinking_keeps_the_diverging_request_and_status_pair() {
+    let mut seen = 0;
+    for seed in 1..=6 {
+        let upstream = mock();
+        let url = broken(&upstream, Break::ChecksGroupPatchFirst).await;
+        let mut c = config(url, seed, 10, 30);
+        c.dialects = vec![Dialect::Legacy];
+        let report = fuzz(c).await;
+        let Some(found) = report.divergences.first() else {
+            continue;
+        };
+        let first = &found.divergence;
+        assert_eq!(first.endpoint_status, 400, "seed {seed}: {first:#?}");
+        let scenario: Value = serde_json::from_str(&found.scenario_json()).unwrap();
+        let last = scenario["steps"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()
+            .clone();
+        let method = first.request.split(' ').next().unwrap();
+        assert!(found.confirmed, "seed {seed}: {found:#?}");
+        assert_eq!(last["request"]["method"], method, "seed {seed}");
+        assert!(
+            last["request"]["path"]
+                .as_str()
+                .unwrap()
+                .starts_with("/Groups/"),
+            "seed {seed}: {last:#}"
+        );
+        // The model's status as first seen: 404 stays 404, 2xx stays 2xx.
+        let want = if first.model_status == 404 {
+            Value::from(404)
+        } else {
+            Value::Null
+        };
+        assert_eq!(
+            last["expect"]["status"], want,
+            "seed {seed}: first {first:#?}, shrunk to {:#?}",
+            found.minimal_labels
+        );
+        seen += usize::from(first.model_status == 404);
+    }
+    // At least one seed diverged first where a 404 was due.
+    assert!(seen > 0);
 }
 
 /// The 10,000-step run against scimock itself (about 20 s on two cores):
