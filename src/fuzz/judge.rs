@@ -15,8 +15,8 @@
 //! - **missing-id**: a create answered 2xx without an `id`.
 //!
 //! An update of attributes the endpoint's `/Schemas` does not declare is sent on its own
-//! ([`split_update`]); refused with a 4xx, it is tolerated as the loss of such an attribute
-//! at create is ([`tolerated_refusal`]): a note, not a divergence.
+//! (`split_update`); refused with a 4xx, it is tolerated as the loss of such an attribute
+//! at create is (`tolerated_refusal`): a note, not a divergence.
 
 use std::collections::{BTreeMap, BTreeSet};
 
