@@ -179,6 +179,9 @@ fn print_report(out: &Output, report: &FuzzReport) {
     if !report.schemas_known {
         out.print("note: the endpoint's /Schemas did not say which attributes it keeps; every fuzzed attribute was compared\n");
     }
+    for note in &report.notes {
+        out.print(&format!("tolerated: {note}\n"));
+    }
     if report.cleanup_failures > 0 {
         out.print(&format!(
             "warning: {} cleanup delete(s) failed; objects tagged by this run may be left on the endpoint\n",

@@ -276,117 +276,6 @@ fn slots(list: &[u8], kind: Kind) -> String {
     names.join(", ")
 }
 
-/// Characters values are made of besides ASCII letters and digits: what breaks naive
-/// endpoints (quotes and backslashes in filter literals, `+` in form-encoded queries, `@`,
-/// `%`, `/` in ids and paths) and Unicode whose case mapping is not one-to-one. No `$`:
-/// a written scenario would read `${` as a variable.
-const SPECIAL: &[&str] = &[
-    "\"", "\\", "+", "@", " ", "'", "%", "&", ".", "-", "_", "/", "é", "Ü", "ß", "İ", "ı", "Ω",
-    "ﬁ", "日本", "😀", "Ä", "ǅ", "Ǆ",
-];
-
-/// The seeded source of every generated value, so a seed gives the same values.
-#[derive(Debug)]
-struct Gen {
-    rng: fastrand::Rng,
-    /// Appended to matching values so two users never share one by chance (Entra's
-    /// `DuplicateTargetEntries` is not what a case is about).
-    unique: u32,
-}
-
-impl Gen {
-    fn new(seed: u64) -> Gen {
-        Gen {
-            rng: fastrand::Rng::with_seed(seed),
-            unique: 0,
-        }
-    }
-
-    /// A value: mostly short, sometimes long (up to 300 characters), a third of its
-    /// characters from [`SPECIAL`].
-    fn text(&mut self) -> String {
-        let len = if self.rng.u8(..10) == 0 {
-            self.rng.usize(64..300)
-        } else {
-            self.rng.usize(1..12)
-        };
-        let mut out = String::new();
-        for _ in 0..len {
-            match self.rng.u8(..6) {
-                0 | 1 => out.push_str(SPECIAL[self.rng.usize(..SPECIAL.len())]),
-                2 => out.push(self.rng.digit(10)),
-                _ if self.rng.bool() => out.push(self.rng.uppercase()),
-                _ => out.push(self.rng.lowercase()),
-            }
-        }
-        // A value of spaces only would be trimmed or refused by some stores as empty.
-        if out.trim().is_empty() {
-            out.push('x');
-        }
-        out
-    }
-
-    /// A matching value: a [`Gen::text`] made unique within the case.
-    fn unique_text(&mut self) -> String {
-        self.unique += 1;
-        format!("{}~{}", self.text(), self.unique)
-    }
-
-    fn user(&mut self) -> UserValues {
-        UserValues {
-            user_name: self.unique_text(),
-            external_id: self.unique_text(),
-            email: self.unique_text(),
-            display_name: self.text(),
-            given_name: self.text(),
-            family_name: self.text(),
-            title: self.text(),
-            department: self.text(),
-        }
-    }
-
-    fn case(&mut self) -> Case {
-        match self.rng.u8(..4) {
-            0 => Case::Same,
-            1 => Case::Upper,
-            2 => Case::Lower,
-            _ => Case::Swap,
-        }
-    }
-
-    fn attr(&mut self) -> Attr {
-        const ALL: [Attr; 8] = [
-            Attr::UserName,
-            Attr::ExternalId,
-            Attr::WorkEmail,
-            Attr::DisplayName,
-            Attr::Title,
-            Attr::GivenName,
-            Attr::FamilyName,
-            Attr::Department,
-        ];
-        ALL[self.rng.usize(..ALL.len())]
-    }
-
-    fn change(&mut self) -> (Attr, String) {
-        let attr = self.attr();
-        let value = if attr.clearable() && self.rng.u8(..5) == 0 {
-            String::new()
-        } else if attr.clearable() {
-            self.text()
-        } else {
-            self.unique_text()
-        };
-        (attr, value)
-    }
-
-    /// Up to `max` user slots that held a user (members Entra adds exist in its source).
-    fn users(&mut self, alive: &Alive, max: usize) -> Vec<u8> {
-        let n = self.rng.usize(1..=max);
-        (0..n).filter_map(|_| alive.some(&mut self.rng)).collect()
-    }
-}
-
 /// Which slots the generator believes hold objects, so most steps address one that
 /// exists (a step naming a never-created slot sends nothing).
 #[derive(Debug, Default)]
@@ -400,6 +289,12 @@ impl Alive {
     fn free(&self, rng: &mut fastrand::Rng, slots: u8) -> Option<u8> {
         let free: Vec<u8> = (0..slots).filter(|s| !self.live.contains(s)).collect();
         (!free.is_empty()).then(|| free[rng.usize(..free.len())])
+    }
+
+    /// Up to `max` user slots that held a user (members Entra adds exist in its source).
+    fn members(&self, rng: &mut fastrand::Rng, max: usize) -> Vec<u8> {
+        let n = rng.usize(1..=max);
+        (0..n).filter_map(|_| self.some(rng)).collect()
     }
 
     /// A slot that held an object: a live one nine times in ten, else any (a deleted
@@ -418,6 +313,7 @@ impl Alive {
 /// `groups` (the endpoint provisions groups). The case ends reading back every slot it
 /// created, so a lost write is seen before the case is over.
 pub fn sequence(seed: u64, max_steps: usize, groups: bool) -> Vec<Step> {
+    use super::values::Gen;
     let mut g = Gen::new(seed);
     let mut steps = Vec::new();
     let (mut users, mut group_slots) = (Alive::default(), Alive::default());
@@ -486,7 +382,7 @@ pub fn sequence(seed: u64, max_steps: usize, groups: bool) -> Vec<Step> {
                 }
             }
             (71..=82, _, Some(group)) => {
-                let list = g.users(&users, 3);
+                let list = users.members(&mut g.rng, 3);
                 if g.rng.bool() {
                     steps.push(Step::AddMembers { group, users: list });
                 } else {
@@ -500,7 +396,7 @@ pub fn sequence(seed: u64, max_steps: usize, groups: bool) -> Vec<Step> {
                 }
             }
             (83..=88, _, Some(group)) => {
-                let list = g.users(&users, 2);
+                let list = users.members(&mut g.rng, 2);
                 steps.push(Step::RemoveMembers { group, users: list });
             }
             (89..=90, _, Some(slot)) => {
@@ -556,6 +452,7 @@ pub fn case_seed(seed: u64, index: usize) -> u64 {
 
 #[cfg(test)]
 mod tests {
+    use super::super::values::{UPN_LOCAL_MAX, UPN_SPECIAL};
     use super::*;
 
     #[test]
@@ -578,6 +475,103 @@ mod tests {
                 }
         )));
         assert!(sequence(4, 1, true).len() == 1);
+    }
+
+    /// The user values and group names the steps of `seeds` carry, with every change.
+    fn generated(
+        seeds: std::ops::Range<u64>,
+    ) -> (Vec<UserValues>, Vec<(Attr, String)>, Vec<String>) {
+        let (mut users, mut changes, mut groups) = (Vec::new(), Vec::new(), Vec::new());
+        for seed in seeds {
+            for step in sequence(seed, 40, true) {
+                match step {
+                    Step::CreateUser { user, .. } | Step::CreateClash { user, .. } => {
+                        users.push(user)
+                    }
+                    Step::Update { changes: c, .. } => changes.extend(c),
+                    Step::CreateGroup { name, .. } | Step::RenameGroup { name, .. } => {
+                        groups.push(name)
+                    }
+                    _ => {}
+                }
+            }
+        }
+        (users, changes, groups)
+    }
+
+    /// The user name before a UPN's `@` as Microsoft Entra ID's username policy allows it
+    /// ("Password policies and account restrictions in Microsoft Entra ID"), with no
+    /// leading, trailing or doubled `.`.
+    fn upn_local_ok(local: &str) -> bool {
+        !local.is_empty()
+            && local.len() <= UPN_LOCAL_MAX
+            && local
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || UPN_SPECIAL.contains(&c))
+            && !local.starts_with('.')
+            && !local.ends_with('.')
+            && !local.contains("..")
+    }
+
+    #[test]
+    fn user_names_and_work_emails_stay_within_entras_username_policy() {
+        let (users, changes, _) = generated(0..300);
+        let mut values: Vec<String> = Vec::new();
+        for u in &users {
+            values.push(u.user_name.clone());
+            values.push(u.email.clone());
+        }
+        for (attr, value) in &changes {
+            if matches!(attr, Attr::UserName | Attr::WorkEmail) {
+                values.push(value.clone());
+            }
+        }
+        assert!(values.len() > 1000, "{}", values.len());
+        let tag = "0eb218fa-0604-4d56-93e8-5a1b2c3d4e5f";
+        let mut longest = 0;
+        for v in &values {
+            for case in [Case::Same, Case::Upper, Case::Lower, Case::Swap] {
+                let local = case.apply(v);
+                assert!(upn_local_ok(&local), "{local:?}");
+                // As the runner sends it: one `@`, an ASCII domain of at most 48
+                // characters, at most 113 in all.
+                let upn = crate::fuzz::render::tagged(Attr::UserName, &local, tag);
+                let (l, domain) = upn.split_once('@').unwrap();
+                assert_eq!(l, local);
+                assert!(!domain.contains('@') && domain.is_ascii() && domain.len() <= 48);
+                assert!(upn.len() <= 113, "{upn}");
+            }
+            longest = longest.max(v.len());
+        }
+        // Long ones too, up to the limit.
+        assert!(longest > 50, "{longest}");
+    }
+
+    #[test]
+    fn matching_values_hold_no_quote_or_backslash_and_other_values_still_do() {
+        let (users, changes, groups) = generated(0..300);
+        let clean = |v: &str| !v.contains(['"', '\\']);
+        for u in &users {
+            for v in [&u.user_name, &u.external_id, &u.email] {
+                assert!(clean(v), "{v:?}");
+            }
+        }
+        for (attr, value) in &changes {
+            if !attr.clearable() {
+                assert!(clean(value), "{attr:?} {value:?}");
+            }
+        }
+        assert!(groups.iter().all(|g| clean(g)), "{groups:?}");
+        // externalId and group names keep their Unicode; free text keeps everything.
+        assert!(users.iter().any(|u| !u.external_id.is_ascii()));
+        assert!(groups.iter().any(|g| !g.is_ascii()));
+        let free = || {
+            users
+                .iter()
+                .flat_map(|u| [&u.display_name, &u.title, &u.department])
+        };
+        assert!(free().any(|v| v.contains('"')) && free().any(|v| v.contains('\\')));
+        assert!(free().any(|v| !v.is_ascii()));
     }
 
     #[test]

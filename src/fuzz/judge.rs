@@ -13,13 +13,17 @@
 //!   listed twice;
 //! - **filter-result**: a query's result set differs from the model's (ids translated);
 //! - **missing-id**: a create answered 2xx without an `id`.
+//!
+//! An update of attributes the endpoint's `/Schemas` does not declare is sent on its own
+//! (`split_update`); refused with a 4xx, it is tolerated as the loss of such an attribute
+//! at create is (`tolerated_refusal`): a note, not a divergence.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::generate::{Kind, Step};
+use super::generate::{Attr, Kind, Step};
 use super::model::Reply;
 use super::world::{Side, World};
 use crate::entra::wire::ENTERPRISE_USER;
@@ -62,6 +66,54 @@ pub struct Divergence {
     pub model_status: u16,
     /// What differed.
     pub detail: String,
+}
+
+/// What shrinking keeps of a divergence: its kind, the request's method and path shape
+/// (`PATCH /Groups/{id}`, `GET /Users?filter`) and both status classes. A candidate that
+/// diverges otherwise (a 400 against a 204 where the first was a 400 against a 404) is
+/// another divergence, so the minimal sequence shows the one first seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Signature {
+    kind: DivergenceKind,
+    shape: String,
+    endpoint: Class,
+    model: Class,
+}
+
+impl Divergence {
+    pub(crate) fn signature(&self) -> Signature {
+        Signature {
+            kind: self.kind,
+            shape: shape(&self.request),
+            endpoint: class(self.endpoint_status),
+            model: class(self.model_status),
+        }
+    }
+}
+
+/// `METHOD target` without its id and query values: `PATCH /Groups/{id}`,
+/// `GET /Users?filter`.
+fn shape(request: &str) -> String {
+    let (method, target) = request.split_once(' ').unwrap_or((request, ""));
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let mut segments = path.split('/').filter(|s| !s.is_empty());
+    let collection = segments.next().unwrap_or_default();
+    let id = if segments.next().is_some() {
+        "/{id}"
+    } else {
+        ""
+    };
+    let names: Vec<&str> = query
+        .split('&')
+        .filter_map(|pair| pair.split('=').next())
+        .filter(|name| !name.is_empty())
+        .collect();
+    let query = if names.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", names.join("&"))
+    };
+    format!("{method} /{collection}{id}{query}")
 }
 
 /// A status class, as Entra acts on it.
@@ -144,6 +196,82 @@ impl Declared {
                 || set.contains(&format!("{urn}:{name}.{}", sub.to_lowercase()))
         })
     }
+}
+
+/// Where an attribute the fuzzer updates lives: schema, attribute, sub-attribute.
+fn place(attr: Attr) -> (&'static str, &'static str, Option<&'static str>) {
+    let core = crate::scim::urn::USER;
+    match attr {
+        Attr::UserName => (core, "userName", None),
+        Attr::ExternalId => (core, "externalId", None),
+        Attr::WorkEmail => (core, "emails", Some("value")),
+        Attr::DisplayName => (core, "displayName", None),
+        Attr::Title => (core, "title", None),
+        Attr::GivenName => (core, "name", Some("givenName")),
+        Attr::FamilyName => (core, "name", Some("familyName")),
+        Attr::Department => (ENTERPRISE_USER, "department", None),
+    }
+}
+
+/// Whether the endpoint declares `attr` (every attribute, when its schemas are unknown).
+pub(crate) fn declares(declared: &Declared, attr: Attr) -> bool {
+    let (urn, name, sub) = place(attr);
+    declared.has(urn, name) && sub.is_none_or(|s| declared.has_sub(urn, name, s))
+}
+
+/// `step` as sent: an update that changes both attributes the endpoint declares and
+/// attributes it does not becomes two, the declared ones first, so a refusal of the
+/// undeclared ones (tolerated) never hides what happens to the declared ones (judged).
+/// Any other step is sent as it is.
+pub(crate) fn split_update(step: &Step, declared: &Declared) -> Vec<Step> {
+    let Step::Update { slot, changes } = step else {
+        return vec![step.clone()];
+    };
+    let (known, unknown): (Vec<_>, Vec<_>) = changes
+        .iter()
+        .cloned()
+        .partition(|(attr, _)| declares(declared, *attr));
+    if known.is_empty() || unknown.is_empty() {
+        return vec![step.clone()];
+    }
+    [known, unknown]
+        .into_iter()
+        .map(|changes| Step::Update {
+            slot: *slot,
+            changes,
+        })
+        .collect()
+}
+
+/// The note for an endpoint's refusal of `step` that is no divergence, if it is one: a
+/// live user's update that changes only attributes the endpoint's `/Schemas` does not
+/// declare, answered with a client error (not 404). Entra's mapping would not target an
+/// attribute the app does not have (and the loss of one at create is not judged either),
+/// so the refusal says nothing about what Entra sends. The runner then sends the update
+/// to the model neither, and Entra's view does not change: the model does not believe
+/// the endpoint stored it.
+pub(crate) fn tolerated_refusal(
+    step: &Step,
+    endpoint: &Reply,
+    live: bool,
+    declared: &Declared,
+) -> Option<String> {
+    let Step::Update { changes, .. } = step else {
+        return None;
+    };
+    let undeclared = !changes.is_empty()
+        && declared.known()
+        && changes.iter().all(|(attr, _)| !declares(declared, *attr));
+    if !(undeclared && live && class(endpoint.status) == Class::ClientError) {
+        return None;
+    }
+    let attrs: BTreeSet<&str> = changes.iter().map(|(attr, _)| attr.path()).collect();
+    let attrs: Vec<&str> = attrs.into_iter().collect();
+    Some(format!(
+        "PATCH /Users/{{id}} of {} answered {}: not in the endpoint's /Schemas, so tolerated as at create (the model was not sent it)",
+        attrs.join(", "),
+        endpoint.status
+    ))
 }
 
 /// The attributes the fuzzer writes, and the sub-attributes compared.
@@ -397,6 +525,87 @@ mod tests {
         let stale = json!({"userName": "Ada", "active": true});
         let why = read_back(Kind::User, &stale, &model, &declared).unwrap();
         assert!(why.contains("active"), "{why}");
+    }
+
+    #[test]
+    fn an_update_of_undeclared_attributes_goes_alone_and_its_refusal_is_tolerated() {
+        let no_enterprise = Declared::from_schemas(&json!([{"id": crate::scim::urn::USER,
+            "attributes": [{"name": "userName"}, {"name": "title"}]}]));
+        let update = |changes: &[(Attr, &str)]| Step::Update {
+            slot: 1,
+            changes: changes.iter().map(|(a, v)| (*a, (*v).to_owned())).collect(),
+        };
+        let mixed = update(&[(Attr::Department, "D"), (Attr::Title, "T")]);
+        let department = update(&[(Attr::Department, "D")]);
+        assert_eq!(
+            split_update(&mixed, &no_enterprise),
+            vec![update(&[(Attr::Title, "T")]), department.clone()]
+        );
+        assert_eq!(
+            split_update(&mixed, &Declared::default()),
+            vec![mixed.clone()]
+        );
+        assert_eq!(
+            split_update(&department, &no_enterprise),
+            vec![department.clone()]
+        );
+        let reply = |status| Reply { status, json: None };
+        let note = tolerated_refusal(&department, &reply(400), true, &no_enterprise).unwrap();
+        assert!(
+            note.contains("enterprise:2.0:User:department answered 400"),
+            "{note}"
+        );
+        // Not for a 404 or a 5xx, a deleted user, an update of a declared attribute too,
+        // or an endpoint whose schemas are unknown.
+        for (step, status, live, declared) in [
+            (&department, 404, true, &no_enterprise),
+            (&department, 500, true, &no_enterprise),
+            (&department, 400, false, &no_enterprise),
+            (&mixed, 400, true, &no_enterprise),
+            (&department, 400, true, &Declared::default()),
+        ] {
+            assert_eq!(
+                tolerated_refusal(step, &reply(status), live, declared),
+                None
+            );
+        }
+    }
+
+    #[test]
+    fn shrinking_tells_divergences_apart_by_request_shape_and_status_classes() {
+        assert_eq!(shape("PATCH /Groups/0eb2%2Ffa"), "PATCH /Groups/{id}");
+        assert_eq!(
+            shape("GET /Users?filter=userName+eq+%22a%22"),
+            "GET /Users?filter"
+        );
+        assert_eq!(shape("POST /Users"), "POST /Users");
+        assert_eq!(shape(""), " /");
+        let d = |request: &str, endpoint_status, model_status| Divergence {
+            kind: DivergenceKind::Status,
+            step: 0,
+            label: String::new(),
+            request: request.into(),
+            endpoint_status,
+            model_status,
+            detail: String::new(),
+        };
+        let deleted = d("PATCH /Groups/g1", 400, 404);
+        assert_eq!(
+            deleted.signature(),
+            d("PATCH /Groups/g2", 422, 404).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("PATCH /Groups/g1", 400, 204).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("PATCH /Users/u1", 400, 404).signature()
+        );
+        assert_ne!(
+            deleted.signature(),
+            d("DELETE /Groups/g1", 400, 404).signature()
+        );
     }
 
     #[test]

@@ -69,7 +69,10 @@ fn tag(side: Side, tag: &str) -> &str {
 }
 
 /// A matching value as sent: its generated part, then the run's tag (unique per run, so
-/// runs and shrinking attempts never meet each other's objects).
+/// runs and shrinking attempts never meet each other's objects). A `userName` and a work
+/// email are `<user name>@<tag>.test`: one `@`, an ASCII domain of 41 characters (a UPN
+/// allows 48 after the `@` and 113 in all: "Password policies and account restrictions in
+/// Microsoft Entra ID", <https://learn.microsoft.com/en-us/entra/identity/authentication/concept-sspr-policy>).
 pub(crate) fn tagged(attr: Attr, value: &str, tag: &str) -> String {
     match attr {
         Attr::UserName | Attr::WorkEmail => format!("{value}@{tag}.test"),

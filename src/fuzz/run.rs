@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use super::generate::{case_seed, sequence, Kind, Step};
-use super::judge::{judge, Declared, Divergence};
+use super::judge::{judge, split_update, tolerated_refusal, Declared, Divergence};
 use super::model::{Model, Reply};
 use super::render::{advance, label, render};
 use super::scenario::{build, Origin, Recorded};
@@ -52,6 +52,17 @@ struct Execution {
     recorded: Vec<Recorded>,
     world: World,
     cleanup_failures: usize,
+    /// Refusals tolerated ([`tolerated_refusal`]), each said once.
+    notes: std::collections::BTreeSet<String>,
+}
+
+/// What one request of a step came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Sent {
+    /// Nothing to send (the slot holds nothing).
+    Nothing,
+    Agreed,
+    Diverged,
 }
 
 /// The run's tag for attempt `attempt` of the case seeded `seed`: a UUID from the seeded
@@ -121,8 +132,10 @@ impl Fuzzer {
             stopped: None,
             schemas_known: declared.known(),
             cleanup_failures: 0,
+            notes: Vec::new(),
             divergences: Vec::new(),
         };
+        let mut notes = std::collections::BTreeSet::new();
         for case in 0..self.config.cases {
             if Instant::now() >= deadline {
                 report.stopped = Some(format!(
@@ -147,6 +160,7 @@ impl Fuzzer {
             report.cases += 1;
             report.steps += exec.sent;
             report.cleanup_failures += exec.cleanup_failures;
+            notes.extend(exec.notes);
             if exec.cut {
                 report.stopped = Some(format!(
                     "the time budget ({} s) ran out in case {case}",
@@ -164,6 +178,7 @@ impl Fuzzer {
                 break;
             }
         }
+        report.notes = notes.into_iter().collect();
         report.requests = self.requests.load(Ordering::Relaxed);
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         Ok(report)
@@ -266,7 +281,8 @@ impl Fuzzer {
         declared: &Declared,
     ) -> Found {
         let prefix: Vec<Step> = steps[..=first.step.min(steps.len() - 1)].to_vec();
-        let kind = first.kind;
+        // The same divergence, not just the same kind (`Divergence::signature`).
+        let want = &first.signature();
         let max = self.config.max_shrink_runs;
         let until = Instant::now() + self.config.shrink_time;
         let mut attempt = 0usize;
@@ -281,7 +297,7 @@ impl Fuzzer {
                         return false;
                     }
                     let run = self.execute(&candidate, dialect, &tag, declared, false);
-                    matches!(run.go().await, Ok(e) if e.divergence.as_ref().is_some_and(|d| d.kind == kind))
+                    matches!(run.go().await, Ok(e) if e.divergence.as_ref().is_some_and(|d| d.signature() == *want))
                 }
             },
             max,
@@ -294,7 +310,9 @@ impl Fuzzer {
             .await;
         let (confirmed, divergence, recorded, world) = match confirm {
             Ok(e) => (
-                e.divergence.as_ref().is_some_and(|d| d.kind == kind),
+                e.divergence
+                    .as_ref()
+                    .is_some_and(|d| d.signature() == *want),
                 e.divergence.unwrap_or_else(|| first.clone()),
                 e.recorded,
                 e.world,
@@ -359,6 +377,7 @@ impl Run<'_> {
             recorded: Vec::new(),
             world: World::default(),
             cleanup_failures: 0,
+            notes: Default::default(),
         };
         let mut result = Ok(());
         for (index, step) in self.steps.iter().enumerate() {
@@ -388,7 +407,8 @@ impl Run<'_> {
         result.map(|()| exec)
     }
 
-    /// Runs one step; `Ok(true)` when it diverged.
+    /// Runs one step (an update of declared and undeclared attributes as two requests:
+    /// [`split_update`]); `Ok(true)` when it diverged.
     async fn step(
         &self,
         index: usize,
@@ -396,24 +416,54 @@ impl Run<'_> {
         model: &Model,
         exec: &mut Execution,
     ) -> Result<bool, TransportError> {
+        let mut sent = false;
+        for part in split_update(step, self.declared) {
+            match self.request(index, &part, model, exec).await? {
+                Sent::Nothing => {}
+                Sent::Agreed => sent = true,
+                Sent::Diverged => {
+                    exec.sent += 1;
+                    return Ok(true);
+                }
+            }
+        }
+        exec.sent += usize::from(sent);
+        Ok(false)
+    }
+
+    /// Sends one request of step `index` to the endpoint and the model, and judges it.
+    async fn request(
+        &self,
+        index: usize,
+        step: &Step,
+        model: &Model,
+        exec: &mut Execution,
+    ) -> Result<Sent, TransportError> {
         let world = &mut exec.world;
         let (tag, dialect) = (self.tag, self.dialect);
         let (Some(e_req), Some(m_req)) = (
             render(step, world, Side::Endpoint, tag, dialect),
             render(step, world, Side::Model, tag, dialect),
         ) else {
-            return Ok(false);
+            return Ok(Sent::Nothing);
         };
         let t_req = self
             .record
             .then(|| render(step, world, Side::Template, tag, dialect))
             .flatten()
             .map(|r| (label(step, world), r));
-        exec.sent += 1;
         let e = self
             .fuzzer
             .send(e_req.method, &e_req.target(), e_req.body.as_ref())
             .await?;
+        if let Step::Update { slot, .. } = step {
+            let live = world.live(Kind::User, *slot);
+            if let Some(note) = tolerated_refusal(step, &e, live, self.declared) {
+                // Not recorded either: a replay need not send what the endpoint refused.
+                exec.notes.insert(note);
+                return Ok(Sent::Agreed);
+            }
+        }
         let m = model.send(m_req.method, &m_req.target(), m_req.body.as_ref());
         let verdict = judge(step, &e, &m, world, self.declared);
         let ok = |r: &Reply| (200..300).contains(&r.status);
@@ -482,8 +532,130 @@ impl Run<'_> {
                 model_status: m.status,
                 detail,
             });
-            return Ok(true);
+            return Ok(Sent::Diverged);
         }
-        Ok(false)
+        Ok(Sent::Agreed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use serde_json::json;
+    use wiremock::{matchers::any, Mock, MockServer, Request, Respond, ResponseTemplate};
+
+    use super::*;
+    use crate::entra::wire::ENTERPRISE_USER;
+    use crate::fuzz::generate::{Attr, UserValues};
+
+    /// One user's endpoint like the SCIMMY wrapper: `/Schemas` without the enterprise
+    /// extension, the extension dropped at create, a PATCH naming it refused with 400
+    /// `Invalid path`, other simple paths replaced.
+    struct Peer(Arc<Mutex<Value>>);
+
+    impl Respond for Peer {
+        fn respond(&self, r: &Request) -> ResponseTemplate {
+            let mut user = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+            let sub = |name: &str| json!({"name": name});
+            match (r.method.as_str(), r.url.path()) {
+                ("GET", "/scim/v2/Schemas") => ResponseTemplate::new(200).set_body_json(json!({
+                    "Resources": [{"id": crate::scim::urn::USER, "attributes": [
+                        sub("userName"), sub("active"), sub("displayName"), sub("title"),
+                        {"name": "name", "subAttributes": [sub("givenName"), sub("familyName"), sub("formatted")]},
+                        {"name": "emails", "subAttributes": [sub("type"), sub("value"), sub("primary")]},
+                    ]}]
+                })),
+                ("POST", "/scim/v2/Users") => {
+                    let mut created = body;
+                    if let Some(map) = created.as_object_mut() {
+                        map.remove(ENTERPRISE_USER);
+                        map.insert("id".into(), json!("e1"));
+                    }
+                    *user = created.clone();
+                    ResponseTemplate::new(201).set_body_json(created)
+                }
+                ("PATCH", "/scim/v2/Users/e1") if body.to_string().contains(ENTERPRISE_USER) => {
+                    ResponseTemplate::new(400).set_body_json(json!({"detail": "Invalid path"}))
+                }
+                ("PATCH", "/scim/v2/Users/e1") => {
+                    for op in body["Operations"].as_array().into_iter().flatten() {
+                        if let (Some(path), Some(value)) = (op["path"].as_str(), op.get("value")) {
+                            user[path] = value.clone();
+                        }
+                    }
+                    ResponseTemplate::new(200).set_body_json(user.clone())
+                }
+                ("GET", "/scim/v2/Users/e1") => ResponseTemplate::new(200).set_body_json(user.clone()),
+                ("DELETE", _) => ResponseTemplate::new(204),
+                _ => ResponseTemplate::new(404),
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_refused_update_of_undeclared_attributes_changes_neither_the_model_nor_entras_view() {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(Peer(Arc::default()))
+            .mount(&server)
+            .await;
+        let mut config = FuzzConfig::new(format!("{}/scim/v2", server.uri()));
+        config.rate = 0.0;
+        let fuzzer = Fuzzer::new(config).unwrap();
+        let declared = fuzzer.schemas().await.unwrap();
+        assert!(declared.known());
+        let user = UserValues {
+            user_name: "ada~1".into(),
+            external_id: "x~2".into(),
+            email: "ada~3".into(),
+            display_name: "Ada".into(),
+            given_name: "A".into(),
+            family_name: "L".into(),
+            title: "T0".into(),
+            department: "D0".into(),
+        };
+        let steps = [
+            Step::CreateUser { slot: 0, user },
+            Step::Update {
+                slot: 0,
+                changes: vec![(Attr::Title, "T1".into()), (Attr::Department, "D1".into())],
+            },
+            Step::Read {
+                kind: Kind::User,
+                slot: 0,
+            },
+        ];
+        let exec = fuzzer
+            .execute(&steps, Dialect::Legacy, "tag", &declared, true)
+            .go()
+            .await
+            .unwrap();
+        assert_eq!(exec.divergence, None);
+        assert_eq!(exec.sent, 3);
+        // The title went in a PATCH of its own and was judged; the department's PATCH
+        // was refused, tolerated, said once, and is not in the scenario.
+        let notes: Vec<&String> = exec.notes.iter().collect();
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains(":department answered 400"), "{notes:?}");
+        let labels: Vec<&str> = exec.recorded.iter().map(|r| r.label.as_str()).collect();
+        assert_eq!(
+            labels,
+            ["create user 0", "update user 0 (title)", "read user 0"]
+        );
+        // The model holds the title but still the department of the create, as does
+        // Entra's view of the user.
+        let read = exec.recorded[2].model.json.clone().unwrap_or_default();
+        assert_eq!(read["title"], "T1");
+        assert_eq!(read[ENTERPRISE_USER]["department"], "D0");
+        let held = &exec.world.users[&0];
+        assert_eq!(
+            (held.title.as_str(), held.department.as_str()),
+            ("T1", "D0")
+        );
+        let requests = server.received_requests().await.unwrap_or_default();
+        let patches = requests.iter().filter(|r| r.method.as_str() == "PATCH");
+        assert_eq!(patches.count(), 2);
     }
 }
