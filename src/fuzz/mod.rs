@@ -6,12 +6,12 @@
 //!
 //! | piece | owns |
 //! |---|---|
-//! | [`generate`] | the [`Step`]s and the seeded generator ([`generate::sequence`]) |
+//! | `generate` | the [`Step`]s and the seeded generator ([`sequence`]) |
 //! | `values` | the values steps carry: free text, and matching values Entra can send |
 //! | `world` | slots ↔ endpoint ids ↔ model ids, and Entra's view of the values |
 //! | `render` | a step as the request Entra sends, for the endpoint, the model or a scenario |
 //! | `model` | the reference model: scimock in-process, driven without a socket |
-//! | [`judge`] | what counts as a divergence, and the tolerances |
+//! | `judge` | what counts as a [`Divergence`], and the tolerances |
 //! | [`shrink`] | delta debugging over steps |
 //! | `run` | the [`Fuzzer`]: budgets, rate, cleanup, shrinking, confirming |
 //! | `scenario` | a minimal sequence as a [`crate::replay::Scenario`] |
@@ -39,8 +39,8 @@
 //! }
 //! ```
 
-pub mod generate;
-pub mod judge;
+mod generate;
+mod judge;
 mod model;
 mod render;
 mod run;
@@ -54,7 +54,9 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-pub use generate::{Attr, Case, Kind, MatchBy, Step, UserValues};
+pub use generate::{
+    case_seed, sequence, Attr, Case, Kind, MatchBy, Step, UserValues, GROUP_SLOTS, USER_SLOTS,
+};
 pub use judge::{Divergence, DivergenceKind};
 pub use run::Fuzzer;
 

@@ -636,5 +636,5 @@ pub(crate) fn expr_source() -> impl Strategy<Value = Value> {
 /// shrink with `scimock::fuzz::shrink::ddmin`.
 pub(crate) fn fuzz_sequence() -> impl Strategy<Value = (usize, Vec<scimock::fuzz::Step>)> {
     (any::<u64>(), 1usize..60, any::<bool>())
-        .prop_map(|(seed, n, groups)| (n, scimock::fuzz::generate::sequence(seed, n, groups)))
+        .prop_map(|(seed, n, groups)| (n, scimock::fuzz::sequence(seed, n, groups)))
 }
