@@ -26,11 +26,12 @@
 
 use std::cmp::Ordering;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use super::ast::{AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
+use crate::scim::attr as get_ci;
 use crate::scim::{AttrType, Attribute, ResourceSchema};
 
 /// A filter that parsed but cannot be applied (RFC 7644 §3.4.2.2 → 400 `invalidFilter`).
@@ -151,14 +152,6 @@ fn value_path_elements(
         }
     }
     Ok(count)
-}
-
-fn get_ci<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 /// Finds the attribute's value (before any sub-attribute) and its definition.

@@ -10,6 +10,7 @@ use crate::entra::wire::{
 };
 use crate::entra::Dialect;
 use crate::profile::provisioning::AttrType;
+use crate::scim::attr as get_ci;
 
 /// A mapping target path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -79,14 +80,6 @@ fn lower_first(s: &str) -> String {
         Some(f) => f.to_lowercase().chain(c).collect(),
         None => String::new(),
     }
-}
-
-fn get_ci<'a>(m: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    m.get(key).or_else(|| {
-        m.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 /// A value as a mapping flows it: strings stay strings; Boolean targets hold booleans.

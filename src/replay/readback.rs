@@ -25,6 +25,7 @@
 use serde_json::{Map, Value};
 
 use super::check::{Finding, Severity};
+use crate::scim::attr_of as get_ci;
 
 /// Attributes never compared: server-assigned or never returned, and `formatted`, which a
 /// server may compose from the other parts (RFC 7643 §4.1.1 `name.formatted`, §2.4
@@ -255,15 +256,6 @@ fn eq_value(f: &crate::filter::Filter) -> Option<String> {
         },
         _ => None,
     }
-}
-
-fn get_ci<'a>(v: &'a Value, key: &str) -> Option<&'a Value> {
-    let map = v.as_object()?;
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 /// The nodes `path` reaches in `resource` (several where an element step is ambiguous).

@@ -17,3 +17,24 @@ pub use schema::{
     Mutability, ResourceSchema, Returned, Schema, Uniqueness,
 };
 pub(crate) use schema::{shared_group_resource, shared_user_resource};
+
+/// A member of a JSON object by attribute name: the exact name first, else any case
+/// (RFC 7643 §2.1: "Attribute names are case insensitive").
+pub(crate) fn attr<'a>(
+    map: &'a serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    map.get(name).or_else(|| {
+        map.iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    })
+}
+
+/// [`attr`] of a value that may not be an object (`None` then).
+pub(crate) fn attr_of<'a>(
+    value: &'a serde_json::Value,
+    name: &str,
+) -> Option<&'a serde_json::Value> {
+    attr(value.as_object()?, name)
+}

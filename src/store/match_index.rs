@@ -8,6 +8,7 @@ use serde_json::Value;
 use super::indexes::{fold, ValueIds};
 use super::ResourceKind;
 use crate::filter::{AttrOp, CompValue, CompareOp, Filter};
+use crate::scim::attr_of as get_ci;
 
 /// An index of one matching attribute (a profile row with `filter = true`) for `eq`
 /// filters: folded value → ids. It only proposes candidates; the query still runs the
@@ -21,15 +22,6 @@ pub(crate) struct MatchIndex {
     pub(super) type_eq: Option<String>,
     pub(super) sub: Option<String>,
     pub(super) values: ValueIds,
-}
-
-fn get_ci<'v>(value: &'v Value, key: &str) -> Option<&'v Value> {
-    let map = value.as_object()?;
-    map.get(key).or_else(|| {
-        map.iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v)
-    })
 }
 
 pub(super) fn same(a: Option<&str>, b: Option<&str>) -> bool {
