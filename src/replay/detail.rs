@@ -183,7 +183,7 @@ fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String
                     .as_ref()
                     .and_then(|b| b.get("detail"))
                     .and_then(Value::as_str)
-                    .map(|d| format!(": {}", cut(&alike(d), 120)))
+                    .map(|d| format!(": {}", cut(&masked(d), 120)))
                     .unwrap_or_default();
                 format!("answered {}{detail}", r.status)
             }
@@ -205,67 +205,67 @@ fn what_the_endpoint_did(step: &StepResult, f: &super::check::Finding) -> String
         }
         "read-back" => match first.split('`').nth(1) {
             Some(attr) if first.contains("was removed") => {
-                format!("kept `{}` after its removal", masked_values(attr))
+                format!("kept `{}` after its removal", masked(attr))
             }
             // An element found by its generated value is one cause whatever the value.
-            Some(attr) => format!("did not store `{}` as sent", masked_values(attr)),
+            Some(attr) => format!("did not store `{}` as sent", masked(attr)),
             None => cut(first, 160),
         },
+        // The pointer, not what the endpoint had there (a member list, a value).
+        "empty" | "absent" | "exists" => cut(first.split(", got").next().unwrap_or(first), 160),
         _ => cut(first, 160),
     }
 }
 
-/// `roles[value eq "QZX"].display` → `roles[value eq "…"].display`.
-fn masked_values(path: &str) -> String {
-    const AT: &str = "[value eq \"";
-    let mut out = String::with_capacity(path.len());
-    let mut rest = path;
-    while let Some(i) = rest.find(AT) {
-        out.push_str(&rest[..i + AT.len()]);
-        rest = &rest[i + AT.len()..];
-        match rest.find("\"]") {
-            Some(end) => {
-                out.push('…');
-                rest = &rest[end..];
-            }
-            None => break,
+/// Text with the values a test generated masked, so the same refusal (or the same lost
+/// attribute) of different generated values is one cause: `Invalid URI: BZXZCSHLDVNB` →
+/// `Invalid URI: …`, `roles[type eq "QWERTYUIOPAS"]` → `roles[type eq "…"]`. What names a
+/// cause stays: attribute names, paths, URNs, `work`. Whitespace runs become one space, so a
+/// multi-line detail is one line.
+fn masked(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut out = String::with_capacity(line.len());
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        if generated(token) {
+            out.push('…');
+        } else {
+            out.push_str(token);
+        }
+        token.clear();
+    };
+    for c in line.chars() {
+        if c.is_whitespace() || "'\",:;()[]{}=<>".contains(c) {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
         }
     }
-    out.push_str(rest);
+    flush(&mut token, &mut out);
     out
 }
 
-/// An error `detail` as one line, its quoted values masked, so the same refusal of
-/// different generated values is one cause (`input_value='QZX…'` → `input_value='…'`).
-fn alike(detail: &str) -> String {
-    let line = detail.split_whitespace().collect::<Vec<_>>().join(" ");
-    let mut out = String::with_capacity(line.len());
-    let mut quote: Option<char> = None;
-    let mut previous = ' ';
-    for c in line.chars() {
-        match quote {
-            Some(q) if c == q => {
-                out.push('…');
-                out.push(c);
-                quote = None;
-            }
-            Some(_) => {}
-            // A quote opens after a non-word character (`='x'`, ` "x"`), not inside a word
-            // (`can't`).
-            None => {
-                out.push(c);
-                if (c == '\'' || c == '"') && !previous.is_alphanumeric() {
-                    quote = Some(c);
-                }
-            }
-        }
-        previous = c;
-    }
-    if quote.is_some() {
-        // An unclosed quote: keep the text as it was.
-        return line;
-    }
-    out
+/// Whether a token looks like a value a test generated rather than words of a message:
+/// the Validator's random capitals (`WUZPWMBDDCGI`, six or more), an e-mail address or
+/// UPN, a UUID or a string holding one, or a number of three or more digits (ids, phones)
+/// that is not an HTTP status (`status=404` names the cause; RFC 9110 §15 codes are
+/// 100–599).
+fn generated(token: &str) -> bool {
+    let t = token.trim_matches(|c: char| c == '.' || c == '!' || c == '?');
+    let capitals = t.len() >= 6
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let number = t.len() >= 3
+        && t.chars().all(|c| c.is_ascii_digit())
+        && (t.len() > 3 || !matches!(t.parse::<u16>(), Ok(100..=599)));
+    let uuid = t.as_bytes().windows(36).any(|w| {
+        w.iter().enumerate().all(|(i, b)| match i {
+            8 | 13 | 18 | 23 => *b == b'-',
+            _ => b.is_ascii_hexdigit(),
+        })
+    });
+    capitals || number || uuid || (t.contains('@') && t.len() > 1)
 }
 
 /// `text` cut to `max` characters, with `…`.
@@ -351,30 +351,54 @@ mod tests {
         let pydantic = |v: &str| {
             format!("1 validation error for User\nprofileUrl\n  Input should be a valid URL [type=url_parsing, input_value='{v}', input_type=str]")
         };
-        assert_eq!(alike(&pydantic("QZXW")), alike(&pydantic("ABCDEFG")));
         assert_eq!(
-            alike(&pydantic("QZXW")),
+            masked(&pydantic("QZXWVUTS")),
+            masked(&pydantic("ABCDEFGHIJKL"))
+        );
+        assert_eq!(
+            masked(&pydantic("QZXWVUTS")),
             "1 validation error for User profileUrl Input should be a valid URL [type=url_parsing, input_value='…', input_type=str]"
         );
+        // scim2-server puts the value bare.
         assert_eq!(
-            alike(r#"userName "ada@x" is taken"#),
-            alike(r#"userName "bob@y" is taken"#)
+            masked("Value error, Invalid URI: BZXZCSHLDVNB: profileUrl"),
+            "Value error, Invalid URI: …: profileUrl"
         );
-        // An apostrophe inside a word is no quote.
-        assert_eq!(alike("can't store 'x'"), "can't store '…'");
-        assert_eq!(alike("it's Ada's"), "it's Ada's");
+        assert_eq!(
+            masked(r#"userName "ada@x.test" is taken"#),
+            masked(r#"userName "bob@y.test" is taken"#)
+        );
+        assert_eq!(
+            masked("no user 6f1c2d3e-0000-4abc-8def-0123456789ab (id 4711)"),
+            "no user … (id …)"
+        );
+        // A status names the cause; a three-digit id outside 100–599 is generated.
+        assert_eq!(
+            masked("injected fault: GET /Users status=404 for 999"),
+            "injected fault: GET /Users status=404 for …"
+        );
+        // Paths and words that name the cause stay apart.
+        let path = |p: &str| masked(&format!("Invalid path '{p}' for 'add' op"));
+        assert_ne!(
+            path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department"),
+            path("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:manager")
+        );
+        assert_eq!(masked("can't store it's OK"), "can't store it's OK");
     }
 
     #[test]
     fn an_element_found_by_a_generated_value_is_one_cause() {
         assert_eq!(
-            masked_values(r#"roles[value eq "QZX"].display"#),
+            masked(r#"roles[value eq "QZXWVUTS"].display"#),
             r#"roles[value eq "…"].display"#
         );
         assert_eq!(
-            masked_values(r#"emails[type eq "work"].value"#),
+            masked(r#"roles[type eq "QWERTYUIOPAS"]"#),
+            r#"roles[type eq "…"]"#
+        );
+        assert_eq!(
+            masked(r#"emails[type eq "work"].value"#),
             r#"emails[type eq "work"].value"#
         );
-        assert_eq!(masked_values(r#"x[value eq "open"#), r#"x[value eq "open"#);
     }
 }
