@@ -127,8 +127,9 @@ pub fn exchanges(report: &Report, verbose: bool) -> String {
     out
 }
 
-/// Findings grouped by cause (severity, check, consequence), most frequent first, each with
-/// its count and up to three of the steps it came from.
+/// Findings grouped by cause (severity, check, what the endpoint did), most frequent first,
+/// each with its count, the consequence of its first finding and up to three of the steps it
+/// came from.
 pub fn causes(report: &Report) -> String {
     // Grouped by what the endpoint did (its status and `detail`, the JSON pointer that
     // differed, the attribute it did not store), so five different gaps with one Entra
