@@ -128,23 +128,24 @@ pub fn exchanges(report: &Report, verbose: bool) -> String {
 }
 
 /// Findings grouped by cause (severity, check, what the endpoint did), most frequent first,
-/// each with its count, the consequence of its first finding and up to three of the steps it
-/// came from.
+/// each with its count, what Entra does about it and up to three of the steps it came from.
 pub fn causes(report: &Report) -> String {
     // Grouped by what the endpoint did (its status and `detail`, the JSON pointer that
     // differed, the attribute it did not store), so five different gaps with one Entra
-    // consequence stay five rows; the consequence explains each.
+    // consequence stay five rows. One gap can have several consequences (a manager lost on
+    // create names no user; lost after an update, Entra sends it again): a row prints each,
+    // with its count when there is more than one.
     type Key = (Severity, &'static str, String);
-    let mut groups: BTreeMap<Key, (String, Vec<String>)> = BTreeMap::new();
+    let mut groups: BTreeMap<Key, Vec<(&str, String)>> = BTreeMap::new();
     for s in &report.scenarios {
         for st in &s.steps {
             for f in &st.findings {
                 let key = (f.severity, f.check, what_the_endpoint_did(st, f));
+                let place = format!("{} ({}) / {}", s.name, s.dialect.as_str(), st.name);
                 groups
                     .entry(key)
-                    .or_insert_with(|| (f.consequence.clone(), Vec::new()))
-                    .1
-                    .push(format!("{} ({}) / {}", s.name, s.dialect.as_str(), st.name));
+                    .or_default()
+                    .push((f.consequence.as_str(), place));
             }
         }
     }
@@ -152,16 +153,31 @@ pub fn causes(report: &Report) -> String {
         return String::new();
     }
     let mut rows: Vec<_> = groups.into_iter().collect();
-    rows.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1 .1.len().cmp(&a.1 .1.len())));
+    rows.sort_by(|a, b| b.0 .0.cmp(&a.0 .0).then(b.1.len().cmp(&a.1.len())));
     let mut out = String::from("\nfindings by cause:\n");
-    for ((severity, check, what), (consequence, at)) in rows {
+    for ((severity, check, what), at) in rows {
         let label = match severity {
             Severity::Failure => "error",
             Severity::Warning => "warning",
         };
         let _ = writeln!(out, "  {:>3} × {label} [{check}] {what}", at.len());
-        let _ = writeln!(out, "        entra: {consequence}");
-        for place in at.iter().take(3) {
+        // Each consequence once, the most frequent first (then in order of appearance).
+        let mut consequences: Vec<(&str, usize)> = Vec::new();
+        for (c, _) in &at {
+            match consequences.iter_mut().find(|(seen, _)| seen == c) {
+                Some((_, n)) => *n += 1,
+                None => consequences.push((c, 1)),
+            }
+        }
+        consequences.sort_by_key(|c| std::cmp::Reverse(c.1));
+        for (c, n) in &consequences {
+            if consequences.len() == 1 {
+                let _ = writeln!(out, "        entra: {c}");
+            } else {
+                let _ = writeln!(out, "        entra ({n} of them): {c}");
+            }
+        }
+        for (_, place) in at.iter().take(3) {
             let _ = writeln!(out, "        {place}");
         }
         if at.len() > 3 {
@@ -249,9 +265,9 @@ fn masked(text: &str) -> String {
 
 /// Whether a token looks like a value a test generated rather than words of a message:
 /// the Validator's random capitals (`WUZPWMBDDCGI`, six or more), an e-mail address or
-/// UPN, a UUID or a string holding one, or a number of three or more digits (ids, phones)
-/// that is not an HTTP status (`status=404` names the cause; RFC 9110 §15 codes are
-/// 100–599).
+/// UPN, a UUID or a string holding one, 16 or more hex digits (an id), or a number of
+/// three or more digits (ids, phones) that is not an HTTP status (`status=404` names the
+/// cause; RFC 9110 §15 codes are 100–599).
 fn generated(token: &str) -> bool {
     let t = token.trim_matches(|c: char| c == '.' || c == '!' || c == '?');
     let capitals = t.len() >= 6
@@ -266,7 +282,11 @@ fn generated(token: &str) -> bool {
             _ => b.is_ascii_hexdigit(),
         })
     });
-    capitals || number || uuid || (t.contains('@') && t.len() > 1)
+    // An id as scim2-server writes it: a UUID's 32 hex digits without dashes.
+    let hex_id = t.len() >= 16
+        && t.chars().all(|c| c.is_ascii_hexdigit())
+        && t.chars().any(|c| c.is_ascii_digit());
+    capitals || number || uuid || hex_id || (t.contains('@') && t.len() > 1)
 }
 
 /// `text` cut to `max` characters, with `…`.
@@ -378,6 +398,13 @@ mod tests {
             masked("injected fault: GET /Users status=404 for 999"),
             "injected fault: GET /Users status=404 for …"
         );
+        // scim2-server's ids; a word of hex letters stays.
+        assert_eq!(
+            masked(
+                r#"'manager[value eq "8f7f0c1d2e3a4b5c6d7e8f9a0b1c2d3e"]' is not an attribute; deadbeefcafe"#
+            ),
+            r#"'manager[value eq "…"]' is not an attribute; deadbeefcafe"#
+        );
         // Paths and words that name the cause stay apart.
         let path = |p: &str| masked(&format!("Invalid path '{p}' for 'add' op"));
         assert_ne!(
@@ -401,5 +428,58 @@ mod tests {
             masked(r#"emails[type eq "work"].value"#),
             r#"emails[type eq "work"].value"#
         );
+    }
+
+    #[test]
+    fn one_gap_with_two_consequences_is_one_cause_with_both() {
+        use super::super::check::{Finding, Severity};
+        use super::super::result::{ScenarioResult, StepResult, Summary};
+        let step = |name: &str, consequence: &str| {
+            StepResult {
+            name: name.into(),
+            note: String::new(),
+            outcome: Outcome::Passed,
+            request: None,
+            response: None,
+            findings: vec![Finding {
+                severity: Severity::Warning,
+                check: "read-back",
+                message: "`manager.value` was sent as \"QWERTYUIOP\" but the resource read back has no value there".into(),
+                consequence: consequence.into(),
+            }],
+            duration_ms: 0,
+        }
+        };
+        let report = Report {
+            format: 1,
+            tenant_url: "http://x".into(),
+            summary: Summary::default(),
+            scenarios: vec![ScenarioResult {
+                name: "s".into(),
+                dialect: crate::entra::Dialect::Legacy,
+                description: String::new(),
+                note: String::new(),
+                outcome: Outcome::Passed,
+                skipped_because: None,
+                steps: vec![
+                    step("create", "names no user"),
+                    step("update", "sent again"),
+                    step("update 2", "sent again"),
+                ],
+                cleanup: vec![],
+                duration_ms: 0,
+            }],
+            duration_ms: 0,
+            unreachable: false,
+            stopped: None,
+        };
+        let text = causes(&report);
+        assert!(
+            text.contains("3 × warning [read-back] did not store `manager.value` as sent"),
+            "{text}"
+        );
+        let again = text.find("entra (2 of them): sent again").expect(&text);
+        let nobody = text.find("entra (1 of them): names no user").expect(&text);
+        assert!(again < nobody, "{text}");
     }
 }
