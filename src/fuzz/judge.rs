@@ -81,6 +81,14 @@ pub(crate) struct Signature {
 }
 
 impl Divergence {
+    /// Whether `other` is the same divergence for shrinking: the same kind, at a request of
+    /// the same method and path shape (`PATCH /Groups/{id}`), with the same status classes
+    /// on both sides. A shrinking property that only asks "any divergence?" may end on
+    /// another one than it started from.
+    pub fn same_as(&self, other: &Divergence) -> bool {
+        self.signature() == other.signature()
+    }
+
     pub(crate) fn signature(&self) -> Signature {
         Signature {
             kind: self.kind,
