@@ -1,18 +1,15 @@
 //! The reference model: scimock's own SCIM server inside this process, one fresh tenant
 //! per run of a sequence, driven through the server's sans-IO pipeline
-//! (`server::pipeline::respond`) with no socket. Its store, PATCH engine and filter
+//! (`server::local`) with no socket. Its store, PATCH engine and filter
 //! evaluator are what the endpoint is compared with; a `MockServerBuilder` with the same
 //! profile serves the same semantics over HTTP. Ids come from [`SequentialIds`], so the
 //! model is deterministic. Public as [`super::Model`], for a vendor's own property tests.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
 use serde_json::Value;
 
 use crate::clock::SequentialIds;
-use crate::entra::wire;
 use crate::profile::Profile;
+use crate::server::local::Local;
 use crate::server::StartError;
 use crate::MockServerBuilder;
 
@@ -56,10 +53,7 @@ pub struct Reply {
 /// assert_eq!(model.send("GET", &format!("/Users/{id}"), None).json.unwrap()["active"], false);
 /// ```
 #[derive(Debug)]
-pub struct Model {
-    shared: Arc<crate::server::Shared>,
-    base_path: String,
-}
+pub struct Model(Local);
 
 impl Model {
     /// A fresh, empty model serving `profile` (`Profile::default()` is `entra-generic`).
@@ -68,21 +62,7 @@ impl Model {
             .profile(profile.clone())
             .no_auth()
             .ids(SequentialIds::new());
-        let mount = builder
-            .mounts("http://model")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StartError::BadTenant(String::new()))?;
-        let base_path = mount
-            .shared
-            .settings
-            .base_path
-            .trim_end_matches('/')
-            .to_owned();
-        Ok(Model {
-            shared: mount.shared,
-            base_path,
-        })
+        Local::new(&builder, "http://model").map(Model)
     }
 
     /// Answers one request. `target` is relative to the tenant URL, as it would be sent to
@@ -90,25 +70,11 @@ impl Model {
     /// form-encoded (`scimock::entra::wire::filter_query`). A target that is no valid URI
     /// is answered 400, as an HTTP client would refuse to send it.
     pub fn send(&self, method: &str, target: &str, body: Option<&Value>) -> Reply {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{target}", self.base_path));
-        let bytes = match body {
-            Some(b) => {
-                request = request.header(hyper::header::CONTENT_TYPE, wire::CONTENT_TYPE);
-                Bytes::from(b.to_string())
-            }
-            None => Bytes::new(),
-        };
-        match request.body(bytes) {
-            Ok(r) => {
-                let outcome = crate::server::pipeline::respond(&self.shared, r);
-                let response = outcome.response;
-                Reply {
-                    status: response.status().as_u16(),
-                    json: serde_json::from_slice(response.body()).ok(),
-                }
-            }
+        match self.0.answer(method, target, None, body) {
+            Ok(response) => Reply {
+                status: response.status().as_u16(),
+                json: serde_json::from_slice(response.body()).ok(),
+            },
             // A target hyper cannot parse never reaches the endpoint either (the client
             // refuses it the same way); 400 keeps the two sides in step.
             Err(_) => Reply {
