@@ -138,6 +138,8 @@ pub mod scim;
 pub mod scope;
 pub mod server;
 pub mod store;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 #[cfg(feature = "tls")]
 pub mod tls;
 #[cfg(feature = "entra")]

@@ -1,7 +1,7 @@
 //! `scimock fuzz`: model-based, differential fuzzing of any SCIM endpoint (feature
 //! `endpoint-fuzz`, on with `cli`). Random sequences of what Entra sends run against the
 //! endpoint and, in lock-step, against a reference model (scimock's own server in this
-//! process); the first divergence is shrunk by delta debugging to a minimal sequence,
+//! process); the first divergence is shrunk by deleting steps to a minimal sequence,
 //! confirmed, and handed back as a replay scenario.
 //!
 //! | piece | owns |
@@ -10,9 +10,9 @@
 //! | `values` | the values steps carry: free text, and matching values Entra can send |
 //! | `world` | slots ↔ endpoint ids ↔ model ids, and Entra's view of the values |
 //! | `render` | a step as the request Entra sends, for the endpoint, the model or a scenario |
-//! | `model` | the reference model: scimock in-process, driven without a socket |
+//! | `model` | the reference [`Model`]: scimock in-process, driven without a socket |
 //! | `judge` | what counts as a [`Divergence`], and the tolerances |
-//! | [`shrink`] | delta debugging over steps |
+//! | [`shrink`] | shrinking: passes of single deletions, and ddmin |
 //! | `run` | the [`Fuzzer`]: budgets, rate, cleanup, shrinking, confirming |
 //! | `scenario` | a minimal sequence as a [`crate::replay::Scenario`] |
 //!
@@ -38,6 +38,63 @@
 //!     assert!(report.steps > 0);
 //! }
 //! ```
+//!
+//! # As a library
+//!
+//! The same harness, for a vendor's own tests: [`Model`] answers single requests as the
+//! reference does, [`Fuzzer::check`] runs one given sequence against the endpoint and a
+//! fresh model, and [`crate::strategies`] (feature `proptest`) generates the inputs as
+//! proptest strategies; its module docs property-test a toy in-process implementation and
+//! an endpoint over HTTP.
+//!
+//! With the feature `fuzzing`, [`Step`] implements `arbitrary::Arbitrary`, so a `cargo
+//! fuzz` target over an endpoint is a few lines. The values then come from libFuzzer's
+//! bytes, not narrowed to what Entra sends (docs/fuzz.md, "Tolerances"): an endpoint that
+//! refuses a `userName` with a space shows as a divergence here, and not in `scimock fuzz`.
+//!
+//! ```
+//! # #[cfg(feature = "fuzzing")]
+//! # {
+//! use std::sync::OnceLock;
+//!
+//! use arbitrary::{Arbitrary, Unstructured};
+//! use scimock::entra::Dialect;
+//! use scimock::fuzz::{FuzzConfig, Fuzzer, Step};
+//! use tokio::runtime::Runtime;
+//!
+//! /// A runtime and a fuzzer, made once per process.
+//! fn harness() -> &'static (Runtime, Fuzzer) {
+//!     static HARNESS: OnceLock<(Runtime, Fuzzer)> = OnceLock::new();
+//!     HARNESS.get_or_init(|| {
+//!         let url = std::env::var("SCIM_URL").unwrap_or_else(|_| endpoint());
+//!         let mut config = FuzzConfig::new(url);
+//!         config.client.token = std::env::var("SCIM_TOKEN").ok();
+//!         config.rate = 0.0;
+//!         (Runtime::new().unwrap(), Fuzzer::new(config).unwrap())
+//!     })
+//! }
+//! # /// A MockServer standing in for the endpoint, alive for the process.
+//! # fn endpoint() -> String {
+//! #     let server = scimock::MockServer::builder().no_auth().start_blocking();
+//! #     let url = server.base_url();
+//! #     std::mem::forget(server);
+//! #     url
+//! # }
+//!
+//! /// fuzz/fuzz_targets/scim.rs: `libfuzzer_sys::fuzz_target!(|steps: Vec<Step>| check(&steps));`
+//! fn check(steps: &[Step]) {
+//!     let (rt, fuzzer) = harness();
+//!     let divergence = rt.block_on(fuzzer.check(steps, Dialect::Legacy)).expect("the endpoint answers");
+//!     assert!(divergence.is_none(), "{divergence:?}");
+//! }
+//!
+//! // What the target does with each input libFuzzer makes:
+//! let data: Vec<u8> = (0..=255).rev().collect();
+//! if let Ok(steps) = Vec::<Step>::arbitrary_take_rest(Unstructured::new(&data)) {
+//!     check(&steps);
+//! }
+//! # }
+//! ```
 
 mod generate;
 mod judge;
@@ -46,7 +103,7 @@ mod render;
 mod run;
 mod scenario;
 pub mod shrink;
-mod values;
+pub(crate) mod values;
 mod world;
 
 use std::sync::Arc;
@@ -58,6 +115,7 @@ pub use generate::{
     case_seed, sequence, Attr, Case, Kind, MatchBy, Step, UserValues, GROUP_SLOTS, USER_SLOTS,
 };
 pub use judge::{Divergence, DivergenceKind};
+pub use model::{Model, Reply};
 pub use run::Fuzzer;
 
 use crate::entra::{ClientConfig, Dialect, RetryPolicy, TenantUrlError, TransportError};
@@ -183,6 +241,10 @@ pub struct FuzzReport {
     /// Requests sent to the endpoint, shrinking and cleanup included.
     pub requests: usize,
     pub duration_ms: u64,
+    /// Time spent in the reference model (starting fresh ones and answering), shrinking
+    /// included, as `duration_ms` is: the rest is the endpoint, the network and the
+    /// fuzzer's own work.
+    pub model_ms: u64,
     /// Why the run ended before its cases did (the time budget).
     pub stopped: Option<String>,
     /// Whether the endpoint's `/Schemas` said which attributes it keeps.

@@ -1,81 +1,80 @@
 //! The reference model: scimock's own SCIM server inside this process, one fresh tenant
 //! per run of a sequence, driven through the server's sans-IO pipeline
-//! (`server::pipeline::respond`) with no socket. Its store, PATCH engine and filter
+//! (`server::local`) with no socket. Its store, PATCH engine and filter
 //! evaluator are what the endpoint is compared with; a `MockServerBuilder` with the same
 //! profile serves the same semantics over HTTP. Ids come from [`SequentialIds`], so the
-//! model is deterministic.
+//! model is deterministic. Public as [`super::Model`], for a vendor's own property tests.
 
-use std::sync::Arc;
-
-use bytes::Bytes;
 use serde_json::Value;
 
 use crate::clock::SequentialIds;
-use crate::entra::wire;
 use crate::profile::Profile;
+use crate::server::local::Local;
 use crate::server::StartError;
 use crate::MockServerBuilder;
 
 /// One answer, from the endpoint or the model.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct Reply {
-    pub(crate) status: u16,
+pub struct Reply {
+    /// The HTTP status.
+    pub status: u16,
     /// The body as JSON (`None` when empty or not JSON).
-    pub(crate) json: Option<Value>,
+    pub json: Option<Value>,
 }
 
-/// scimock in-process, with no authentication (the model is never exposed).
+/// The reference model: scimock's SCIM server in this process, with no socket and no
+/// authentication, answering the requests it is given as a `MockServer` serving the same
+/// profile would (the store, both Entra PATCH dialects, RFC 7644 filters with RFC 7643
+/// `caseExact`). Each model is a fresh, empty tenant; ids are sequential (`1`, `2`, …), so
+/// the same requests get the same answers.
+///
+/// A vendor checks their implementation's answers against it in a property test: send
+/// each request to both, compare. The [`crate::strategies`] module docs (feature
+/// `proptest`) have an example with a toy implementation.
+///
+/// ```
+/// use scimock::fuzz::Model;
+/// use serde_json::json;
+///
+/// let model = Model::new(&scimock::profile::Profile::default()).unwrap();
+/// let created = model.send("POST", "/Users", Some(&json!({
+///     "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+///     "userName": "ada@contoso.com", "active": "True"})));
+/// assert_eq!(created.status, 201);
+/// let id = created.json.unwrap()["id"].as_str().unwrap().to_owned();
+/// // Entra's matching query, form-encoded as Entra sends it.
+/// let query = scimock::entra::wire::filter_query("userName", "ADA@contoso.com");
+/// let found = model.send("GET", &format!("/Users?{query}"), None);
+/// assert_eq!(found.json.unwrap()["Resources"][0]["id"], id.as_str());
+/// // Disabled in the legacy dialect: a capitalised op, the boolean as a string.
+/// let patch = json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+///     "Operations": [{"op": "Replace", "path": "active", "value": "False"}]});
+/// assert_eq!(model.send("PATCH", &format!("/Users/{id}"), Some(&patch)).status / 100, 2);
+/// assert_eq!(model.send("GET", &format!("/Users/{id}"), None).json.unwrap()["active"], false);
+/// ```
 #[derive(Debug)]
-pub(crate) struct Model {
-    shared: Arc<crate::server::Shared>,
-    base_path: String,
-}
+pub struct Model(Local);
 
 impl Model {
-    /// A fresh, empty model serving `profile`.
-    pub(crate) fn new(profile: &Profile) -> Result<Model, StartError> {
+    /// A fresh, empty model serving `profile` (`Profile::default()` is `entra-generic`).
+    pub fn new(profile: &Profile) -> Result<Model, StartError> {
         let builder = MockServerBuilder::default()
             .profile(profile.clone())
             .no_auth()
             .ids(SequentialIds::new());
-        let mount = builder
-            .mounts("http://model")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| StartError::BadTenant(String::new()))?;
-        let base_path = mount
-            .shared
-            .settings
-            .base_path
-            .trim_end_matches('/')
-            .to_owned();
-        Ok(Model {
-            shared: mount.shared,
-            base_path,
-        })
+        Local::new(&builder, "http://model").map(Model)
     }
 
-    /// Answers one request (`target` relative to the tenant URL, as sent to the endpoint).
-    pub(crate) fn send(&self, method: &str, target: &str, body: Option<&Value>) -> Reply {
-        let mut request = hyper::Request::builder()
-            .method(method)
-            .uri(format!("{}{target}", self.base_path));
-        let bytes = match body {
-            Some(b) => {
-                request = request.header(hyper::header::CONTENT_TYPE, wire::CONTENT_TYPE);
-                Bytes::from(b.to_string())
-            }
-            None => Bytes::new(),
-        };
-        match request.body(bytes) {
-            Ok(r) => {
-                let outcome = crate::server::pipeline::respond(&self.shared, r);
-                let response = outcome.response;
-                Reply {
-                    status: response.status().as_u16(),
-                    json: serde_json::from_slice(response.body()).ok(),
-                }
-            }
+    /// Answers one request. `target` is relative to the tenant URL, as it would be sent to
+    /// an endpoint: `/Users`, `/Users/{id}`, `/Groups?filter=…` with the query
+    /// form-encoded (`scimock::entra::wire::filter_query`). A target that is no valid URI
+    /// is answered 400, as an HTTP client would refuse to send it.
+    pub fn send(&self, method: &str, target: &str, body: Option<&Value>) -> Reply {
+        match self.0.answer(method, target, None, body) {
+            Ok(response) => Reply {
+                status: response.status().as_u16(),
+                json: serde_json::from_slice(response.body()).ok(),
+            },
             // A target hyper cannot parse never reaches the endpoint either (the client
             // refuses it the same way); 400 keeps the two sides in step.
             Err(_) => Reply {

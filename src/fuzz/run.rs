@@ -4,7 +4,7 @@
 //! and turns it into a scenario. Every run of a sequence deletes what it created on the
 //! endpoint (best effort), so shrinking's many re-runs leave nothing behind.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -30,6 +30,12 @@ pub struct Fuzzer {
     /// When the next request may leave (the `rate` bound).
     next_send: Mutex<Option<Instant>>,
     requests: AtomicUsize,
+    /// Nanoseconds spent in the model (`FuzzReport::model_ms`).
+    model_ns: AtomicU64,
+    /// The endpoint's `/Schemas`, fetched by the first [`Fuzzer::check`].
+    declared: tokio::sync::OnceCell<Declared>,
+    /// Sequences [`Fuzzer::check`] ran: each gets a tag of its own.
+    checks: AtomicUsize,
 }
 
 impl std::fmt::Debug for Fuzzer {
@@ -93,6 +99,9 @@ impl Fuzzer {
             progress: None,
             next_send: Mutex::new(None),
             requests: AtomicUsize::new(0),
+            model_ns: AtomicU64::new(0),
+            declared: tokio::sync::OnceCell::new(),
+            checks: AtomicUsize::new(0),
         })
     }
 
@@ -129,6 +138,7 @@ impl Fuzzer {
             steps: 0,
             requests: 0,
             duration_ms: 0,
+            model_ms: 0,
             stopped: None,
             schemas_known: declared.known(),
             cleanup_failures: 0,
@@ -181,7 +191,37 @@ impl Fuzzer {
         report.notes = notes.into_iter().collect();
         report.requests = self.requests.load(Ordering::Relaxed);
         report.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        report.model_ms = self.model_ns.load(Ordering::Relaxed) / 1_000_000;
         Ok(report)
+    }
+
+    /// Runs `steps` once against the endpoint and a fresh model, in `dialect`, as a case
+    /// runs: the first divergence, or `None`. No shrinking, no budgets (the rate still
+    /// holds); what the run created on the endpoint is deleted again. For a property test
+    /// over [`crate::strategies`]' sequences (feature `proptest`) or a `cargo fuzz` target
+    /// over arbitrary `Vec<Step>`s (feature `fuzzing`); the [`crate::strategies`] module
+    /// docs have an example. Each call uses a fresh tag, so calls never meet each other's
+    /// objects. `Err` as for [`Fuzzer::run`].
+    pub async fn check(
+        &self,
+        steps: &[Step],
+        dialect: Dialect,
+    ) -> Result<Option<Divergence>, FuzzError> {
+        let declared = self.declared.get_or_try_init(|| self.schemas()).await?;
+        let n = self.checks.fetch_add(1, Ordering::Relaxed);
+        // Another stream of tags than the cases' (`run` uses attempts 0, 1, … of each case).
+        let tag = tag_for(self.config.seed ^ 0x0063_6865_636b, n);
+        let exec = self
+            .execute(steps, dialect, &tag, declared, false)
+            .go()
+            .await?;
+        Ok(exec.divergence)
+    }
+
+    /// Adds the time since `since` to the model's share.
+    fn model_time(&self, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.model_ns.fetch_add(ns, Ordering::Relaxed);
     }
 
     /// The endpoint's `/Schemas`, which says which attributes it keeps.
@@ -286,7 +326,7 @@ impl Fuzzer {
         let max = self.config.max_shrink_runs;
         let until = Instant::now() + self.config.shrink_time;
         let mut attempt = 0usize;
-        let (minimal, runs) = super::shrink::ddmin(
+        let (minimal, runs) = super::shrink::minimize(
             prefix.clone(),
             |candidate: Vec<Step>| {
                 attempt += 1;
@@ -369,7 +409,9 @@ impl Run<'_> {
     /// then deletes what the endpoint created.
     async fn go(self) -> Result<Execution, FuzzError> {
         let f = self.fuzzer;
+        let started = Instant::now();
         let model = Model::new(&f.config.profile).map_err(|e| FuzzError::Model(e.to_string()))?;
+        f.model_time(started);
         let mut exec = Execution {
             divergence: None,
             sent: 0,
@@ -464,7 +506,9 @@ impl Run<'_> {
                 return Ok(Sent::Agreed);
             }
         }
+        let started = Instant::now();
         let m = model.send(m_req.method, &m_req.target(), m_req.body.as_ref());
+        self.fuzzer.model_time(started);
         let verdict = judge(step, &e, &m, world, self.declared);
         let ok = |r: &Reply| (200..300).contains(&r.status);
         let id_of = |r: &Reply| {

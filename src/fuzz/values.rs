@@ -9,7 +9,7 @@ use super::generate::{Attr, Case, UserValues};
 /// `%`, `/` in ids and paths) and Unicode whose case mapping is not one-to-one. No `$`:
 /// a written scenario would read `${` as a variable. The first two, `"` and `\`, are left
 /// out of matching values ([`MATCHING_SPECIAL`]).
-pub(super) const SPECIAL: &[&str] = &[
+pub(crate) const SPECIAL: &[&str] = &[
     "\"", "\\", "+", "@", " ", "'", "%", "&", ".", "-", "_", "/", "é", "Ü", "ß", "İ", "ı", "Ω",
     "ﬁ", "日本", "😀", "Ä", "ǅ", "Ǆ",
 ];
@@ -21,7 +21,7 @@ pub(super) const SPECIAL: &[&str] = &[
 /// (<https://learn.microsoft.com/en-us/entra/identity/app-provisioning/known-issues>)
 /// says filter values with special characters are not supported. Escaping stays correct
 /// for any value all the same (`entra::wire::eq_filter`, RFC 7644 §3.4.2.2).
-pub(super) const MATCHING_SPECIAL: &[&str] = SPECIAL.split_at(2).1;
+pub(crate) const MATCHING_SPECIAL: &[&str] = SPECIAL.split_at(2).1;
 
 /// What a UPN's user name (before the `@`) may hold, and so what Entra can send as
 /// `userName` (source `userPrincipalName`) and as the work email (source `mail`), besides
@@ -35,10 +35,10 @@ pub(super) const MATCHING_SPECIAL: &[&str] = SPECIAL.split_at(2).1;
 /// a UPN is an RFC 822 name, prefix `@` DNS domain. So no Unicode (django-scim2 refused
 /// `2ß~3@…` as an invalid email), no second `@`, no space or `"`; and, as in an RFC 5322
 /// dot-atom, no leading, trailing or doubled `.`.
-pub(super) const UPN_SPECIAL: &[char] = &['\'', '.', '-', '_', '!', '#', '^', '~'];
+pub(crate) const UPN_SPECIAL: &[char] = &['\'', '.', '-', '_', '!', '#', '^', '~'];
 
 /// The longest user name before a UPN's `@` (the same page).
-pub(super) const UPN_LOCAL_MAX: usize = 64;
+pub(crate) const UPN_LOCAL_MAX: usize = 64;
 
 /// The seeded source of every generated value, so a seed gives the same values.
 #[derive(Debug)]

@@ -106,7 +106,7 @@ pub const FUZZ_JSON_WIDTH: u32 = 6;
 
 /// SCIM attribute names (RFC 7643 §4.1, §4.2, §4.3, §3.1) the fuzzers and the proptest
 /// strategies mostly draw from, so filters and resources over real SCIM paths hit. The
-/// one list: `tests/testsuite/strategies.rs` uses it too.
+/// one list: `scimock::strategies` (feature `proptest`) uses it too.
 pub const SCIM_ATTR_NAMES: &[&str] = &[
     "userName",
     "displayName",

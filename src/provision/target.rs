@@ -99,12 +99,11 @@ struct DryRun {
     objects: std::sync::Mutex<std::collections::BTreeMap<String, Value>>,
 }
 
-/// scimock's own SCIM server inside this process: each request goes through the server's
-/// sans-IO pipeline (`server::pipeline::respond`) with no socket and no HTTP client.
+/// scimock's own SCIM server inside this process (`server::local`): no socket, no HTTP
+/// client.
 #[derive(Debug)]
 struct InProcess {
-    shared: std::sync::Arc<crate::server::Shared>,
-    base_path: String,
+    local: crate::server::local::Local,
     token: Option<String>,
 }
 
@@ -150,20 +149,8 @@ impl Target {
         builder: &crate::MockServerBuilder,
         token: Option<String>,
     ) -> Result<Target, crate::server::StartError> {
-        let mount = builder
-            .mounts("http://in-process")?
-            .into_iter()
-            .next()
-            .ok_or_else(|| crate::server::StartError::BadTenant(String::new()))?;
-        let base_path = mount
-            .shared
-            .settings
-            .base_path
-            .trim_end_matches('/')
-            .to_owned();
         Ok(Target(Inner::InProcess(Box::new(InProcess {
-            shared: mount.shared,
-            base_path,
+            local: crate::server::local::Local::new(builder, "http://in-process")?,
             token,
         }))))
     }
@@ -171,7 +158,7 @@ impl Target {
     /// What an in-process target stores of `kind` (members included); empty for others.
     pub fn stored(&self, kind: crate::scim::ResourceKind) -> Vec<Value> {
         match &self.0 {
-            Inner::InProcess(p) => p.shared.store.all(kind),
+            Inner::InProcess(p) => p.local.shared.store.all(kind),
             _ => Vec::new(),
         }
     }
@@ -207,37 +194,23 @@ impl Target {
 
 impl InProcess {
     fn answer(&self, req: &Request) -> Response {
-        let mut request = hyper::Request::builder()
-            .method(req.method)
-            .uri(format!("{}{}", self.base_path, req.path));
-        if let Some(t) = &self.token {
-            request = request.header(hyper::header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let body = match &req.body {
-            Some(b) => {
-                request = request.header(hyper::header::CONTENT_TYPE, wire::CONTENT_TYPE);
-                bytes::Bytes::from(b.to_string())
-            }
-            None => bytes::Bytes::new(),
-        };
-        let outcome = match request.body(body) {
-            Ok(r) => crate::server::pipeline::respond(&self.shared, r),
-            Err(e) => {
-                return Response {
-                    status: 400,
-                    retry_after: None,
-                    text: e.to_string(),
-                    json: Value::Null,
+        let token = self.token.as_deref();
+        match self.local.answer(req.method, &req.path, token, req.body.as_ref()) {
+            Ok(response) => {
+                let text = String::from_utf8_lossy(response.body()).into_owned();
+                Response {
+                    status: response.status().as_u16(),
+                    retry_after: crate::entra::retry_after(response.headers()),
+                    json: serde_json::from_str(&text).unwrap_or(Value::Null),
+                    text,
                 }
             }
-        };
-        let response = outcome.response;
-        let text = String::from_utf8_lossy(response.body()).into_owned();
-        Response {
-            status: response.status().as_u16(),
-            retry_after: crate::entra::retry_after(response.headers()),
-            json: serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
+            Err(e) => Response {
+                status: 400,
+                retry_after: None,
+                text: e.to_string(),
+                json: Value::Null,
+            },
         }
     }
 }

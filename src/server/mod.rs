@@ -32,6 +32,8 @@ mod faults;
 mod handlers;
 mod journal;
 pub(crate) mod listener;
+#[cfg(feature = "entra")]
+pub(crate) mod local;
 pub(crate) mod mock_server;
 mod params;
 mod persist;

@@ -66,12 +66,15 @@ async fn scimock_agrees_with_its_own_model_in_both_dialects() {
     assert_eq!(report.cleanup_failures, 0);
     // Everything the cases created was deleted again.
     assert!(server.users().is_empty() && server.groups().is_empty());
+    // The model's time is part of the run's.
+    assert!(report.model_ms <= report.duration_ms, "{report:#?}");
     eprintln!(
-        "{} steps, {} requests in {:?}: {:.0} steps/s",
+        "{} steps, {} requests in {:?}: {:.0} steps/s, {} ms of it in the model",
         report.steps,
         report.requests,
         took,
-        report.steps as f64 / took.as_secs_f64()
+        report.steps as f64 / took.as_secs_f64(),
+        report.model_ms
     );
 }
 
@@ -776,6 +779,144 @@ proptest::proptest! {
         if n >= 12 {
             let last_is_a_read = matches!(steps.last(), Some(Step::Read { .. }));
             proptest::prop_assert!(last_is_a_read);
+        }
+    }
+}
+
+/// Shrinking compared (docs/fuzz.md, "Shrinking, compared"): for each endpoint broken on
+/// purpose, the divergence `scimock fuzz` finds with seed 1, shrunk four ways, each run (one
+/// sequence against the endpoint and a fresh model) counted:
+/// 1. passes of single deletions, as `scimock fuzz` does (`shrink::minimize`);
+/// 2. ddmin (`shrink::ddmin`);
+/// 3. proptest over the same sequence (`strategies::sublists`: one pass of deletions);
+/// 4. proptest from scratch (`strategies::steps`, 1–30 steps drawn one by one): the cases it
+///    ran until one failed, then its own shrinking, values included.
+///
+/// 1–3 count only the same divergence as failing (`Divergence::same_as`), 4 any.
+///
+/// `cargo test --test testsuite endpoint_fuzz::shrinking_compared -- --ignored --nocapture`
+#[test]
+#[ignore = "a comparison that prints a table; run by hand"]
+fn shrinking_compared_passes_ddmin_and_proptest() {
+    use proptest::test_runner::{Config, RngAlgorithm, TestError, TestRng, TestRunner};
+    use scimock::fuzz::{shrink, Step};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    println!("| broken endpoint | diverged at step | passes: steps, runs | ddmin: steps, runs | proptest deletions: steps, runs | proptest from scratch: cases to fail, steps, shrink runs |");
+    println!("|---|---|---|---|---|---|");
+    for mode in [
+        Break::CaseSensitiveUserName,
+        Break::LosesOnePatchOp,
+        Break::DuplicatesReaddedMember,
+        Break::IgnoresActive,
+        Break::DropsTitleOnCreate,
+    ] {
+        let found = rt.block_on(find(mode, 1));
+        let upstream = mock();
+        let url = rt.block_on(broken(&upstream, mode));
+        let fuzzer = Fuzzer::new(config(url, 1, 1, 30)).unwrap();
+        let runs = AtomicUsize::new(0);
+        let divergence = |steps: &[Step]| {
+            runs.fetch_add(1, Ordering::Relaxed);
+            rt.block_on(fuzzer.check(steps, found.dialect)).unwrap()
+        };
+        let same = |steps: &[Step]| divergence(steps).is_some_and(|d| d.same_as(&found.divergence));
+        let minimal = |result: Result<(), TestError<Vec<Step>>>| match result {
+            Err(TestError::Fail(_, steps)) => steps,
+            other => panic!("{mode:?}: {other:?}"),
+        };
+        let quiet = Config {
+            failure_persistence: None,
+            max_shrink_iters: 10_000,
+            ..Config::with_cases(1)
+        };
+
+        // The case's own sequence up to the divergence, where shrinking starts.
+        let mut original = scimock::fuzz::sequence(found.case_seed, 30, true);
+        original.truncate(found.original_len);
+        assert!(same(&original), "{mode:?}: the original does not diverge");
+
+        // 2. ddmin, from the same start, with the same test.
+        let (by_ddmin, ddmin_runs) = rt.block_on(shrink::ddmin(
+            original.clone(),
+            |c: Vec<Step>| {
+                let (fuzzer, first) = (&fuzzer, &found.divergence);
+                async move {
+                    let d = fuzzer.check(&c, found.dialect).await.unwrap();
+                    d.is_some_and(|d| d.same_as(first))
+                }
+            },
+            1_000,
+        ));
+        assert!(same(&by_ddmin), "{mode:?}");
+
+        // 3. proptest's deletions of the same sequence.
+        runs.store(0, Ordering::Relaxed);
+        let mut runner = TestRunner::new(quiet.clone());
+        let by_proptest = minimal(runner.run(
+            &scimock::strategies::sublists(original.clone()),
+            |steps| {
+                proptest::prop_assert!(!same(&steps));
+                Ok(())
+            },
+        ));
+        let proptest_runs = runs.swap(0, Ordering::Relaxed);
+        assert!(same(&by_proptest), "{mode:?}");
+
+        // 4. From scratch, with proptest's own generation and shrinking.
+        let cases = AtomicUsize::new(0);
+        let failed_once = std::sync::atomic::AtomicBool::new(false);
+        let mut runner = TestRunner::new_with_rng(
+            Config {
+                cases: 512,
+                ..quiet
+            },
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        runs.store(0, Ordering::Relaxed);
+        let result = runner.run(&scimock::strategies::steps(true, 1..=30), |steps| {
+            if !failed_once.load(Ordering::Relaxed) {
+                cases.fetch_add(1, Ordering::Relaxed);
+            }
+            let failed = divergence(&steps).is_some();
+            failed_once.fetch_or(failed, Ordering::Relaxed);
+            proptest::prop_assert!(!failed);
+            Ok(())
+        });
+        let to_fail = cases.load(Ordering::Relaxed);
+        let scratch = match result {
+            Ok(()) => format!("none in {to_fail}"),
+            failed => {
+                let scratch = minimal(failed);
+                assert!(divergence(&scratch).is_some(), "{mode:?}");
+                let shrink_runs = runs.load(Ordering::Relaxed) - to_fail - 1;
+                format!("{to_fail}, {}, {shrink_runs}", scratch.len())
+            }
+        };
+        println!(
+            "| {mode:?} | {} of {} | {}, {} | {}, {} | {}, {} | {scratch} |",
+            found.divergence.step + 1,
+            found.original_len,
+            found.minimal.len(),
+            found.shrink_runs,
+            by_ddmin.len(),
+            ddmin_runs,
+            by_proptest.len(),
+            proptest_runs,
+        );
+        // What scimock fuzz keeps is 1-minimal: no single step can go.
+        for i in 0..found.minimal.len() {
+            let mut fewer = found.minimal.clone();
+            fewer.remove(i);
+            assert!(
+                !same(&fewer),
+                "{mode:?}: step {i} of the minimal sequence can go"
+            );
         }
     }
 }

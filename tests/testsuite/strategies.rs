@@ -1,165 +1,24 @@
-//! Every proptest strategy of the test suite, in one place: filters (ASTs, text,
-//! resources), PATCH requests and member operations.
+//! Every proptest strategy of the test suite, in one place: resources to evaluate filters
+//! against, PATCH requests and member operations for the PATCH model, membership and store
+//! state machines, expressions. Filters and the fuzzer's sequences come from
+//! `scimock::strategies`.
 
 use proptest::prelude::*;
-use scimock::filter::{AttrExp, AttrOp, AttrPath, CompValue, CompareOp, Filter, ValuePath};
 use scimock::fuzzing::{MembershipStep, MEMBERSHIP_GROUPS, MEMBERSHIP_USERS};
 use scimock::scim::urn;
 use scimock::store::MemberOp;
-use serde_json::{json, Map, Number, Value};
+use serde_json::{json, Map, Value};
 
-/// SCIM's attribute names, from the one list the fuzzers draw from too; URNs are left
-/// out, as `attrPath` takes its URN prefix apart ([`attr_path`] adds URNs itself).
-fn names() -> Vec<&'static str> {
-    scimock::fuzzing::SCIM_ATTR_NAMES
-        .iter()
-        .copied()
-        .filter(|n| !n.starts_with("urn:"))
-        .collect()
-}
+/// The filter strategies are the library's (`scimock::strategies`, feature `proptest`,
+/// which the self dev-dependency in Cargo.toml enables for `cargo test`).
+pub(crate) use scimock::strategies::{attr_name, filter, filter_text};
+
+/// Extension URNs resources carry objects under (RFC 7643 §3.3).
 const URNS: &[&str] = &[
     "urn:ietf:params:scim:schemas:core:2.0:User",
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
     "urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User",
 ];
-const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "pr", "eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le", "true",
-    "false", "null",
-];
-
-/// An attribute name: mostly SCIM's own, sometimes a random ATTRNAME that is no keyword.
-pub(crate) fn attr_name() -> impl Strategy<Value = String> {
-    prop_oneof![
-        4 => proptest::sample::select(names()).prop_map(str::to_owned),
-        1 => "[a-zA-Z][a-zA-Z0-9_-]{0,7}"
-            .prop_filter("keyword", |s| !KEYWORDS.iter().any(|k| k.eq_ignore_ascii_case(s))),
-    ]
-}
-
-/// A schema URI prefix: SCIM's URNs mostly, sometimes any RFC 3986 URI a filter word can
-/// carry (a scheme; an authority or a rootless path; a query; a fragment).
-pub(crate) fn schema_uri() -> impl Strategy<Value = String> {
-    let pchars = "[a-zA-Z0-9._~!$&'*+,;=:@-]";
-    let regex = |r: String| proptest::string::string_regex(&r).expect("a valid regex");
-    let other = (
-        regex("[a-zA-Z][a-zA-Z0-9+.-]{0,4}".to_owned()),
-        prop_oneof![
-            Just(String::new()),
-            regex(format!("{pchars}{{1,6}}(/{pchars}{{0,4}}){{0,2}}")),
-            regex(format!(
-                "//[a-z0-9.-]{{0,6}}(:[0-9]{{1,4}})?(/{pchars}{{0,4}}(%[0-9a-fA-F]{{2}})?){{0,2}}"
-            )),
-        ],
-        regex("(\\?[a-zA-Z0-9/?:@-]{0,4})?".to_owned()),
-        regex("(#[a-zA-Z0-9/?:@-]{0,4})?".to_owned()),
-    )
-        .prop_map(|(scheme, hier, query, fragment)| format!("{scheme}:{hier}{query}{fragment}"));
-    prop_oneof![
-        4 => proptest::sample::select(URNS).prop_map(str::to_owned),
-        1 => other,
-    ]
-}
-
-/// `attrPath`, optionally URI-qualified and with a sub-attribute.
-pub(crate) fn attr_path() -> impl Strategy<Value = AttrPath> {
-    (
-        proptest::option::weighted(0.15, schema_uri()),
-        attr_name(),
-        proptest::option::weighted(0.3, attr_name()),
-    )
-        .prop_map(|(urn, name, sub)| AttrPath {
-            urn,
-            name,
-            sub_attr: sub,
-        })
-}
-
-fn top_level_path() -> impl Strategy<Value = AttrPath> {
-    attr_path().prop_map(|p| AttrPath {
-        sub_attr: None,
-        ..p
-    })
-}
-
-/// `compValue`: any JSON string, integers, finite floats, booleans, null.
-pub(crate) fn comp_value() -> impl Strategy<Value = CompValue> {
-    prop_oneof![
-        4 => any::<String>().prop_map(CompValue::String),
-        1 => any::<i64>().prop_map(|n| CompValue::Number(n.into())),
-        1 => any::<f64>()
-            .prop_filter_map("finite", Number::from_f64)
-            .prop_map(CompValue::Number),
-        1 => any::<bool>().prop_map(CompValue::Bool),
-        1 => Just(CompValue::Null),
-    ]
-}
-
-fn attr_op() -> impl Strategy<Value = AttrOp> {
-    prop_oneof![
-        1 => Just(AttrOp::Present),
-        6 => (proptest::sample::select(CompareOp::ALL.to_vec()), comp_value())
-            .prop_map(|(op, v)| AttrOp::Compare(op, v)),
-    ]
-}
-
-fn attr_exp() -> impl Strategy<Value = Filter> {
-    (attr_path(), attr_op()).prop_map(|(path, op)| Filter::Attr(AttrExp { path, op }))
-}
-
-/// Trees of `and`/`or`/`not` over `leaf`, with n-ary operators of 2–4 operands.
-fn logic(leaf: BoxedStrategy<Filter>, depth: u32) -> BoxedStrategy<Filter> {
-    leaf.prop_recursive(depth, 24, 4, |inner| {
-        prop_oneof![
-            proptest::collection::vec(inner.clone(), 2..=4).prop_map(Filter::And),
-            proptest::collection::vec(inner.clone(), 2..=4).prop_map(Filter::Or),
-            inner.prop_map(Filter::negate),
-        ]
-    })
-    .boxed()
-}
-
-/// `valFilter`: what may stand inside `[...]` (no nested value paths).
-fn val_filter() -> BoxedStrategy<Filter> {
-    logic(attr_exp().boxed(), 2)
-}
-
-fn value_path() -> impl Strategy<Value = ValuePath> {
-    (top_level_path(), val_filter()).prop_map(|(attr, f)| ValuePath {
-        attr,
-        filter: Box::new(f),
-    })
-}
-
-/// Any filter the parser can produce.
-pub(crate) fn filter() -> impl Strategy<Value = Filter> {
-    let leaf = prop_oneof![
-        6 => attr_exp(),
-        1 => value_path().prop_map(Filter::ValuePath),
-        1 => (value_path(), attr_name(), attr_op()).prop_map(|(vp, sub, op)| {
-            Filter::ValuePathAttr { value_path: vp, sub_attr: sub, op }
-        }),
-    ];
-    logic(leaf.boxed(), 4)
-}
-
-/// Filter-like text: tokens glued with random spacing, plus raw noise. Mostly invalid.
-pub(crate) fn filter_text() -> impl Strategy<Value = String> {
-    let token = prop_oneof![
-        proptest::sample::select(KEYWORDS).prop_map(str::to_owned),
-        attr_name(),
-        Just("(".to_owned()),
-        Just(")".to_owned()),
-        Just("[".to_owned()),
-        Just("]".to_owned()),
-        Just("\"".to_owned()),
-        any::<String>().prop_map(|s| format!("{:?}", s)),
-        "-?[0-9]{1,3}(\\.[0-9])?".prop_map(|s| s),
-        any::<char>().prop_map(String::from),
-    ];
-    let sep = prop_oneof![Just(" "), Just(""), Just("  "), Just("\t")];
-    proptest::collection::vec((token, sep), 0..12)
-        .prop_map(|parts| parts.into_iter().map(|(t, s)| t + s).collect())
-}
 
 fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -631,10 +490,9 @@ pub(crate) fn expr_source() -> impl Strategy<Value = Value> {
     })
 }
 
-/// A `scimock fuzz` case: the generator's own sequence for a random seed and length. The
-/// generator is seeded, so proptest shrinks the seed and the length; the steps themselves
-/// shrink with `scimock::fuzz::shrink::ddmin`.
+/// A `scimock fuzz` case: the generator's own sequence (`scimock::strategies::sequence`)
+/// for a random seed and step budget, with the budget.
 pub(crate) fn fuzz_sequence() -> impl Strategy<Value = (usize, Vec<scimock::fuzz::Step>)> {
-    (any::<u64>(), 1usize..60, any::<bool>())
-        .prop_map(|(seed, n, groups)| (n, scimock::fuzz::sequence(seed, n, groups)))
+    (1usize..60, any::<bool>())
+        .prop_flat_map(|(n, groups)| (Just(n), scimock::strategies::sequence(n, groups)))
 }
