@@ -195,7 +195,10 @@ impl Target {
 impl InProcess {
     fn answer(&self, req: &Request) -> Response {
         let token = self.token.as_deref();
-        match self.local.answer(req.method, &req.path, token, req.body.as_ref()) {
+        match self
+            .local
+            .answer(req.method, &req.path, token, req.body.as_ref())
+        {
             Ok(response) => {
                 let text = String::from_utf8_lossy(response.body()).into_owned();
                 Response {
