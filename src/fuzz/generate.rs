@@ -271,8 +271,15 @@ fn noun(kind: Kind) -> &'static str {
     }
 }
 
+/// The slots of a member list, each once and in order: a batch naming a user twice sends
+/// it once.
 fn slots(list: &[u8], kind: Kind) -> String {
-    let names: Vec<String> = list.iter().map(|s| kind.slot(*s).to_string()).collect();
+    let mut names: Vec<String> = Vec::new();
+    for name in list.iter().map(|s| kind.slot(*s).to_string()) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
     names.join(", ")
 }
 
@@ -579,5 +586,41 @@ mod tests {
         assert_eq!(Case::Swap.apply("aB\"+1ß"), "Ab\"+1SS");
         assert_eq!(Case::Upper.apply("é@x"), "É@X");
         assert_eq!(Case::Same.apply("Mixed"), "Mixed");
+    }
+
+    #[test]
+    fn a_batch_label_names_each_user_once() {
+        let step = Step::RemoveMembers {
+            group: 0,
+            users: vec![0, 3, 0],
+        };
+        assert_eq!(step.label(), "remove user(s) 0, 3 from group 0");
+    }
+
+    #[test]
+    fn work_phones_are_e164_and_differ_between_users() {
+        let users: Vec<UserValues> = (0..50)
+            .flat_map(|seed| sequence(seed, 30, false))
+            .filter_map(|step| match step {
+                Step::CreateUser { user, .. } => Some(user),
+                _ => None,
+            })
+            .collect();
+        let phones: std::collections::BTreeSet<String> =
+            users.iter().map(super::super::values::work_phone).collect();
+        for phone in &phones {
+            // ITU-T E.164: `+`, then at most 15 digits.
+            let digits = phone.strip_prefix('+').unwrap();
+            assert!(
+                digits.len() <= 15 && digits.bytes().all(|b| b.is_ascii_digit()),
+                "{phone}"
+            );
+        }
+        assert!(
+            phones.len() * 10 > users.len() * 9,
+            "{} of {}",
+            phones.len(),
+            users.len()
+        );
     }
 }

@@ -102,7 +102,17 @@ pub(crate) fn user_body(user: &UserValues, tag: &str) -> Value {
         ("name.familyName".into(), s(Attr::FamilyName)),
         ("name.formatted".into(), Value::String(formatted)),
         (Attr::Department.path().into(), s(Attr::Department)),
+        (
+            r#"phoneNumbers[type eq "work"].value"#.into(),
+            Value::String(super::values::work_phone(user)),
+        ),
     ])
+}
+
+/// A group's `externalId` as sent: Entra sends the group's `objectId` (the default group
+/// mapping); here the slot and the run's tag, unique per run like the group itself.
+pub(crate) fn group_external_id(slot: u8, tag: &str) -> String {
+    format!("group{}-{tag}", Kind::Group.slot(slot))
 }
 
 /// The request `step` sends on `side`, or `None` when it sends nothing (its slot never
@@ -192,10 +202,16 @@ pub(crate) fn render(
             if world.live(Kind::Group, *slot) {
                 return None;
             }
-            let attrs = [(
-                "displayName".to_owned(),
-                Value::String(group_name(name, tag)),
-            )];
+            let attrs = [
+                (
+                    "displayName".to_owned(),
+                    Value::String(group_name(name, tag)),
+                ),
+                (
+                    "externalId".to_owned(),
+                    Value::String(group_external_id(*slot, tag)),
+                ),
+            ];
             let body = shapes::group_body(&attrs, &[]);
             req("POST", Kind::Group, None, None, Some(body))
         }

@@ -5,8 +5,8 @@
 //! that); here only the search.
 //!
 //! Why passes and not ddmin: a minimal sequence is a create or two at the front and the
-//! diverging request at the end, 2–5 steps spread over 15–30, where ddmin's halves and
-//! quarters rarely still fail. Measured on five divergences, ddmin took 8–133 runs where a
+//! diverging request at the end, 2–6 steps spread over 11–30, where ddmin's halves and
+//! quarters rarely still fail. Measured on six divergences, ddmin took 8–214 runs where a
 //! pass and its confirming pass took 13–35 for the same lengths (docs/fuzz.md, "Shrinking,
 //! compared").
 

@@ -40,6 +40,19 @@ pub(crate) const UPN_SPECIAL: &[char] = &['\'', '.', '-', '_', '!', '#', '^', '~
 /// The longest user name before a UPN's `@` (the same page).
 pub(crate) const UPN_LOCAL_MAX: usize = 64;
 
+/// The user's work phone (Entra's `telephoneNumber`), in E.164 (ITU-T E.164: `+`, country
+/// code, at most 15 digits) because AlexisHR's tutorial requires that format and the
+/// other tutorials map the number as it is: `+1 425` and seven digits drawn from the
+/// user's values, so a seed gives the same number.
+pub(crate) fn work_phone(user: &UserValues) -> String {
+    // FNV-1a over the values that make the user.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in user.external_id.bytes().chain(user.user_name.bytes()) {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("+1425{:07}", h % 10_000_000)
+}
+
 /// The seeded source of every generated value, so a seed gives the same values.
 #[derive(Debug)]
 pub(super) struct Gen {

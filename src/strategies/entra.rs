@@ -169,7 +169,7 @@ fn sent(attr: Attr, value: &str) -> Value {
 /// provisioning for a SCIM endpoint", "Create User"): the core and enterprise `schemas`,
 /// `externalId`, `userName`, `active` (a boolean or `"True"`/`"False"`), `displayName`,
 /// `title`, the primary work email, `name.givenName`/`familyName`/`formatted`, the
-/// enterprise extension's `department`, `meta.resourceType`.
+/// enterprise extension's `department`, the work phone in E.164, `meta.resourceType`.
 pub fn entra_user() -> impl Strategy<Value = Value> {
     (user_values(), active()).prop_map(|(u, active)| {
         let s = |a: Attr| sent(a, u.get(a));
@@ -187,6 +187,10 @@ pub fn entra_user() -> impl Strategy<Value = Value> {
                 json!(format!("{} {}", u.given_name, u.family_name)),
             ),
             (Attr::Department.path().into(), s(Attr::Department)),
+            (
+                r#"phoneNumbers[type eq "work"].value"#.into(),
+                json!(crate::fuzz::values::work_phone(&u)),
+            ),
         ])
     })
 }

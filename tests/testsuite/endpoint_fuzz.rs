@@ -118,6 +118,9 @@ enum Break {
     IgnoresActive,
     /// `title` is dropped from a user create.
     DropsTitleOnCreate,
+    /// A member removal by value (legacy: `Remove` on `members` with a value list) removes
+    /// every member, as a remove without a value does (RFC 7644 §3.5.2.2).
+    ClearsMembersOnRemoveByValue,
     /// Like django-scim2 0.23.0: a work email Django's `EmailValidator` refuses (`ß`, `ﬁ`,
     /// a second `@`, a space, a `"`) is answered 400 `Invalid email value`.
     RefusesOddEmails,
@@ -248,6 +251,15 @@ async fn relay(
             if path.ends_with("/Users") =>
         {
             body.remove("title");
+        }
+        (Break::ClearsMembersOnRemoveByValue, "PATCH", Some(body)) if group.is_some() => {
+            for op in ops(body).into_iter().flatten() {
+                if op_is(op, "remove") && path_is(op, "members") {
+                    if let Some(op) = op.as_object_mut() {
+                        op.retain(|k, _| !k.eq_ignore_ascii_case("value"));
+                    }
+                }
+            }
         }
         (Break::DuplicatesReaddedMember, "PATCH", Some(body)) => {
             if let (Some(gid), Some(list)) = (&group, ops(body)) {
@@ -566,6 +578,16 @@ async fn an_ignored_active_is_found_and_shrunk() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_remove_by_value_that_clears_the_group_is_found_and_shrunk() {
+    let found = find(Break::ClearsMembersOnRemoveByValue, 1).await;
+    assert_eq!(found.divergence.kind, DivergenceKind::Members);
+    assert_eq!(found.dialect, Dialect::Legacy);
+    // Two users, a group, both added, one removed, the group read.
+    assert_eq!(found.minimal.len(), 6, "{:#?}", found.minimal_labels);
+    snapshot("clears_members_on_remove_by_value", &found);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_attribute_dropped_on_create_is_found_and_shrunk() {
     let found = find(Break::DropsTitleOnCreate, 1).await;
     assert_eq!(found.divergence.kind, DivergenceKind::ReadBack);
@@ -679,24 +701,80 @@ async fn shrinking_keeps_the_diverging_request_and_status_pair() {
     assert!(seen > 0);
 }
 
-/// The 10,000-step run against scimock itself (about 20 s on two cores):
+/// scimock serving `profile`, and a fuzz run of `seed` against it with the model serving
+/// the same profile: no divergence, nothing left behind. Returns the steps run.
+async fn agrees(id: &str, seed: u64, cases: usize, steps: usize) -> usize {
+    let profile = scimock::profile::Profile::builtin(id).unwrap();
+    let server = MockServer::builder()
+        .profile(profile.clone())
+        .token(TOKEN)
+        .ids(SequentialIds::new())
+        .journal_size(100_000)
+        .start()
+        .await;
+    let profile_groups = profile.supports(scimock::scim::ResourceKind::Group);
+    let mut c = config(server.base_url(), seed, cases, steps);
+    c.profile = profile;
+    c.time = Duration::from_secs(120);
+    let report = fuzz(c).await;
+    if let Some(f) = report.divergences.first() {
+        panic!(
+            "profile {id}, seed {seed}: {:#?}\n{}",
+            f.divergence,
+            f.scenario_json()
+        );
+    }
+    assert_eq!(report.cleanup_failures, 0, "profile {id}, seed {seed}");
+    // The profile's required attributes were met: creates succeeded, in every case.
+    let created = |path: &str| {
+        server
+            .received_requests()
+            .iter()
+            .filter(|r| r.method == "POST" && r.uri.ends_with(path) && r.status == 201)
+            .count()
+    };
+    assert!(
+        created("/Users") >= cases,
+        "profile {id}, seed {seed}: {} user creates succeeded",
+        created("/Users")
+    );
+    if profile_groups {
+        assert!(
+            created("/Groups") > 0,
+            "profile {id}, seed {seed}: no group create succeeded"
+        );
+    }
+    assert!(
+        server.users().is_empty() && server.groups().is_empty(),
+        "profile {id}, seed {seed}: objects left behind"
+    );
+    report.steps
+}
+
+/// Every built-in profile (each tutorial's semantics), both dialects, at a small budget:
+/// the profile's model agrees with scimock serving that profile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_builtin_profile_agrees_with_its_own_model() {
+    for id in scimock::profile::builtin_ids() {
+        let steps = agrees(id, 5, 4, 25).await;
+        assert!(steps >= 40, "profile {id}: only {steps} steps");
+    }
+}
+
+/// The 10,000-step run against scimock itself, for every built-in profile (about 15 s a
+/// profile on two cores):
 /// `cargo test --test testsuite endpoint_fuzz::soak -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a soak run of 10,000+ steps; run by hand"]
-async fn soak_ten_thousand_steps_against_mock_server() {
-    let server = mock();
-    let mut steps = 0;
-    for seed in 0..40u64 {
-        let mut c = config(server.base_url(), seed, 10, 40);
-        c.time = Duration::from_secs(120);
-        let report = fuzz(c).await;
-        if let Some(f) = report.divergences.first() {
-            panic!("seed {seed}: {:#?}\n{}", f.divergence, f.scenario_json());
+#[ignore = "a soak run of 10,000+ steps per profile; run by hand"]
+async fn soak_ten_thousand_steps_per_profile_against_mock_server() {
+    for id in scimock::profile::builtin_ids() {
+        let mut steps = 0;
+        for seed in 0..40u64 {
+            steps += agrees(id, seed, 10, 40).await;
         }
-        steps += report.steps;
+        eprintln!("profile {id}: {steps} steps, no divergence");
+        assert!(steps >= 10_000, "profile {id}: {steps}");
     }
-    eprintln!("{steps} steps, no divergence");
-    assert!(steps >= 10_000, "{steps}");
 }
 
 /// `scimock fuzz` from the shell: exit 1 and a scenario `scimock replay` fails on, exit 2
@@ -815,6 +893,7 @@ fn shrinking_compared_passes_ddmin_and_proptest() {
         Break::DuplicatesReaddedMember,
         Break::IgnoresActive,
         Break::DropsTitleOnCreate,
+        Break::ClearsMembersOnRemoveByValue,
     ] {
         let found = rt.block_on(find(mode, 1));
         let upstream = mock();
