@@ -109,6 +109,18 @@ pub enum Attr {
 }
 
 impl Attr {
+    /// Every attribute an update changes.
+    pub const ALL: [Attr; 8] = [
+        Attr::UserName,
+        Attr::ExternalId,
+        Attr::WorkEmail,
+        Attr::DisplayName,
+        Attr::Title,
+        Attr::GivenName,
+        Attr::FamilyName,
+        Attr::Department,
+    ];
+
     /// The mapping target path Entra sends in a PATCH.
     pub fn path(self) -> &'static str {
         match self {

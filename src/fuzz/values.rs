@@ -159,17 +159,7 @@ impl Gen {
     }
 
     fn attr(&mut self) -> Attr {
-        const ALL: [Attr; 8] = [
-            Attr::UserName,
-            Attr::ExternalId,
-            Attr::WorkEmail,
-            Attr::DisplayName,
-            Attr::Title,
-            Attr::GivenName,
-            Attr::FamilyName,
-            Attr::Department,
-        ];
-        ALL[self.rng.usize(..ALL.len())]
+        Attr::ALL[self.rng.usize(..Attr::ALL.len())]
     }
 
     pub(super) fn change(&mut self) -> (Attr, String) {

@@ -15,18 +15,6 @@ use crate::provision::wire as shapes;
 /// The domain of generated UPNs and mail addresses (Microsoft's example tenant).
 const DOMAIN: &str = "contoso.com";
 
-/// The attributes an update changes: the default user mapping's targets.
-pub(super) const ATTRS: [Attr; 8] = [
-    Attr::UserName,
-    Attr::ExternalId,
-    Attr::WorkEmail,
-    Attr::DisplayName,
-    Attr::Title,
-    Attr::GivenName,
-    Attr::FamilyName,
-    Attr::Department,
-];
-
 fn one_of(r: &str) -> BoxedStrategy<String> {
     match proptest::string::string_regex(r) {
         Ok(s) => s.boxed(),
@@ -236,7 +224,8 @@ pub(super) fn change(attr: Attr) -> BoxedStrategy<String> {
 
 /// A change of one attribute: the attribute, and its new value.
 pub(super) fn any_change() -> impl Strategy<Value = (Attr, String)> {
-    proptest::sample::select(ATTRS.to_vec()).prop_flat_map(|a| change(a).prop_map(move |v| (a, v)))
+    proptest::sample::select(Attr::ALL.to_vec())
+        .prop_flat_map(|a| change(a).prop_map(move |v| (a, v)))
 }
 
 /// A user PATCH as Entra sends it in `dialect` (entra-provisioning §3.5; "Known issues and
