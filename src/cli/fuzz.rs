@@ -49,7 +49,9 @@ pub(crate) struct FuzzArgs {
     /// --scenarios-dir DIR` replays it).
     #[arg(long, value_name = "DIR", default_value = "fuzz-scenarios")]
     out: PathBuf,
-    /// Reports to write: `junit=PATH`, `json=PATH`, comma-separated or repeated.
+    /// Reports to write: `junit=PATH`, `json=PATH`, `html=PATH` (one self-contained page:
+    /// the run, each divergence, its minimal sequence and scenario), comma-separated or
+    /// repeated.
     #[arg(long, value_delimiter = ',', value_parser = parse_report)]
     report: Vec<ReportArg>,
     /// Requests per second to the endpoint at most (0: no limit).
@@ -63,7 +65,10 @@ pub(crate) fn run(args: FuzzArgs) -> ExitCode {
 }
 
 fn try_run(args: &FuzzArgs, out: &Output) -> Result<ExitCode, String> {
-    only(&args.report, &[ReportKind::Junit, ReportKind::Json])?;
+    only(
+        &args.report,
+        &[ReportKind::Junit, ReportKind::Json, ReportKind::Html],
+    )?;
     if !(args.rate.is_finite() && args.rate >= 0.0) {
         return Err(format!(
             "--rate {}: a number of requests per second, 0 or more",
@@ -88,6 +93,11 @@ fn try_run(args: &FuzzArgs, out: &Output) -> Result<ExitCode, String> {
     config.time = args.time;
     config.shrink_time = args.time;
     config.rate = args.rate;
+    let info = super::run_info(
+        &args.tenant_url,
+        Some(config.profile.id().to_owned()),
+        args.client.token.as_ref(),
+    );
     let fuzzer = Fuzzer::new(config.clone()).map_err(|e| e.to_string())?;
     let bar = std::io::stderr()
         .is_terminal()
@@ -144,6 +154,7 @@ fn try_run(args: &FuzzArgs, out: &Output) -> Result<ExitCode, String> {
     for r in &args.report {
         let text = match r.kind {
             ReportKind::Junit => report.junit(),
+            ReportKind::Html => scimock::report::html::fuzz(&info, &report, &args.out),
             _ => report.json(),
         };
         out.write(&r.path, text)?;

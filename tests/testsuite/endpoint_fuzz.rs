@@ -790,6 +790,7 @@ fn the_cli_writes_a_scenario_replay_reproduces_and_exits_by_outcome() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("found");
     let report = dir.path().join("report.json");
+    let page = dir.path().join("report.html");
     let run = |args: &[&str]| {
         let o = Command::new(env!("CARGO_BIN_EXE_scimock"))
             .args(args)
@@ -818,14 +819,42 @@ fn the_cli_writes_a_scenario_replay_reproduces_and_exits_by_outcome() {
         "--out",
         out.to_str().unwrap(),
         "--report",
-        &format!("json={}", report.display()),
+        &format!("json={},html={}", report.display(), page.display()),
     ]);
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("DIVERGENCE (status)"), "{text}");
+    assert!(text.contains("wrote html report to"), "{text}");
     let written: Vec<_> = std::fs::read_dir(&out).unwrap().flatten().collect();
     assert_eq!(written.len(), 1, "{text}");
     let json: Value = serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-    assert_eq!(json["divergences"][0]["divergence"]["kind"], "status");
+    let found = &json["divergences"][0];
+    assert_eq!(found["divergence"]["kind"], "status");
+    // The HTML report: the same divergence, its scenario and how to replay it; no token.
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains(TOKEN));
+    assert!(html.contains("FAILED: 1 divergence from scimock's model"));
+    assert!(html.contains("<strong class=\"name\">status</strong>"));
+    let escaped = |v: &Value| {
+        v.as_str()
+            .unwrap()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let d = &found["divergence"];
+    assert!(html.contains(&format!("<code>{}</code>", escaped(&d["request"]))));
+    assert!(html.contains(&format!("<dd>{}</dd>", d["endpoint_status"])));
+    assert!(html.contains(&escaped(&d["detail"])));
+    for label in found["minimal_labels"].as_array().unwrap() {
+        assert!(html.contains(&format!("<li>{}</li>", escaped(label))));
+    }
+    let file = written[0].file_name().into_string().unwrap();
+    assert!(html.contains(&format!("<code>{file}</code>")));
+    assert!(html.contains(&format!(
+        "scimock replay {url} --scenarios-dir {}</pre>",
+        out.display()
+    )));
     let (code, text) = run(&[
         "replay",
         &url,

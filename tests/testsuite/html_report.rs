@@ -1,8 +1,8 @@
-//! The HTML report (`--report html=PATH`): snapshots of fixed runs (hand-built replay and
-//! validate results, a provisioning cycle with a fixed clock and ids), escaping of every
-//! text field, no external assets, no secrets, bounded bodies, the three CLIs writing it
-//! next to their other reports, and a real browser rendering it (`chromium --dump-dom`,
-//! skipped with a message where chromium is not installed).
+//! The HTML report (`--report html=PATH`): snapshots of fixed runs (hand-built replay,
+//! validate and fuzz results, a provisioning cycle with a fixed clock and ids), escaping of
+//! every text field, no external assets, no secrets, bounded bodies, the CLIs writing it
+//! next to their other reports (fuzz's in `endpoint_fuzz`), and a real browser rendering it
+//! (`chromium --dump-dom`, skipped with a message where chromium is not installed).
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -13,11 +13,12 @@ use serde_json::{json, Value};
 
 use scimock::clock::{FixedClock, SequentialIds};
 use scimock::entra::Dialect;
+use scimock::fuzz::{Divergence, DivergenceKind, Found, FuzzReport};
 use scimock::profile::Profile;
 use scimock::provision::{AppConfig, CycleReport, Directory, Engine, Quarantine, State, Target};
 use scimock::replay::{
-    CleanupResult, Finding, Outcome, ReceivedResponse, Report, ScenarioResult, SentRequest,
-    Severity, StepResult, Summary,
+    CleanupResult, Finding, Outcome, ReceivedResponse, Report, Scenario, ScenarioResult,
+    SentRequest, Severity, StepResult, Summary,
 };
 use scimock::report::html::{self, RunInfo, MAX_BODY_CHARS};
 use scimock::validate::Validation;
@@ -25,6 +26,11 @@ use scimock::MockServer;
 
 /// Goes through every text field of the escaping test.
 const PAYLOAD: &str = "<script>alert(1)</script>\"q\"'a'&amp;<b>x</b>";
+/// Control characters the fuzz page is fed after the payload: an escape sequence, a
+/// carriage return, a bell and a NUL.
+const CONTROLS: &str = "\u{1b}[31m\r\u{7}\u{0}";
+/// [`CONTROLS`] as the page shows them.
+const CONTROLS_SHOWN: &str = "\\u{1b}[31m\\u{d}\\u{7}\\u{0}";
 /// The payload as the page must show it: escaped, never raw.
 const PAYLOAD_ESCAPED: &str =
     "&lt;script&gt;alert(1)&lt;/script&gt;&quot;q&quot;'a'&amp;amp;&lt;b&gt;x&lt;/b&gt;";
@@ -200,6 +206,91 @@ fn fixed_validation(t: &dyn Fn(&str) -> String) -> Validation {
     }
 }
 
+/// A fixed fuzz run: four cases, a time budget that ran out, a tolerated refusal, a failed
+/// cleanup, and one divergence (a group PATCH the endpoint answers 500, its detail echoing
+/// the token) shrunk to three steps, with its scenario. `t` is applied to every text.
+fn fixed_fuzz_report(t: &dyn Fn(&str) -> String) -> FuzzReport {
+    let labels = [
+        "create user 1",
+        "create group 0",
+        "add user(s) 1 to group 0",
+    ]
+    .map(t);
+    let scenario = json!({
+        "name": t("fuzz_seed3_case1"),
+        "description": t("Found by `scimock fuzz --seed 3 --dialect legacy` (case 1), shrunk to 3 step(s): status at `add user(s) 1 to group 0`: the endpoint answered 500 (its detail: database_down), the model 204"),
+        "note": "docs/fuzz.md",
+        "source": "scimock fuzz: the endpoint against scimock's model",
+        "requires": ["groups"],
+        "vars": {"tag": "${uuid}"},
+        "steps": [
+            {
+                "name": t("01 create user 1"),
+                "request": {"method": "POST", "path": "/Users", "body": {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+                    "userName": t("O'Brien&\"q\"@${tag}.test"),
+                    "active": true,
+                }},
+                "capture": {"user1": "/id"},
+                "cleanup": "/Users/${user1}",
+            },
+            {
+                "name": t("02 create group 0"),
+                "request": {"method": "POST", "path": "/Groups", "body": {
+                    "schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                    "displayName": t("Engineering ${tag}"),
+                }},
+                "capture": {"group0": "/id"},
+                "cleanup": "/Groups/${group0}",
+            },
+            {
+                "name": t("03 add user(s) 1 to group 0"),
+                "request": {"method": "PATCH", "path": "/Groups/${group0}", "body": {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "Add", "path": "members", "value": [{"value": "${user1}"}]}],
+                }},
+            },
+        ],
+    });
+    let scenario = Scenario::from_json(&scenario.to_string(), "fuzz").unwrap();
+    let found = Found {
+        case: 1,
+        case_seed: 6_148_914_691_236_517_205,
+        dialect: Dialect::Legacy,
+        divergence: Divergence {
+            kind: DivergenceKind::Status,
+            step: 16,
+            label: t("add user(s) 1 to group 0"),
+            request: t("PATCH /Groups/98a488375d7888aba85a"),
+            endpoint_status: 500,
+            model_status: 204,
+            detail: t("the endpoint answered 500 (its detail: database_down, token s3cr3t-bearer), the model 204"),
+        },
+        original_len: 17,
+        minimal_labels: labels.to_vec(),
+        minimal: Vec::new(),
+        shrink_runs: 20,
+        confirmed: true,
+        scenario,
+    };
+    FuzzReport {
+        format: 1,
+        tenant_url: t("https://endpoint.example/scim/v2"),
+        seed: 3,
+        dialects: vec![Dialect::Legacy, Dialect::AadOptscim062020],
+        cases: 4,
+        steps: 46,
+        requests: 189,
+        duration_ms: 2_000,
+        model_ms: 360,
+        stopped: Some(t("the time budget (60 s) ran out in case 3")),
+        schemas_known: false,
+        cleanup_failures: 2,
+        notes: vec![t("PATCH /Users/{id} of urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department answered 400: not in the endpoint's /Schemas, so tolerated as at create (the model was not sent it)")],
+        divergences: vec![found],
+    }
+}
+
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -346,6 +437,62 @@ fn provision_page_of_a_fixed_cycle_has_the_logs_table_and_the_quarantine_verdict
 }
 
 #[test]
+fn fuzz_page_of_a_fixed_run_shows_the_divergence_its_sequence_and_how_to_replay_it() {
+    let report = fixed_fuzz_report(&identity);
+    let page = html::fuzz(&info(&identity), &report, Path::new("found"));
+    assert_self_contained(&page);
+    assert!(page.contains("FAILED: 1 divergence from scimock's model"));
+    assert!(
+        page.contains("<dd>legacy, aadOptscim062020</dd>"),
+        "the run's dialects"
+    );
+    assert!(page.contains("<code>3</code>"), "the seed");
+    assert!(page.contains("360 ms (18 % of the run) in the reference model"));
+    assert!(page.contains("stopped: the time budget (60 s) ran out in case 3"));
+    assert!(page.contains("did not say which attributes it keeps"));
+    assert!(page.contains("2 cleanup delete(s) failed"));
+    assert!(page.contains("so tolerated as at create"));
+    assert!(page.contains("<strong class=\"name\">status</strong> in case 1"));
+    assert!(page.contains("<code>PATCH /Groups/98a488375d7888aba85a</code>"));
+    assert!(page.contains("from 17 steps to 3 in 20 re-runs"));
+    assert!(page.contains("database_down, token [redacted]"));
+    assert!(!page.contains("s3cr3t"));
+    for label in &report.divergences[0].minimal_labels {
+        assert!(page.contains(&format!("<li>{label}</li>")), "{label}");
+    }
+    assert!(page.contains("<code>fuzz_seed3_case1.json</code>"));
+    assert!(page.contains(
+        "<pre class=\"body\">scimock replay https://endpoint.example/scim/v2 --scenarios-dir found</pre>"
+    ));
+    // The scenario as the file holds it, JSON-escaped, then HTML-escaped.
+    assert!(page
+        .contains("&quot;userName&quot;: &quot;O'Brien&amp;\\&quot;q\\&quot;@${tag}.test&quot;"));
+    snapshot("html_report@fuzz", &page);
+
+    let mut clean = report;
+    clean.divergences.clear();
+    clean.stopped = None;
+    clean.notes.clear();
+    clean.cleanup_failures = 0;
+    clean.schemas_known = true;
+    let page = html::fuzz(&info(&identity), &clean, Path::new("my scenarios"));
+    assert_self_contained(&page);
+    assert!(page.contains(
+        "<p class=\"verdict passed\" id=\"verdict\">PASSED: no divergence from scimock's model in 4 cases, 46 steps</p>"
+    ));
+    assert!(page.contains("<p class=\"muted\">no divergence from scimock's model</p>"));
+    for absent in [
+        "stopped:",
+        "warning:",
+        "Tolerated",
+        "/Schemas did not say",
+        "scimock replay",
+    ] {
+        assert!(!page.contains(absent), "{absent}");
+    }
+}
+
+#[test]
 fn every_text_field_is_escaped() {
     let info = info(&with_payload);
     let mut cycle = fixed_cycle();
@@ -384,10 +531,16 @@ fn every_text_field_is_escaped() {
     report.scenarios[1].cleanup[0].status = None;
     let mut with_dialect = info.clone();
     with_dialect.dialect = Some(with_payload("legacy"));
+    // The fuzz page also gets control characters (an escape sequence, a carriage return, a
+    // bell, a NUL) after the payload, everywhere, and in the `--out` directory.
+    let with_controls = |s: &str| format!("{s}{PAYLOAD}{CONTROLS}");
+    let fuzz_info = info.clone();
+    let fuzz_dir = PathBuf::from(with_controls("found"));
     let pages = [
         html::replay(&info, &report),
         html::validate(&with_dialect, &fixed_validation(&with_payload)),
         html::provision(&with_dialect, &cycle, true),
+        html::fuzz(&fuzz_info, &fixed_fuzz_report(&with_controls), &fuzz_dir),
     ];
     for page in &pages {
         assert_self_contained(page);
@@ -402,6 +555,40 @@ fn every_text_field_is_escaped() {
             "the payload is shown, escaped"
         );
     }
+    let fuzz = &pages[3];
+    assert!(
+        !fuzz.contains(|c: char| c.is_control() && c != '\n'),
+        "a raw control character in the fuzz page"
+    );
+    // Written as `\u{…}`, as the terminal and JUnit reports write them, after the payload.
+    let controls = format!("{PAYLOAD_ESCAPED}{CONTROLS_SHOWN}");
+    for text in [
+        "stopped: the time budget",
+        "tolerated as at create",
+        "<code>PATCH /Groups/98a488375d7888aba85a",
+        "<li>create group 0",
+    ] {
+        let at = fuzz.find(text).unwrap_or_else(|| panic!("{text}"));
+        assert!(fuzz[at..].contains(&controls), "{text}");
+    }
+    assert!(fuzz.contains(&format!(
+        "database_down, token [redacted]), the model 204{controls}"
+    )));
+    assert!(fuzz.contains(&format!("<code>fuzz_seed3_case1{controls}.json</code>")));
+    // In the scenario they are JSON escapes already (`\u001b`), as the file holds them.
+    assert!(fuzz.contains("\\u001b[31m\\r\\u0007\\u0000"));
+    // The replay command quotes the directory for a shell: a `'` in it is closed, escaped
+    // and reopened.
+    let command = &fuzz[fuzz.find("scimock replay '").unwrap()..];
+    let command = &command[..command.find("</pre>").unwrap()];
+    assert!(
+        command.contains("--scenarios-dir 'found&lt;script&gt;alert(1)&lt;/script&gt;&quot;q&quot;'\\''a'\\''&amp;amp;"),
+        "{command}"
+    );
+    assert!(
+        command.ends_with(&format!("{CONTROLS_SHOWN}'")),
+        "{command}"
+    );
     assert!(pages[0].contains(&format!("stopped: stopped{PAYLOAD_ESCAPED}")));
     assert!(pages[0].contains(&format!("connection reset{PAYLOAD_ESCAPED}")));
     // The bodies (JSON) carry the payload JSON-escaped, then HTML-escaped.
@@ -425,6 +612,7 @@ fn secrets_never_reach_the_page() {
         html::replay(&info, &fixed_report(&identity)),
         html::validate(&info, &fixed_validation(&identity)),
         html::provision(&info, &cycle, false),
+        html::fuzz(&info, &fixed_fuzz_report(&identity), Path::new("found")),
     ];
     for page in &pages {
         for secret in ["s3cr3t", "Pa55w0rd", "hunter2"] {
@@ -454,6 +642,43 @@ fn huge_and_odd_bodies_are_cut_on_character_boundaries() {
         "{left_out} more characters are left out of this page"
     )));
     assert!(page.len() < huge.len() / 2, "the page holds a bounded part");
+
+    // The fuzz page: a huge detail, label, request and scenario, and more steps and notes
+    // than it lists, each of them long.
+    let mut fuzz = fixed_fuzz_report(&identity);
+    let line = "é€😀".repeat(400);
+    let f = &mut fuzz.divergences[0];
+    f.divergence.detail = huge.clone();
+    f.divergence.label = huge.clone();
+    f.divergence.request = huge.clone();
+    f.scenario.description = huge.clone();
+    f.minimal_labels = vec![line.clone(); 300];
+    fuzz.notes = vec![line.clone(); 250];
+    let page = html::fuzz(&info(&identity), &fuzz, Path::new("found"));
+    assert!(page.contains("\u{fffd}\u{fffd}{\u{fffd}"));
+    assert!(page.contains("show 98000 more characters"), "the detail");
+    assert!(
+        page.contains("more characters are left out of this page (the scenario file has them all)")
+    );
+    assert!(
+        page.contains("<li class=\"muted\">… and 100 more</li>"),
+        "the steps"
+    );
+    assert!(
+        page.contains("<li class=\"muted\">… and 50 more</li>"),
+        "the notes"
+    );
+    let cut_line = format!("{}…</li>", line.chars().take(500).collect::<String>());
+    assert_eq!(
+        page.matches(&cut_line).count(),
+        400,
+        "lines cut at 500 characters"
+    );
+    let chars = page.chars().count();
+    assert!(
+        chars < 500_000,
+        "{chars} characters: the page holds a bounded part"
+    );
 }
 
 // ---- the CLIs ---------------------------------------------------------------------
@@ -736,4 +961,61 @@ fn the_html_report_renders_in_chromium_with_the_failures_causes_and_counts() {
     for check in ["status", "content-type"] {
         assert!(dom.contains(&format!("[{check}]")), "chart bar for {check}");
     }
+}
+
+#[test]
+fn the_fuzz_report_renders_in_chromium_with_its_divergence_and_no_injected_markup() {
+    let Some(browser) = chromium() else {
+        eprintln!("skipped: chromium not found (apt-get install -y chromium)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let hostile = |s: &str| format!("{s}{PAYLOAD}{CONTROLS}");
+    let report = fixed_fuzz_report(&hostile);
+    let html = dir.path().join("fuzz.html");
+    std::fs::write(
+        &html,
+        html::fuzz(&info(&identity), &report, Path::new("found")),
+    )
+    .unwrap();
+    let dom = run_browser(
+        &browser,
+        &dir.path().join("profile"),
+        &[
+            "--dump-dom".to_owned(),
+            format!("file://{}", html.display()),
+        ],
+        Duration::from_secs(90),
+    );
+    assert!(
+        dom.contains("FAILED: 1 divergence from scimock's model"),
+        "not the report: {:.300}",
+        dom
+    );
+    // Nothing the endpoint sent became markup: the one script is the page's own, no
+    // injected element, and the payload is text, its control characters written out.
+    assert_eq!(dom.matches("<script").count(), 1, "{dom}");
+    assert!(!dom.contains("<b>"), "an injected element");
+    assert!(!dom.contains('\u{1b}'), "a raw escape character");
+    let shown = as_dom_text(&format!("{PAYLOAD}{CONTROLS_SHOWN}"));
+    let f = &report.divergences[0];
+    for text in [
+        &f.divergence.label,
+        &f.divergence.request,
+        &f.minimal_labels[0],
+        &report.notes[0],
+    ] {
+        let head = text.split(PAYLOAD).next().unwrap();
+        assert!(
+            dom.contains(&format!("{}{shown}", as_dom_text(head))),
+            "{head}"
+        );
+    }
+    assert!(dom.contains("<strong class=\"name\">status</strong> in case 1"));
+    assert!(dom.contains("<details class=\"item divergence failed\" open=\"\">"));
+    for (label, n) in [("cases", 4), ("divergences", 1), ("failed cleanups", 2)] {
+        let count = format!("<span class=\"n\">{n}</span> <span class=\"label\">{label}</span>");
+        assert!(dom.contains(&count), "{count}");
+    }
+    assert!(dom.contains("scimock replay https://endpoint.example/scim/v2 --scenarios-dir found"));
 }

@@ -1,11 +1,14 @@
-//! The HTML report: one self-contained page for a `replay`, `validate` or `provision` run
-//! (`--report html=PATH`), written for the person who opens it when CI goes red.
+//! The HTML report: one self-contained page for a `replay`, `validate`, `provision` or
+//! `fuzz` run (`--report html=PATH`), written for the person who opens it when CI goes red.
 //!
 //! - [`replay`] and [`validate`]: a header (target, dialect, profile, date, verdict), the
 //!   counts, findings grouped by cause with a bar chart, and every scenario run, failed first,
 //!   each failure with its steps, exchanges, expectation detail and Entra's consequence.
 //! - [`provision`]: the cycle summary with the quarantine verdict and a per-object table in
 //!   the shape of the portal's provisioning logs.
+//! - `fuzz` (with the feature `endpoint-fuzz`): the run's seed, counts and the model's
+//!   share of its time, and each divergence with its minimal sequence, the scenario written
+//!   for it and the command that replays it.
 //!
 //! # What the page holds, and what it never holds
 //!
@@ -37,6 +40,8 @@
 //! It sits behind the `html-report` feature, which `cli` enables, so a
 //! `default-features = false` library user compiles none of it.
 
+#[cfg(feature = "endpoint-fuzz")]
+mod fuzz;
 mod provision;
 mod replay;
 
@@ -45,6 +50,8 @@ use std::borrow::Cow;
 use maud::{html, Markup, PreEscaped, DOCTYPE};
 use serde_json::Value;
 
+#[cfg(feature = "endpoint-fuzz")]
+pub use fuzz::fuzz;
 pub use provision::provision;
 pub use replay::{replay, validate};
 
