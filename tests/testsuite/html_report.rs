@@ -595,6 +595,34 @@ fn every_text_field_is_escaped() {
     assert!(pages[0].contains("&lt;script&gt;alert(1)&lt;/script&gt;\\&quot;q\\&quot;"));
 }
 
+/// Control characters from anywhere (an endpoint's detail, a target, a header) are written
+/// as `\u{…}` on every page, as the fuzz page writes them.
+#[test]
+fn no_page_holds_a_raw_control_character() {
+    let with_controls = |s: &str| format!("{s}{CONTROLS}");
+    let info = info(&with_controls);
+    let mut cycle = fixed_cycle();
+    for e in &mut cycle.entries {
+        if let Some(i) = &mut e.provisioning_status_info.error_information {
+            i.reason = with_controls(&i.reason);
+        }
+        e.target_identity.id = with_controls(&e.target_identity.id);
+    }
+    let pages = [
+        html::replay(&info, &fixed_report(&with_controls)),
+        html::validate(&info, &fixed_validation(&with_controls)),
+        html::provision(&info, &cycle, true),
+    ];
+    for (n, page) in pages.iter().enumerate() {
+        let raw = page.chars().find(|c| c.is_control() && *c != '\n');
+        assert_eq!(raw, None, "page {n}: a raw control character");
+        assert!(
+            page.contains(CONTROLS_SHOWN),
+            "page {n}: the controls shown"
+        );
+    }
+}
+
 #[test]
 fn secrets_never_reach_the_page() {
     let mut info = info(&identity);

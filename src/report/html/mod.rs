@@ -124,7 +124,7 @@ pub(crate) fn page(
     sections: Markup,
 ) -> String {
     let target = without_user_info(&info.target);
-    html! {
+    let page = html! {
         (DOCTYPE)
         html lang="en" {
             head {
@@ -150,7 +150,11 @@ pub(crate) fn page(
             }
         }
     }
-    .into_string()
+    .into_string();
+    // maud escapes markup, not control characters: an endpoint's escape sequence, carriage
+    // return or NUL is written as `\u{1b}` wherever it landed (no control character but
+    // newline and tab is allowed in HTML text, WHATWG HTML §13.1.3).
+    crate::entra::secrets::printable(&page).into_owned()
 }
 
 /// The tenant URL without `user:password@`.
