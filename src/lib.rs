@@ -96,14 +96,18 @@
 //!   replay, validate and provision runs.
 //! - `fuzz` (feature `endpoint-fuzz`, on with `cli`): `scimock fuzz`, model-based
 //!   differential fuzzing of any SCIM endpoint against scimock in-process, shrunk to a
-//!   replay scenario (docs/fuzz.md).
+//!   replay scenario (docs/fuzz.md); its reference `Model` and `Fuzzer::check` for a
+//!   vendor's own tests.
+//! - `strategies` (feature `proptest`): the fuzzer's inputs as proptest strategies (Entra's
+//!   users, groups, filters, PATCHes in both dialects, sequences).
 //! - [`fuzzing`]: bodies shared by the fuzz targets and their replay tests (hidden).
 //!
 //! hyper's client and server run in three places only: the listener ([`server`]), the
 //! stand-in's client ([`entra`], with [`tls`]) and the recording proxy ([`record`]).
 //! Elsewhere only its `http` types appear: `HeaderMap` in replay's checks, `StatusCode`
 //! phrases in provision's logs, and the `Request` that provision's in-process target hands
-//! to the server's sans-IO pipeline; the fuzz bodies drive that pipeline too. `scim`,
+//! to the server's sans-IO pipeline (`server::local`, which the fuzzer's model uses too);
+//! the fuzz bodies drive that pipeline too. `scim`,
 //! `filter`, `patch`, `store` and `profile` never see an HTTP type.
 //!
 //! # Finding an RFC section

@@ -43,7 +43,7 @@
 //!
 //! The same harness, for a vendor's own tests: [`Model`] answers single requests as the
 //! reference does, [`Fuzzer::check`] runs one given sequence against the endpoint and a
-//! fresh model, and [`crate::strategies`] (feature `proptest`) generates the inputs as
+//! fresh model, and `scimock::strategies` (feature `proptest`) generates the inputs as
 //! proptest strategies; its module docs property-test a toy in-process implementation and
 //! an endpoint over HTTP.
 //!

@@ -29,7 +29,7 @@ pub struct Reply {
 /// the same requests get the same answers.
 ///
 /// A vendor checks their implementation's answers against it in a property test: send
-/// each request to both, compare. The [`crate::strategies`] module docs (feature
+/// each request to both, compare. The `scimock::strategies` module docs (feature
 /// `proptest`) have an example with a toy implementation.
 ///
 /// ```

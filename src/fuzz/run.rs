@@ -198,8 +198,8 @@ impl Fuzzer {
     /// Runs `steps` once against the endpoint and a fresh model, in `dialect`, as a case
     /// runs: the first divergence, or `None`. No shrinking, no budgets (the rate still
     /// holds); what the run created on the endpoint is deleted again. For a property test
-    /// over [`crate::strategies`]' sequences (feature `proptest`) or a `cargo fuzz` target
-    /// over arbitrary `Vec<Step>`s (feature `fuzzing`); the [`crate::strategies`] module
+    /// over `scimock::strategies`' sequences (feature `proptest`) or a `cargo fuzz` target
+    /// over arbitrary `Vec<Step>`s (feature `fuzzing`); the `scimock::strategies` module
     /// docs have an example. Each call uses a fresh tag, so calls never meet each other's
     /// objects. `Err` as for [`Fuzzer::run`].
     pub async fn check(
