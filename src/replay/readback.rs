@@ -439,7 +439,18 @@ enum Gap {
     Missing,
     /// There, but not as sent (or still there after its removal).
     Different,
+    /// There with only its case changed, where RFC 7643 makes the case part of the value.
+    Case,
 }
+
+/// Whether the attribute at `path` is `caseExact` in RFC 7643: `externalId` (§3.1) of a
+/// User or a Group. Every other attribute Entra's default mappings write is `caseExact:
+/// false` (§4.1, §4.2, §4.3), and a case change there is a normalisation a server may make.
+fn case_exact(path: &[Step]) -> bool {
+    matches!(path, [Step::Key(k)] if k.eq_ignore_ascii_case("externalId"))
+}
+
+const CASE_CHANGED: &str = "The case of a caseExact value is part of it: Entra, comparing the value exactly, finds the object different each time it processes it and sends the value again, logged as modified every cycle (a perpetual diff; RFC 7643 §2.2 caseExact, §3.1 externalId)";
 
 /// The resource type a write addressed, for the consequence of a lost value.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -564,6 +575,7 @@ fn check_as(expects: &[Expect], stored: &Value, mode: ReadBack, kind: Kind) -> V
         check: "read-back",
         message,
         consequence: match path {
+            _ if gap == Gap::Case => CASE_CHANGED,
             Some(p) if mode == ReadBack::FailMissing && is_manager(p) => DANGLING_MANAGER,
             Some(p) => consequence(p, kind),
             None => LOST,
@@ -607,6 +619,16 @@ fn check_as(expects: &[Expect], stored: &Value, mode: ReadBack, kind: Kind) -> V
                         Some(path),
                         format!(
                             "`{}` was sent as {value} but reads back as {}",
+                            shown(path),
+                            found[0]
+                        ),
+                    ));
+                } else if case_exact(path) && !found.iter().any(|v| *v == value) {
+                    out.push(finding(
+                        Gap::Case,
+                        Some(path),
+                        format!(
+                            "`{}` was sent as {value} but reads back as {}: only the case changed, and the attribute is caseExact",
                             shown(path),
                             found[0]
                         ),
@@ -803,6 +825,27 @@ mod tests {
         let array = json!({manager: {"manager": [{"value": "m1"}]}});
         let single = json!({manager: {"manager": {"value": "m1"}}});
         assert!(check(&expectations("POST", &array), &single).is_empty());
+    }
+
+    #[test]
+    fn a_case_change_is_a_finding_only_where_the_case_is_part_of_the_value() {
+        let sent = json!({"userName": "Ada@Contoso.com", "externalId": "AdaL",
+            "emails": [{"type": "work", "value": "Ada@Contoso.com"}], "displayName": "Ada L"});
+        let stored = json!({"userName": "ada@contoso.com", "externalId": "adal",
+            "emails": [{"type": "work", "value": "ada@contoso.com"}], "displayName": "ADA L"});
+        let f = check(&expectations("POST", &sent), &stored);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert!(
+            f[0].message
+                .starts_with("`externalId` was sent as \"AdaL\""),
+            "{f:#?}"
+        );
+        assert!(f[0].consequence.contains("perpetual diff"), "{f:#?}");
+        // Kept as sent: nothing.
+        let kept = json!({"userName": "ada@contoso.com", "externalId": "AdaL"});
+        assert!(check(&expectations("POST", &sent), &kept)
+            .iter()
+            .all(|f| !f.message.contains("externalId")));
     }
 
     #[test]

@@ -1319,6 +1319,48 @@ fn a_redacted_mapping_sends_its_value_and_logs_redact() {
     assert!(!logs.contains("Engineer"), "{logs}");
 }
 
+/// "Exact case?" on a mapping (Microsoft Learn, "Tutorial - Customize user provisioning
+/// attribute-mappings"; RFC 7643 §2.2 `caseExact`): a change of case only is exported when
+/// the mapping is exact, and is no change otherwise.
+#[test]
+fn a_case_only_change_is_exported_only_by_an_exact_case_mapping() {
+    for exact in [false, true] {
+        let config = config_with(
+            &format!(
+                "[[provisioning.users.mappings]]\ntarget = \"title\"\nsource = \"jobTitle\"\ncase_exact = {exact}"
+            ),
+            r#"["create", "update", "delete"]"#,
+        );
+        let engine = engine_with(config);
+        let server = MockServer::builder().token("t");
+        let target = Target::in_process(&server, Some("t".into())).unwrap();
+        let rt = runtime();
+        let mut state = State::default();
+        let first = rt.block_on(engine.run_cycle(&target, &one_user(json!({})), &mut state));
+        assert_eq!(first.stats.failed, 0, "{:#?}", first.entries);
+        let louder = one_user(json!({"jobTitle": "ENGINEER"}));
+        let second = rt.block_on(engine.run_cycle(&target, &louder, &mut state));
+        let patched_title = second.requests.iter().any(|q| {
+            q.method == "PATCH"
+                && q.body.as_ref().is_some_and(|b| {
+                    b["Operations"]
+                        .as_array()
+                        .into_iter()
+                        .flatten()
+                        .any(|o| o["path"] == "title" && o["value"] == "ENGINEER")
+                })
+        });
+        assert_eq!(
+            patched_title, exact,
+            "case_exact = {exact}: {:#?}",
+            second.requests
+        );
+        let stored = target.stored(scimock::scim::ResourceKind::User);
+        let want = if exact { "ENGINEER" } else { "Engineer" };
+        assert_eq!(stored[0]["title"], want, "case_exact = {exact}");
+    }
+}
+
 /// Disabling is an update: with Update unticked in Target Object Actions, a user who
 /// leaves scope is not disabled in the target.
 #[test]
