@@ -623,7 +623,7 @@ fn check_as(expects: &[Expect], stored: &Value, mode: ReadBack, kind: Kind) -> V
                             found[0]
                         ),
                     ));
-                } else if case_exact(path) && !found.iter().any(|v| *v == value) {
+                } else if case_exact(path) && !found.contains(&value) {
                     out.push(finding(
                         Gap::Case,
                         Some(path),
