@@ -12,6 +12,8 @@ use scimock::clock::{Clock, FixedClock, SystemClock};
 use scimock::expr::{self, Evaluator};
 use scimock::scope::{RegexMode, ScopeFilter};
 
+use super::output::Failure;
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum ExprCommand {
     /// Print the canonical form of an expression (exit 0), or a caret error (exit 2).
@@ -62,11 +64,6 @@ pub(crate) enum ScopeCommand {
     },
 }
 
-fn fail(message: impl std::fmt::Display) -> ExitCode {
-    eprintln!("error: {message}");
-    ExitCode::from(2)
-}
-
 fn read(path: &str) -> Result<String, String> {
     if path == "-" {
         std::io::read_to_string(std::io::stdin()).map_err(|e| format!("standard input: {e}"))
@@ -83,16 +80,16 @@ fn read_object(path: &str) -> Result<Map<String, Value>, String> {
     }
 }
 
-pub(crate) fn run_expr(cmd: ExprCommand) -> ExitCode {
+pub(crate) fn run_expr(cmd: ExprCommand) -> Result<ExitCode, Failure> {
     match cmd {
         ExprCommand::Parse { expr } => match expr::parse(&expr) {
             Ok(e) => {
                 println!("{e}");
-                ExitCode::SUCCESS
+                Ok(ExitCode::SUCCESS)
             }
             Err(e) => {
                 eprint!("{}", e.render(&expr));
-                ExitCode::from(2)
+                Err(Failure::Shown)
             }
         },
         ExprCommand::Eval {
@@ -104,20 +101,18 @@ pub(crate) fn run_expr(cmd: ExprCommand) -> ExitCode {
             default_domain,
             taken,
         } => {
-            let parsed = match expr::parse(&expr) {
-                Ok(e) => e,
-                Err(e) => {
-                    eprint!("{}", e.render(&expr));
-                    return ExitCode::from(2);
-                }
-            };
-            let mut object = match source.as_deref().map(read_object).transpose() {
-                Ok(o) => o.unwrap_or_default(),
-                Err(e) => return fail(e),
-            };
+            let parsed = expr::parse(&expr).map_err(|e| {
+                eprint!("{}", e.render(&expr));
+                Failure::Shown
+            })?;
+            let mut object = source
+                .as_deref()
+                .map(read_object)
+                .transpose()?
+                .unwrap_or_default();
             for a in attrs {
                 let Some((name, value)) = a.split_once('=') else {
-                    return fail(format!("--attr {a:?}: expected NAME=VALUE"));
+                    return Err(format!("--attr {a:?}: expected NAME=VALUE").into());
                 };
                 object.insert(name.to_owned(), Value::String(value.to_owned()));
             }
@@ -128,7 +123,7 @@ pub(crate) fn run_expr(cmd: ExprCommand) -> ExitCode {
                         fixed = FixedClock(t);
                         &fixed
                     }
-                    Err(e) => return fail(format!("--now {text:?}: {e}")),
+                    Err(e) => return Err(format!("--now {text:?}: {e}").into()),
                 },
                 None => &SystemClock,
             };
@@ -149,15 +144,15 @@ pub(crate) fn run_expr(cmd: ExprCommand) -> ExitCode {
                     if parsed.redacts_log() {
                         eprintln!("note: the provisioning log shows this value as [Redact]");
                     }
-                    ExitCode::SUCCESS
+                    Ok(ExitCode::SUCCESS)
                 }
-                Err(e) => fail(e),
+                Err(e) => Err(e.to_string().into()),
             }
         }
     }
 }
 
-pub(crate) fn run_scope(cmd: ScopeCommand) -> ExitCode {
+pub(crate) fn run_scope(cmd: ScopeCommand) -> Result<ExitCode, Failure> {
     let ScopeCommand::Check {
         filter,
         source,
@@ -168,20 +163,11 @@ pub(crate) fn run_scope(cmd: ScopeCommand) -> ExitCode {
     } else {
         RegexMode::Search
     };
-    let f = match read(&filter)
-        .and_then(|t| ScopeFilter::from_json_with(&t, mode).map_err(|e| format!("{filter}: {e}")))
-    {
-        Ok(f) => f,
-        Err(e) => return fail(e),
-    };
-    let object = match read_object(&source) {
-        Ok(o) => o,
-        Err(e) => return fail(e),
-    };
-    let decision = match f.evaluate(&object) {
-        Ok(d) => d,
-        Err(e) => return fail(e),
-    };
+    let f = read(&filter).and_then(|t| {
+        ScopeFilter::from_json_with(&t, mode).map_err(|e| format!("{filter}: {e}"))
+    })?;
+    let object = read_object(&source)?;
+    let decision = f.evaluate(&object).map_err(|e| e.to_string())?;
     println!(
         "{}",
         if decision.in_scope {
@@ -200,9 +186,9 @@ pub(crate) fn run_scope(cmd: ScopeCommand) -> ExitCode {
             .map_or_else(|| "NULL".to_owned(), |v| format!("{v:?}"));
         println!("\"{}\": {} (value {value})", c.text, c.result);
     }
-    if decision.in_scope {
+    Ok(if decision.in_scope {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
-    }
+    })
 }

@@ -8,6 +8,8 @@ use serde_json::{json, Value};
 use scimock::filter;
 use scimock::scim;
 
+use super::output::Failure;
+
 #[derive(Debug, Subcommand)]
 pub(crate) enum FilterCommand {
     /// Print the canonical form of a filter (exit 0), or a caret error (exit 2).
@@ -35,7 +37,7 @@ pub(crate) enum FilterCommand {
     },
 }
 
-pub(crate) fn run(cmd: FilterCommand) -> ExitCode {
+pub(crate) fn run(cmd: FilterCommand) -> Result<ExitCode, Failure> {
     match cmd {
         FilterCommand::Parse { expr, json } => parse(&expr, json),
         FilterCommand::Eval {
@@ -47,7 +49,7 @@ pub(crate) fn run(cmd: FilterCommand) -> ExitCode {
     }
 }
 
-fn parse(expr: &str, as_json: bool) -> ExitCode {
+fn parse(expr: &str, as_json: bool) -> Result<ExitCode, Failure> {
     match filter::parse(expr) {
         Ok(f) => {
             if as_json {
@@ -55,11 +57,11 @@ fn parse(expr: &str, as_json: bool) -> ExitCode {
             } else {
                 println!("{f}");
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
         Err(e) => {
             report_parse_error(expr, &e, as_json);
-            ExitCode::from(2)
+            Err(Failure::Shown)
         }
     }
 }
@@ -81,13 +83,14 @@ fn report_parse_error(expr: &str, e: &filter::ParseError, as_json: bool) {
     }
 }
 
-fn fail(message: &str, as_json: bool) -> ExitCode {
+/// An input error: in `--json` mode the answer on stdout, else the one error path's line.
+fn fail(message: &str, as_json: bool) -> Failure {
     if as_json {
         println!("{}", json!({"ok": false, "error": message}));
+        Failure::Shown
     } else {
-        eprintln!("error: {message}");
+        Failure::Message(message.to_owned())
     }
-    ExitCode::from(2)
 }
 
 fn read_resource(path: &str) -> Result<Value, String> {
@@ -120,22 +123,18 @@ fn pick_schema(
     }
 }
 
-fn eval(expr: &str, path: &str, schema_name: Option<&str>, as_json: bool) -> ExitCode {
-    let f = match filter::parse(expr) {
-        Ok(f) => f,
-        Err(e) => {
-            report_parse_error(expr, &e, as_json);
-            return ExitCode::from(2);
-        }
-    };
-    let resource = match read_resource(path) {
-        Ok(v) => v,
-        Err(msg) => return fail(&msg, as_json),
-    };
-    let schema = match pick_schema(schema_name, &resource) {
-        Ok(s) => s,
-        Err(msg) => return fail(&msg, as_json),
-    };
+fn eval(
+    expr: &str,
+    path: &str,
+    schema_name: Option<&str>,
+    as_json: bool,
+) -> Result<ExitCode, Failure> {
+    let f = filter::parse(expr).map_err(|e| {
+        report_parse_error(expr, &e, as_json);
+        Failure::Shown
+    })?;
+    let resource = read_resource(path).map_err(|msg| fail(&msg, as_json))?;
+    let schema = pick_schema(schema_name, &resource).map_err(|msg| fail(&msg, as_json))?;
     match filter::matches(&f, &resource, schema.as_ref()) {
         Ok(result) => {
             if as_json {
@@ -146,8 +145,8 @@ fn eval(expr: &str, path: &str, schema_name: Option<&str>, as_json: bool) -> Exi
             } else {
                 println!("{result}");
             }
-            ExitCode::SUCCESS
+            Ok(ExitCode::SUCCESS)
         }
-        Err(e) => fail(&format!("invalid filter: {e}"), as_json),
+        Err(e) => Err(fail(&format!("invalid filter: {e}"), as_json)),
     }
 }

@@ -142,14 +142,14 @@ pub(crate) fn run(cli: Cli) -> ExitCode {
 fn dispatch(cli: Cli) -> ExitCode {
     match cli.command {
         Command::Serve(args) => serve::run(args),
-        Command::Filter(cmd) => filter::run(cmd),
+        Command::Filter(cmd) => output::exit(&output::Output::default(), filter::run(cmd)),
         Command::Replay(args) => replay::run(args),
         Command::Record(args) => record::run(args),
-        Command::Profiles(cmd) => profiles::run(cmd),
-        Command::Expr(cmd) => expr::run_expr(cmd),
-        Command::Scope(cmd) => expr::run_scope(cmd),
+        Command::Profiles(cmd) => output::exit(&output::Output::default(), profiles::run(cmd)),
+        Command::Expr(cmd) => output::exit(&output::Output::default(), expr::run_expr(cmd)),
+        Command::Scope(cmd) => output::exit(&output::Output::default(), expr::run_scope(cmd)),
         Command::Validate(args) => validate::run(args),
-        Command::State(cmd) => state::run(cmd),
+        Command::State(cmd) => output::exit(&output::Output::default(), state::run(cmd)),
         Command::Provision(args) => provision::run(args),
         Command::Fuzz(args) => fuzz::run(args),
     }

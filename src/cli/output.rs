@@ -151,16 +151,35 @@ pub(crate) fn only(reports: &[ReportArg], allowed: &[ReportKind]) -> Result<(), 
     }
 }
 
-/// The one error path of the stand-in's commands (ruff's `main`): a command's `Ok` is its
-/// exit code, its `Err` a usage or input error, printed (scrubbed) and exit 2.
+/// Why a command failed (exit 2): a usage or input error the one error path prints as
+/// `error: …`, or one the command already showed in its own form (a caret under the input,
+/// a `{"ok": false, …}` answer with `--json`).
+#[derive(Debug)]
+pub(crate) enum Failure {
+    Message(String),
+    Shown,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Failure {
+        Failure::Message(message)
+    }
+}
+
+/// The one error path of every command (ruff's `main`): a command's `Ok` is its exit
+/// code, its `Err` a usage or input error, printed (scrubbed) and exit 2.
 pub(crate) fn exit(
     out: &Output,
-    result: Result<std::process::ExitCode, String>,
+    result: Result<std::process::ExitCode, impl Into<Failure>>,
 ) -> std::process::ExitCode {
-    result.unwrap_or_else(|message| {
-        out.eprintln(&format!("error: {message}"));
-        std::process::ExitCode::from(2)
-    })
+    match result.map_err(Into::into) {
+        Ok(code) => code,
+        Err(Failure::Message(message)) => {
+            out.eprintln(&format!("error: {message}"));
+            std::process::ExitCode::from(2)
+        }
+        Err(Failure::Shown) => std::process::ExitCode::from(2),
+    }
 }
 
 /// Where a run's texts go: stdout, stderr and files, each scrubbed of secrets.

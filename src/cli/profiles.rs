@@ -28,53 +28,34 @@ pub(crate) enum ProfilesCommand {
     },
 }
 
-pub(crate) fn run(cmd: ProfilesCommand) -> ExitCode {
+pub(crate) fn run(cmd: ProfilesCommand) -> Result<ExitCode, String> {
     match cmd {
-        ProfilesCommand::List => match Profile::all_builtin() {
-            Ok(all) => {
-                for p in all {
-                    let kinds: Vec<&str> = p.kinds().iter().map(|k| k.endpoint()).collect();
-                    println!("{:<14} {:<13} {}", p.id(), kinds.join(","), p.name());
-                }
-                ExitCode::SUCCESS
+        ProfilesCommand::List => {
+            for p in Profile::all_builtin().map_err(|e| e.to_string())? {
+                let kinds: Vec<&str> = p.kinds().iter().map(|k| k.endpoint()).collect();
+                println!("{:<14} {:<13} {}", p.id(), kinds.join(","), p.name());
             }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(1)
+        }
+        ProfilesCommand::Example { profile, groups } => {
+            let p = Profile::resolve(&profile).map_err(|e| e.to_string())?;
+            let kind = if groups {
+                ResourceKind::Group
+            } else {
+                ResourceKind::User
+            };
+            if !p.supports(kind) {
+                return Err(format!("{} does not provision {}", p.id(), kind.endpoint()));
             }
-        },
-        ProfilesCommand::Example { profile, groups } => match Profile::resolve(&profile) {
-            Ok(p) => {
-                let kind = if groups {
-                    ResourceKind::Group
-                } else {
-                    ResourceKind::User
-                };
-                if !p.supports(kind) {
-                    eprintln!("error: {} does not provision {}", p.id(), kind.endpoint());
-                    return ExitCode::from(2);
-                }
-                let body = p.example(kind);
-                println!(
-                    "{}",
-                    serde_json::to_string_pretty(&body).unwrap_or_default()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
-        ProfilesCommand::Show { profile } => match Profile::resolve(&profile) {
-            Ok(p) => {
-                print!("{}", p.render_table());
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::from(2)
-            }
-        },
+            let body = p.example(kind);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&body).unwrap_or_default()
+            );
+        }
+        ProfilesCommand::Show { profile } => {
+            let p = Profile::resolve(&profile).map_err(|e| e.to_string())?;
+            print!("{}", p.render_table());
+        }
     }
+    Ok(ExitCode::SUCCESS)
 }

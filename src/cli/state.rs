@@ -25,7 +25,7 @@ pub(crate) enum StateCommand {
     },
 }
 
-pub(crate) fn run(cmd: StateCommand) -> ExitCode {
+pub(crate) fn run(cmd: StateCommand) -> Result<ExitCode, String> {
     let result = match cmd {
         StateCommand::Export { db, out } => scimock::store::durable::export(&db)
             .map_err(|e| e.to_string())
@@ -46,11 +46,5 @@ pub(crate) fn run(cmd: StateCommand) -> ExitCode {
             .and_then(|text| scimock::store::durable::import(text, &db))
             .map(|n| eprintln!("imported {n} resources into {}", db.display())),
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        }
-    }
+    result.map(|()| ExitCode::SUCCESS)
 }

@@ -309,3 +309,28 @@ fn the_readmes_replay_example_is_what_replay_prints() {
     };
     assert_eq!(normalise(&text(&out.stdout)), normalise(expected));
 }
+
+/// One error path (issue 30): an input error in any command is one `error: …` line on
+/// stderr and exit 2, nothing on stdout.
+#[test]
+fn every_command_reports_an_input_error_the_same_way() {
+    let missing = "/nonexistent/scimock-input.json";
+    for args in [
+        vec!["filter", "eval", "active eq true", missing],
+        vec!["expr", "eval", "[mail]", "--now", "yesterday"],
+        vec!["expr", "eval", "[mail]", "--attr", "no-equals-sign"],
+        vec!["scope", "check", missing, "--source", missing],
+        vec!["profiles", "show", "no-such-profile"],
+        vec!["profiles", "example", "alexishr", "--groups"],
+        vec!["state", "export", missing],
+        vec!["replay", "not a url"],
+        vec!["serve", "--fault", "not a rule"],
+    ] {
+        let out = scimock(&args, None);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.starts_with("error: "), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
+        assert!(out.stdout.is_empty(), "{args:?}: {}", text(&out.stdout));
+    }
+}
