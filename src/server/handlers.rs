@@ -475,7 +475,8 @@ fn search_all(ctx: &Ctx<'_>, params: &Params) -> Result<Reply> {
 }
 
 /// PATCH (RFC 7644 §3.5.2). Users answer 200 with the resource; groups 204 by default,
-/// as Entra expects (entra-provisioning.md §1.13–§1.15).
+/// as Entra expects (entra-provisioning.md §1.13–§1.15), except when the request names
+/// `attributes`: then the server "MUST return a 200 OK" with them (§3.5.2, §3.9).
 fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str) -> Result<Reply> {
     let params = Params::from_query(req.query)?;
     let request: PatchRequest = typed(json_body(req.body)?, "PatchOp request (RFC 7644 §3.5.2)")?;
@@ -491,7 +492,9 @@ fn patch_resource(ctx: &Ctx<'_>, req: &Request<'_>, kind: ResourceKind, id: &str
         strict_rfc: ctx.settings.dialect == crate::patch::Dialect::Rfc,
         members_attr: (kind == ResourceKind::Group).then_some("members"),
     };
-    let answer_204 = kind == ResourceKind::Group && !ctx.settings.group_patch_returns_resource;
+    let answer_204 = kind == ResourceKind::Group
+        && !ctx.settings.group_patch_returns_resource
+        && params.attributes.is_empty();
     let with_members = !answer_204 && params.wants_members();
     let (resource, _changed) =
         ctx.store

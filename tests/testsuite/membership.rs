@@ -430,3 +430,41 @@ async fn the_entra_dialect_still_adds_on_a_replace_and_ignores_a_remove_that_mat
         a.json()
     );
 }
+
+/// RFC 7644 §3.5.2: "The server MUST return a 200 OK if the 'attributes' parameter is
+/// specified in the request", even where a group PATCH otherwise answers 204 (Entra's
+/// expectation, and the default).
+#[tokio::test]
+async fn a_group_patch_naming_attributes_answers_200_with_them() {
+    let server = server();
+    let http = Http::to(&server, "t");
+    let created = http
+        .send(
+            "POST",
+            "/Groups",
+            Some(
+                &json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"],
+                "displayName": "g"}),
+            ),
+        )
+        .await;
+    let id = created.json()["id"].as_str().unwrap().to_owned();
+    let rename = patch(vec![
+        json!({"op": "replace", "path": "displayName", "value": "h"}),
+    ]);
+    let plain = http
+        .send("PATCH", &format!("/Groups/{id}"), Some(&rename))
+        .await;
+    assert_eq!(plain.status, 204);
+    let named = http
+        .send(
+            "PATCH",
+            &format!("/Groups/{id}?attributes=displayName"),
+            Some(&rename),
+        )
+        .await;
+    assert_eq!(named.status, 200, "{}", named.json());
+    assert_eq!(named.json()["displayName"], "h");
+    assert_eq!(named.json()["id"], id.as_str());
+    assert!(named.json().get("members").is_none(), "{}", named.json());
+}
