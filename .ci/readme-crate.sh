@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A new crate that depends on scimock as a user would (path dependency, default features
 # off, the `entra` feature for the stand-in's examples) and holds every ```rust block of the README verbatim, one module each, as its tests.
-# It must compile and pass, and its dependency tree must not contain clap. Offline: it uses
+# It must compile without warnings and pass, and its dependency tree must not contain clap. Offline: it uses
 # the registry this build already downloaded.
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,8 +34,16 @@ print(f"{len(blocks)} README rust blocks copied verbatim")
 PY
 cp "$ROOT/Cargo.lock" "$CRATE/Cargo.lock"
 cd "$CRATE"
-CARGO_TARGET_DIR="${README_TARGET:-$ROOT/target}" cargo test --offline 2>&1 | grep -E "^test |test result"
-test "${PIPESTATUS[0]}" -eq 0
+status=0
+CARGO_TARGET_DIR="${README_TARGET:-$ROOT/target}" cargo test --offline > build.log 2>&1 || status=$?
+grep -E "^test |test result" build.log || true
+if [ "$status" -ne 0 ]; then cat build.log; exit "$status"; fi
+# A user's build of scimock (and of the README's examples) prints no warning: cargo shows a
+# path dependency's warnings, and replays them from its cache on a rebuild.
+if grep -E "^warning" build.log; then
+  grep -E -A8 "^warning" build.log; echo "warnings in a user's build"; exit 1
+fi
+echo "no warnings in a user's build"
 if cargo tree --offline -e normal,dev --prefix none | grep -E "^(clap|tracing-subscriber|tracing-appender|mimalloc|indicatif|maud) v"; then
   echo "a default-features = false user gets CLI-only crates"; exit 1
 fi
