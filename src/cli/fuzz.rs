@@ -181,14 +181,10 @@ fn print_report(out: &Output, report: &FuzzReport) {
         0.0
     };
     // The model's share says whether the endpoint (or the rate) or scimock set the pace.
-    let model = if report.duration_ms > 0 {
-        format!(
-            ", {:.0} % of it in the model",
-            report.model_ms as f64 * 100.0 / report.duration_ms as f64
-        )
-    } else {
-        String::new()
-    };
+    let model = report
+        .model_percent()
+        .map(|p| format!(", {p:.0} % of it in the model"))
+        .unwrap_or_default();
     out.print(&format!(
         "{} case(s), {} step(s), {} request(s) in {seconds:.1} s ({rate:.0} steps/s{model}), seed {}\n",
         report.cases, report.steps, report.requests, report.seed

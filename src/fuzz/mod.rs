@@ -258,6 +258,12 @@ pub struct FuzzReport {
 }
 
 impl FuzzReport {
+    /// The reference model's share of the run's time, in percent (none for a run too short
+    /// to time): whether the endpoint (or `--rate`) or scimock set the pace.
+    pub fn model_percent(&self) -> Option<f64> {
+        (self.duration_ms > 0).then(|| self.model_ms as f64 * 100.0 / self.duration_ms as f64)
+    }
+
     /// 0 without a divergence, 1 with one.
     pub fn exit_code(&self) -> u8 {
         u8::from(!self.divergences.is_empty())

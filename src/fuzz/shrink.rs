@@ -124,11 +124,26 @@ fn split(len: usize, n: usize) -> Vec<std::ops::Range<usize>> {
 mod tests {
     use super::*;
 
-    fn run<F: FnMut(&[u32]) -> bool>(items: Vec<u32>, mut f: F, max: usize) -> (Vec<u32>, usize) {
+    /// Runs `ddmin` (or, with `passes`, `minimize`) to its end with a synchronous test.
+    fn shrink(
+        items: Vec<u32>,
+        f: fn(&[u32]) -> bool,
+        max: usize,
+        passes: bool,
+    ) -> (Vec<u32>, usize) {
         let rt = tokio::runtime::Builder::new_current_thread()
             .build()
             .unwrap();
-        rt.block_on(ddmin(items, |c| std::future::ready(f(&c)), max))
+        let fails = |c: Vec<u32>| std::future::ready(f(&c));
+        if passes {
+            rt.block_on(minimize(items, fails, max))
+        } else {
+            rt.block_on(ddmin(items, fails, max))
+        }
+    }
+
+    fn run(items: Vec<u32>, f: fn(&[u32]) -> bool, max: usize) -> (Vec<u32>, usize) {
+        shrink(items, f, max, false)
     }
 
     #[test]
@@ -149,15 +164,8 @@ mod tests {
         assert!(min.contains(&1) && min.contains(&60));
     }
 
-    fn passes<F: FnMut(&[u32]) -> bool>(
-        items: Vec<u32>,
-        mut f: F,
-        max: usize,
-    ) -> (Vec<u32>, usize) {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
-        rt.block_on(minimize(items, |c| std::future::ready(f(&c)), max))
+    fn passes(items: Vec<u32>, f: fn(&[u32]) -> bool, max: usize) -> (Vec<u32>, usize) {
+        shrink(items, f, max, true)
     }
 
     #[test]

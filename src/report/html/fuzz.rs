@@ -185,14 +185,10 @@ fn duration(report: &FuzzReport) -> String {
 /// The reference model's share of the run's time: whether the endpoint (or `--rate`) or
 /// scimock set the pace.
 fn model_share(report: &FuzzReport) -> String {
-    let share = if report.duration_ms > 0 {
-        format!(
-            " ({:.0} % of the run)",
-            report.model_ms as f64 * 100.0 / report.duration_ms as f64
-        )
-    } else {
-        String::new()
-    };
+    let share = report
+        .model_percent()
+        .map(|p| format!(" ({p:.0} % of the run)"))
+        .unwrap_or_default();
     format!(
         "{} ms{share} in the reference model; the rest is the endpoint, the network and the fuzzer",
         report.model_ms
