@@ -95,6 +95,60 @@ pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) ->
     }
 }
 
+/// `(consequence, source)`: a consequence ending in a parenthesis that names a source
+/// ([`names_a_source`]) cites it there. A trailing parenthesis that names none is a remark
+/// and stays part of the text ("Entra fails the create (or, where …, re-PATCHes …)").
+pub fn split_source(consequence: &str) -> (&str, Option<&str>) {
+    let trimmed = consequence.trim_end();
+    if !trimmed.ends_with(')') {
+        return (consequence, None);
+    }
+    let mut depth = 0usize;
+    for (i, c) in trimmed.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let text = trimmed.get(..i).unwrap_or("").trim_end();
+                    let source = trimmed.get(i + 1..trimmed.len() - 1).unwrap_or("");
+                    if text.is_empty() || !names_a_source(source) {
+                        return (consequence, None);
+                    }
+                    return (text, Some(source));
+                }
+            }
+            _ => {}
+        }
+    }
+    (consequence, None)
+}
+
+/// True when `text` names a public source: a Microsoft page or answer (Microsoft Learn,
+/// Microsoft Q&A, MicrosoftDocs), an RFC, a URL, a section of docs/entra.md (`§`, a
+/// `docs/` file) or a GitHub `owner/repo` (AzureAD/SCIMReferenceCode, `owner/repo#123`).
+pub fn names_a_source(text: &str) -> bool {
+    const MARKS: [&str; 8] = [
+        "Microsoft",
+        "RFC",
+        "Learn",
+        "http://",
+        "https://",
+        "§",
+        "docs/",
+        "AzureAD/",
+    ];
+    let repo_issue = text.split_whitespace().any(|word| {
+        word.split_once('/').is_some_and(|(owner, rest)| {
+            !owner.is_empty()
+                && rest.split_once('#').is_some_and(|(repo, n)| {
+                    !repo.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+    });
+    repo_issue || MARKS.iter().any(|m| text.contains(m))
+}
+
 /// What Entra does when a request gets no answer at all.
 pub fn of_transport() -> String {
     format!(
