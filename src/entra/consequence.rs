@@ -83,7 +83,10 @@ pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) ->
         404 if method == "POST" => format!("Entra fails the object, retries the create next cycle, and counts it toward escrow ({HOW_IT_WORKS})"),
         404 => format!("Entra fails the object with InvalidAnchor: the user or group it created or matched no longer exists ({LOGS})"),
         405 | 501 => format!("Entra logs MethodNotAllowed/NotImplemented; the operation never succeeds ({LOGS})"),
-        409 => format!("Entra logs EntryConflict, fails the object and retries the create next cycle ({LOGS})"),
+        // Microsoft's wording: failed operations are retried in the next cycle ([HOW]); the
+        // code is EntryConflict ([LOGS]). No page says Entra then matches instead.
+        409 if method == "POST" => format!("Entra logs EntryConflict, fails the object and retries the create in the next cycle ({LOGS}: EntryConflict; {HOW_IT_WORKS}: failed operations are retried in the next cycle)"),
+        409 => format!("Entra logs EntryConflict, fails the object and retries it in the next cycle ({LOGS}: EntryConflict; {HOW_IT_WORKS}: failed operations are retried in the next cycle)"),
         412 => format!("Entra does not send If-Match; a 412 fails every update ({SCIM_TUTORIAL})"),
         400 if method == "PATCH" => format!("Entra fails the object and resends it each cycle (counted toward escrow); the change never reaches the app ({HOW_IT_WORKS})"),
         400 if method == "POST" && path.starts_with("/Groups") => format!("Entra fails the group and retries next cycle; its memberships are never provisioned ({HOW_IT_WORKS})"),
@@ -173,6 +176,20 @@ mod tests {
             transport_code(true),
             "SystemForCrossDomainIdentityManagementTimeout"
         );
+    }
+
+    /// Issue #29: a 409 on a create is logged EntryConflict and the create is retried in the
+    /// next cycle; Entra does not fall back to matching the object it conflicts with.
+    #[test]
+    fn a_409_on_create_is_retried_next_cycle_not_matched() {
+        for path in ["/Users", "/Groups"] {
+            let c = of_status("POST", path, None, 409);
+            assert!(c.contains("EntryConflict"), "{c}");
+            assert!(c.contains("retries the create in the next cycle"), "{c}");
+            assert!(!c.to_ascii_lowercase().contains("match"), "{c}");
+            assert!(c.contains(source::LOGS), "{c}");
+            assert!(c.contains(source::HOW_IT_WORKS), "{c}");
+        }
     }
 
     #[test]

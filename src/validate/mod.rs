@@ -82,8 +82,8 @@ pub fn tests(suite: Suite, d: &Discovered, opts: &Options) -> Result<Vec<Test>, 
     // consequence of its own says what the tool does, not what Entra would do with an
     // object (its values are the tool's, which Entra's default mapping may never send).
     let tool = match suite {
-        Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"); the request is the Validator's, so Entra's provisioning may never send it",
-        Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it (AzureAD/SCIMReferenceCode, SCIM Validation template); its direct SCIM calls are the template's, sent with what Entra's default mapping writes",
+        Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run; the request is the Validator's, so Entra's provisioning may never send it (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\")",
+        Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it; its direct SCIM calls are the template's, sent with what Entra's default mapping writes (AzureAD/SCIMReferenceCode, SCIM Validation template; Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\", default attribute mapping)",
     };
     // The tools judge stored values in their own tests only ("Create a new User", the
     // replace test: `fail-missing`); elsewhere a value the endpoint did not store is a
