@@ -98,6 +98,7 @@
 //! "failure"|"warning", check, message, consequence}]}]}]}`. New fields may be added;
 //! existing ones keep their meaning while `format` stays 1.
 
+pub mod capability;
 pub(crate) mod check;
 pub mod detail;
 mod policy;
@@ -108,8 +109,10 @@ pub(crate) mod runner;
 pub(crate) mod scenario;
 mod step;
 
+pub use capability::{
+    ADSCIM_GROUP_CAPABILITY, CUSTOM_EXTENSION, CUSTOM_MULTI_VALUED, ENTRA_QUIRKS, RAW_QUOTES,
+};
 pub use check::{Finding, Severity};
-pub use policy::{CUSTOM_EXTENSION, ENTRA_QUIRKS, RAW_QUOTES};
 /// Read-back's normalisations, for `scimock fuzz`'s comparison of two resources.
 #[cfg(feature = "endpoint-fuzz")]
 pub(crate) use readback::{check as read_back_check, expectations as read_back_expectations};
