@@ -8,10 +8,7 @@ use std::time::{Duration, Instant};
 use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
-use super::capability::{
-    Declared, Looked, CUSTOM_EXTENSION, CUSTOM_MULTI_VALUED, DECLARABLE, DEFAULT_VARS, GROUPS,
-    USERS,
-};
+use super::capability::{Declared, Looked, DECLARABLE, DEFAULT_VARS, GROUPS, USERS};
 use super::check::{check, Finding, Observed, Severity};
 use super::policy::{advise, rate_limit_warning, skip_reason, Stop};
 pub use super::readback::ReadBack;
@@ -110,25 +107,15 @@ impl RunnerConfig {
     }
 
     /// Adds the capabilities `declared` gives, and the variables that name its extension
-    /// and attributes, where the run has not got them yet (what is already there, from
-    /// `--with` or an earlier declaration, stays).
+    /// and attributes where none is set yet (an earlier declaration, the profile's, wins).
     pub fn declare(&mut self, declared: &Declared) {
-        let had: Vec<String> = self.capabilities.clone();
         for capability in declared.capabilities() {
-            if !had.iter().any(|c| c == capability) {
+            if !self.capabilities.iter().any(|c| c == capability) {
                 self.capabilities.push(capability.to_owned());
             }
         }
         for (name, value) in declared.vars() {
-            let first = match name {
-                "custom_extension" | "custom_attribute" => {
-                    !had.iter().any(|c| c == CUSTOM_EXTENSION)
-                }
-                _ => !had.iter().any(|c| c == CUSTOM_MULTI_VALUED),
-            };
-            if first && !self.vars.contains_key(name) {
-                self.vars.insert(name.to_owned(), value);
-            }
+            self.vars.entry(name.to_owned()).or_insert(value);
         }
     }
 }
