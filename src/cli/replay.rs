@@ -49,8 +49,10 @@ pub(crate) struct ReplayArgs {
     /// vendor's scenarios and probes its matching attribute.
     #[arg(long, value_name = "ID")]
     profile: Option<String>,
-    /// Also run scenarios that need this capability (repeatable): `raw-quotes` (the
-    /// Validator's raw `"` in the query, sent over a hand-written request).
+    /// Also run scenarios that need this capability (repeatable), even when neither the
+    /// profile nor the endpoint's /Schemas declares it: `custom-extension`,
+    /// `custom-multi-valued`, `adscim-group`, `raw-quotes` (the Validator's raw `"` in the
+    /// query), `entra-quirks`. Skipped scenarios say which one they need.
     #[arg(long = "with", value_name = "CAPABILITY")]
     with: Vec<String>,
     /// Print every exchange whole (request and response bodies), not only failed ones.
@@ -108,8 +110,7 @@ fn try_run(args: &ReplayArgs, out: &Output) -> Result<ExitCode, String> {
     config.capabilities.extend(args.with.iter().cloned());
     if let Some(id) = &args.profile {
         let p = scimock::profile::Profile::resolve(id).map_err(|e| format!("--profile: {e}"))?;
-        config.vars = p.run_vars();
-        config.profile = Some(p.id().to_owned());
+        config.apply_profile(&p);
     }
     config.seed = args.seed;
     if args.no_groups {

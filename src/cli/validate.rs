@@ -39,6 +39,11 @@ pub(crate) struct ValidateArgs {
     /// Do not read users and groups back after each write (no `read-back` findings).
     #[arg(long)]
     no_read_back: bool,
+    /// Also run tests that need this capability although /Schemas does not declare it
+    /// (repeatable): `groups` runs the Validator's group tests against an endpoint whose
+    /// /Schemas lists no Group schema.
+    #[arg(long = "with", value_name = "CAPABILITY", value_parser = ["groups"])]
+    with: Vec<String>,
     /// Send JSON booleans, URL profileUrl values and %22 quotes instead of the Validator's
     /// string "True", non-URI profileUrl and raw quotes.
     #[arg(long)]
@@ -76,6 +81,7 @@ fn try_run(args: &ValidateArgs, out: &Output) -> Result<ExitCode, String> {
         quirks: !args.no_validator_quirks,
         groups: !args.no_groups,
         seed: args.seed,
+        with: args.with.clone(),
     };
     if args.list {
         let d = validate::rfc_schemas();

@@ -83,7 +83,10 @@ pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) ->
         404 if method == "POST" => format!("Entra fails the object, retries the create next cycle, and counts it toward escrow ({HOW_IT_WORKS})"),
         404 => format!("Entra fails the object with InvalidAnchor: the user or group it created or matched no longer exists ({LOGS})"),
         405 | 501 => format!("Entra logs MethodNotAllowed/NotImplemented; the operation never succeeds ({LOGS})"),
-        409 => format!("Entra logs EntryConflict, fails the object and retries the create next cycle ({LOGS})"),
+        // Microsoft's wording: failed operations are retried in the next cycle ([HOW]); the
+        // code is EntryConflict ([LOGS]). No page says Entra then matches instead.
+        409 if method == "POST" => format!("Entra logs EntryConflict, fails the object and retries the create in the next cycle ({LOGS}: EntryConflict; {HOW_IT_WORKS}: failed operations are retried in the next cycle)"),
+        409 => format!("Entra logs EntryConflict, fails the object and retries it in the next cycle ({LOGS}: EntryConflict; {HOW_IT_WORKS}: failed operations are retried in the next cycle)"),
         412 => format!("Entra does not send If-Match; a 412 fails every update ({SCIM_TUTORIAL})"),
         400 if method == "PATCH" => format!("Entra fails the object and resends it each cycle (counted toward escrow); the change never reaches the app ({HOW_IT_WORKS})"),
         400 if method == "POST" && path.starts_with("/Groups") => format!("Entra fails the group and retries next cycle; its memberships are never provisioned ({HOW_IT_WORKS})"),
@@ -93,6 +96,60 @@ pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) ->
         _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups".to_owned(),
         _ => format!("Entra fails the object and retries it next cycle ({HOW_IT_WORKS})"),
     }
+}
+
+/// `(consequence, source)`: a consequence ending in a parenthesis that names a source
+/// ([`names_a_source`]) cites it there. A trailing parenthesis that names none is a remark
+/// and stays part of the text ("Entra fails the create (or, where …, re-PATCHes …)").
+pub fn split_source(consequence: &str) -> (&str, Option<&str>) {
+    let trimmed = consequence.trim_end();
+    if !trimmed.ends_with(')') {
+        return (consequence, None);
+    }
+    let mut depth = 0usize;
+    for (i, c) in trimmed.char_indices().rev() {
+        match c {
+            ')' => depth += 1,
+            '(' => {
+                depth = depth.saturating_sub(1);
+                if depth == 0 {
+                    let text = trimmed.get(..i).unwrap_or("").trim_end();
+                    let source = trimmed.get(i + 1..trimmed.len() - 1).unwrap_or("");
+                    if text.is_empty() || !names_a_source(source) {
+                        return (consequence, None);
+                    }
+                    return (text, Some(source));
+                }
+            }
+            _ => {}
+        }
+    }
+    (consequence, None)
+}
+
+/// True when `text` names a public source: a Microsoft page or answer (Microsoft Learn,
+/// Microsoft Q&A, MicrosoftDocs), an RFC, a URL, a section of docs/entra.md (`§`, a
+/// `docs/` file) or a GitHub `owner/repo` (AzureAD/SCIMReferenceCode, `owner/repo#123`).
+pub fn names_a_source(text: &str) -> bool {
+    const MARKS: [&str; 8] = [
+        "Microsoft",
+        "RFC",
+        "Learn",
+        "http://",
+        "https://",
+        "§",
+        "docs/",
+        "AzureAD/",
+    ];
+    let repo_issue = text.split_whitespace().any(|word| {
+        word.split_once('/').is_some_and(|(owner, rest)| {
+            !owner.is_empty()
+                && rest.split_once('#').is_some_and(|(repo, n)| {
+                    !repo.is_empty() && n.starts_with(|c: char| c.is_ascii_digit())
+                })
+        })
+    });
+    repo_issue || MARKS.iter().any(|m| text.contains(m))
 }
 
 /// What Entra does when a request gets no answer at all.
@@ -119,6 +176,20 @@ mod tests {
             transport_code(true),
             "SystemForCrossDomainIdentityManagementTimeout"
         );
+    }
+
+    /// Issue #29: a 409 on a create is logged EntryConflict and the create is retried in the
+    /// next cycle; Entra does not fall back to matching the object it conflicts with.
+    #[test]
+    fn a_409_on_create_is_retried_next_cycle_not_matched() {
+        for path in ["/Users", "/Groups"] {
+            let c = of_status("POST", path, None, 409);
+            assert!(c.contains("EntryConflict"), "{c}");
+            assert!(c.contains("retries the create in the next cycle"), "{c}");
+            assert!(!c.to_ascii_lowercase().contains("match"), "{c}");
+            assert!(c.contains(source::LOGS), "{c}");
+            assert!(c.contains(source::HOW_IT_WORKS), "{c}");
+        }
     }
 
     #[test]

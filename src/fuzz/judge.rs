@@ -3,7 +3,8 @@
 //!
 //! - **status**: the status class differs where Entra acts on it: 2xx, 404, 409, another
 //!   4xx, 5xx (a 201 against a 200 is not a divergence, a 409 against a 400 is: Entra
-//!   matches on 409 and fails on 400);
+//!   logs a 409 as EntryConflict, a conflict with an existing object, and a 400 as
+//!   BadRequest; it retries both in the next cycle and never falls back to matching);
 //! - **read-back**: `GET /Users/{id}` or `/Groups/{id}` holds other values than the
 //!   model's, compared both ways with replay's read-back normalisations (case of
 //!   strings, `"True"` for `true`; `id`, `meta`, `schemas`, `$ref` and `display` not

@@ -344,7 +344,9 @@ fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     }
 }
 
-const DUPLICATE_MATCH: &str = "Entra logs DuplicateTargetEntries and skips the object: it is neither created nor updated until one resource matches (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\", error codes; \"Customize user provisioning attribute-mappings\", matching attributes)";
+/// A matching query that answers more than one resource: the one place the reports name
+/// *MultipleEntriesInResponse* (a query that finds nothing is not that: Entra creates).
+const DUPLICATE_MATCH: &str = "A matching query must answer at most one resource: with more, Entra logs SystemForCrossDomainIdentityManagementMultipleEntriesInResponse or DuplicateTargetEntries and skips the object, which is neither created nor updated until one resource matches (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\", error codes; \"Customize user provisioning attribute-mappings\", matching attributes)";
 
 /// A filter Entra sends to match one object: a single `eq` on one attribute, including a
 /// value path (`emails[type eq "work"].value eq "…"`) or a custom extension attribute

@@ -21,7 +21,7 @@
 //! | `rows` | array of string | `[]` | rows of the December 2026 shape audit it covers (`"B3"`) |
 //! | `profile` | string | none | vendor profile it is recorded for; runs only with `--profile` that id |
 //! | `dialects` | array of `"legacy"` / `"aadOptscim062020"` | both | dialects it runs in |
-//! | `requires` | array of string | `[]` | capabilities needed (`"groups"`, `"raw-quotes"`: the Validator's raw `"` in a query); skipped otherwise, with the flag that enables it |
+//! | `requires` | array of string | `[]` | capabilities needed ([`capability`]: `"groups"`, `"custom-extension"`, `"adscim-group"`, …); skipped otherwise, saying who declares nothing and the flag that forces it |
 //! | `vars` | object string → string | `{}` | variables set at start, in file order; may use generators and earlier vars |
 //! | `steps` | array of step | required, non-empty | requests in Entra's order |
 //!
@@ -55,7 +55,10 @@
 //! UUID v4), `${random_upn}` (a fresh `Test_User_<uuid>@testuser.com`), `${dialect}`, or a
 //! run-wide variable: `${match_attr}` (the matching attribute, `userName` unless a profile
 //! says otherwise), `${required_attrs}`, `${profile_extension}`, taken from `--profile`
-//! by [`Profile::run_vars`](crate::profile::Profile::run_vars); `$${` is a literal `${`.
+//! by [`Profile::run_vars`](crate::profile::Profile::run_vars), and `${custom_extension}`,
+//! `${custom_attribute}`, `${custom_multi_extension}`, `${custom_multi_attribute}` (the
+//! custom extension the profile or `/Schemas` declares, or Microsoft's example names:
+//! [`capability`]); `$${` is a literal `${`.
 //! A missing variable fails the step with a `capture` finding.
 //!
 //! **Flow**: steps run in order; after the first failed step the rest of that scenario is
@@ -98,6 +101,7 @@
 //! "failure"|"warning", check, message, consequence}]}]}]}`. New fields may be added;
 //! existing ones keep their meaning while `format` stays 1.
 
+pub mod capability;
 pub(crate) mod check;
 pub mod detail;
 mod policy;
@@ -108,8 +112,10 @@ pub(crate) mod runner;
 pub(crate) mod scenario;
 mod step;
 
+pub use capability::{
+    ADSCIM_GROUP_CAPABILITY, CUSTOM_EXTENSION, CUSTOM_MULTI_VALUED, ENTRA_QUIRKS, RAW_QUOTES,
+};
 pub use check::{Finding, Severity};
-pub use policy::{CUSTOM_EXTENSION, ENTRA_QUIRKS, RAW_QUOTES};
 /// Read-back's normalisations, for `scimock fuzz`'s comparison of two resources.
 #[cfg(feature = "endpoint-fuzz")]
 pub(crate) use readback::{check as read_back_check, expectations as read_back_expectations};

@@ -10,16 +10,6 @@ use super::runner::RunnerConfig;
 use super::scenario::Scenario;
 use crate::entra::{Answer, TransportError};
 
-/// The capability a custom scenario `requires` when it sends Entra quirks an RFC-only
-/// endpoint may refuse; the default run skips it. (The built-in quirk scenarios run by
-/// default: Entra sends those shapes, so an endpoint must take them.)
-pub const ENTRA_QUIRKS: &str = "entra-quirks";
-/// The capability a scenario `requires` when it sends the SCIM Validator's raw quotes.
-pub const RAW_QUOTES: &str = "raw-quotes";
-/// The capability a scenario `requires` when it writes a custom extension's attributes
-/// (`urn:ietf:params:scim:schemas:extension:CustomExtensionName:2.0:User`): only an
-/// endpoint that declares such an extension can store them.
-pub const CUSTOM_EXTENSION: &str = "custom-extension";
 pub(crate) fn rate_limit_warning(
     asked: Option<Duration>,
     waited: Duration,
@@ -69,18 +59,11 @@ pub(crate) fn skip_reason(config: &RunnerConfig, scenario: &Scenario) -> Option<
         .requires
         .iter()
         .find(|r| !config.capabilities.contains(r))?;
-    Some(match missing.as_str() {
-        ENTRA_QUIRKS => {
-            format!("sends Entra quirks an RFC-only endpoint may refuse: add --with {ENTRA_QUIRKS}")
-        }
-        RAW_QUOTES => {
-            format!("sends the SCIM Validator's raw `\"` in the query: add --with {RAW_QUOTES}")
-        }
-        CUSTOM_EXTENSION => format!(
-            "writes a custom extension's attributes, which only an endpoint declaring one stores: add --with {CUSTOM_EXTENSION}"
-        ),
-        other => format!("the endpoint does not offer `{other}` (add --with {other})"),
-    })
+    Some(super::capability::missing(
+        missing,
+        config.profile.as_deref(),
+        &config.looked,
+    ))
 }
 
 /// Why a run stopped early, shared by every scenario of one run.

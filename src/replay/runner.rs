@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 use hyper::header::CONTENT_TYPE;
 use serde_json::Value;
 
+use super::capability::{Declared, Looked, DECLARABLE, DEFAULT_VARS, GROUPS, USERS};
 use super::check::{check, Finding, Observed, Severity};
 use super::policy::{advise, rate_limit_warning, skip_reason, Stop};
 pub use super::readback::ReadBack;
@@ -22,6 +23,7 @@ use crate::entra::{
     consequence, Answer, Client, ClientConfig, Outgoing, RetryPolicy, TenantUrl, TenantUrlError,
     TransportError,
 };
+use crate::profile::Profile;
 
 /// How a runner talks to the endpoint.
 #[derive(Debug, Clone)]
@@ -48,9 +50,14 @@ pub struct RunnerConfig {
     pub read_back: ReadBack,
     /// How many scenarios run at once (steps inside a scenario are always sequential).
     pub concurrency: usize,
-    /// Capabilities the endpoint has; scenarios requiring others are skipped.
-    /// Default: `users`, `groups`.
+    /// Capabilities the endpoint has; scenarios requiring others are skipped, each saying
+    /// why ([`super::capability`]). Default: `users`, `groups`; `--with` adds to them, and
+    /// so do a profile ([`RunnerConfig::apply_profile`]) and the endpoint's `/Schemas`
+    /// (read once by [`Runner::run`] when a scenario needs a capability only a declaration
+    /// gives, [`RunnerConfig::declare`]).
     pub capabilities: Vec<String>,
+    /// Whether the endpoint's `/Schemas` was read for declared capabilities.
+    pub(crate) looked: Looked,
     /// How a 429 is retried after its `Retry-After`. Entra pauses for `Retry-After` and
     /// retries the failed requests (Microsoft Q&A 2284725), so the default is 3 retries,
     /// each wait capped at 30 s; each retry is reported as a `rate-limit` warning.
@@ -80,12 +87,35 @@ impl RunnerConfig {
             max_body: crate::entra::DEFAULT_MAX_BODY,
             read_back: ReadBack::Fail,
             concurrency: 4,
-            capabilities: vec!["users".into(), "groups".into()],
+            capabilities: vec![USERS.into(), GROUPS.into()],
+            looked: Looked::NotYet,
             retry: RetryPolicy::default(),
             profile: None,
             vars: std::collections::BTreeMap::new(),
             seed: None,
             tls: crate::tls::ClientTls::default(),
+        }
+    }
+
+    /// Runs against an endpoint that implements `profile` (`--profile ID`): its run-wide
+    /// variables ([`Profile::run_vars`]), its vendor scenarios, and the capabilities it
+    /// declares ([`Declared::from_profile`]).
+    pub fn apply_profile(&mut self, profile: &Profile) {
+        self.vars.extend(profile.run_vars());
+        self.profile = Some(profile.id().to_owned());
+        self.declare(&Declared::from_profile(profile));
+    }
+
+    /// Adds the capabilities `declared` gives, and the variables that name its extension
+    /// and attributes where none is set yet (an earlier declaration, the profile's, wins).
+    pub fn declare(&mut self, declared: &Declared) {
+        for capability in declared.capabilities() {
+            if !self.capabilities.iter().any(|c| c == capability) {
+                self.capabilities.push(capability.to_owned());
+            }
+        }
+        for (name, value) in declared.vars() {
+            self.vars.entry(name.to_owned()).or_insert(value);
         }
     }
 }
@@ -191,10 +221,11 @@ impl Runner {
     /// Runs every scenario in every configured dialect it applies to.
     pub async fn run(&self, scenarios: &[Scenario]) -> Report {
         let started = Instant::now();
-        let runner = Runner {
+        let mut runner = Runner {
             stop: Arc::default(),
             ..self.clone()
         };
+        runner.read_declarations(scenarios).await;
         let mut jobs = Vec::new();
         for s in scenarios {
             for d in &self.dialects {
@@ -259,6 +290,44 @@ impl Runner {
         }
     }
 
+    /// Reads the endpoint's `/Schemas` once, when a scenario needs a capability that only a
+    /// declaration gives and the run has not got it, and adds what it declares. The request
+    /// is scimock's, not one of Entra's (Entra's provisioning does not read `/Schemas`), so
+    /// it is no step of any scenario; a skip it leads to says what `/Schemas` answered.
+    async fn read_declarations(&mut self, scenarios: &[Scenario]) {
+        if self.config.looked != Looked::NotYet {
+            return;
+        }
+        let wanted = scenarios
+            .iter()
+            .flat_map(|s| &s.requires)
+            .any(|r| DECLARABLE.contains(&r.as_str()) && !self.config.capabilities.contains(r));
+        if !wanted {
+            return;
+        }
+        let answer = self
+            .client
+            .send(Outgoing::new("GET", "/Schemas", None))
+            .await;
+        // A hung endpoint's wait counts toward the timeouts in a row that stop the run; an
+        // endpoint that cannot be reached at all is left to the first step to report.
+        if !matches!(answer, Err(TransportError::Connect { .. })) {
+            self.stop
+                .observe(&answer, self.config.max_timeouts_in_a_row);
+        }
+        self.config.looked = match answer {
+            Ok(a) if (200..300).contains(&a.status) => match a.json() {
+                Some(body) => {
+                    self.config.declare(&Declared::from_schemas(&body));
+                    Looked::Read
+                }
+                None => Looked::Unusable(format!("answered {} without JSON", a.status)),
+            },
+            Ok(a) => Looked::Unusable(format!("answered {}", a.status)),
+            Err(e) => Looked::Unusable(format!("could not be read: {e}")),
+        };
+    }
+
     /// Runs one scenario in one dialect.
     pub async fn run_one(
         &self,
@@ -291,6 +360,9 @@ impl Runner {
         let mut vars = seed.map_or_else(Vars::default, Vars::seeded);
         vars.set("dialect", dialect.as_str().to_owned());
         vars.set("match_attr", "userName".to_owned());
+        for (name, value) in DEFAULT_VARS {
+            vars.set(name, value.to_owned());
+        }
         for (name, value) in &self.config.vars {
             vars.set(name, value.clone());
         }

@@ -79,11 +79,11 @@ pub fn tests(all: &Discovered, opts: &Options) -> Result<Vec<Test>, ScenarioErro
         false, json!([{
             "name": "GET /Schemas", "request": {"method": "GET", "path": "/Schemas"},
             "expect": {"status": 200, "body": {"Resources": []}, "ignore": ["/Resources"]},
-            "consequence": "The template fails the mandatory schema test: gallery onboarding stops here"
+            "consequence": "The template fails the mandatory schema test: gallery onboarding stops here (AzureAD/SCIMReferenceCode, SCIM Validation template: Schema_Discoverability_Test)"
         }, {
             "name": "User and Group schemas", "request": {"method": "GET", "path": "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group"},
             "expect": {"status": 200},
-            "consequence": "Group support is mandatory in the template: a missing Group schema fails it"
+            "consequence": "Group support is mandatory in the template: a missing Group schema fails it (AzureAD/SCIMReferenceCode, SCIM Validation template: Schema_Discoverability_Test)"
         }]))?);
 
     // Null update: "" on every mapped target, then null, and the attributes must read back empty.

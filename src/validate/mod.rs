@@ -19,7 +19,8 @@ pub(crate) mod values;
 
 use serde_json::{json, Value};
 
-use crate::replay::result::{summarize, Outcome, Report};
+use crate::replay::capability;
+use crate::replay::result::{summarize, Outcome, Report, ScenarioResult};
 use crate::replay::{Runner, Scenario, ScenarioError};
 pub use values::{Attr, Discovered};
 
@@ -60,6 +61,10 @@ pub struct Options {
     pub groups: bool,
     /// Seed for generated values.
     pub seed: Option<u64>,
+    /// Capabilities to test although `/Schemas` does not declare them (`--with`): `groups`
+    /// runs the Validator's group tests against an endpoint whose `/Schemas` lists no Group
+    /// schema ([`crate::replay::capability`]).
+    pub with: Vec<String>,
 }
 
 impl Default for Options {
@@ -68,6 +73,7 @@ impl Default for Options {
             quirks: true,
             groups: true,
             seed: None,
+            with: Vec::new(),
         }
     }
 }
@@ -82,8 +88,8 @@ pub fn tests(suite: Suite, d: &Discovered, opts: &Options) -> Result<Vec<Test>, 
     // consequence of its own says what the tool does, not what Entra would do with an
     // object (its values are the tool's, which Entra's default mapping may never send).
     let tool = match suite {
-        Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\"); the request is the Validator's, so Entra's provisioning may never send it",
-        Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it (AzureAD/SCIMReferenceCode, SCIM Validation template); its direct SCIM calls are the template's, sent with what Entra's default mapping writes",
+        Suite::Validator => "Microsoft's SCIM Validator fails this test, and a gallery listing needs a passing Validator run; the request is the Validator's, so Entra's provisioning may never send it (Microsoft Learn \"Tutorial: Validate a SCIM endpoint\")",
+        Suite::LogicApp => "The Logic App \"SCIM Validation\" template fails this test, and gallery onboarding needs it; its direct SCIM calls are the template's, sent with what Entra's default mapping writes (AzureAD/SCIMReferenceCode, SCIM Validation template; Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\", default attribute mapping)",
     };
     // The tools judge stored values in their own tests only ("Create a new User", the
     // replace test: `fail-missing`); elsewhere a value the endpoint did not store is a
@@ -211,8 +217,31 @@ pub async fn run(
         .filter(|t| t.mandatory)
         .map(|t| t.scenario.name.clone())
         .collect();
-    let scenarios: Vec<Scenario> = all.into_iter().map(|t| t.scenario).collect();
+    // The Validator's group tests need the Group schema declared in /Schemas (or `--with
+    // groups`); without it they are reported skipped, saying so. The Logic App template
+    // tests groups whatever /Schemas says: group support is mandatory there.
+    let forced = opts.with.iter().any(|c| c == capability::GROUPS);
+    let (scenarios, undeclared): (Vec<Test>, Vec<Test>) = all.into_iter().partition(|t| {
+        forced
+            || discovered.group
+            || t.suite != Suite::Validator
+            || !t.scenario.requires.iter().any(|r| r == capability::GROUPS)
+    });
+    let scenarios: Vec<Scenario> = scenarios.into_iter().map(|t| t.scenario).collect();
     let mut report = runner.run(&scenarios).await;
+    report
+        .scenarios
+        .extend(undeclared.into_iter().map(|t| ScenarioResult {
+            name: t.scenario.name,
+            dialect,
+            description: t.scenario.description,
+            note: t.scenario.note,
+            outcome: Outcome::Skipped,
+            skipped_because: Some(capability::no_group_schema()),
+            steps: Vec::new(),
+            cleanup: Vec::new(),
+            duration_ms: 0,
+        }));
     report.scenarios.insert(0, first);
     report.summary = summarize(&report.scenarios);
     let mandatory_failed = report

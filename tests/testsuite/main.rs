@@ -1,5 +1,6 @@
 //! The one integration test binary: a module per area.
 
+mod capabilities;
 mod cli;
 mod durability;
 mod endpoint_fuzz;

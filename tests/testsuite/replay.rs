@@ -445,10 +445,16 @@ async fn run_against_mock(server: &scimock::MockServer, scenarios: &[Scenario]) 
     config.dialects = Dialect::BOTH.to_vec();
     config.concurrency = 1;
     config.seed = Some(2026);
-    // scimock's mock stores any extension's attributes.
-    config
-        .capabilities
-        .push(scimock::replay::CUSTOM_EXTENSION.to_owned());
+    // scimock's mock stores any extension's attributes and takes the ADSCIM group URI,
+    // though its /Schemas declares neither.
+    config.capabilities.extend(
+        [
+            scimock::replay::CUSTOM_EXTENSION,
+            scimock::replay::CUSTOM_MULTI_VALUED,
+            scimock::replay::ADSCIM_GROUP_CAPABILITY,
+        ]
+        .map(str::to_owned),
+    );
     Runner::new(config).unwrap().run(scenarios).await
 }
 

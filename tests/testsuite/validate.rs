@@ -29,6 +29,7 @@ async fn validate_at(url: String, token: Option<&str>, quirks: bool) -> Validati
         quirks,
         groups: true,
         seed: Some(7),
+        with: Vec::new(),
     };
     validate::run(&runner, &[Suite::Validator, Suite::LogicApp], &opts)
         .await
@@ -327,6 +328,7 @@ fn validate_steps_speak_for_microsofts_tools_and_logic_app_bodies_follow_entras_
         quirks: true,
         groups: true,
         seed: Some(1),
+        with: Vec::new(),
     };
     let d = validate::rfc_schemas();
     for (suite, tool) in [
@@ -376,6 +378,7 @@ fn the_null_update_targets_only_declared_attributes() {
         quirks: false,
         groups: false,
         seed: Some(1),
+        with: Vec::new(),
     };
     let text = |d: &validate::Discovered| {
         let tests = validate::tests(Suite::LogicApp, d, &opts).unwrap();

@@ -297,6 +297,115 @@ async fn duplicate_results_on_the_work_email_match_are_duplicate_target_entries(
         && c.contains("skips the object")));
 }
 
+/// A groups-only endpoint: it stores the one group it is sent, and its filter queries
+/// answer `matches` copies of another group, whatever the filter (0: a filter that finds
+/// nothing).
+#[derive(Debug, Clone)]
+struct Groups {
+    matches: usize,
+    held: Arc<Mutex<Option<Value>>>,
+}
+
+impl Respond for Groups {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut held = self.held.lock().unwrap();
+        match (request.method.as_str(), request.url.path()) {
+            ("POST", "/Groups") => {
+                let mut group: Value = serde_json::from_slice(&request.body).unwrap();
+                group["id"] = json!("g1");
+                *held = Some(group.clone());
+                scim(201, &group)
+            }
+            ("GET", "/Groups") => {
+                let other = json!({"id": "g0", "displayName": "Another group"});
+                let found = vec![other; self.matches];
+                scim(
+                    200,
+                    &json!({"schemas": [LIST], "totalResults": found.len(), "Resources": found}),
+                )
+            }
+            ("GET", "/Groups/g1") => match held.as_ref() {
+                Some(group) => scim(200, group),
+                None => ResponseTemplate::new(404),
+            },
+            ("DELETE", _) => ResponseTemplate::new(204),
+            _ => ResponseTemplate::new(405),
+        }
+    }
+}
+
+/// Issue #29: *MultipleEntriesInResponse* is what Entra logs when a query answers more than
+/// one resource; a query that finds nothing is not that (Entra creates the group again).
+#[tokio::test]
+async fn multiple_entries_in_response_is_named_only_for_a_query_answering_more_than_one() {
+    let mut consequences = Vec::new();
+    for matches in [0, 2] {
+        let server = MockServer::start().await;
+        Mock::given(any())
+            .respond_with(Groups {
+                matches,
+                held: Arc::default(),
+            })
+            .mount(&server)
+            .await;
+        let report = run_builtin(&server, &["group_create_without_members"]).await;
+        assert_eq!(
+            report.exit_code(),
+            1,
+            "{}",
+            report::terminal(&report, false)
+        );
+        consequences.push(findings(&report));
+    }
+    let (none, two) = (&consequences[0], &consequences[1]);
+    assert!(!none.is_empty());
+    for (check, _, c) in none {
+        assert!(!c.contains("MultipleEntries"), "{check}: {c}");
+    }
+    assert!(none
+        .iter()
+        .any(|(check, _, c)| *check == "body" && c.contains("409")));
+    for (check, _, c) in two {
+        assert_eq!(
+            c.contains("MultipleEntriesInResponse"),
+            *check == "duplicate-match",
+            "{check}: {c}"
+        );
+    }
+    assert!(two.iter().any(|(check, _, _)| *check == "duplicate-match"));
+}
+
+/// Every consequence a scenario step or a validate test states ends with the public source
+/// it rests on, in parentheses, so the reports can show it (issue #29).
+#[test]
+fn every_step_consequence_ends_with_its_source() {
+    let mut all = scimock::replay::builtin_scenarios().unwrap();
+    let d = scimock::validate::rfc_schemas();
+    let opts = scimock::validate::Options::default();
+    for suite in [
+        scimock::validate::Suite::Validator,
+        scimock::validate::Suite::LogicApp,
+    ] {
+        all.extend(
+            scimock::validate::tests(suite, &d, &opts)
+                .unwrap()
+                .into_iter()
+                .map(|t| t.scenario),
+        );
+    }
+    let mut unsourced = Vec::new();
+    for s in &all {
+        for step in &s.steps {
+            if let Some(c) = &step.consequence {
+                if scimock::entra::consequence::split_source(c).1.is_none() {
+                    unsourced.push(format!("{} / {}: {c}", s.name, step.name));
+                }
+            }
+        }
+    }
+    assert!(unsourced.is_empty(), "{}", unsourced.join("\n"));
+}
+
 /// One GET on `filter`, answered by a canned ListResponse with two identical resources.
 async fn two_results_for(filter: &str) -> Vec<&'static str> {
     let server = MockServer::start().await;

@@ -230,32 +230,7 @@ pub(crate) fn bar_chart(title: &str, bars: &[Bar]) -> Markup {
     }
 }
 
-/// `(consequence, source)`: a consequence ending in a parenthesis names its source there.
-pub(crate) fn split_source(consequence: &str) -> (&str, Option<&str>) {
-    let trimmed = consequence.trim_end();
-    if !trimmed.ends_with(')') {
-        return (consequence, None);
-    }
-    let mut depth = 0usize;
-    for (i, c) in trimmed.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    let text = trimmed.get(..i).unwrap_or("").trim_end();
-                    let source = trimmed.get(i + 1..trimmed.len() - 1).unwrap_or("");
-                    if text.is_empty() || source.is_empty() {
-                        return (consequence, None);
-                    }
-                    return (text, Some(source));
-                }
-            }
-            _ => {}
-        }
-    }
-    (consequence, None)
-}
+pub(crate) use crate::entra::consequence::split_source;
 
 /// Entra's consequence with its source on a line of its own.
 pub(crate) fn consequence(text: &str) -> Markup {
@@ -341,6 +316,35 @@ mod tests {
         assert_eq!(split_source("no source"), ("no source", None));
         assert_eq!(split_source("(only a source)"), ("(only a source)", None));
         assert_eq!(split_source("unbalanced)"), ("unbalanced)", None));
+    }
+
+    /// A trailing parenthesis that names no source stays part of the text (issue #29: the
+    /// manager-string scenario's text rendered as "source: or, where the string is
+    /// dropped, …").
+    #[test]
+    fn a_trailing_remark_in_parentheses_is_not_taken_for_a_source() {
+        let text = "Entra fails the create (or, where the string is dropped, re-PATCHes the manager every cycle)";
+        assert_eq!(split_source(text), (text, None));
+        let html = consequence(text).into_string();
+        assert!(!html.contains("source:"), "{html}");
+        for (text, source) in [
+            ("Entra retries (RFC 7644 §3.12)", "RFC 7644 §3.12"),
+            ("Entra retries (§3.6)", "§3.6"),
+            (
+                "Entra retries (MicrosoftDocs/azure-docs#116775)",
+                "MicrosoftDocs/azure-docs#116775",
+            ),
+            (
+                "Entra retries (https://learn.microsoft.com/x)",
+                "https://learn.microsoft.com/x",
+            ),
+            (
+                "Entra retries (AzureAD/SCIMReferenceCode, SCIM Validation template)",
+                "AzureAD/SCIMReferenceCode, SCIM Validation template",
+            ),
+        ] {
+            assert_eq!(split_source(text), ("Entra retries", Some(source)));
+        }
     }
 
     #[test]
