@@ -12,6 +12,7 @@ use super::log::{
     self, Action, Entry, ErrorInfo, Identity, ModifiedProperty, Status, Step, StepType,
 };
 use super::state::{Escrow, Quarantine, State};
+use super::sync::Verdict;
 use super::target::{Request, Response, Target};
 use super::wire::Change;
 use super::workers::Throttle;
@@ -168,9 +169,10 @@ impl Cycle<'_> {
 
     /// One request; 429 answers are retried after `Retry-After` (capped) up to the knob's
     /// count, then fail; the wait holds back every worker of the cycle, not just this one.
-    /// Any non-2xx answer is a [`Failure`] carrying Entra's code.
+    /// Any non-2xx answer is a [`Failure`] carrying Entra's code ([`Cycle::judge`] decides,
+    /// this sends and waits).
     pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
-        let mut attempt = 0;
+        let mut throttled = 0;
         loop {
             if let Some(why) = self.throttle.stopped() {
                 return Err(Failure::engine("Timeout", format!("not sent: {why}")));
@@ -194,24 +196,10 @@ impl Cycle<'_> {
                 Ok(r) => r,
                 Err(e) => return Err(transport_failure(&e)),
             };
-            if (200..300).contains(&r.status) {
-                return Ok(r);
+            match self.judge(r, &mut throttled) {
+                Verdict::Answer(a) => return a,
+                Verdict::Retry(wait) => self.throttle.pause(wait),
             }
-            if r.status == 429 {
-                attempt += 1;
-                if let Some(wait) = self.knobs.retry.wait(attempt, r.retry_after) {
-                    self.throttle.pause(wait);
-                    continue;
-                }
-            }
-            if consequence::quarantines_at_once(r.status) {
-                self.credential_failure = true;
-            }
-            return Err(Failure {
-                code: consequence::error_code(r.status),
-                status: Some(r.status),
-                body: r.text,
-            });
         }
     }
 

@@ -13,8 +13,11 @@
 //!
 //! [`Target`]: super::target::Target
 
+use std::time::Duration;
+
 use super::engine::{Cycle, Failure};
 use super::target::{Request, Response};
+use crate::entra::consequence;
 
 /// What a machine wants next.
 #[derive(Debug)]
@@ -32,7 +35,43 @@ pub(crate) trait Machine: Sized {
     fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self>;
 }
 
+/// What the cycle makes of one HTTP answer before a machine sees it.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// The machine's answer: the 2xx response, or the failure Entra logs for the status.
+    Answer(Result<Response, Failure>),
+    /// A 429 the retry policy still covers: pause every worker this long, then send the
+    /// same request again.
+    Retry(Duration),
+}
+
 impl Cycle<'_> {
+    /// The sans-IO half of [`Cycle::call`], so the machines' tests feed answers through the
+    /// same rules as a real endpoint's: a 2xx is the machine's; a 429 is retried after its
+    /// `Retry-After` (1 s when absent, capped) while the policy allows (`throttled` counts
+    /// the 429s this request got so far); any other status is a [`Failure`] with the code
+    /// of the one status table (`entra::consequence`), and a 401 or 403 marks the cycle
+    /// for quarantine.
+    pub(crate) fn judge(&mut self, r: Response, throttled: &mut u32) -> Verdict {
+        if (200..300).contains(&r.status) {
+            return Verdict::Answer(Ok(r));
+        }
+        if r.status == 429 {
+            *throttled += 1;
+            if let Some(wait) = self.knobs.retry.wait(*throttled, r.retry_after) {
+                return Verdict::Retry(wait);
+            }
+        }
+        if consequence::quarantines_at_once(r.status) {
+            self.credential_failure = true;
+        }
+        Verdict::Answer(Err(Failure {
+            code: consequence::error_code(r.status),
+            status: Some(r.status),
+            body: r.text,
+        }))
+    }
+
     /// Runs a machine to its end: the one place a machine's requests are sent.
     pub(crate) async fn drive<M: Machine>(&mut self, mut need: Need<M>) {
         while let Need::Send(machine, request) = need {
