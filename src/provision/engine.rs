@@ -325,15 +325,15 @@ impl Cycle<'_> {
     }
 
     /// Takes a create's answer: the new id recorded on the draft with every created value
-    /// as a modified property, or (no `id` in the answer, RFC 7644 §3.3 requires one) the
-    /// create logged as failed and `None`.
+    /// as a modified property, or (no [`resource_id`] in the answer, RFC 7644 §3.3
+    /// requires one) the create logged as failed and `None`.
     pub(crate) fn created(
         &mut self,
         mut d: Draft,
         answer: &Response,
         created: &[(String, Value)],
     ) -> Option<Draft> {
-        let Some(id) = answer.json.get("id").and_then(Value::as_str) else {
+        let Some(id) = resource_id(&answer.json) else {
             let f = Failure::engine(
                 "ServiceIncompatible",
                 format!("the create answer has no id: {}", answer.text),
@@ -542,4 +542,22 @@ pub(crate) fn list_hits(r: &Response) -> Result<(usize, Option<Value>), Failure>
         };
     };
     Ok((list.len(), list.first().cloned()))
+}
+
+/// A resource's `id` as the engine may keep and address it: a non-empty string (RFC 7643
+/// §3.1). Anything else — absent, a number, null, or `""`, which would address the
+/// collection (`PATCH /Users/`) and be linked as if it were an object — is no id.
+pub(crate) fn resource_id(resource: &Value) -> Option<&str> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+}
+
+/// The failure of a matching query whose one hit has no [`resource_id`].
+pub(crate) fn no_id(kind: &str, found: &Value) -> Failure {
+    Failure::engine(
+        "ServiceIncompatible",
+        format!("the matching {kind} has no id: {found}"),
+    )
 }

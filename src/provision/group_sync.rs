@@ -18,7 +18,7 @@ use serde_json::{Map, Value};
 
 use super::config::ObjectConfig;
 use super::directory::{group_source, Group};
-use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::Link;
 use super::sync::{Machine, Need};
@@ -130,16 +130,16 @@ impl GroupSync {
         Need::Send(self.with(Stage::Create), request)
     }
 
-    /// One match: linked at once, then updated where the target differs.
+    /// One match: linked at once, then updated where the target differs. A match without
+    /// an id cannot be addressed or linked: the match fails.
     fn matched(mut self, c: &mut Cycle<'_>, found: &Value) -> Need<GroupSync> {
         let Some(cfg) = groups(c) else {
             return Need::Done;
         };
-        let id = found
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let Some(id) = resource_id(found).map(str::to_owned) else {
+            c.match_failed(self.d, no_id("Group", found));
+            return Need::Done;
+        };
         self.d.target_id = id.clone();
         let changes = Cycle::diff(&cfg.mappings, &self.desired, |p| wire::extract(found, p));
         c.state.groups.insert(

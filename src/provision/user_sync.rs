@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Map, Value};
 
 use super::directory::{user_source, User};
-use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::Link;
 use super::sync::{Machine, Need};
@@ -175,13 +175,13 @@ impl UserSync {
         Need::Send(self.with(Stage::Create { create }), request)
     }
 
-    /// One match: the update view diffed against what the target returned.
+    /// One match: the update view diffed against what the target returned. A match
+    /// without an id cannot be addressed or linked: the match fails.
     fn matched(mut self, c: &mut Cycle<'_>, found: Value) -> Need<UserSync> {
-        let id = found
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let Some(id) = resource_id(&found).map(str::to_owned) else {
+            c.match_failed(self.d, no_id("User", &found));
+            return Need::Done;
+        };
         self.d.target_id = id.clone();
         let desc = format!("User '{}' will be updated in {} (User is active and assigned in Azure Active Directory, and a matching User was found in {})", self.d.name, c.app(), c.app());
         self.d.step(
@@ -555,6 +555,39 @@ mod tests {
             "{ops}"
         );
         assert_eq!(state.users["s1"].exported["title"], "Engineer");
+    }
+
+    /// A hit or a create answer without a usable id (absent, a number, `""`) used to be
+    /// taken as the id `""`: the PATCH went to `/Users/`, the collection, and the user
+    /// was linked to nothing, so every later cycle read and PATCHed `/Users/` again.
+    #[test]
+    fn a_match_or_a_create_without_an_id_fails_and_addresses_nothing() {
+        let e = engine(Knobs::default());
+        for hit in [json!({}), json!({"id": 7}), json!({"id": ""})] {
+            let mut state = State::default();
+            let sent = with_cycle(&e, &mut state, |c| {
+                let answers = vec![Ok(list(&[hit.clone()])), Ok(ok(204, Value::Null))];
+                let sent = run(c, &ada(), answers);
+                assert_eq!(
+                    c.entries[0].error_code(),
+                    Some("SystemForCrossDomainIdentityManagementServiceIncompatible"),
+                    "{hit}"
+                );
+                sent
+            });
+            assert_eq!(sent.len(), 1, "{hit}: {sent:?}");
+            assert!(state.users.is_empty(), "{hit}");
+        }
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                &ada(),
+                vec![Ok(list(&[])), Ok(ok(201, json!({"id": ""})))],
+            );
+            assert_eq!(c.entries[0].status(), Status::Failure);
+        });
+        assert!(state.users.is_empty());
     }
 
     #[test]
