@@ -6,7 +6,7 @@
 //! [`Cycle::drive`], which sends each request through the cycle's [`Target`] (HTTP, the
 //! in-process server, or a dry run) with the 429 and timeout policy, and hands the answer
 //! back. So every decision can be tested by feeding a machine answers by hand, with no
-//! endpoint at all (see the tests below).
+//! endpoint at all (`testkit`: a driver and the checks every machine's tests share).
 //!
 //! A machine's `answered` gets the cycle as plain bookkeeping (log entries, links,
 //! escrows, counters): nothing in it awaits.
@@ -77,53 +77,6 @@ impl Cycle<'_> {
         while let Need::Send(machine, request) = need {
             let answer = self.call(request).await;
             need = machine.answered(self, answer);
-        }
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! A cycle with no endpoint behind it, for feeding machines answers by hand.
-
-    use serde_json::Value;
-
-    use super::super::engine::Cycle;
-    use super::super::state::State;
-    use super::super::target::{Response, Target};
-    use super::super::workers::Throttle;
-    use super::super::{AppConfig, Engine, Knobs};
-    use crate::clock::{FixedClock, SequentialIds};
-
-    /// An engine for the built-in `entra-generic` profile, fixed clock and ids.
-    pub(crate) fn engine(knobs: Knobs) -> Engine {
-        let profile = crate::profile::Profile::builtin("entra-generic").expect("built in");
-        Engine::new(AppConfig::for_profile(&profile))
-            .with_knobs(knobs)
-            .with_clock(FixedClock(time::macros::datetime!(2026-12-07 0:00 UTC)))
-            .with_ids(SequentialIds::new())
-    }
-
-    /// Runs `f` with a coordinator cycle over `state` (its target is a dry run that no
-    /// machine test sends to).
-    pub(crate) fn with_cycle<R>(
-        engine: &Engine,
-        state: &mut State,
-        f: impl FnOnce(&mut Cycle<'_>) -> R,
-    ) -> R {
-        let target = Target::dry_run();
-        let throttle = Throttle::default();
-        let shared = engine.shared(&target, &throttle, false);
-        let mut c = shared.cycle(state, false);
-        f(&mut c)
-    }
-
-    /// A 2xx answer with a JSON body.
-    pub(crate) fn ok(status: u16, json: Value) -> Response {
-        Response {
-            status,
-            retry_after: None,
-            text: json.to_string(),
-            json,
         }
     }
 }
