@@ -10,7 +10,8 @@
 //! ```
 //!
 //! As for users, the PATCH carries what differs from the group read back (without its
-//! members), not from what was last sent.
+//! members), not from what was last sent. A matched group is linked before its PATCH, with
+//! the values read back, so a failed PATCH is seen again by the next cycle's delta.
 
 use std::collections::VecDeque;
 
@@ -142,11 +143,20 @@ impl GroupSync {
         };
         self.d.target_id = id.clone();
         let changes = Cycle::diff(&cfg.mappings, &self.desired, |p| wire::extract(found, p));
+        // The link records what the target was read back holding, not what the PATCH is
+        // about to send: should the PATCH fail, the next cycle's delta still sees the
+        // difference and retries the group, as every failed object is retried
+        // (docs/provision.md, "Escrows").
+        let read_back = self
+            .desired
+            .iter()
+            .filter_map(|(p, _)| wire::extract(found, p).map(|v| (p.clone(), v)))
+            .collect();
         c.state.groups.insert(
             self.source_id.clone(),
             Link {
                 target_id: id,
-                exported: self.desired.iter().cloned().collect(),
+                exported: read_back,
                 ..Link::default()
             },
         );
@@ -329,5 +339,64 @@ impl Machine for GroupSync {
                 Need::Done
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The group sync's decisions, fed answers by hand: no endpoint, no runtime.
+
+    use serde_json::json;
+
+    use super::super::directory::Directory;
+    use super::super::state::State;
+    use super::super::testkit::{drive, engine, list_body, script, with_cycle, Reply, Trace};
+    use super::super::Knobs;
+    use super::*;
+
+    fn group(name: &str) -> Group {
+        let dir = Directory::from_value(&json!({"groups": [{"id": "g1",
+            "displayName": name, "members": []}],
+            "assignments": [{"principalId": "g1", "principalType": "Group"}]}))
+        .unwrap();
+        dir.groups.into_iter().next().unwrap()
+    }
+
+    /// Runs the Staff group's sync against `replies`.
+    fn run(c: &mut Cycle<'_>, replies: Vec<Reply>) -> Trace {
+        let first = GroupSync::start(c, &group("Staff"));
+        drive(c, first, script(replies))
+    }
+
+    const CODE: &str = "SystemForCrossDomainIdentityManagement";
+
+    /// A matched group is linked at once; when its PATCH then fails (a 5xx here) the
+    /// link must not claim the PATCH's values were exported, or the next cycle's delta sees
+    /// nothing to do and the escrowed group is never retried.
+    #[test]
+    fn a_matched_group_whose_patch_fails_is_retried_next_cycle() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            let list = list_body(vec![json!({"id": "t1", "displayName": "staff-old"})]);
+            run(c, vec![Reply::json(200, list), Reply::status(500)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some(format!("{CODE}InternalServerError").as_str())
+            );
+        });
+        assert_eq!(state.groups["g1"].target_id, "t1");
+        assert!(state.escrows.contains_key("g1"));
+        let t = with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::json(200, json!({})), Reply::status(204)])
+        });
+        assert_eq!(
+            t.lines(),
+            [
+                "GET /Groups/t1?excludedAttributes=members",
+                "PATCH /Groups/t1"
+            ]
+        );
+        assert!(state.escrows.is_empty());
     }
 }
