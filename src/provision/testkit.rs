@@ -25,7 +25,7 @@ use super::workers::Throttle;
 use super::{AppConfig, Engine, Knobs};
 use crate::clock::{FixedClock, SequentialIds};
 use crate::entra::{consequence, Dialect};
-use crate::filter::{AttrOp, CompValue, CompareOp, Filter};
+use crate::filter::{AttrOp, CompValue, CompareOp, Filter, PatchPath};
 
 /// An engine for the built-in `entra-generic` profile in `dialect`, fixed clock and ids.
 pub(crate) fn engine_in(dialect: Dialect, knobs: Knobs) -> Engine {
@@ -542,6 +542,26 @@ fn check_query(
         AttrOp::Compare(CompareOp::Eq, CompValue::String(value.to_owned()))
     );
     Ok(())
+}
+
+/// The member id a removal path `members[value eq "…"]` names, read back with the
+/// server's own parser (so an id's quotes cannot end the literal early).
+pub(crate) fn member_in_path(path: &str) -> Result<String, TestCaseError> {
+    let parsed = crate::filter::parse_path(path).map_err(|e| TestCaseError::fail(e.to_string()))?;
+    if let PatchPath::Value {
+        value_path,
+        sub_attr: None,
+    } = parsed
+    {
+        if let Filter::Attr(exp) = *value_path.filter {
+            if value_path.attr.is("members", None) && exp.path.is("value", None) {
+                if let AttrOp::Compare(CompareOp::Eq, CompValue::String(id)) = exp.op {
+                    return Ok(id);
+                }
+            }
+        }
+    }
+    Err(TestCaseError::fail(format!("not one member: {path}")))
 }
 
 /// The one log entry of a machine that sent anything, and its agreement with the last
