@@ -12,6 +12,7 @@ use super::log::{
     self, Action, Entry, ErrorInfo, Identity, ModifiedProperty, Status, Step, StepType,
 };
 use super::state::{Escrow, Quarantine, State};
+use super::sync::Verdict;
 use super::target::{Request, Response, Target};
 use super::wire::Change;
 use super::workers::Throttle;
@@ -168,9 +169,10 @@ impl Cycle<'_> {
 
     /// One request; 429 answers are retried after `Retry-After` (capped) up to the knob's
     /// count, then fail; the wait holds back every worker of the cycle, not just this one.
-    /// Any non-2xx answer is a [`Failure`] carrying Entra's code.
+    /// Any non-2xx answer is a [`Failure`] carrying Entra's code ([`Cycle::judge`] decides,
+    /// this sends and waits).
     pub(crate) async fn call(&mut self, req: Request) -> Result<Response, Failure> {
-        let mut attempt = 0;
+        let mut throttled = 0;
         loop {
             if let Some(why) = self.throttle.stopped() {
                 return Err(Failure::engine("Timeout", format!("not sent: {why}")));
@@ -194,24 +196,10 @@ impl Cycle<'_> {
                 Ok(r) => r,
                 Err(e) => return Err(transport_failure(&e)),
             };
-            if (200..300).contains(&r.status) {
-                return Ok(r);
+            match self.judge(r, &mut throttled) {
+                Verdict::Answer(a) => return a,
+                Verdict::Retry(wait) => self.throttle.pause(wait),
             }
-            if r.status == 429 {
-                attempt += 1;
-                if let Some(wait) = self.knobs.retry.wait(attempt, r.retry_after) {
-                    self.throttle.pause(wait);
-                    continue;
-                }
-            }
-            if consequence::quarantines_at_once(r.status) {
-                self.credential_failure = true;
-            }
-            return Err(Failure {
-                code: consequence::error_code(r.status),
-                status: Some(r.status),
-                body: r.text,
-            });
         }
     }
 
@@ -337,15 +325,15 @@ impl Cycle<'_> {
     }
 
     /// Takes a create's answer: the new id recorded on the draft with every created value
-    /// as a modified property, or (no `id` in the answer, RFC 7644 §3.3 requires one) the
-    /// create logged as failed and `None`.
+    /// as a modified property, or (no [`resource_id`] in the answer, RFC 7644 §3.3
+    /// requires one) the create logged as failed and `None`.
     pub(crate) fn created(
         &mut self,
         mut d: Draft,
         answer: &Response,
         created: &[(String, Value)],
     ) -> Option<Draft> {
-        let Some(id) = answer.json.get("id").and_then(Value::as_str) else {
+        let Some(id) = resource_id(&answer.json) else {
             let f = Failure::engine(
                 "ServiceIncompatible",
                 format!("the create answer has no id: {}", answer.text),
@@ -554,4 +542,22 @@ pub(crate) fn list_hits(r: &Response) -> Result<(usize, Option<Value>), Failure>
         };
     };
     Ok((list.len(), list.first().cloned()))
+}
+
+/// A resource's `id` as the engine may keep and address it: a non-empty string (RFC 7643
+/// §3.1). Anything else — absent, a number, null, or `""`, which would address the
+/// collection (`PATCH /Users/`) and be linked as if it were an object — is no id.
+pub(crate) fn resource_id(resource: &Value) -> Option<&str> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+}
+
+/// The failure of a matching query whose one hit has no [`resource_id`].
+pub(crate) fn no_id(kind: &str, found: &Value) -> Failure {
+    Failure::engine(
+        "ServiceIncompatible",
+        format!("the matching {kind} has no id: {found}"),
+    )
 }

@@ -10,7 +10,8 @@
 //! ```
 //!
 //! As for users, the PATCH carries what differs from the group read back (without its
-//! members), not from what was last sent.
+//! members), not from what was last sent. A matched group is linked before its PATCH, with
+//! the values read back, so a failed PATCH is seen again by the next cycle's delta.
 
 use std::collections::VecDeque;
 
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 
 use super::config::ObjectConfig;
 use super::directory::{group_source, Group};
-use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::Link;
 use super::sync::{Machine, Need};
@@ -130,23 +131,32 @@ impl GroupSync {
         Need::Send(self.with(Stage::Create), request)
     }
 
-    /// One match: linked at once, then updated where the target differs.
+    /// One match: linked at once, then updated where the target differs. A match without
+    /// an id cannot be addressed or linked: the match fails.
     fn matched(mut self, c: &mut Cycle<'_>, found: &Value) -> Need<GroupSync> {
         let Some(cfg) = groups(c) else {
             return Need::Done;
         };
-        let id = found
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let Some(id) = resource_id(found).map(str::to_owned) else {
+            c.match_failed(self.d, no_id("Group", found));
+            return Need::Done;
+        };
         self.d.target_id = id.clone();
         let changes = Cycle::diff(&cfg.mappings, &self.desired, |p| wire::extract(found, p));
+        // The link records what the target was read back holding, not what the PATCH is
+        // about to send: should the PATCH fail, the next cycle's delta still sees the
+        // difference and retries the group, as every failed object is retried
+        // (docs/provision.md, "Escrows").
+        let read_back = self
+            .desired
+            .iter()
+            .filter_map(|(p, _)| wire::extract(found, p).map(|v| (p.clone(), v)))
+            .collect();
         c.state.groups.insert(
             self.source_id.clone(),
             Link {
                 target_id: id,
-                exported: self.desired.iter().cloned().collect(),
+                exported: read_back,
                 ..Link::default()
             },
         );
@@ -327,6 +337,264 @@ impl Machine for GroupSync {
                 c.succeeded(&source_id);
                 c.finish(d, Action::Update, Status::Success, None);
                 Need::Done
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The group sync's decisions, fed answers by hand: no endpoint, no runtime.
+
+    use std::time::Duration;
+
+    use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
+    use serde_json::json;
+
+    use super::super::directory::Directory;
+    use super::super::state::State;
+    use super::super::testkit::{
+        cases, check_outcome, check_request, check_run, dialect, drive, engine, engine_in,
+        filter_value, hostile_id, list_body, replies, script, with_cycle, Reply, Trace,
+    };
+    use super::super::Knobs;
+    use super::*;
+
+    fn group(name: &str) -> Group {
+        let dir = Directory::from_value(&json!({"groups": [{"id": "g1",
+            "displayName": name, "members": []}],
+            "assignments": [{"principalId": "g1", "principalType": "Group"}]}))
+        .unwrap();
+        dir.groups.into_iter().next().unwrap()
+    }
+
+    /// Runs the Staff group's sync against `replies`.
+    fn run(c: &mut Cycle<'_>, replies: Vec<Reply>) -> Trace {
+        let first = GroupSync::start(c, &group("Staff"));
+        drive(c, first, script(replies))
+    }
+
+    /// Linked to `target_id`, last exported as `Old` (so the group is processed).
+    fn linked(target_id: &str) -> State {
+        let mut state = State::default();
+        state.groups.insert(
+            "g1".into(),
+            Link {
+                target_id: target_id.into(),
+                exported: [("displayName".to_owned(), json!("Old"))]
+                    .into_iter()
+                    .collect(),
+                ..Link::default()
+            },
+        );
+        state
+    }
+
+    const CODE: &str = "SystemForCrossDomainIdentityManagement";
+
+    #[test]
+    fn an_unmatched_group_is_queried_then_created_without_members_and_linked() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let t = with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                vec![Reply::list(&[]), Reply::json(201, json!({"id": "g#1"}))],
+            )
+        });
+        assert_eq!(
+            t.lines(),
+            [
+                "GET /Groups?excludedAttributes=members&filter=displayName+eq+%22Staff%22",
+                "POST /Groups"
+            ]
+        );
+        let body = t.steps[1].request.body.as_ref().unwrap();
+        assert!(body.get("members").is_none(), "{body}");
+        assert_eq!(state.groups["g1"].target_id, "g#1");
+        assert!(state.escrows.is_empty());
+    }
+
+    #[test]
+    fn a_linked_group_is_read_without_members_by_its_encoded_id_then_patched() {
+        let e = engine(Knobs::default());
+        let mut state = linked("a/b c");
+        let t = with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                vec![
+                    Reply::json(200, json!({"displayName": "Old"})),
+                    Reply::status(204),
+                ],
+            )
+        });
+        assert_eq!(
+            t.lines(),
+            [
+                "GET /Groups/a%2Fb%20c?excludedAttributes=members",
+                "PATCH /Groups/a%2Fb%20c"
+            ]
+        );
+        assert_eq!(state.groups["g1"].exported["displayName"], "Staff");
+    }
+
+    #[test]
+    fn a_vanished_linked_group_is_invalid_anchor_and_keeps_its_link() {
+        let e = engine(Knobs::default());
+        let mut state = linked("t1");
+        let t = with_cycle(&e, &mut state, |c| {
+            let t = run(c, vec![Reply::status(404)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some(format!("{CODE}InvalidAnchor").as_str())
+            );
+            t
+        });
+        assert_eq!(t.steps.len(), 1, "no PATCH after a failed read");
+        assert_eq!(state.groups["g1"].target_id, "t1");
+        assert!(state.escrows.contains_key("g1"));
+    }
+
+    #[test]
+    fn a_conflicting_create_is_entry_conflict_escrowed_and_unlinked() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::list(&[]), Reply::status(409)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some(format!("{CODE}EntryConflict").as_str())
+            );
+        });
+        assert!(state.groups.is_empty());
+        assert_eq!(state.escrows["g1"].retries, 1);
+    }
+
+    #[test]
+    fn a_throttled_patch_is_resent_after_retry_after() {
+        let e = engine(Knobs::default());
+        let mut state = linked("t1");
+        let t = with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                vec![
+                    Reply::json(200, json!({})),
+                    Reply::throttled(Some(2)),
+                    Reply::status(204),
+                ],
+            )
+        });
+        assert_eq!(t.waits, [Duration::from_secs(2)]);
+        assert_eq!(t.lines().len(), 2);
+        assert_eq!(state.groups["g1"].exported["displayName"], "Staff");
+    }
+
+    #[test]
+    fn a_group_match_without_an_id_fails_and_links_nothing() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let t = with_cycle(&e, &mut state, |c| {
+            let list = list_body(vec![json!({"displayName": "Staff"})]);
+            let t = run(c, vec![Reply::json(200, list)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some(format!("{CODE}ServiceIncompatible").as_str())
+            );
+            t
+        });
+        assert_eq!(t.steps.len(), 1);
+        assert!(state.groups.is_empty());
+    }
+
+    /// A matched group is linked at once; when its PATCH then fails (a 5xx here) the
+    /// link must not claim the PATCH's values were exported, or the next cycle's delta sees
+    /// nothing to do and the escrowed group is never retried.
+    #[test]
+    fn a_matched_group_whose_patch_fails_is_retried_next_cycle() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            let list = list_body(vec![json!({"id": "t1", "displayName": "staff-old"})]);
+            run(c, vec![Reply::json(200, list), Reply::status(500)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some(format!("{CODE}InternalServerError").as_str())
+            );
+        });
+        assert_eq!(state.groups["g1"].target_id, "t1");
+        assert!(state.escrows.contains_key("g1"));
+        let t = with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::json(200, json!({})), Reply::status(204)])
+        });
+        assert_eq!(
+            t.lines(),
+            [
+                "GET /Groups/t1?excludedAttributes=members",
+                "PATCH /Groups/t1"
+            ]
+        );
+        assert!(state.escrows.is_empty());
+    }
+
+    proptest! {
+        #![proptest_config(cases())]
+
+        /// Whatever the endpoint answers, the group sync ends within two requests (a
+        /// matching query and a create or PATCH; or a read and a PATCH), addresses only
+        /// the linked id or the one the endpoint matched, queries exactly the group's
+        /// displayName, logs one entry that agrees with the status table, links only to an
+        /// id a 2xx answer carried (and always after a success), and — as docs/provision.md
+        /// promises of every failed object — processes the group again next cycle after a
+        /// failure.
+        #[test]
+        fn group_sync_holds_its_invariants_whatever_the_endpoint_answers(
+            (name, replies) in filter_value().prop_flat_map(|name| {
+                let subject = json!({"displayName": name, "externalId": "g1"});
+                (Just(name), replies(subject))
+            }),
+            link in prop::option::of((hostile_id(), any::<bool>())),
+            read in any::<bool>(),
+            dialect in dialect(),
+        ) {
+            let knobs = Knobs { read_before_update: read, ..Knobs::default() };
+            let e = engine_in(dialect, knobs);
+            let g = group(&name);
+            let mut state = State::default();
+            if let Some((id, current)) = &link {
+                let exported = if *current {
+                    [("displayName".to_owned(), json!(name)), ("externalId".to_owned(), json!("g1"))]
+                        .into_iter().collect()
+                } else {
+                    Default::default()
+                };
+                state.groups.insert("g1".into(), Link { target_id: id.clone(), exported, ..Link::default() });
+            }
+            let (t, status) = with_cycle(&e, &mut state, |c| {
+                let first = GroupSync::start(c, &g);
+                let t = drive(c, first, script(replies));
+                check_run(c, &t, 2)?;
+                let mut ids = t.ids_answered();
+                ids.extend(link.iter().map(|(id, _)| id.clone()));
+                for r in t.requests() {
+                    check_request(r, &ids, Some(("displayName", &name)))?;
+                }
+                let status = check_outcome(c, &t, "g1", false)?;
+                Ok::<_, TestCaseError>((t, status))
+            })?;
+            // The delta: a linked group whose source is as last exported is not processed.
+            prop_assert_eq!(t.steps.is_empty(), link.as_ref().is_some_and(|(_, current)| *current));
+            match (&link, state.groups.get("g1")) {
+                (Some((id, _)), l) => prop_assert_eq!(l.map(|l| &l.target_id), Some(id)),
+                (None, Some(l)) => prop_assert!(t.ids_answered().contains(&l.target_id)),
+                (None, None) => prop_assert_eq!(status, Some(Status::Failure)),
+            }
+            if status == Some(Status::Failure) {
+                let again = with_cycle(&e, &mut state, |c| {
+                    let first = GroupSync::start(c, &g);
+                    drive(c, first, script([])).steps.len()
+                });
+                prop_assert!(again > 0, "a failed group is not retried: {:?}", t.lines());
             }
         }
     }

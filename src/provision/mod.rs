@@ -54,6 +54,8 @@ mod references;
 pub(crate) mod state;
 mod sync;
 pub(crate) mod target;
+#[cfg(test)]
+mod testkit;
 mod user_sync;
 mod users;
 pub(crate) mod wire;

@@ -6,15 +6,18 @@
 //! [`Cycle::drive`], which sends each request through the cycle's [`Target`] (HTTP, the
 //! in-process server, or a dry run) with the 429 and timeout policy, and hands the answer
 //! back. So every decision can be tested by feeding a machine answers by hand, with no
-//! endpoint at all (see the tests below).
+//! endpoint at all (`testkit`: a driver and the checks every machine's tests share).
 //!
 //! A machine's `answered` gets the cycle as plain bookkeeping (log entries, links,
 //! escrows, counters): nothing in it awaits.
 //!
 //! [`Target`]: super::target::Target
 
+use std::time::Duration;
+
 use super::engine::{Cycle, Failure};
 use super::target::{Request, Response};
+use crate::entra::consequence;
 
 /// What a machine wants next.
 #[derive(Debug)]
@@ -32,59 +35,48 @@ pub(crate) trait Machine: Sized {
     fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self>;
 }
 
+/// What the cycle makes of one HTTP answer before a machine sees it.
+#[derive(Debug)]
+pub(crate) enum Verdict {
+    /// The machine's answer: the 2xx response, or the failure Entra logs for the status.
+    Answer(Result<Response, Failure>),
+    /// A 429 the retry policy still covers: pause every worker this long, then send the
+    /// same request again.
+    Retry(Duration),
+}
+
 impl Cycle<'_> {
+    /// The sans-IO half of [`Cycle::call`], so the machines' tests feed answers through the
+    /// same rules as a real endpoint's: a 2xx is the machine's; a 429 is retried after its
+    /// `Retry-After` (1 s when absent, capped) while the policy allows (`throttled` counts
+    /// the 429s this request got so far); any other status is a [`Failure`] with the code
+    /// of the one status table (`entra::consequence`), and a 401 or 403 marks the cycle
+    /// for quarantine.
+    pub(crate) fn judge(&mut self, r: Response, throttled: &mut u32) -> Verdict {
+        if (200..300).contains(&r.status) {
+            return Verdict::Answer(Ok(r));
+        }
+        if r.status == 429 {
+            *throttled += 1;
+            if let Some(wait) = self.knobs.retry.wait(*throttled, r.retry_after) {
+                return Verdict::Retry(wait);
+            }
+        }
+        if consequence::quarantines_at_once(r.status) {
+            self.credential_failure = true;
+        }
+        Verdict::Answer(Err(Failure {
+            code: consequence::error_code(r.status),
+            status: Some(r.status),
+            body: r.text,
+        }))
+    }
+
     /// Runs a machine to its end: the one place a machine's requests are sent.
     pub(crate) async fn drive<M: Machine>(&mut self, mut need: Need<M>) {
         while let Need::Send(machine, request) = need {
             let answer = self.call(request).await;
             need = machine.answered(self, answer);
-        }
-    }
-}
-
-#[cfg(test)]
-pub(crate) mod testing {
-    //! A cycle with no endpoint behind it, for feeding machines answers by hand.
-
-    use serde_json::Value;
-
-    use super::super::engine::Cycle;
-    use super::super::state::State;
-    use super::super::target::{Response, Target};
-    use super::super::workers::Throttle;
-    use super::super::{AppConfig, Engine, Knobs};
-    use crate::clock::{FixedClock, SequentialIds};
-
-    /// An engine for the built-in `entra-generic` profile, fixed clock and ids.
-    pub(crate) fn engine(knobs: Knobs) -> Engine {
-        let profile = crate::profile::Profile::builtin("entra-generic").expect("built in");
-        Engine::new(AppConfig::for_profile(&profile))
-            .with_knobs(knobs)
-            .with_clock(FixedClock(time::macros::datetime!(2026-12-07 0:00 UTC)))
-            .with_ids(SequentialIds::new())
-    }
-
-    /// Runs `f` with a coordinator cycle over `state` (its target is a dry run that no
-    /// machine test sends to).
-    pub(crate) fn with_cycle<R>(
-        engine: &Engine,
-        state: &mut State,
-        f: impl FnOnce(&mut Cycle<'_>) -> R,
-    ) -> R {
-        let target = Target::dry_run();
-        let throttle = Throttle::default();
-        let shared = engine.shared(&target, &throttle, false);
-        let mut c = shared.cycle(state, false);
-        f(&mut c)
-    }
-
-    /// A 2xx answer with a JSON body.
-    pub(crate) fn ok(status: u16, json: Value) -> Response {
-        Response {
-            status,
-            retry_after: None,
-            text: json.to_string(),
-            json,
         }
     }
 }

@@ -79,6 +79,21 @@ pub(crate) struct Response {
     pub json: Value,
 }
 
+impl Response {
+    /// An answer as it came off the wire: the body kept as text for the log and read as
+    /// JSON where it is JSON. The one place an endpoint's bytes become a [`Response`], so
+    /// the machines' tests build their answers the way the edge does.
+    pub(crate) fn from_body(status: u16, retry_after: Option<Duration>, text: String) -> Response {
+        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Response {
+            status,
+            retry_after,
+            text,
+            json,
+        }
+    }
+}
+
 /// The endpoint a cycle runs against: a SCIM endpoint, or a dry run (no requests leave
 /// the process; POSTs get ids `dry-run-1`, `dry-run-2`, …).
 #[derive(Debug)]
@@ -178,13 +193,11 @@ impl Target {
                     .send(Outgoing::new(req.method, &req.path, req.body.as_ref()))
                     .await?;
                 let text = String::from_utf8_lossy(&answer.body).into_owned();
-                let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-                Ok(Response {
-                    status: answer.status,
-                    retry_after: answer.retry_after(),
+                Ok(Response::from_body(
+                    answer.status,
+                    answer.retry_after(),
                     text,
-                    json,
-                })
+                ))
             }
             Inner::DryRun(dry) => Ok(dry.answer(req)),
             Inner::InProcess(p) => Ok(p.answer(req)),
@@ -199,15 +212,11 @@ impl InProcess {
             .local
             .answer(req.method, &req.path, token, req.body.as_ref())
         {
-            Ok(response) => {
-                let text = String::from_utf8_lossy(response.body()).into_owned();
-                Response {
-                    status: response.status().as_u16(),
-                    retry_after: crate::entra::retry_after(response.headers()),
-                    json: serde_json::from_str(&text).unwrap_or(Value::Null),
-                    text,
-                }
-            }
+            Ok(response) => Response::from_body(
+                response.status().as_u16(),
+                crate::entra::retry_after(response.headers()),
+                String::from_utf8_lossy(response.body()).into_owned(),
+            ),
             Err(e) => Response {
                 status: 400,
                 retry_after: None,

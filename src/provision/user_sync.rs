@@ -24,7 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Map, Value};
 
 use super::directory::{user_source, User};
-use super::engine::{list_hits, Cycle, Draft, Failure};
+use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::Link;
 use super::sync::{Machine, Need};
@@ -175,13 +175,13 @@ impl UserSync {
         Need::Send(self.with(Stage::Create { create }), request)
     }
 
-    /// One match: the update view diffed against what the target returned.
+    /// One match: the update view diffed against what the target returned. A match
+    /// without an id cannot be addressed or linked: the match fails.
     fn matched(mut self, c: &mut Cycle<'_>, found: Value) -> Need<UserSync> {
-        let id = found
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let Some(id) = resource_id(&found).map(str::to_owned) else {
+            c.match_failed(self.d, no_id("User", &found));
+            return Need::Done;
+        };
         self.d.target_id = id.clone();
         let desc = format!("User '{}' will be updated in {} (User is active and assigned in Azure Active Directory, and a matching User was found in {})", self.d.name, c.app(), c.app());
         self.d.step(
@@ -438,23 +438,29 @@ mod tests {
     //! The user sync's decisions, fed answers by hand: no endpoint, no runtime.
 
     use proptest::prelude::*;
+    use proptest::test_runner::TestCaseError;
     use serde_json::json;
 
     use super::super::directory::Directory;
-    use super::super::engine::Failure;
     use super::super::log::Status;
     use super::super::state::State;
-    use super::super::sync::testing::{engine, ok, with_cycle};
-    use super::super::sync::{Machine, Need};
+    use super::super::testkit::{
+        cases, check_outcome, check_request, check_run, dialect, drive, engine, engine_in,
+        filter_value, hostile_id, replies, script, with_cycle, Reply, Trace,
+    };
     use super::super::{Knobs, UserScope};
     use super::*;
 
-    fn ada() -> User {
+    fn user(upn: &str) -> User {
         let dir = Directory::from_value(&json!({"users": [{"id": "s1",
-            "userPrincipalName": "ada@contoso.com", "displayName": "Ada", "jobTitle": "Engineer",
+            "userPrincipalName": upn, "displayName": "Ada", "jobTitle": "Engineer",
             "accountEnabled": true}], "assignments": [{"principalId": "s1"}]}))
         .unwrap();
         dir.users.into_iter().next().unwrap()
+    }
+
+    fn ada() -> User {
+        user("ada@contoso.com")
     }
 
     fn scope() -> UserScope {
@@ -467,49 +473,41 @@ mod tests {
         }
     }
 
-    fn list(hits: &[Value]) -> Response {
-        ok(
-            200,
-            json!({"schemas": [crate::scim::urn::LIST_RESPONSE],
-            "totalResults": hits.len(), "Resources": hits}),
-        )
+    /// Runs Ada's sync against `replies`.
+    fn run(c: &mut Cycle<'_>, replies: Vec<Reply>) -> Trace {
+        let first = UserSync::start(c, &ada(), &scope());
+        drive(c, first, script(replies))
     }
 
-    fn http_error(status: u16) -> Failure {
-        Failure {
-            code: crate::entra::consequence::error_code(status),
-            status: Some(status),
-            body: String::new(),
-        }
-    }
-
-    /// Feeds `answers` in turn; returns the requests the machine asked for.
-    fn run(c: &mut Cycle<'_>, u: &User, answers: Vec<Result<Response, Failure>>) -> Vec<Request> {
-        let mut sent = Vec::new();
-        let mut need = UserSync::start(c, u, &scope());
-        let mut answers = answers.into_iter();
-        while let Need::Send(m, req) = need {
-            sent.push(req);
-            let Some(a) = answers.next() else { break };
-            need = m.answered(c, a);
-        }
-        sent
+    fn linked(target_id: &str) -> State {
+        let mut state = State::default();
+        state.users.insert(
+            "s1".into(),
+            Link {
+                target_id: target_id.into(),
+                exported: [("title".to_owned(), json!("Intern"))]
+                    .into_iter()
+                    .collect(),
+                ..Link::default()
+            },
+        );
+        state
     }
 
     #[test]
     fn an_unmatched_user_is_queried_then_created_and_linked() {
         let e = engine(Knobs::default());
         let mut state = State::default();
-        let sent = with_cycle(&e, &mut state, |c| {
-            let sent = run(
+        let t = with_cycle(&e, &mut state, |c| {
+            let t = run(
                 c,
-                &ada(),
-                vec![Ok(list(&[])), Ok(ok(201, json!({"id": "t#1"})))],
+                vec![Reply::list(&[]), Reply::json(201, json!({"id": "t#1"}))],
             );
             assert_eq!(c.entries.len(), 1);
             assert_eq!(c.entries[0].status(), Status::Success);
-            sent
+            t
         });
+        let sent = t.requests();
         assert!(
             sent[0].path.starts_with("/Users?filter=userName+eq+"),
             "{sent:?}"
@@ -522,16 +520,15 @@ mod tests {
     fn two_matches_are_duplicate_target_entries_and_nothing_is_written() {
         let e = engine(Knobs::default());
         let mut state = State::default();
-        let hits = [json!({"id": "a"}), json!({"id": "b"})];
-        let sent = with_cycle(&e, &mut state, |c| {
-            let sent = run(c, &ada(), vec![Ok(list(&hits))]);
+        let t = with_cycle(&e, &mut state, |c| {
+            let t = run(c, vec![Reply::list(&["a", "b"])]);
             assert_eq!(
                 c.entries[0].error_code(),
                 Some("SystemForCrossDomainIdentityManagementDuplicateTargetEntries")
             );
-            sent
+            t
         });
-        assert_eq!(sent.len(), 1);
+        assert_eq!(t.steps.len(), 1);
         assert!(state.users.is_empty());
         assert!(state.escrows.contains_key("s1"));
     }
@@ -542,9 +539,11 @@ mod tests {
         let mut state = State::default();
         let found = json!({"id": "t1", "userName": "ada@contoso.com", "displayName": "Ada",
             "title": "Intern", "active": true});
-        let sent = with_cycle(&e, &mut state, |c| {
-            run(c, &ada(), vec![Ok(list(&[found])), Ok(ok(200, json!({})))])
+        let t = with_cycle(&e, &mut state, |c| {
+            let list = super::super::testkit::list_body(vec![found]);
+            run(c, vec![Reply::json(200, list), Reply::status(204)])
         });
+        let sent = t.requests();
         assert_eq!(
             (sent[1].method, sent[1].path.as_str()),
             ("PATCH", "/Users/t1")
@@ -557,12 +556,44 @@ mod tests {
         assert_eq!(state.users["s1"].exported["title"], "Engineer");
     }
 
+    /// A hit or a create answer without a usable id (absent, a number, `""`) used to be
+    /// taken as the id `""`: the PATCH went to `/Users/`, the collection, and the user
+    /// was linked to nothing, so every later cycle read and PATCHed `/Users/` again.
+    #[test]
+    fn a_match_or_a_create_without_an_id_fails_and_addresses_nothing() {
+        let e = engine(Knobs::default());
+        for hit in [json!({}), json!({"id": 7}), json!({"id": ""})] {
+            let mut state = State::default();
+            let t = with_cycle(&e, &mut state, |c| {
+                let list = super::super::testkit::list_body(vec![hit.clone()]);
+                let t = run(c, vec![Reply::json(200, list), Reply::status(204)]);
+                assert_eq!(
+                    c.entries[0].error_code(),
+                    Some("SystemForCrossDomainIdentityManagementServiceIncompatible"),
+                    "{hit}"
+                );
+                t
+            });
+            assert_eq!(t.steps.len(), 1, "{hit}: {:?}", t.lines());
+            assert!(state.users.is_empty(), "{hit}");
+        }
+        let mut state = State::default();
+        with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                vec![Reply::list(&[]), Reply::json(201, json!({"id": ""}))],
+            );
+            assert_eq!(c.entries[0].status(), Status::Failure);
+        });
+        assert!(state.users.is_empty());
+    }
+
     #[test]
     fn a_refused_create_is_logged_with_entras_code_and_escrowed() {
         let e = engine(Knobs::default());
         let mut state = State::default();
         with_cycle(&e, &mut state, |c| {
-            run(c, &ada(), vec![Ok(list(&[])), Err(http_error(409))]);
+            run(c, vec![Reply::list(&[]), Reply::status(409)]);
             assert_eq!(
                 c.entries[0].error_code(),
                 Some("SystemForCrossDomainIdentityManagementEntryConflict")
@@ -575,128 +606,140 @@ mod tests {
     #[test]
     fn a_linked_user_is_read_by_its_encoded_id_before_the_patch() {
         let e = engine(Knobs::default());
-        let mut state = State::default();
-        state.users.insert(
-            "s1".into(),
-            Link {
-                target_id: "../x#y".into(),
-                exported: [("title".to_owned(), json!("Intern"))]
-                    .into_iter()
-                    .collect(),
-                ..Link::default()
-            },
-        );
-        let sent = with_cycle(&e, &mut state, |c| {
-            run(
-                c,
-                &ada(),
-                vec![Ok(ok(200, json!({}))), Ok(ok(200, json!({})))],
-            )
+        let mut state = linked("../x#y");
+        let t = with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::json(200, json!({})), Reply::status(204)])
         });
         assert_eq!(
-            (sent[0].method, sent[0].path.as_str()),
-            ("GET", "/Users/..%2Fx%23y")
-        );
-        assert_eq!(
-            (sent[1].method, sent[1].path.as_str()),
-            ("PATCH", "/Users/..%2Fx%23y")
+            t.lines(),
+            ["GET /Users/..%2Fx%23y", "PATCH /Users/..%2Fx%23y"]
         );
     }
 
     #[test]
     fn a_vanished_linked_user_is_invalid_anchor_and_keeps_its_link() {
         let e = engine(Knobs::default());
-        let mut state = State::default();
-        state.users.insert(
-            "s1".into(),
-            Link {
-                target_id: "t1".into(),
-                ..Link::default()
-            },
-        );
-        let sent = with_cycle(&e, &mut state, |c| {
-            let sent = run(c, &ada(), vec![Err(http_error(404))]);
+        let mut state = linked("t1");
+        let t = with_cycle(&e, &mut state, |c| {
+            let t = run(c, vec![Reply::status(404)]);
             assert_eq!(
                 c.entries[0].error_code(),
                 Some("SystemForCrossDomainIdentityManagementInvalidAnchor")
             );
-            sent
+            t
         });
-        assert_eq!(sent.len(), 1, "no PATCH after a failed read");
+        assert_eq!(t.steps.len(), 1, "no PATCH after a failed read");
         assert_eq!(state.users["s1"].target_id, "t1");
     }
 
-    /// An answer a test endpoint may give: a status, or a list with this many hits.
-    #[derive(Debug, Clone)]
-    enum Answer {
-        Hits(usize),
-        Created(bool),
-        Status(u16),
-        Silence,
+    #[test]
+    fn a_throttled_create_is_resent_after_retry_after_and_links() {
+        let e = engine(Knobs::default());
+        let mut state = State::default();
+        let t = with_cycle(&e, &mut state, |c| {
+            run(
+                c,
+                vec![
+                    Reply::list(&[]),
+                    Reply::throttled(Some(7)),
+                    Reply::throttled(None),
+                    Reply::json(201, json!({"id": "t1"})),
+                ],
+            )
+        });
+        assert_eq!(
+            t.lines(),
+            [
+                "GET /Users?filter=userName+eq+%22ada%40contoso.com%22",
+                "POST /Users"
+            ]
+        );
+        assert_eq!(
+            t.waits,
+            [
+                std::time::Duration::from_secs(7),
+                std::time::Duration::from_secs(1)
+            ]
+        );
+        assert_eq!(state.users["s1"].target_id, "t1");
     }
 
-    fn answer() -> impl Strategy<Value = Answer> {
-        prop_oneof![
-            (0usize..3).prop_map(Answer::Hits),
-            any::<bool>().prop_map(Answer::Created),
-            prop::sample::select(vec![200u16, 204, 400, 401, 404, 409, 500])
-                .prop_map(Answer::Status),
-            Just(Answer::Silence),
-        ]
-    }
-
-    fn to_response(a: &Answer) -> Result<Response, Failure> {
-        match a {
-            Answer::Hits(n) => Ok(list(
-                &(0..*n)
-                    .map(|i| json!({"id": format!("m{i}")}))
-                    .collect::<Vec<_>>(),
-            )),
-            Answer::Created(true) => Ok(ok(201, json!({"id": "new"}))),
-            Answer::Created(false) => Ok(ok(201, json!({}))),
-            Answer::Status(s) if (200..300).contains(s) => Ok(ok(*s, Value::Null)),
-            Answer::Status(s) => Err(http_error(*s)),
-            Answer::Silence => Err(Failure::engine("Timeout", "no answer")),
-        }
+    #[test]
+    fn a_server_error_on_the_patch_is_escrowed_and_retried_next_cycle() {
+        let e = engine(Knobs::default());
+        let mut state = linked("t1");
+        with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::json(200, json!({})), Reply::status(503)]);
+            assert_eq!(
+                c.entries[0].error_code(),
+                Some("SystemForCrossDomainIdentityManagementWebExceptionProtocolError")
+            );
+        });
+        assert_eq!(state.escrows["s1"].retries, 1);
+        // Unchanged in the source, but escrowed: processed again, read and PATCHed.
+        let t = with_cycle(&e, &mut state, |c| {
+            run(c, vec![Reply::json(200, json!({})), Reply::status(500)])
+        });
+        assert_eq!(t.lines(), ["GET /Users/t1", "PATCH /Users/t1"]);
+        assert_eq!(state.escrows["s1"].retries, 2);
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+        #![proptest_config(cases())]
 
-        /// the user sync ends within four requests whatever the endpoint answers, logs at
-        /// most one entry, and links the user exactly when that entry is a success or a
-        /// redundant-export skip
+        /// Whatever the endpoint answers, the user sync ends within two requests (one
+        /// matching query and a create or PATCH; or a read and a PATCH), addresses only the
+        /// linked id or the one the endpoint matched, queries exactly the user's
+        /// userName, logs one entry that agrees with the status table, links the user
+        /// exactly when that entry is not a failure — to an id a 2xx answer carried — and
+        /// processes a failed user again next cycle.
         #[test]
-        fn user_sync_ends_with_one_entry_and_a_link_only_on_success(
-            linked in any::<bool>(),
-            answers in prop::collection::vec(answer(), 0..6),
+        fn user_sync_holds_its_invariants_whatever_the_endpoint_answers(
+            (upn, replies) in filter_value().prop_flat_map(|upn| {
+                let subject = json!({"userName": upn, "displayName": "Ada",
+                    "title": "Engineer", "active": true});
+                (Just(upn), replies(subject))
+            }),
+            link in prop::option::of(hostile_id()),
+            read in any::<bool>(),
+            dialect in dialect(),
         ) {
-            let e = engine(Knobs::default());
+            let e = engine_in(dialect, Knobs { read_before_update: read, ..Knobs::default() });
             let mut state = State::default();
-            if linked {
-                state.users.insert("s1".into(), Link { target_id: "t1".into(), ..Link::default() });
+            if let Some(id) = &link {
+                state.users.insert("s1".into(), Link { target_id: id.clone(), ..Link::default() });
             }
-            let (sent, entries) = with_cycle(&e, &mut state, |c| {
-                let mut sent = 0;
-                let mut need = UserSync::start(c, &ada(), &scope());
-                let mut given = answers.iter();
-                while let Need::Send(m, _) = need {
-                    sent += 1;
-                    prop_assert!(sent <= 4, "a fifth request");
-                    let a = given.next().map_or_else(|| Err(Failure::engine("Timeout", "none")), to_response);
-                    need = m.answered(c, a);
+            let u = user(&upn);
+            let (t, status) = with_cycle(&e, &mut state, |c| {
+                let first = UserSync::start(c, &u, &scope());
+                let t = drive(c, first, script(replies));
+                check_run(c, &t, 2)?;
+                let mut ids = t.ids_answered();
+                ids.extend(link.clone());
+                for r in t.requests() {
+                    check_request(r, &ids, Some(("userName", &upn)))?;
                 }
-                Ok((sent, c.entries.clone()))
+                let status = check_outcome(c, &t, "s1", false)?;
+                Ok::<_, TestCaseError>((t, status))
             })?;
-            prop_assert!(sent >= 1);
-            prop_assert!(entries.len() <= 1, "{entries:?}");
-            let ok = entries.first().is_some_and(|e| e.status() != Status::Failure);
-            if linked {
-                prop_assert_eq!(state.users["s1"].target_id.as_str(), "t1");
-            } else {
-                prop_assert_eq!(state.users.contains_key("s1"), ok, "{:?}", entries);
+            prop_assert!(!t.steps.is_empty());
+            let ok = status.is_some_and(|s| s != Status::Failure);
+            match &link {
+                Some(id) => prop_assert_eq!(&state.users["s1"].target_id, id),
+                None => {
+                    prop_assert_eq!(state.users.contains_key("s1"), ok);
+                    if let Some(l) = state.users.get("s1") {
+                        prop_assert!(t.ids_answered().contains(&l.target_id));
+                    }
+                }
             }
-            prop_assert_eq!(state.escrows.contains_key("s1"), entries.first().is_some_and(|e| e.status() == Status::Failure));
+            if !ok {
+                let again = with_cycle(&e, &mut state, |c| {
+                    let first = UserSync::start(c, &u, &scope());
+                    drive(c, first, script([])).steps.len()
+                });
+                prop_assert!(again > 0, "a failed user is not retried: {:?}", t.lines());
+            }
         }
     }
 }
