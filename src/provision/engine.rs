@@ -15,7 +15,7 @@ use super::state::{Escrow, Quarantine, State};
 use super::target::{Request, Response, Target};
 use super::wire::Change;
 use super::workers::Throttle;
-use super::{CycleReport, Knobs, Stats};
+use super::{CycleReport, Journal, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 use crate::entra::{consequence, TransportError};
 
@@ -126,6 +126,8 @@ pub(crate) struct Cycle<'a> {
     pub(crate) ids: &'a Arc<dyn IdGenerator>,
     pub(crate) target: &'a Target,
     pub(crate) throttle: &'a Throttle,
+    /// Where each link change goes as its answer arrives ([`super::Engine::with_journal`]).
+    pub(crate) journal: Option<&'a Journal>,
     pub(crate) state: &'a mut State,
     pub(crate) cycle_id: String,
     pub(crate) initial: bool,

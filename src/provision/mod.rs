@@ -72,7 +72,7 @@ pub use knobs::{EscrowRules, Knobs, Order, DEFAULT_CONCURRENCY};
 use log::Entry;
 pub use ondemand::OnDemandError;
 pub use progress::{Phase, Progress, Tick};
-pub use state::{Quarantine, State};
+pub use state::{JournalError, LinkChange, LinkKind, Quarantine, State};
 pub use target::{Request, Target};
 pub use users::UserScope;
 
@@ -131,6 +131,10 @@ pub struct CycleReport {
 /// Called with the state after each pass of a cycle (see [`Engine::with_checkpoint`]).
 pub type Checkpoint = Arc<dyn Fn(&State) + Send + Sync>;
 
+/// Called with each link change the moment its answer arrives (see
+/// [`Engine::with_journal`]).
+pub type Journal = Arc<dyn Fn(&LinkChange) + Send + Sync>;
+
 /// The provisioning engine for one app.
 #[derive(Clone)]
 pub struct Engine {
@@ -140,6 +144,7 @@ pub struct Engine {
     ids: Arc<dyn IdGenerator>,
     progress: Option<Arc<dyn Progress>>,
     checkpoint: Option<Checkpoint>,
+    journal: Option<Journal>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -177,6 +182,7 @@ impl Engine {
             ids: Arc::new(RandomIds),
             progress: None,
             checkpoint: None,
+            journal: None,
         }
     }
 
@@ -185,6 +191,18 @@ impl Engine {
     /// of every request already sent before the cycle ends.
     pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Engine {
         self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// Hands `journal` every change an answer makes to an object's link or escrow (a
+    /// create's new link, an update's exported values, a delete's removal, a failure's
+    /// escrow), as the answer arrives, before the pass ends. With [`Engine::with_checkpoint`]
+    /// this is what keeps a cycle killed between checkpoints from forgetting links: the
+    /// caller appends each change to a journal, folds it into the state it loads
+    /// ([`State::fold_journal`]) and empties it once a checkpoint is written (the design is
+    /// in the `state` module's documentation; `scimock provision --state` does this).
+    pub fn with_journal(mut self, journal: Journal) -> Engine {
+        self.journal = Some(journal);
         self
     }
 
@@ -446,6 +464,7 @@ impl Engine {
             ids: &self.ids,
             target,
             throttle,
+            journal: self.journal.as_ref(),
             cycle_id: self.ids.next_id(),
             initial,
         }

@@ -21,7 +21,7 @@ use super::log::Entry;
 use super::progress::{Phase, Progress, Tick};
 use super::state::State;
 use super::target::{Request, Target};
-use super::{Knobs, Stats};
+use super::{Journal, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 
 /// The cycle-wide pause a 429 imposes: no worker sends before `until`.
@@ -84,7 +84,7 @@ impl Throttle {
 }
 
 /// What every worker of a cycle shares.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Shared<'a> {
     pub(crate) config: &'a AppConfig,
     pub(crate) knobs: &'a Knobs,
@@ -92,8 +92,18 @@ pub(crate) struct Shared<'a> {
     pub(crate) ids: &'a Arc<dyn IdGenerator>,
     pub(crate) target: &'a Target,
     pub(crate) throttle: &'a Throttle,
+    pub(crate) journal: Option<&'a Journal>,
     pub(crate) cycle_id: String,
     pub(crate) initial: bool,
+}
+
+impl std::fmt::Debug for Shared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cycle_id", &self.cycle_id)
+            .field("initial", &self.initial)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Shared<'a> {
@@ -109,6 +119,7 @@ impl<'a> Shared<'a> {
             ids: self.ids,
             target: self.target,
             throttle: self.throttle,
+            journal: self.journal,
             state,
             cycle_id: self.cycle_id.clone(),
             initial: self.initial,
@@ -168,6 +179,7 @@ impl<'a> Cycle<'a> {
             ids: self.ids,
             target: self.target,
             throttle: self.throttle,
+            journal: self.journal,
             cycle_id: self.cycle_id.clone(),
             initial: self.initial,
         }

@@ -20,6 +20,7 @@ mod patch;
 mod profile;
 mod provision;
 mod provision_concurrency;
+mod provision_kill;
 mod readback;
 mod record;
 mod reliability;
