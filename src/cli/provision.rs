@@ -260,6 +260,27 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
         }
     }
     out.print(&summary(&report, args.on_demand.is_some()));
+    // The diagnosis replay and validate give, in their words.
+    if report.unreachable {
+        let why = report
+            .stopped
+            .as_deref()
+            .unwrap_or("no request reached the endpoint");
+        out.eprintln(&format!(
+            "error: {}",
+            scimock::replay::report::unreachable_hint(why, &args.tenant_url)
+        ));
+    } else if report.all_not_found() {
+        out.print(&format!(
+            "{}\n",
+            scimock::replay::report::not_found_hint(&args.tenant_url)
+        ));
+        runtime.block_on(super::replay::say_what_the_root_answers(
+            out,
+            &args.tenant_url,
+            &args.client,
+        ));
+    }
     for r in &args.report {
         if r.kind == Csv && is_directory(&r.path) {
             write_portal_csv(out, &r.path, &report.entries)?;

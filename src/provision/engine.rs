@@ -139,6 +139,9 @@ pub(crate) struct Cycle<'a> {
     pub(crate) requests: Vec<Request>,
     /// Requests sent, recorded or not.
     pub(crate) sent: u64,
+    /// Requests that got an HTTP answer, and those of them answered 404.
+    pub(crate) answered: u64,
+    pub(crate) not_found: u64,
     pub(crate) stats: Stats,
     pub(crate) successes: u64,
     pub(crate) failures: u64,
@@ -196,6 +199,10 @@ impl Cycle<'_> {
                 Ok(r) => r,
                 Err(e) => return Err(transport_failure(&e)),
             };
+            self.answered += 1;
+            if r.status == 404 {
+                self.not_found += 1;
+            }
             if (200..300).contains(&r.status) {
                 return Ok(r);
             }
@@ -528,6 +535,8 @@ impl Cycle<'_> {
             entries: self.entries,
             requests: self.requests,
             sent: self.sent,
+            answered: self.answered,
+            not_found: self.not_found,
             stats,
             quarantine,
             escrows_pruned,

@@ -117,6 +117,10 @@ pub struct CycleReport {
     pub requests: Vec<Request>,
     /// Requests sent (also when [`Knobs::record_requests`] is off).
     pub sent: u64,
+    /// Requests that got an HTTP answer (any status).
+    pub answered: u64,
+    /// Of those, the ones answered 404 (see [`CycleReport::all_not_found`]).
+    pub not_found: u64,
     pub stats: Stats,
     pub quarantine: Option<Quarantine>,
     /// The escrow threshold was reached in the initial cycle: errors pruned, no quarantine.
@@ -126,6 +130,15 @@ pub struct CycleReport {
     pub stopped: Option<String>,
     /// The start-of-cycle test connection got no answer at all: nothing was provisioned.
     pub unreachable: bool,
+}
+
+impl CycleReport {
+    /// The endpoint answered, and every answer was 404: a tenant URL whose path is not the
+    /// SCIM base (the start-of-cycle test connection, the first request, fails so, and
+    /// nothing else is sent).
+    pub fn all_not_found(&self) -> bool {
+        self.answered > 0 && self.not_found == self.answered
+    }
 }
 
 /// Called with the state after each pass of a cycle (see [`Engine::with_checkpoint`]).

@@ -128,6 +128,8 @@ impl<'a> Shared<'a> {
             entries: Vec::new(),
             requests: Vec::new(),
             sent: 0,
+            answered: 0,
+            not_found: 0,
             stats: Stats::default(),
             successes: 0,
             failures: 0,
@@ -154,6 +156,8 @@ pub(crate) struct Done {
     pending: Vec<(Entry, bool)>,
     requests: Vec<Request>,
     sent: u64,
+    answered: u64,
+    not_found: u64,
     stats: Stats,
     successes: u64,
     failures: u64,
@@ -202,6 +206,8 @@ impl<'a> Cycle<'a> {
             pending: self.pending,
             requests: self.requests,
             sent: self.sent,
+            answered: self.answered,
+            not_found: self.not_found,
             stats: self.stats,
             successes: self.successes,
             failures: self.failures,
@@ -248,6 +254,8 @@ impl<'a> Cycle<'a> {
             None => self.state.escrows.remove(id),
         };
         self.sent += d.sent;
+        self.answered += d.answered;
+        self.not_found += d.not_found;
         self.requests.append(&mut d.requests);
         self.stats.add(&d.stats);
         self.successes += d.successes;

@@ -1,6 +1,7 @@
 //! The one integration test binary: a module per area.
 
 mod cli;
+mod diagnosis;
 mod durability;
 mod endpoint_fuzz;
 mod expr;
