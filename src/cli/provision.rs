@@ -323,7 +323,7 @@ fn load_state(path: Option<&Path>, out: &Output) -> Result<State, String> {
     let text = match std::fs::read_to_string(&journal) {
         Ok(text) => text,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(state),
-        Err(e) => return Err(format!("{}: {e}", journal.display())),
+        Err(e) => return Err(format!("cannot read {}: {e}", journal.display())),
     };
     let applied = state
         .fold_journal(&text)

@@ -212,8 +212,9 @@ impl Engine {
     /// escrow), as the answer arrives, before the pass ends. With [`Engine::with_checkpoint`]
     /// this is what keeps a cycle killed between checkpoints from forgetting links: the
     /// caller appends each change to a journal, folds it into the state it loads
-    /// ([`State::fold_journal`]) and empties it once a checkpoint is written (the design is
-    /// in the `state` module's documentation; `scimock provision --state` does this).
+    /// ([`State::fold_journal`]) and empties it once a checkpoint is written, as
+    /// `scimock provision --state` does (the design and its reasons: docs/provision.md,
+    /// *The state file*).
     pub fn with_journal(mut self, journal: Journal) -> Engine {
         self.journal = Some(journal);
         self

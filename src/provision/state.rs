@@ -114,8 +114,8 @@ pub enum LinkKind {
     Group,
 }
 
-/// One object's link and escrow as an answer left them: a line of the link journal (see
-/// the module's documentation). Each holds the whole link, not a difference, so applying
+/// One object's link and escrow as an answer left them: a line of the link journal
+/// (docs/provision.md, *The state file*). Each holds the whole link, not a difference, so applying
 /// a line twice (a kill between a checkpoint's write and the journal's emptying) changes
 /// nothing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
