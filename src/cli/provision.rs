@@ -1,15 +1,20 @@
 //! `scimock provision <tenant-url> --directory FILE`: one Entra provisioning cycle (or
 //! one user on demand) against a SCIM endpoint, with a portal-style summary.
 
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
 use clap::{Args, ValueEnum};
 
 use scimock::entra::Dialect;
 use scimock::entra::TenantUrl;
 use scimock::profile::Profile;
-use scimock::provision::{log, AppConfig, CycleReport, Directory, Engine, Knobs, State, Target};
+use scimock::provision::{
+    log, AppConfig, CycleReport, Directory, Engine, Knobs, LinkChange, State, Target,
+};
 
 use super::output::{check_paths, only, parse_report, ClientArgs, Output, ReportArg, ReportKind};
 
@@ -36,7 +41,8 @@ pub(crate) struct ProvisionArgs {
     #[command(flatten)]
     client: ClientArgs,
     /// State kept between cycles; absent file = initial cycle. Written atomically after
-    /// each pass of the cycle, before any report.
+    /// each pass of the cycle, before any report; between passes each link change goes
+    /// to FILE.journal as its answer arrives, so a killed run loses no acknowledged link.
     #[arg(long, value_name = "FILE")]
     state: Option<PathBuf>,
     /// Print the request stream instead of sending it (the state file is not written).
@@ -161,13 +167,7 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
         .map_err(|e| e.to_string())
         .and_then(|t| Directory::from_json(&t).map_err(|e| e.to_string()))
         .map_err(|e| format!("{}: {e}", args.directory.display()))?;
-    let mut state = match &args.state {
-        Some(p) if p.exists() => std::fs::read_to_string(p)
-            .map_err(|e| e.to_string())
-            .and_then(|t| State::from_json(&t).map_err(|e| e.to_string()))
-            .map_err(|e| format!("{}: {e}", p.display()))?,
-        _ => State::default(),
-    };
+    let mut state = load_state(args.state.as_deref(), out)?;
     // Every path is checked before a request is sent: an unwritable report must not cost
     // the cycle's state.
     let state_path = args.state.as_deref().filter(|_| !args.dry_run);
@@ -199,23 +199,34 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
     let mut engine = Engine::new(config)
         .with_knobs(knobs)
         .with_progress(progress.clone());
-    if let Some(path) = state_path {
-        // The state is written after every pass, so a cycle cut short (killed, a closed
-        // terminal) never forgets the links of requests it already sent.
-        let path = path.to_path_buf();
-        let saver = out.clone();
-        engine = engine.with_checkpoint(std::sync::Arc::new(move |state: &State| {
-            if let Err(e) = saver.write(&path, state.to_json()) {
-                saver.eprintln(&format!("error: {e}"));
-            }
-        }));
-    }
     let target = if args.dry_run {
         Target::dry_run()
     } else {
         Target::new(tenant.base(), args.client.client_config())
             .map_err(|e| format!("https: {e}"))?
     };
+    let journal = match state_path {
+        Some(path) => Some(Arc::new(LinkJournal::open(path, out)?)),
+        None => None,
+    };
+    if let (Some(path), Some(journal)) = (state_path, &journal) {
+        // A cycle cut short (killed, a closed terminal) never forgets the link of a
+        // request the endpoint acknowledged: each goes to the journal as its answer
+        // arrives, and the state is written whole after every pass, which empties it.
+        let path = path.to_path_buf();
+        let saver = out.clone();
+        let emptied = journal.clone();
+        engine = engine.with_checkpoint(Arc::new(move |state: &State| {
+            match saver.write(&path, state.to_json()) {
+                Ok(()) => emptied.clear(),
+                Err(e) => saver.eprintln(&format!("error: {e}")),
+            }
+        }));
+        let appender = journal.clone();
+        engine = engine.with_journal(Arc::new(move |change: &LinkChange| {
+            appender.append(change);
+        }));
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -239,6 +250,9 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
     // The state first: nothing after this (a closed stdout, a report) can lose it.
     if let Some(p) = state_path {
         out.write(p, state.to_json())?;
+        if let Some(journal) = &journal {
+            journal.remove();
+        }
     }
     if args.dry_run {
         for r in &report.requests {
@@ -246,6 +260,27 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
         }
     }
     out.print(&summary(&report, args.on_demand.is_some()));
+    // The diagnosis replay and validate give, in their words.
+    if report.unreachable {
+        let why = report
+            .stopped
+            .as_deref()
+            .unwrap_or("no request reached the endpoint");
+        out.eprintln(&format!(
+            "error: {}",
+            scimock::replay::report::unreachable_hint(why, &args.tenant_url)
+        ));
+    } else if report.all_not_found() {
+        out.print(&format!(
+            "{}\n",
+            scimock::replay::report::not_found_hint(&args.tenant_url)
+        ));
+        runtime.block_on(super::replay::say_what_the_root_answers(
+            out,
+            &args.tenant_url,
+            &args.client,
+        ));
+    }
     for r in &args.report {
         if r.kind == Csv && is_directory(&r.path) {
             write_portal_csv(out, &r.path, &report.entries)?;
@@ -268,6 +303,126 @@ fn try_run(args: &ProvisionArgs, out: &Output) -> Result<ExitCode, String> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The state to start from: the state file (absent: the initial cycle) with its journal
+/// folded in, which holds the links a killed run made after its last checkpoint.
+fn load_state(path: Option<&Path>, out: &Output) -> Result<State, String> {
+    let Some(path) = path else {
+        return Ok(State::default());
+    };
+    let mut state = if path.exists() {
+        std::fs::read_to_string(path)
+            .map_err(|e| e.to_string())
+            .and_then(|t| State::from_json(&t).map_err(|e| e.to_string()))
+            .map_err(|e| format!("{}: {e}", path.display()))?
+    } else {
+        State::default()
+    };
+    let journal = LinkJournal::path_for(path);
+    let text = match std::fs::read_to_string(&journal) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(state),
+        Err(e) => return Err(format!("cannot read {}: {e}", journal.display())),
+    };
+    let applied = state
+        .fold_journal(&text)
+        .map_err(|e| format!("{}: {e}", journal.display()))?;
+    if applied > 0 {
+        out.eprintln(&format!(
+            "{applied} link changes recovered from {} (the last run ended before writing its state)",
+            journal.display()
+        ));
+    }
+    Ok(state)
+}
+
+/// `--state FILE`'s link journal, `FILE.journal`: each link change as one JSON line,
+/// appended as its answer arrives, emptied when the state file is written, removed at the
+/// end of a run (the design and its reasons: the `scimock::provision` state module, "A kill
+/// between checkpoints").
+#[derive(Debug)]
+struct LinkJournal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+    out: Output,
+    /// A write failed (a full disk, say): said once, not once per line.
+    failed: AtomicBool,
+}
+
+impl LinkJournal {
+    fn path_for(state: &Path) -> PathBuf {
+        let mut path = state.as_os_str().to_owned();
+        path.push(".journal");
+        PathBuf::from(path)
+    }
+
+    /// Opens the journal for appending (created when missing), before anything is sent: a
+    /// journal that cannot be written is a usage error, like an unwritable state file.
+    fn open(state: &Path, out: &Output) -> Result<LinkJournal, String> {
+        let path = Self::path_for(state);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
+        Ok(LinkJournal {
+            path,
+            file: Mutex::new(file),
+            out: out.clone(),
+            failed: AtomicBool::new(false),
+        })
+    }
+
+    /// One line in one `write`: a kill leaves it whole, or cut at its end (which loading
+    /// skips). Scrubbed like everything that leaves the process.
+    fn append(&self, change: &LinkChange) {
+        let Ok(json) = serde_json::to_string(change) else {
+            return;
+        };
+        let mut line = self.out.scrub(json);
+        line.push('\n');
+        let written = match self.file.lock() {
+            Ok(mut file) => file.write_all(line.as_bytes()),
+            Err(_) => return,
+        };
+        if let Err(e) = written {
+            self.failed_once(&e);
+        }
+    }
+
+    /// The state file now holds every line: start over.
+    fn clear(&self) {
+        let emptied = match self.file.lock() {
+            Ok(file) => file.set_len(0),
+            Err(_) => return,
+        };
+        if let Err(e) = emptied {
+            self.failed_once(&e);
+        }
+    }
+
+    /// The run's state is written: no journal is left behind (one left would be folded
+    /// into the next run's state again, which changes nothing but an escrow the end of the
+    /// cycle pruned).
+    fn remove(&self) {
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => self.out.eprintln(&format!(
+                "warning: cannot remove {}: {e}",
+                self.path.display()
+            )),
+            _ => {}
+        }
+    }
+
+    fn failed_once(&self, e: &std::io::Error) {
+        if !self.failed.swap(true, Ordering::Relaxed) {
+            self.out.eprintln(&format!(
+                "error: cannot write {}: {e} (links are kept only when the state is written, after each pass)",
+                self.path.display()
+            ));
+        }
+    }
 }
 
 /// `csv=DIR/` (a trailing slash, or an existing directory) asks for the portal's download.

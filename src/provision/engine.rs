@@ -16,7 +16,7 @@ use super::sync::Verdict;
 use super::target::{Request, Response, Target};
 use super::wire::Change;
 use super::workers::Throttle;
-use super::{CycleReport, Knobs, Stats};
+use super::{CycleReport, Journal, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 use crate::entra::{consequence, TransportError};
 
@@ -127,6 +127,8 @@ pub(crate) struct Cycle<'a> {
     pub(crate) ids: &'a Arc<dyn IdGenerator>,
     pub(crate) target: &'a Target,
     pub(crate) throttle: &'a Throttle,
+    /// Where each link change goes as its answer arrives ([`super::Engine::with_journal`]).
+    pub(crate) journal: Option<&'a Journal>,
     pub(crate) state: &'a mut State,
     pub(crate) cycle_id: String,
     pub(crate) initial: bool,
@@ -138,6 +140,9 @@ pub(crate) struct Cycle<'a> {
     pub(crate) requests: Vec<Request>,
     /// Requests sent, recorded or not.
     pub(crate) sent: u64,
+    /// Requests that got an HTTP answer, and those of them answered 404.
+    pub(crate) answered: u64,
+    pub(crate) not_found: u64,
     pub(crate) stats: Stats,
     pub(crate) successes: u64,
     pub(crate) failures: u64,
@@ -196,6 +201,10 @@ impl Cycle<'_> {
                 Ok(r) => r,
                 Err(e) => return Err(transport_failure(&e)),
             };
+            self.answered += 1;
+            if r.status == 404 {
+                self.not_found += 1;
+            }
             match self.judge(r, &mut throttled) {
                 Verdict::Answer(a) => return a,
                 Verdict::Retry(wait) => self.throttle.pause(wait),
@@ -514,6 +523,8 @@ impl Cycle<'_> {
             entries: self.entries,
             requests: self.requests,
             sent: self.sent,
+            answered: self.answered,
+            not_found: self.not_found,
             stats,
             quarantine,
             escrows_pruned,

@@ -21,7 +21,7 @@ use super::config::ObjectConfig;
 use super::directory::{group_source, Group};
 use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
-use super::state::Link;
+use super::state::{Link, LinkKind};
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::wire::{self, Change};
@@ -213,6 +213,10 @@ fn patch_request(c: &Cycle<'_>, target_id: &str, changes: &[Change]) -> Request 
 }
 
 impl Machine for GroupSync {
+    fn object(&self) -> (LinkKind, &str) {
+        (LinkKind::Group, &self.source_id)
+    }
+
     fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
         let answer = match answer {
             Ok(r) => r,

@@ -74,7 +74,7 @@ pub use knobs::{EscrowRules, Knobs, Order, DEFAULT_CONCURRENCY};
 use log::Entry;
 pub use ondemand::OnDemandError;
 pub use progress::{Phase, Progress, Tick};
-pub use state::{Quarantine, State};
+pub use state::{JournalError, LinkChange, LinkKind, Quarantine, State};
 pub use target::{Request, Target};
 pub use users::UserScope;
 
@@ -119,6 +119,10 @@ pub struct CycleReport {
     pub requests: Vec<Request>,
     /// Requests sent (also when [`Knobs::record_requests`] is off).
     pub sent: u64,
+    /// Requests that got an HTTP answer (any status).
+    pub answered: u64,
+    /// Of those, the ones answered 404 (see [`CycleReport::all_not_found`]).
+    pub not_found: u64,
     pub stats: Stats,
     pub quarantine: Option<Quarantine>,
     /// The escrow threshold was reached in the initial cycle: errors pruned, no quarantine.
@@ -130,8 +134,21 @@ pub struct CycleReport {
     pub unreachable: bool,
 }
 
+impl CycleReport {
+    /// The endpoint answered, and every answer was 404: a tenant URL whose path is not the
+    /// SCIM base (the start-of-cycle test connection, the first request, fails so, and
+    /// nothing else is sent).
+    pub fn all_not_found(&self) -> bool {
+        self.answered > 0 && self.not_found == self.answered
+    }
+}
+
 /// Called with the state after each pass of a cycle (see [`Engine::with_checkpoint`]).
 pub type Checkpoint = Arc<dyn Fn(&State) + Send + Sync>;
+
+/// Called with each link change the moment its answer arrives (see
+/// [`Engine::with_journal`]).
+pub type Journal = Arc<dyn Fn(&LinkChange) + Send + Sync>;
 
 /// The provisioning engine for one app.
 #[derive(Clone)]
@@ -142,6 +159,7 @@ pub struct Engine {
     ids: Arc<dyn IdGenerator>,
     progress: Option<Arc<dyn Progress>>,
     checkpoint: Option<Checkpoint>,
+    journal: Option<Journal>,
 }
 
 impl std::fmt::Debug for Engine {
@@ -179,6 +197,7 @@ impl Engine {
             ids: Arc::new(RandomIds),
             progress: None,
             checkpoint: None,
+            journal: None,
         }
     }
 
@@ -187,6 +206,19 @@ impl Engine {
     /// of every request already sent before the cycle ends.
     pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Engine {
         self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// Hands `journal` every change an answer makes to an object's link or escrow (a
+    /// create's new link, an update's exported values, a delete's removal, a failure's
+    /// escrow), as the answer arrives, before the pass ends. With [`Engine::with_checkpoint`]
+    /// this is what keeps a cycle killed between checkpoints from forgetting links: the
+    /// caller appends each change to a journal, folds it into the state it loads
+    /// ([`State::fold_journal`]) and empties it once a checkpoint is written, as
+    /// `scimock provision --state` does (the design and its reasons: docs/provision.md,
+    /// *The state file*).
+    pub fn with_journal(mut self, journal: Journal) -> Engine {
+        self.journal = Some(journal);
         self
     }
 
@@ -448,6 +480,7 @@ impl Engine {
             ids: &self.ids,
             target,
             throttle,
+            journal: self.journal.as_ref(),
             cycle_id: self.ids.next_id(),
             initial,
         }

@@ -2,6 +2,28 @@
 //! source → target id links with the values last exported, escrows and the quarantine
 //! verdict. Mirrors what Entra keeps in its connector data store (*Understand how
 //! Application Provisioning in Microsoft Entra ID works*).
+//!
+//! # A kill between checkpoints
+//!
+//! The state file is rewritten whole, atomically, after each pass of a cycle (a
+//! checkpoint); rewriting it after every answer would cost the whole state per request,
+//! quadratic over a cycle of 100,000 users. Between two checkpoints, though, a killed
+//! process (SIGKILL, SIGTERM, Ctrl-C, the OOM killer, a closed terminal) would forget every
+//! link made since the last one: a user created but not linked is found again by the next
+//! cycle's matching query while it is still in the directory, but never deleted if it left
+//! the directory meanwhile; the same for a group. So every answer that changes an object's
+//! link or escrow is also a [`LinkChange`], appended the moment it arrives, as one line, to
+//! a journal beside the state file (`scimock provision --state FILE` keeps `FILE.journal`;
+//! [`Engine::with_journal`](super::Engine::with_journal)). Loading folds the journal into
+//! the state ([`State::fold_journal`]); a checkpoint that wrote the state empties it.
+//!
+//! One `write(2)` of a few hundred bytes per acknowledged write, without fsync: a line
+//! written is in the kernel's page cache and survives any end of the process, which is
+//! what this is for; a power cut can lose the lines since the last checkpoint (whose write
+//! is fsynced). No signal handler is needed: SIGINT and SIGTERM end the process as SIGKILL
+//! does and lose no more. What nobody can record is a request in flight at the kill (sent,
+//! not yet answered); the next cycle finds such an object by its matching query, as Entra
+//! does after an interrupted export. The cost is in BENCHMARKS.md, *Provisioning cycle*.
 
 use std::collections::BTreeMap;
 
@@ -84,6 +106,40 @@ pub struct State {
     pub quarantine: Option<Quarantine>,
 }
 
+/// Which of the state's maps a [`LinkChange`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum LinkKind {
+    User,
+    Group,
+}
+
+/// One object's link and escrow as an answer left them: a line of the link journal
+/// (docs/provision.md, *The state file*). Each holds the whole link, not a difference, so applying
+/// a line twice (a kill between a checkpoint's write and the journal's emptying) changes
+/// nothing.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkChange {
+    pub kind: LinkKind,
+    /// The source id.
+    pub id: String,
+    /// The link now; `None`: the object is gone from the target (deleted, or found gone).
+    #[serde(default)]
+    pub link: Option<Link>,
+    #[serde(default)]
+    pub escrow: Option<Escrow>,
+}
+
+/// A journal line that is not a [`LinkChange`] (and not the last line, which a kill may
+/// have cut).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("line {line}: {problem}")]
+pub struct JournalError {
+    pub line: usize,
+    pub problem: String,
+}
+
 impl State {
     pub fn from_json(text: &str) -> Result<State, serde_json::Error> {
         serde_json::from_str(text)
@@ -95,5 +151,143 @@ impl State {
 
     pub fn is_initial(&self) -> bool {
         self.cycles == 0
+    }
+
+    /// `id`'s link and escrow as they are now.
+    pub(crate) fn change(&self, kind: LinkKind, id: &str) -> LinkChange {
+        let links = match kind {
+            LinkKind::User => &self.users,
+            LinkKind::Group => &self.groups,
+        };
+        LinkChange {
+            kind,
+            id: id.to_owned(),
+            link: links.get(id).cloned(),
+            escrow: self.escrows.get(id).cloned(),
+        }
+    }
+
+    /// Applies one change as the cycle applied it. A user's link goes away on an answer
+    /// only when the user was deleted in the target (or found gone), which also takes the
+    /// user out of every group's exported members; so does this.
+    pub fn apply(&mut self, change: LinkChange) {
+        let LinkChange {
+            kind,
+            id,
+            link,
+            escrow,
+        } = change;
+        match escrow {
+            Some(e) => self.escrows.insert(id.clone(), e),
+            None => self.escrows.remove(&id),
+        };
+        let links = match kind {
+            LinkKind::User => &mut self.users,
+            LinkKind::Group => &mut self.groups,
+        };
+        if let Some(l) = link {
+            links.insert(id, l);
+            return;
+        }
+        if links.remove(&id).is_some() && kind == LinkKind::User {
+            for g in self.groups.values_mut() {
+                g.members.remove(&id);
+            }
+        }
+    }
+
+    /// Folds a link journal (JSON lines of [`LinkChange`], oldest first) into the state;
+    /// returns how many lines were applied. A last line without its newline is the one a
+    /// kill cut short: its answer came a moment before the kill, and it is skipped.
+    pub fn fold_journal(&mut self, text: &str) -> Result<usize, JournalError> {
+        let complete = match text.rfind('\n') {
+            Some(end) => &text[..end],
+            None => "",
+        };
+        let mut applied = 0;
+        for (n, line) in complete.lines().enumerate() {
+            if line.trim().is_empty() {
+                continue;
+            }
+            let change: LinkChange = serde_json::from_str(line).map_err(|e| JournalError {
+                line: n + 1,
+                problem: e.to_string(),
+            })?;
+            self.apply(change);
+            applied += 1;
+        }
+        Ok(applied)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn link(target: &str) -> Link {
+        Link {
+            target_id: target.into(),
+            ..Link::default()
+        }
+    }
+
+    fn line(change: &LinkChange) -> String {
+        format!("{}\n", serde_json::to_string(change).unwrap())
+    }
+
+    #[test]
+    fn a_folded_journal_leaves_the_state_the_cycle_had() {
+        let mut cycle = State::default();
+        let mut group = link("g1");
+        group.members.insert("s1".into(), "t1".into());
+        cycle.groups.insert("grp".into(), group);
+        let mut journal = String::new();
+        // A create, a failure's escrow, then a delete of the first user.
+        cycle.users.insert("s1".into(), link("t1"));
+        journal += &line(&cycle.change(LinkKind::User, "s1"));
+        cycle.escrows.insert(
+            "s2".into(),
+            Escrow {
+                error_code: "x".into(),
+                retries: 1,
+                first_failure: "2026-12-07T00:00:00Z".into(),
+            },
+        );
+        journal += &line(&cycle.change(LinkKind::User, "s2"));
+        let checkpointed = cycle.groups.clone();
+        cycle.users.remove("s1");
+        cycle.groups.get_mut("grp").unwrap().members.clear();
+        journal += &line(&cycle.change(LinkKind::User, "s1"));
+
+        let mut loaded = State {
+            groups: checkpointed,
+            ..State::default()
+        };
+        assert_eq!(loaded.fold_journal(&journal), Ok(3));
+        assert_eq!(loaded, cycle);
+        // Applied again over a state that already holds it: nothing changes.
+        assert_eq!(loaded.fold_journal(&journal), Ok(3));
+        assert_eq!(loaded, cycle);
+    }
+
+    #[test]
+    fn a_cut_last_line_is_skipped_and_a_broken_one_before_it_is_an_error() {
+        let mut s = State::default();
+        let created = LinkChange {
+            kind: LinkKind::Group,
+            id: "g".into(),
+            link: Some(link("t")),
+            escrow: None,
+        };
+        let whole = line(&created);
+        let cut = &whole[..whole.len() / 2];
+        assert_eq!(s.fold_journal(&format!("{whole}{cut}")), Ok(1));
+        assert_eq!(s.groups["g"].target_id, "t");
+        assert_eq!(s.fold_journal(cut), Ok(0));
+        assert_eq!(s.fold_journal(""), Ok(0));
+        let err = s
+            .fold_journal(&format!("{cut}\n{whole}"))
+            .expect_err("a broken line");
+        assert_eq!(err.line, 1);
     }
 }

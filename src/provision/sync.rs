@@ -16,6 +16,7 @@
 use std::time::Duration;
 
 use super::engine::{Cycle, Failure};
+use super::state::LinkKind;
 use super::target::{Request, Response};
 use crate::entra::consequence;
 
@@ -33,6 +34,9 @@ pub(crate) trait Machine: Sized {
     /// The answer to the request of the last [`Need::Send`]: a 2xx response, or the
     /// failure Entra would log for it (an HTTP error with its status, or no answer).
     fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self>;
+
+    /// The object whose link and escrow the machine's answers may change (its source id).
+    fn object(&self) -> (LinkKind, &str);
 }
 
 /// What the cycle makes of one HTTP answer before a machine sees it.
@@ -72,11 +76,25 @@ impl Cycle<'_> {
         }))
     }
 
-    /// Runs a machine to its end: the one place a machine's requests are sent.
+    /// Runs a machine to its end: the one place a machine's requests are sent, and so the
+    /// one place every link change an answer makes is handed to the journal, as soon as the
+    /// answer is taken in (not when the pass merges its results in order, nor at the next
+    /// checkpoint).
     pub(crate) async fn drive<M: Machine>(&mut self, mut need: Need<M>) {
         while let Need::Send(machine, request) = need {
             let answer = self.call(request).await;
+            let Some(journal) = self.journal else {
+                need = machine.answered(self, answer);
+                continue;
+            };
+            let (kind, id) = machine.object();
+            let id = id.to_owned();
+            let before = self.state.change(kind, &id);
             need = machine.answered(self, answer);
+            let after = self.state.change(kind, &id);
+            if after != before {
+                journal(&after);
+            }
         }
     }
 }

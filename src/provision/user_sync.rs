@@ -26,7 +26,7 @@ use serde_json::{Map, Value};
 use super::directory::{user_source, User};
 use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
-use super::state::Link;
+use super::state::{Link, LinkKind};
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::users::UserScope;
@@ -301,6 +301,10 @@ fn patch(c: &Cycle<'_>, update: &Update) -> Request {
 }
 
 impl Machine for UserSync {
+    fn object(&self) -> (LinkKind, &str) {
+        (LinkKind::User, &self.source_id)
+    }
+
     fn answered(self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
         let UserSync {
             mut d,

@@ -21,7 +21,7 @@ use super::log::Entry;
 use super::progress::{Phase, Progress, Tick};
 use super::state::State;
 use super::target::{Request, Target};
-use super::{Knobs, Stats};
+use super::{Journal, Knobs, Stats};
 use crate::clock::{Clock, IdGenerator};
 
 /// The cycle-wide pause a 429 imposes: no worker sends before `until`.
@@ -84,7 +84,7 @@ impl Throttle {
 }
 
 /// What every worker of a cycle shares.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub(crate) struct Shared<'a> {
     pub(crate) config: &'a AppConfig,
     pub(crate) knobs: &'a Knobs,
@@ -92,8 +92,18 @@ pub(crate) struct Shared<'a> {
     pub(crate) ids: &'a Arc<dyn IdGenerator>,
     pub(crate) target: &'a Target,
     pub(crate) throttle: &'a Throttle,
+    pub(crate) journal: Option<&'a Journal>,
     pub(crate) cycle_id: String,
     pub(crate) initial: bool,
+}
+
+impl std::fmt::Debug for Shared<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared")
+            .field("cycle_id", &self.cycle_id)
+            .field("initial", &self.initial)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Shared<'a> {
@@ -109,6 +119,7 @@ impl<'a> Shared<'a> {
             ids: self.ids,
             target: self.target,
             throttle: self.throttle,
+            journal: self.journal,
             state,
             cycle_id: self.cycle_id.clone(),
             initial: self.initial,
@@ -117,6 +128,8 @@ impl<'a> Shared<'a> {
             entries: Vec::new(),
             requests: Vec::new(),
             sent: 0,
+            answered: 0,
+            not_found: 0,
             stats: Stats::default(),
             successes: 0,
             failures: 0,
@@ -143,6 +156,8 @@ pub(crate) struct Done {
     pending: Vec<(Entry, bool)>,
     requests: Vec<Request>,
     sent: u64,
+    answered: u64,
+    not_found: u64,
     stats: Stats,
     successes: u64,
     failures: u64,
@@ -168,6 +183,7 @@ impl<'a> Cycle<'a> {
             ids: self.ids,
             target: self.target,
             throttle: self.throttle,
+            journal: self.journal,
             cycle_id: self.cycle_id.clone(),
             initial: self.initial,
         }
@@ -190,6 +206,8 @@ impl<'a> Cycle<'a> {
             pending: self.pending,
             requests: self.requests,
             sent: self.sent,
+            answered: self.answered,
+            not_found: self.not_found,
             stats: self.stats,
             successes: self.successes,
             failures: self.failures,
@@ -236,6 +254,8 @@ impl<'a> Cycle<'a> {
             None => self.state.escrows.remove(id),
         };
         self.sent += d.sent;
+        self.answered += d.answered;
+        self.not_found += d.not_found;
         self.requests.append(&mut d.requests);
         self.stats.add(&d.stats);
         self.successes += d.successes;

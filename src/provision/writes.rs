@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::engine::{Cycle, Draft, Failure};
 use super::log::{Action, ModifiedProperty, Status, StepType};
-use super::state::DisableReason;
+use super::state::{DisableReason, LinkKind};
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::wire::{self, Change};
@@ -120,6 +120,10 @@ impl PatchSync {
 }
 
 impl Machine for PatchSync {
+    fn object(&self) -> (LinkKind, &str) {
+        (LinkKind::User, &self.source_id)
+    }
+
     fn answered(mut self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
         match (self.stage, answer) {
             (_, Err(f)) => {
@@ -202,6 +206,14 @@ impl DeleteSync {
 }
 
 impl Machine for DeleteSync {
+    fn object(&self) -> (LinkKind, &str) {
+        let kind = match self.kind {
+            ResourceKind::User => LinkKind::User,
+            ResourceKind::Group => LinkKind::Group,
+        };
+        (kind, &self.source_id)
+    }
+
     fn answered(mut self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
         match (self.stage, answer) {
             // A delete wants the object gone: a 404 to the read or the DELETE is that.
@@ -286,6 +298,10 @@ impl MembershipSync {
 }
 
 impl Machine for MembershipSync {
+    fn object(&self) -> (LinkKind, &str) {
+        (LinkKind::Group, &self.group_id)
+    }
+
     fn answered(mut self, c: &mut Cycle<'_>, answer: Result<Response, Failure>) -> Need<Self> {
         if let Err(f) = answer {
             // The members of the chunks that went through stay recorded; the entry is the

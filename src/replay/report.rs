@@ -129,14 +129,7 @@ pub fn terminal(report: &Report, color: bool) -> String {
         let _ = writeln!(
             out,
             "{}",
-            paint(
-                &format!(
-                    "every answer was 404 Not Found: the tenant URL's path looks wrong ({} should be where /Users and /Groups live, e.g. https://host/scim/v2)",
-                    report.tenant_url
-                ),
-                RED,
-                color
-            )
+            paint(&not_found_hint(&report.tenant_url), RED, color)
         );
     }
     if report.unreachable {
@@ -183,10 +176,18 @@ pub fn unreachable_line(report: &Report) -> String {
         .as_deref()
         .or(first)
         .unwrap_or("no request reached the endpoint");
-    format!(
-        "{why} (is the endpoint running, and is the tenant URL {} right?)",
-        report.tenant_url
-    )
+    unreachable_hint(why, &report.tenant_url)
+}
+
+/// What replay, validate and provision say when every answer was 404: the one wording.
+pub fn not_found_hint(tenant_url: &str) -> String {
+    format!("every answer was 404 Not Found: the tenant URL's path looks wrong ({tenant_url} should be where /Users and /Groups live, e.g. https://host/scim/v2)")
+}
+
+/// What replay, validate and provision say when no request got an answer: `why` (the
+/// connection error) and the two things to check, in one wording.
+pub fn unreachable_hint(why: &str, tenant_url: &str) -> String {
+    format!("{why} (is the endpoint running, and is the tenant URL {tenant_url} right?)")
 }
 
 fn write_finding(out: &mut String, f: &super::check::Finding, seen: &[Seen<'_>], color: bool) {

@@ -1369,10 +1369,12 @@ fn a_failed_state_write_keeps_the_previous_state() {
     assert_eq!(first.code, Some(0), "{}", first.all());
     // A state file whose name leaves no room for the temporary sibling the write goes
     // through (`<name>.<pid>.tmp` exceeds the 255-byte name limit): reading it and the
-    // folder's write check succeed, every write of it fails, as root too.
+    // folder's write check succeed, every write of it fails, as root too. Its journal
+    // (`<name>.journal`) is as long: that is found before anything is sent.
     let long = tmp.path().join(format!("{}.json", "s".repeat(246)));
     std::fs::copy(&first_state, &long).unwrap();
     let before = std::fs::read(&long).unwrap();
+    let received = mock.received_requests().len();
     let run = scimock(&[
         "provision",
         &url,
@@ -1384,7 +1386,12 @@ fn a_failed_state_write_keeps_the_previous_state() {
         path_str(&long),
     ]);
     assert_eq!(run.code, Some(2), "{}", run.all());
-    assert!(run.stderr.contains("cannot write"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains(".journal: File name too long"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(mock.received_requests().len(), received, "nothing was sent");
     assert_eq!(std::fs::read(&long).unwrap(), before, "the old state stays");
     let left: Vec<String> = std::fs::read_dir(tmp.path())
         .unwrap()

@@ -2,6 +2,7 @@
 
 mod capabilities;
 mod cli;
+mod diagnosis;
 mod durability;
 mod endpoint_fuzz;
 mod expr;
@@ -21,6 +22,7 @@ mod patch;
 mod profile;
 mod provision;
 mod provision_concurrency;
+mod provision_kill;
 mod readback;
 mod record;
 mod reliability;
