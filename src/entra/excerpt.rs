@@ -15,9 +15,13 @@
 //! A cut text ends in the journal's marker, `…[truncated: N bytes]`, N the length of the
 //! whole as the endpoint sent it, so one marker means one thing everywhere.
 //!
-//! Text is scrubbed of secrets *before* it is cut ([`text`], [`body`]): the scrubber
-//! finds a secret by its whole spelling, so a cut through the middle of an echoed token
-//! would leave its start showing, where the writers' own scrubbing no longer recognises it.
+//! Text is scrubbed of secrets *before* it is cut ([`text`], [`body`]): the scrubber finds
+//! a secret by its whole spelling, so a cut through the middle of an echoed token would
+//! leave its start showing, where the writers' own scrubbing no longer recognises it. Text
+//! kept whole is scrubbed too, so what a result holds of the endpoint's text has no secret
+//! left in it, and any later, shorter cut (a terminal line, an HTML preview) is safe as
+//! well. The writers still scrub everything they write.
+//!
 //! A cut is on a character boundary, never inside a UTF-8 sequence; control characters are
 //! left for the writers to escape (an escape never straddles the cut, since whole
 //! characters are kept).
@@ -62,37 +66,41 @@ fn cut(text: &str, max: usize, whole: usize) -> Cow<'_, str> {
 /// One string the endpoint sent, as a report keeps it: scrubbed of `secrets`, then cut to
 /// [`TEXT`] bytes.
 pub fn text(secrets: &Scrubber, text: &str) -> String {
-    scrubbed(secrets, text, TEXT)
+    bounded(secrets, text, TEXT)
 }
 
 /// `text` scrubbed of `secrets`, then cut to `max` bytes; the marker counts the bytes of
 /// `text` as given.
-pub fn scrubbed(secrets: &Scrubber, text: &str, max: usize) -> String {
+pub fn bounded(secrets: &Scrubber, text: &str, max: usize) -> String {
     let clean = secrets.scrub(text);
     cut(&clean, max, text.len()).into_owned()
 }
 
-/// A response body as text for a log line, bounded: the text as received (lossy UTF-8),
-/// scrubbed of `secrets`, cut to [`BODY`] bytes. The marker counts the body's bytes.
+/// A response body as text for a log line: lossy UTF-8, scrubbed of `secrets`, cut to
+/// [`BODY`] bytes. The marker counts the body's bytes.
 pub fn body_text(secrets: &Scrubber, body: &[u8]) -> String {
     let text = String::from_utf8_lossy(body);
     let clean = secrets.scrub(&text);
     cut(&clean, BODY, body.len()).into_owned()
 }
 
-/// A response body as a report keeps it: absent when empty; the JSON (`json`, the body
-/// parsed) or the text when it is at most [`BODY`] bytes, left for the writers to redact
-/// and scrub; else a string: the body's secret-named members redacted (when it is JSON),
-/// its secrets scrubbed, then cut to [`BODY`] bytes. A cut body is no longer JSON, so it is
-/// redacted before it becomes text.
+/// A response body as a report keeps it: absent when empty; when it is at most [`BODY`]
+/// bytes, the JSON (`json`, the body parsed) or the text, scrubbed of `secrets` (the
+/// writers redact secret-named members); else a string: the secret-named members redacted
+/// (when it is JSON), the secrets scrubbed, then cut to [`BODY`] bytes. A cut body is no
+/// longer JSON, so it is redacted before it becomes text.
 pub fn body(secrets: &Scrubber, body: &[u8], json: Option<Value>) -> Option<Value> {
     if body.is_empty() {
         return None;
     }
     if body.len() <= BODY {
-        return Some(
-            json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())),
-        );
+        return Some(match json {
+            Some(mut value) => {
+                secrets.scrub_json(&mut value);
+                value
+            }
+            None => Value::String(secrets.scrub(&String::from_utf8_lossy(body)).into_owned()),
+        });
     }
     let text = match json {
         Some(value) => super::secrets::redact_json(&value).to_string(),
@@ -156,18 +164,24 @@ mod tests {
         let Some(Value::String(kept)) = body(&secrets, &bytes, Some(json)) else {
             panic!("a large body is kept as text")
         };
-        assert!(!kept.contains("hunter2") && !kept.contains("tok-"), "{kept}");
+        assert!(
+            !kept.contains("hunter2") && !kept.contains("tok-"),
+            "{kept}"
+        );
         assert!(kept.len() <= BODY + 40, "{}", kept.len());
+        assert!(kept.contains("[redacted]"), "{}", &kept[..200]);
         assert!(
             kept.ends_with(&format!("…[truncated: {} bytes]", bytes.len())),
             "{}",
             &kept[kept.len() - 40..]
         );
-        // A small body stays JSON for the writers, which redact and scrub it.
-        let small = serde_json::json!({"a": 1});
+        // A small body stays JSON, scrubbed; the writers redact it.
+        let small =
+            serde_json::json!({"a": ["tok-3f9c2a7e1b5d4c8a9e6f0b1c2d3e4f5a"], "password": "p"});
+        let bytes = small.to_string().into_bytes();
         assert_eq!(
-            body(&secrets, b"{\"a\":1}", Some(small.clone())),
-            Some(small)
+            body(&secrets, &bytes, Some(small)),
+            Some(serde_json::json!({"a": ["[redacted]"], "password": "p"}))
         );
         assert_eq!(body(&secrets, b"", None), None);
         assert_eq!(
@@ -183,6 +197,10 @@ mod tests {
         let text = body_text(&Scrubber::default(), &bytes);
         let kept = text.split('…').next().unwrap_or_default();
         assert!(kept.len() <= BODY);
-        assert!(kept.chars().all(|c| c == 'é'), "{}", &kept[kept.len() - 8..]);
+        assert!(
+            kept.chars().all(|c| c == 'é'),
+            "{}",
+            &kept[kept.len() - 8..]
+        );
     }
 }
