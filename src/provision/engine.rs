@@ -24,7 +24,12 @@ use crate::entra::{consequence, TransportError};
 pub(crate) struct Failure {
     pub(crate) code: String,
     pub(crate) status: Option<u16>,
+    /// The answer's text (an excerpt, [`Response::text`]) or what went wrong.
     pub(crate) body: String,
+    /// The SCIM error's `detail` (RFC 7644 §3.12), taken from the whole answer (the body's
+    /// excerpt may end before it); the log keeps an excerpt of it
+    /// ([`log::endpoint_said`]).
+    pub(crate) detail: Option<String>,
 }
 
 impl Failure {
@@ -33,6 +38,7 @@ impl Failure {
             code: format!("{}{condition}", consequence::SCIM_CONNECTOR),
             status: None,
             body: body.into(),
+            detail: None,
         }
     }
 }
@@ -207,10 +213,16 @@ impl Cycle<'_> {
             if consequence::quarantines_at_once(r.status) {
                 self.credential_failure = true;
             }
+            let detail = r
+                .json
+                .get("detail")
+                .and_then(Value::as_str)
+                .map(str::to_owned);
             return Err(Failure {
                 code: consequence::error_code(r.status),
                 status: Some(r.status),
                 body: r.text,
+                detail,
             });
         }
     }
@@ -407,7 +419,12 @@ impl Cycle<'_> {
             self.failures += 1;
         }
         let mut error = log::error(&f.code, reason);
-        error.additional_details = Some(log::endpoint_said(f.status, &f.body));
+        error.additional_details = Some(log::endpoint_said(
+            f.status,
+            f.detail.as_deref(),
+            &f.body,
+            self.target.secrets(),
+        ));
         self.finish(d, action, Status::Failure, Some(error));
     }
 
@@ -538,6 +555,7 @@ fn transport_failure(e: &TransportError) -> Failure {
         code: consequence::transport_code(e.is_timeout()),
         status: None,
         body: e.to_string(),
+        detail: None,
     }
 }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::entra::secrets::Scrubber;
 use crate::entra::{wire, Client, ClientConfig, Outgoing, TransportError};
 
 /// One request, path relative to the tenant URL.
@@ -73,7 +74,8 @@ pub(crate) struct Response {
     pub status: u16,
     /// `Retry-After`, as a wait.
     pub retry_after: Option<Duration>,
-    /// The body as text (for log reasons).
+    /// The body as text for log reasons: from an endpoint, an excerpt
+    /// ([`crate::entra::excerpt::body_text`]: scrubbed, at most 64 KiB).
     pub text: String,
     /// The body as JSON, `Null` when empty or not JSON.
     pub json: Value,
@@ -86,7 +88,9 @@ pub struct Target(Inner);
 
 #[derive(Debug)]
 enum Inner {
-    Http(Box<Client>),
+    /// The client, and the run's secrets (the token, the URL's password), scrubbed from an
+    /// answer before it is cut to an excerpt.
+    Http(Box<(Client, Scrubber)>),
     DryRun(DryRun),
     InProcess(Box<InProcess>),
 }
@@ -139,7 +143,11 @@ impl Target {
 
     /// A SCIM endpoint reached with `config` (token, deadline, body bound, TLS).
     pub fn new(base: &str, config: ClientConfig) -> Result<Target, crate::tls::TlsError> {
-        Ok(Target(Inner::Http(Box::new(Client::new(base, config)?))))
+        let secrets = Scrubber::for_run(base, config.token.as_deref());
+        Ok(Target(Inner::Http(Box::new((
+            Client::new(base, config)?,
+            secrets,
+        )))))
     }
 
     /// scimock's own server, in this process and without a socket: the engine's decisions
@@ -163,6 +171,17 @@ impl Target {
         }
     }
 
+    /// The secrets scrubbed from an answer before it is cut to an excerpt: the token and
+    /// the URL's password for a SCIM endpoint, none for the dry run and scimock's own
+    /// server (whose answers hold no secret).
+    pub(crate) fn secrets(&self) -> &Scrubber {
+        static NONE: std::sync::LazyLock<Scrubber> = std::sync::LazyLock::new(Scrubber::default);
+        match &self.0 {
+            Inner::Http(http) => &http.1,
+            Inner::DryRun(_) | Inner::InProcess(_) => &NONE,
+        }
+    }
+
     pub fn dry_run() -> Target {
         Target(Inner::DryRun(DryRun::default()))
     }
@@ -173,17 +192,19 @@ impl Target {
 
     pub(crate) async fn send(&self, req: &Request) -> Result<Response, TransportError> {
         match &self.0 {
-            Inner::Http(client) => {
+            Inner::Http(http) => {
+                let (client, secrets) = &**http;
                 let answer = client
                     .send(Outgoing::new(req.method, &req.path, req.body.as_ref()))
                     .await?;
-                let text = String::from_utf8_lossy(&answer.body).into_owned();
-                let json = serde_json::from_str(&text).unwrap_or(Value::Null);
                 Ok(Response {
                     status: answer.status,
                     retry_after: answer.retry_after(),
-                    text,
-                    json,
+                    // Only log reasons read the text: the excerpt is what every report
+                    // gets of the answer (the log's "Web Response").
+                    text: crate::entra::excerpt::body_text(secrets, &answer.body),
+                    json: serde_json::from_str(&String::from_utf8_lossy(&answer.body))
+                        .unwrap_or(Value::Null),
                 })
             }
             Inner::DryRun(dry) => Ok(dry.answer(req)),

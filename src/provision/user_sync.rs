@@ -480,6 +480,7 @@ mod tests {
             code: crate::entra::consequence::error_code(status),
             status: Some(status),
             body: String::new(),
+            detail: None,
         }
     }
 
