@@ -193,12 +193,12 @@ impl Cycle<'_> {
                     answer
                         .as_ref()
                         .err()
-                        .map(ToString::to_string)
+                        .map(|e| crate::entra::excerpt::text(self.target.secrets(), &e.to_string()))
                         .unwrap_or_default()
                 });
             let r = match answer {
                 Ok(r) => r,
-                Err(e) => return Err(transport_failure(&e)),
+                Err(e) => return Err(transport_failure(&e, self.target.secrets())),
             };
             if (200..300).contains(&r.status) {
                 return Ok(r);
@@ -257,6 +257,20 @@ impl Cycle<'_> {
             log::systems(self.app());
         let mut d = d;
         self.redact(&mut d);
+        // The entry is what every report writes: what the endpoint gave is kept as an
+        // excerpt, as the reason is: the id it assigned (1,000 bytes), and property values
+        // (64 KiB, the bound of a body: a group's members are the ids it assigned, and a
+        // large group's list is long for good reason).
+        let secrets = self.target.secrets();
+        let target_id = crate::entra::excerpt::text(secrets, &d.target_id);
+        for p in &mut d.props {
+            for value in [&mut p.old_value, &mut p.new_value].into_iter().flatten() {
+                if value.len() > crate::entra::excerpt::BODY {
+                    *value =
+                        crate::entra::excerpt::bounded(secrets, value, crate::entra::excerpt::BODY);
+                }
+            }
+        }
         let now = self.now();
         let deferred = self.worker;
         let mut entry = Entry {
@@ -279,7 +293,7 @@ impl Cycle<'_> {
                 details: Map::new(),
             },
             target_identity: Identity {
-                id: d.target_id.clone(),
+                id: target_id,
                 display_name: if d.target_id.is_empty() {
                     String::new()
                 } else {
@@ -550,11 +564,13 @@ impl Cycle<'_> {
     }
 }
 
-fn transport_failure(e: &TransportError) -> Failure {
+/// A request that got no answer. Its message names the URI, which may hold an id the
+/// endpoint gave: an excerpt.
+fn transport_failure(e: &TransportError, secrets: &crate::entra::secrets::Scrubber) -> Failure {
     Failure {
         code: consequence::transport_code(e.is_timeout()),
         status: None,
-        body: e.to_string(),
+        body: crate::entra::excerpt::text(secrets, &e.to_string()),
         detail: None,
     }
 }
