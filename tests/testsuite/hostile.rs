@@ -1676,3 +1676,107 @@ fn megabytes_of_text_from_the_endpoint_leave_every_output_bounded_cut_and_scrubb
         }
     }
 }
+
+#[test]
+fn a_megabyte_id_is_an_excerpt_in_every_report_and_still_the_whole_id_in_the_state() {
+    // Every object created gets a 2 MiB id (as a path segment, 6 MiB: more than a URI
+    // may hold, so every later request to it fails before it is sent, naming that URI).
+    let server =
+        Hostile::start(|r| plausible(r, &|r| format!("{}-{}", r.seq, flood(2 * MIB as usize))));
+    let url = server.base_url();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).display().to_string();
+    let state = p("state.json");
+    let mut stdouts = Vec::new();
+    for (i, dir) in ["directory.json", "directory-changed.json"]
+        .iter()
+        .enumerate()
+    {
+        let run = scimock(&[
+            "provision",
+            &url,
+            "--directory",
+            &fixture_path(dir),
+            "--token",
+            TOKEN,
+            "--state",
+            &state,
+            "--report",
+            &format!(
+                "json={},junit={},html={},csv={}",
+                p(&format!("provision{i}.json")),
+                p(&format!("provision{i}.xml")),
+                p(&format!("provision{i}.html")),
+                p(&format!("provision{i}.csv"))
+            ),
+        ]);
+        assert!(matches!(run.code, Some(0 | 1)), "{dir}: {}", run.all());
+        stdouts.push((format!("provision {dir} stdout"), run.stdout));
+    }
+    let replay = scimock(&[
+        "replay",
+        &url,
+        "--scenario",
+        "group_add_one_member",
+        "--token",
+        TOKEN,
+        "--report",
+        &format!(
+            "json={},junit={},html={}",
+            p("replay.json"),
+            p("replay.xml"),
+            p("replay.html")
+        ),
+    ]);
+    assert!(matches!(replay.code, Some(0 | 1)), "{}", replay.all());
+    stdouts.push(("replay stdout".into(), replay.stdout));
+
+    let requests = server.requests().len();
+    let bound = requests * (BODY_EXCERPT + 16 * TEXT_EXCERPT) + (256 << 10);
+    let mut outputs = stdouts;
+    let mut state_text = String::new();
+    for (name, bytes) in files_under(tmp.path()) {
+        if name.ends_with("state.json") {
+            state_text = String::from_utf8(bytes).unwrap();
+        } else {
+            outputs.push((name, bytes));
+        }
+    }
+    assert_eq!(outputs.len(), 3 + 4 + 4 + 3, "{requests} requests");
+    for (name, bytes) in &outputs {
+        assert!(
+            bytes.len() <= bound,
+            "{name} is {} bytes for {requests} requests (at most {bound})",
+            bytes.len()
+        );
+        let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!text.contains("tok-"), "{name} holds part of the token");
+        if name.ends_with(".json") {
+            let longest = longest_string(&serde_json::from_str(text).unwrap());
+            assert!(
+                longest <= BODY_EXCERPT + TEXT_EXCERPT,
+                "{name} holds a string of {longest} bytes"
+            );
+        }
+        if !name.ends_with("stdout") {
+            assert!(text.contains(TRUNCATED), "{name} has no truncation marker");
+        }
+    }
+    // The state keeps each id whole (scrubbed, as everything written is): it is what the
+    // next cycle addresses.
+    let saved: Value = serde_json::from_str(&state_text).unwrap();
+    let ids: Vec<&str> = saved["users"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|l| l["targetId"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert!(
+            id.len() > MIB as usize && !id.contains(TRUNCATED),
+            "{}",
+            id.len()
+        );
+    }
+}
