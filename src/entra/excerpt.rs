@@ -11,6 +11,7 @@
 //! |---|---|---|
 //! | a body (the failed exchange a report shows) | [`BODY`] = 64 KiB | the request journal's bound (`src/server/journal.rs`); a real SCIM answer is far smaller |
 //! | one string: an error `detail`, a header value, a content type, an id | [`TEXT`] = 1,000 bytes | a sentence a person reads; a thousand characters of ASCII |
+//! | a provisioning log's property value (old or new) | [`BODY`] | a group's members are the ids the endpoint assigned, and a large group's list is long for good reason |
 //!
 //! A cut text ends in the journal's marker, `…[truncated: N bytes]`, N the length of the
 //! whole as the endpoint sent it, so one marker means one thing everywhere.
