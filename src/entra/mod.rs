@@ -11,6 +11,7 @@
 //! | [`RetryPolicy`] | the 429 / `Retry-After` policy | docs/entra.md §3.6 |
 //! | [`consequence`] | HTTP status → provisioning-log error code, quarantine, consequence in words | docs/entra.md §3.6 |
 //! | [`secrets`] | the one secret policy (token, URL user-info, credential members, headers and query values) and terminal/CSV hygiene | |
+//! | [`excerpt`] | the one bound on the endpoint's text in reports: 64 KiB of a body, 1,000 bytes of a string, scrubbed before the cut | |
 //! | [`junit`] | the one JUnit writer | |
 //!
 //! Without the `entra` feature (a library user's `default-features = false`) only the data
@@ -18,13 +19,15 @@
 //! format uses the dialect; the client, the raw path and JUnit need the feature.
 //!
 //! The endpoint under test is untrusted input throughout: what it sends is bounded when
-//! read, encoded when it goes into a path, escaped when it goes into a filter, scrubbed of
-//! secrets and control characters when it is written out.
+//! read, cut to an excerpt when it is captured into a result, encoded when it goes into a
+//! path, escaped when it goes into a filter, scrubbed of secrets and control characters
+//! when it is written out.
 
 #[cfg(feature = "entra")]
 mod client;
 pub mod consequence;
 mod dialect;
+pub mod excerpt;
 #[cfg(feature = "entra")]
 pub mod junit;
 #[cfg(feature = "entra")]

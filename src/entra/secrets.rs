@@ -207,6 +207,28 @@ impl Scrubber {
         out
     }
 
+    /// [`Scrubber::scrub`] on every string of `value`, member names included.
+    pub fn scrub_json(&self, value: &mut Value) {
+        match value {
+            Value::String(s) => {
+                if let Cow::Owned(clean) = self.scrub(s) {
+                    *s = clean;
+                }
+            }
+            Value::Array(items) => items.iter_mut().for_each(|v| self.scrub_json(v)),
+            Value::Object(map) => {
+                if map.keys().any(|k| matches!(self.scrub(k), Cow::Owned(_))) {
+                    *map = std::mem::take(map)
+                        .into_iter()
+                        .map(|(k, v)| (self.scrub_owned(k), v))
+                        .collect();
+                }
+                map.values_mut().for_each(|v| self.scrub_json(v));
+            }
+            _ => {}
+        }
+    }
+
     /// [`Scrubber::scrub`] into an owned string.
     pub fn scrub_owned(&self, text: String) -> String {
         match self.scrub(&text) {
@@ -295,6 +317,12 @@ mod tests {
             let out = s.scrub(&text);
             assert!(!out.contains("def"), "{text} -> {out}");
         }
+        let mut json = serde_json::json!({"a": [token], token: {"b": "x"}, "n": 1});
+        s.scrub_json(&mut json);
+        assert_eq!(
+            json,
+            serde_json::json!({"a": [REDACTED], REDACTED: {"b": "x"}, "n": 1})
+        );
         let quoted = Scrubber::new(["a\"quoted\\token"]);
         let json = Value::String("a\"quoted\\token".into()).to_string();
         assert_eq!(quoted.scrub(&json), "\"[redacted]\"");

@@ -25,7 +25,12 @@ use crate::entra::{consequence, TransportError};
 pub(crate) struct Failure {
     pub(crate) code: String,
     pub(crate) status: Option<u16>,
+    /// The answer's text (an excerpt, [`Response::text`]) or what went wrong.
     pub(crate) body: String,
+    /// The SCIM error's `detail` (RFC 7644 §3.12), taken from the whole answer (the body's
+    /// excerpt may end before it); the log keeps an excerpt of it
+    /// ([`log::endpoint_said`]).
+    pub(crate) detail: Option<String>,
 }
 
 impl Failure {
@@ -34,6 +39,7 @@ impl Failure {
             code: format!("{}{condition}", consequence::SCIM_CONNECTOR),
             status: None,
             body: body.into(),
+            detail: None,
         }
     }
 }
@@ -194,12 +200,12 @@ impl Cycle<'_> {
                     answer
                         .as_ref()
                         .err()
-                        .map(ToString::to_string)
+                        .map(|e| crate::entra::excerpt::text(self.target.secrets(), &e.to_string()))
                         .unwrap_or_default()
                 });
             let r = match answer {
                 Ok(r) => r,
-                Err(e) => return Err(transport_failure(&e)),
+                Err(e) => return Err(transport_failure(&e, self.target.secrets())),
             };
             self.answered += 1;
             if r.status == 404 {
@@ -242,6 +248,20 @@ impl Cycle<'_> {
             log::systems(self.app());
         let mut d = d;
         self.redact(&mut d);
+        // The entry is what every report writes: what the endpoint gave is kept as an
+        // excerpt, as the reason is: the id it assigned (1,000 bytes), and property values
+        // (64 KiB, the bound of a body: a group's members are the ids it assigned, and a
+        // large group's list is long for good reason).
+        let secrets = self.target.secrets();
+        let target_id = crate::entra::excerpt::text(secrets, &d.target_id);
+        for p in &mut d.props {
+            for value in [&mut p.old_value, &mut p.new_value].into_iter().flatten() {
+                if value.len() > crate::entra::excerpt::BODY {
+                    *value =
+                        crate::entra::excerpt::bounded(secrets, value, crate::entra::excerpt::BODY);
+                }
+            }
+        }
         let now = self.now();
         let deferred = self.worker;
         let mut entry = Entry {
@@ -264,7 +284,7 @@ impl Cycle<'_> {
                 details: Map::new(),
             },
             target_identity: Identity {
-                id: d.target_id.clone(),
+                id: target_id,
                 display_name: if d.target_id.is_empty() {
                     String::new()
                 } else {
@@ -404,7 +424,12 @@ impl Cycle<'_> {
             self.failures += 1;
         }
         let mut error = log::error(&f.code, reason);
-        error.additional_details = Some(log::endpoint_said(f.status, &f.body));
+        error.additional_details = Some(log::endpoint_said(
+            f.status,
+            f.detail.as_deref(),
+            &f.body,
+            self.target.secrets(),
+        ));
         self.finish(d, action, Status::Failure, Some(error));
     }
 
@@ -532,11 +557,14 @@ impl Cycle<'_> {
     }
 }
 
-fn transport_failure(e: &TransportError) -> Failure {
+/// A request that got no answer. Its message names the URI, which may hold an id the
+/// endpoint gave: an excerpt.
+fn transport_failure(e: &TransportError, secrets: &crate::entra::secrets::Scrubber) -> Failure {
     Failure {
         code: consequence::transport_code(e.is_timeout()),
         status: None,
-        body: e.to_string(),
+        body: crate::entra::excerpt::text(secrets, &e.to_string()),
+        detail: None,
     }
 }
 

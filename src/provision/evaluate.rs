@@ -42,6 +42,7 @@ impl Cycle<'_> {
                             code: "AttributeMappingEvaluationFailed".to_owned(),
                             status: None,
                             body: format!("mapping for `{}`: {e}", m.target),
+                            detail: None,
                         })
                     }
                 },
@@ -63,6 +64,7 @@ impl Cycle<'_> {
                                 m.target,
                                 items.len()
                             ),
+                            detail: None,
                         });
                     }
                     Value::String(items.pop().unwrap_or_default())

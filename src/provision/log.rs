@@ -145,17 +145,17 @@ pub fn http_reason(
 }
 
 /// What the endpoint itself said, in one line for the terminal, JUnit and HTML: `HTTP 400:
-/// <its detail>` (the SCIM error's `detail`, else the body's start), or the transport error.
-pub fn endpoint_said(status: Option<u16>, body: &str) -> String {
-    let detail = serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| v.get("detail").and_then(Value::as_str).map(str::to_owned))
-        .unwrap_or_else(|| body.to_owned());
-    let detail: String = detail.split_whitespace().collect::<Vec<_>>().join(" ");
-    let detail = match detail.char_indices().nth(300) {
-        Some((at, _)) => format!("{}…", &detail[..at]),
-        None => detail,
-    };
+/// <its detail>` (the SCIM error's `detail`, else the body's start), or the transport
+/// error; an excerpt ([`TEXT`](crate::entra::excerpt::TEXT) bytes) scrubbed of `secrets`
+/// before the cut.
+pub fn endpoint_said(
+    status: Option<u16>,
+    detail: Option<&str>,
+    body: &str,
+    secrets: &crate::entra::secrets::Scrubber,
+) -> String {
+    let one_line = |text: &str| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let detail = crate::entra::excerpt::text(secrets, &one_line(detail.unwrap_or(body)));
     match status {
         Some(s) if detail.is_empty() => format!("HTTP {s}"),
         Some(s) => format!("HTTP {s}: {detail}"),

@@ -581,7 +581,12 @@ fn connection_failed(mut c: Cycle<'_>, f: engine::Failure) -> CycleReport {
         format!("Test connection: {why}"),
     );
     let mut error = log::error(&f.code, format!("{why}. {}", f.body));
-    error.additional_details = Some(log::endpoint_said(f.status, &f.body));
+    error.additional_details = Some(log::endpoint_said(
+        f.status,
+        f.detail.as_deref(),
+        &f.body,
+        c.target.secrets(),
+    ));
     c.finish(d, log::Action::Other, log::Status::Failure, Some(error));
     if f.status.is_none() {
         c.throttle

@@ -69,10 +69,17 @@ impl Cycle<'_> {
         if consequence::quarantines_at_once(r.status) {
             self.credential_failure = true;
         }
+        // From the whole answer: the text's excerpt may end before it.
+        let detail = r
+            .json
+            .get("detail")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned);
         Verdict::Answer(Err(Failure {
             code: consequence::error_code(r.status),
             status: Some(r.status),
             body: r.text,
+            detail,
         }))
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{json, Value};
 
+use crate::entra::secrets::Scrubber;
 use crate::entra::{wire, Client, ClientConfig, Outgoing, TransportError};
 
 /// One request, path relative to the tenant URL.
@@ -73,23 +74,29 @@ pub(crate) struct Response {
     pub status: u16,
     /// `Retry-After`, as a wait.
     pub retry_after: Option<Duration>,
-    /// The body as text (for log reasons).
+    /// The body as text for log reasons: from an endpoint, an excerpt
+    /// ([`crate::entra::excerpt::body_text`]: scrubbed, at most 64 KiB).
     pub text: String,
     /// The body as JSON, `Null` when empty or not JSON.
     pub json: Value,
 }
 
 impl Response {
-    /// An answer as it came off the wire: the body kept as text for the log and read as
-    /// JSON where it is JSON. The one place an endpoint's bytes become a [`Response`], so
-    /// the machines' tests build their answers the way the edge does.
-    pub(crate) fn from_body(status: u16, retry_after: Option<Duration>, text: String) -> Response {
-        let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    /// An answer as it came off the wire: read as JSON where the whole body is JSON, and
+    /// kept as text for the log only as an excerpt, scrubbed of `secrets` before the cut
+    /// (`entra::excerpt`). The one place an endpoint's bytes become a [`Response`], so the
+    /// machines' tests build their answers the way the edge does.
+    pub(crate) fn from_body(
+        status: u16,
+        retry_after: Option<Duration>,
+        body: &[u8],
+        secrets: &Scrubber,
+    ) -> Response {
         Response {
             status,
             retry_after,
-            text,
-            json,
+            text: crate::entra::excerpt::body_text(secrets, body),
+            json: serde_json::from_slice(body).unwrap_or(Value::Null),
         }
     }
 }
@@ -101,7 +108,9 @@ pub struct Target(Inner);
 
 #[derive(Debug)]
 enum Inner {
-    Http(Box<Client>),
+    /// The client, and the run's secrets (the token, the URL's password), scrubbed from an
+    /// answer before it is cut to an excerpt.
+    Http(Box<(Client, Scrubber)>),
     DryRun(DryRun),
     InProcess(Box<InProcess>),
 }
@@ -154,7 +163,11 @@ impl Target {
 
     /// A SCIM endpoint reached with `config` (token, deadline, body bound, TLS).
     pub fn new(base: &str, config: ClientConfig) -> Result<Target, crate::tls::TlsError> {
-        Ok(Target(Inner::Http(Box::new(Client::new(base, config)?))))
+        let secrets = Scrubber::for_run(base, config.token.as_deref());
+        Ok(Target(Inner::Http(Box::new((
+            Client::new(base, config)?,
+            secrets,
+        )))))
     }
 
     /// scimock's own server, in this process and without a socket: the engine's decisions
@@ -178,6 +191,17 @@ impl Target {
         }
     }
 
+    /// The secrets scrubbed from an answer before it is cut to an excerpt: the token and
+    /// the URL's password for a SCIM endpoint, none for the dry run and scimock's own
+    /// server (whose answers hold no secret).
+    pub(crate) fn secrets(&self) -> &Scrubber {
+        static NONE: std::sync::LazyLock<Scrubber> = std::sync::LazyLock::new(Scrubber::default);
+        match &self.0 {
+            Inner::Http(http) => &http.1,
+            Inner::DryRun(_) | Inner::InProcess(_) => &NONE,
+        }
+    }
+
     pub fn dry_run() -> Target {
         Target(Inner::DryRun(DryRun::default()))
     }
@@ -188,15 +212,16 @@ impl Target {
 
     pub(crate) async fn send(&self, req: &Request) -> Result<Response, TransportError> {
         match &self.0 {
-            Inner::Http(client) => {
+            Inner::Http(http) => {
+                let (client, secrets) = &**http;
                 let answer = client
                     .send(Outgoing::new(req.method, &req.path, req.body.as_ref()))
                     .await?;
-                let text = String::from_utf8_lossy(&answer.body).into_owned();
                 Ok(Response::from_body(
                     answer.status,
                     answer.retry_after(),
-                    text,
+                    &answer.body,
+                    secrets,
                 ))
             }
             Inner::DryRun(dry) => Ok(dry.answer(req)),
@@ -215,7 +240,8 @@ impl InProcess {
             Ok(response) => Response::from_body(
                 response.status().as_u16(),
                 crate::entra::retry_after(response.headers()),
-                String::from_utf8_lossy(response.body()).into_owned(),
+                response.body(),
+                &Scrubber::default(),
             ),
             Err(e) => Response {
                 status: 400,

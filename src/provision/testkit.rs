@@ -20,6 +20,7 @@ use super::engine::{Cycle, Failure};
 use super::log::Status;
 use super::state::State;
 use super::sync::{Machine, Need, Verdict};
+use crate::entra::secrets::Scrubber;
 use super::target::{Request, Response, Target};
 use super::workers::Throttle;
 use super::{AppConfig, Engine, Knobs};
@@ -121,11 +122,17 @@ impl Reply {
                 status,
                 retry_after,
                 body,
-            } => Ok(Response::from_body(*status, *retry_after, body.clone())),
+            } => Ok(Response::from_body(
+                *status,
+                *retry_after,
+                body.as_bytes(),
+                &Scrubber::default(),
+            )),
             Reply::Silence { timed_out } => Err(Failure {
                 code: consequence::transport_code(*timed_out),
                 status: None,
                 body: "no answer".into(),
+                detail: None,
             }),
         }
     }

@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::scenario::{Expect, Step};
+use crate::entra::secrets::Scrubber;
 use crate::scim::urn;
 
 /// How bad a finding is: failures fail the step; warnings are reported only.
@@ -42,6 +43,16 @@ pub(crate) struct Observed<'a> {
     pub headers: &'a hyper::HeaderMap,
     pub body: &'a [u8],
     pub json: Option<&'a Value>,
+    /// The run's secrets: what the endpoint said goes into a finding as an excerpt
+    /// ([`crate::entra::excerpt`]), scrubbed before it is cut.
+    pub secrets: &'a Scrubber,
+}
+
+impl Observed<'_> {
+    /// One string the endpoint sent, as a finding quotes it.
+    fn said(&self, text: &str) -> String {
+        crate::entra::excerpt::text(self.secrets, text)
+    }
 }
 
 fn finding(severity: Severity, check: &'static str, message: String, consequence: &str) -> Finding {
@@ -75,7 +86,7 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
             .json
             .and_then(|j| j.get("detail"))
             .and_then(Value::as_str)
-            .map(|d| format!(" (detail: {d})"))
+            .map(|d| format!(" (detail: {})", seen.said(d)))
             .unwrap_or_default();
         out.push(finding(
             Severity::Failure,
@@ -109,7 +120,7 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
                 "header",
                 format!(
                     "expected header `{name}: {want}`, got {}",
-                    got.map_or("none".to_owned(), |g| format!("`{g}`"))
+                    got.map_or("none".to_owned(), |g| format!("`{}`", seen.said(g)))
                 ),
                 consequence.unwrap_or(BODY_MISMATCH),
             ));
@@ -138,7 +149,7 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
             remove_pointer(&mut want, pointer);
         }
         let mut diffs = Vec::new();
-        contains(&got, &want, String::new(), &mut diffs);
+        contains(seen.secrets, &got, &want, String::new(), &mut diffs);
         if !diffs.is_empty() {
             out.push(finding(
                 Severity::Failure,
@@ -176,7 +187,7 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
                 "empty",
                 format!(
                     "expected `{pointer}` to be empty or gone, got {}",
-                    v.map_or_else(String::new, short)
+                    v.map_or_else(String::new, |v| short(seen.secrets, v))
                 ),
                 consequence.unwrap_or(BODY_MISMATCH),
             ));
@@ -187,7 +198,10 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
             out.push(finding(
                 Severity::Failure,
                 "absent",
-                format!("expected no `{pointer}` in the body, got {}", short(v)),
+                format!(
+                    "expected no `{pointer}` in the body, got {}",
+                    short(seen.secrets, v)
+                ),
                 consequence.unwrap_or(BODY_MISMATCH),
             ));
         }
@@ -199,12 +213,14 @@ pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Fi
 fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
     let has_body = !seen.body.iter().all(u8::is_ascii_whitespace);
     if has_body {
-        let ct = seen
-            .headers
-            .get(hyper::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_ascii_lowercase();
+        let ct = seen.said(
+            &seen
+                .headers
+                .get(hyper::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_ascii_lowercase(),
+        );
         if ct.starts_with("application/json") {
             // The SCIM Validator fails success answers that are not application/scim+json
             // (MicrosoftDocs/azure-docs#116775); it does not look at error answers (third-party
@@ -239,7 +255,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
     }
     let Some(json) = seen.json else { return };
     if seen.status >= 400 {
-        error_body(json, seen.status, out);
+        error_body(seen.secrets, json, seen.status, out);
     }
     let is_list = seen.method == "GET"
         && (seen.filter.is_some()
@@ -271,7 +287,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                     out.push(finding(
                         Severity::Failure,
                         "id-changed",
-                        format!("the resource at `{}` answered with id `{got}`", seen.path),
+                        format!("the resource at `{}` answered with id `{}`", seen.path, seen.said(got)),
                         "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")",
                     ));
                 }
@@ -368,7 +384,7 @@ pub(crate) fn is_matching_query(filter: &str) -> bool {
 
 /// RFC 7644 §3.12 error bodies. Entra acts on the HTTP status alone, so a body that
 /// differs from the RFC's shape is worth a warning, never a failure.
-fn error_body(json: &Value, status: u16, out: &mut Vec<Finding>) {
+fn error_body(secrets: &Scrubber, json: &Value, status: u16, out: &mut Vec<Finding>) {
     match json.get("status") {
         Some(Value::String(s)) if s == &status.to_string() => {}
         Some(Value::Number(n)) if n.as_u64() == Some(u64::from(status)) => out.push(finding(
@@ -380,7 +396,7 @@ fn error_body(json: &Value, status: u16, out: &mut Vec<Finding>) {
         Some(other) => out.push(finding(
             Severity::Warning,
             "error-body",
-            format!("the error body's `status` is {} but the HTTP status is {status}", short(other)),
+            format!("the error body's `status` is {} but the HTTP status is {status}", short(secrets, other)),
             ERROR_BODY,
         )),
         None => out.push(finding(
@@ -403,8 +419,10 @@ fn resource_id_in_path(path: &str) -> Option<&str> {
     (!rest.is_empty() && !rest.contains('/') && !rest.starts_with('.')).then_some(rest)
 }
 
-fn short(v: &Value) -> String {
-    let s = v.to_string();
+/// A value in a message, at most 120 bytes of it: scrubbed of `secrets` before the cut, so
+/// the cut cannot leave the start of an echoed token showing.
+fn short(secrets: &Scrubber, v: &Value) -> String {
+    let s = secrets.scrub_owned(v.to_string());
     if s.len() > 120 {
         let cut = (0..=117)
             .rev()
@@ -418,7 +436,7 @@ fn short(v: &Value) -> String {
 
 /// Subset match: objects need at least the expected keys, arrays the same length with
 /// each element matching, scalars equality. Collects one line per difference.
-fn contains(got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
+fn contains(secrets: &Scrubber, got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
     let here = if at.is_empty() {
         "/".to_owned()
     } else {
@@ -429,8 +447,11 @@ fn contains(got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
             for (k, wv) in w {
                 let path = format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
                 match g.get(k) {
-                    Some(gv) => contains(gv, wv, path, diffs),
-                    None => diffs.push(format!("  {path}: expected {}, missing", short(wv))),
+                    Some(gv) => contains(secrets, gv, wv, path, diffs),
+                    None => diffs.push(format!(
+                        "  {path}: expected {}, missing",
+                        short(secrets, wv)
+                    )),
                 }
             }
         }
@@ -440,19 +461,19 @@ fn contains(got: &Value, want: &Value, at: String, diffs: &mut Vec<String>) {
                     "  {here}: expected {} element(s), got {}: {}",
                     w.len(),
                     g.len(),
-                    short(got)
+                    short(secrets, got)
                 ));
                 return;
             }
             for (i, (gv, wv)) in g.iter().zip(w).enumerate() {
-                contains(gv, wv, format!("{at}/{i}"), diffs);
+                contains(secrets, gv, wv, format!("{at}/{i}"), diffs);
             }
         }
         _ if got == want => {}
         _ => diffs.push(format!(
             "  {here}: expected {}, got {}",
-            short(want),
-            short(got)
+            short(secrets, want),
+            short(secrets, got)
         )),
     }
 }
@@ -486,6 +507,7 @@ mod tests {
     fn subset_match_reports_each_difference_with_its_pointer() {
         let mut diffs = Vec::new();
         contains(
+            &Scrubber::default(),
             &json!({"a": 1, "b": [1, 2], "c": {"d": "x"}}),
             &json!({"a": 2, "b": [1], "c": {"d": "x", "e": true}}),
             String::new(),
@@ -525,6 +547,7 @@ mod tests {
                 headers: &headers,
                 body: text.as_bytes(),
                 json: Some(&body),
+                secrets: &Scrubber::default(),
             };
             let mut out = Vec::new();
             pitfalls(&seen, &mut out);

@@ -18,10 +18,11 @@ use super::result::{
 };
 use super::scenario::{Scenario, Step, Vars};
 use super::step::{capture, prepare, Prepared};
+use crate::entra::secrets::Scrubber;
 use crate::entra::Dialect;
 use crate::entra::{
-    consequence, Answer, Client, ClientConfig, Outgoing, RetryPolicy, TenantUrl, TenantUrlError,
-    TransportError,
+    consequence, excerpt, Answer, Client, ClientConfig, Outgoing, RetryPolicy, TenantUrl,
+    TenantUrlError, TransportError,
 };
 use crate::profile::Profile;
 
@@ -150,6 +151,9 @@ pub struct Runner {
     config: RunnerConfig,
     dialects: Vec<Dialect>,
     client: Client,
+    /// The run's secrets, scrubbed from the endpoint's text before it is cut to an
+    /// excerpt ([`excerpt`]).
+    secrets: Scrubber,
     progress: Option<Progress>,
     step_progress: Option<StepProgress>,
     stop: Arc<Stop>,
@@ -193,6 +197,7 @@ impl Runner {
         .map_err(|e| RunnerError::Tls(e.to_string()))?;
         Ok(Runner {
             dialects,
+            secrets: Scrubber::for_run(&config.tenant_url, config.token.as_deref()),
             config,
             client,
             progress: None,
@@ -462,10 +467,15 @@ impl Runner {
                 return out;
             }
         };
+        // The target and body may hold what an earlier answer said (a captured id): they
+        // are sent whole and reported as excerpts.
         out.request = Some(SentRequest {
             method: step.request.method.to_ascii_uppercase(),
-            target: prepared.target.clone(),
-            body: prepared.body.clone(),
+            target: excerpt::text(&self.secrets, &prepared.target),
+            body: prepared.body.as_ref().and_then(|b| {
+                let text = b.to_string();
+                excerpt::body(&self.secrets, text.as_bytes(), Some(b.clone()))
+            }),
             headers: prepared
                 .headers
                 .iter()
@@ -495,7 +505,7 @@ impl Runner {
                 out.findings.push(Finding {
                     severity: Severity::Failure,
                     check: "transport",
-                    message: error.to_string(),
+                    message: excerpt::text(&self.secrets, &error.to_string()),
                     consequence: consequence::of_transport(),
                 });
             }
@@ -515,6 +525,7 @@ impl Runner {
                     headers: &headers,
                     body: &body,
                     json: json.as_ref(),
+                    secrets: &self.secrets,
                 };
                 out.findings = check(step, &expect, &observed);
                 out.findings.splice(0..0, rate_limited);
@@ -541,21 +552,29 @@ impl Runner {
                             }
                         }
                     }
+                    // Each says, in one line, what one value read back as: the line is
+                    // the excerpt.
+                    for f in &mut stored {
+                        f.message = excerpt::text(&self.secrets, &f.message);
+                    }
                     out.findings.extend(stored);
                 }
+                // Everything kept of the answer is an excerpt: what the report shows of the
+                // failed exchange is bounded here, once, for every writer.
+                let text = |t: &str| excerpt::text(&self.secrets, t);
                 out.response = Some(ReceivedResponse {
                     status,
                     content_type: headers
                         .get(CONTENT_TYPE)
                         .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned),
-                    body: body_value(&body, json),
+                        .map(text),
+                    body: excerpt::body(&self.secrets, &body, json),
                     headers: headers
                         .iter()
                         .map(|(k, v)| {
                             (
-                                k.to_string(),
-                                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                                text(k.as_str()),
+                                text(&String::from_utf8_lossy(v.as_bytes())),
                             )
                         })
                         .collect(),
@@ -593,14 +612,14 @@ impl Runner {
         };
         match self.send("DELETE", &p).await {
             Ok(answer) => CleanupResult {
-                target: path.to_owned(),
+                target: excerpt::text(&self.secrets, path),
                 status: Some(answer.status),
                 error: None,
             },
             Err(e) => CleanupResult {
-                target: path.to_owned(),
+                target: excerpt::text(&self.secrets, path),
                 status: None,
-                error: Some(e.to_string()),
+                error: Some(excerpt::text(&self.secrets, &e.to_string())),
             },
         }
     }
@@ -616,22 +635,4 @@ fn skipped_step(step: &Step) -> StepResult {
         findings: Vec::new(),
         duration_ms: 0,
     }
-}
-
-/// The most of one body a report keeps; a longer body is kept as the start of its text.
-pub(crate) const REPORTED_BODY: usize = 64 << 10;
-
-fn body_value(body: &[u8], json: Option<Value>) -> Option<Value> {
-    if body.is_empty() {
-        return None;
-    }
-    if body.len() > REPORTED_BODY {
-        let text = String::from_utf8_lossy(&body[..REPORTED_BODY]);
-        let cut = text.trim_end_matches('\u{FFFD}');
-        return Some(Value::String(format!(
-            "{cut}… ({} more bytes)",
-            body.len() - cut.len()
-        )));
-    }
-    Some(json.unwrap_or_else(|| Value::String(String::from_utf8_lossy(body).into_owned())))
 }

@@ -1531,3 +1531,259 @@ fn replay_validate_and_provision_send_the_same_headers_and_group_schemas() {
         );
     }
 }
+
+// ---- 10. megabytes of text ------------------------------------------------------------
+
+/// What every excerpt ends with when it was cut (the journal's marker, `src/server`).
+const TRUNCATED: &str = "…[truncated: ";
+/// The most of one body a report keeps, and of one string taken from the endpoint.
+const BODY_EXCERPT: usize = 64 << 10;
+const TEXT_EXCERPT: usize = 1_000;
+
+/// `len` bytes of text: five `€` (three bytes each, so a cut at a byte count lands inside
+/// one), a space, the bearer token and a space, again and again. 53 bytes a period, so the
+/// 1,000-byte excerpt of a `detail` ends 30 bytes into a token: cut before it is scrubbed,
+/// `tok-3f9c…` would be left showing.
+fn flood(len: usize) -> String {
+    let period = format!("€€€€€ {TOKEN} ");
+    let mut text = period.repeat(len / period.len() + 1);
+    text.truncate(len - len % period.len());
+    text
+}
+
+/// An endpoint whose every answer carries megabytes of text: errors with a 2 MiB
+/// `detail` and a 2 MiB `scimType` (a 4 MiB body), group queries a 2 MiB text/plain body,
+/// every answer a 32 KiB header, the token all through them. User queries find nothing
+/// (so provision goes on to create, and fails); provision's probe passes.
+fn flooding() -> impl Fn(&RecordedRequest) -> Action + Send + Sync {
+    let detail = flood(2 * MIB as usize);
+    let error = json!({"schemas": [ERROR], "status": "400", "scimType": detail, "detail": detail})
+        .to_string()
+        .into_bytes();
+    let text = flood(2 * MIB as usize).into_bytes();
+    let header = flood(32 << 10).replace('€', "h");
+    move |r| {
+        let rel = r.rel();
+        let (status, content_type, body) = if r.is_probe() || rel.starts_with("/Users?") {
+            let list = json!({"schemas": [LIST_RESPONSE], "totalResults": 0, "Resources": []});
+            (200, "application/scim+json", list.to_string().into_bytes())
+        } else if rel.starts_with("/Groups?") {
+            (500, "text/plain", text.clone())
+        } else {
+            (400, "application/scim+json", error.clone())
+        };
+        Action::Respond {
+            status,
+            headers: vec![
+                ("Content-Type".into(), content_type.into()),
+                ("X-Flood".into(), header.clone()),
+            ],
+            body,
+        }
+    }
+}
+
+/// The longest string anywhere in `value`, in bytes.
+fn longest_string(value: &Value) -> usize {
+    match value {
+        Value::String(s) => s.len(),
+        Value::Array(a) => a.iter().map(longest_string).max().unwrap_or(0),
+        Value::Object(o) => o.values().map(longest_string).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
+#[test]
+fn megabytes_of_text_from_the_endpoint_leave_every_output_bounded_cut_and_scrubbed() {
+    let server = Hostile::start(flooding());
+    let tmp = tempfile::tempdir().unwrap();
+    let url = server.base_url();
+    let runs = run_the_three(&url, Some(TOKEN), tmp.path());
+    // And the other two ways out: the portal's three CSV files, and every exchange
+    // printed whole (`--verbose`).
+    let portal = format!("csv={}/", tmp.path().join("portal").display());
+    let input = tmp.path().join("directory.json.in");
+    let provision = scimock(&[
+        "provision",
+        &url,
+        "--directory",
+        path_str(&input),
+        "--token",
+        TOKEN,
+        "--report",
+        &portal,
+    ]);
+    assert_eq!(provision.code, Some(1), "{}", provision.all());
+    let verbose = scimock(&["replay", &url, "--token", TOKEN, "--verbose"]);
+    assert_eq!(verbose.code, Some(1), "{}", verbose.all());
+    let requests = server.requests().len();
+    // What a report may hold per request the stand-in sent (a body excerpt, its `detail`,
+    // its headers and the words around them), and besides; the terminal shows no body
+    // whole. Before the excerpts, each was from 2 to 100 MB.
+    let file_bound = requests * (BODY_EXCERPT + 16 * TEXT_EXCERPT) + (256 << 10);
+    let stdout_bound = requests * 2 * TEXT_EXCERPT + (64 << 10);
+    let mut outputs: Vec<(String, Vec<u8>, usize)> = runs
+        .iter()
+        .map(|(name, run)| (format!("{name} stdout"), run.stdout.clone(), stdout_bound))
+        .collect();
+    outputs.push(("replay --verbose stdout".into(), verbose.stdout, file_bound));
+    for (name, bytes) in files_under(tmp.path()) {
+        if !name.ends_with(".in") && !name.ends_with("state.json") {
+            outputs.push((name, bytes, file_bound));
+        }
+    }
+    // 4 stdouts, 3 + 3 + 4 reports, 3 portal CSV files.
+    assert_eq!(
+        outputs.len(),
+        17,
+        "{:#?}",
+        outputs.iter().map(|o| &o.0).collect::<Vec<_>>()
+    );
+    let mut sizes = Vec::new();
+    for (name, bytes, bound) in &outputs {
+        sizes.push(format!("{name}: {} bytes (bound {bound})", bytes.len()));
+    }
+    eprintln!("{requests} requests\n{}", sizes.join("\n"));
+    for (name, bytes, bound) in &outputs {
+        assert!(
+            bytes.len() <= *bound,
+            "{name} is {} bytes for {requests} requests (at most {bound})",
+            bytes.len()
+        );
+        let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        // Cut on a character boundary: no `€` was halved and replaced.
+        assert!(
+            !text.contains('\u{FFFD}'),
+            "{name} holds a halved character"
+        );
+        // The portal's steps and modified-properties files hold nothing the endpoint said.
+        let quotes_the_endpoint =
+            !name.contains("_ProvisioningSteps.csv") && !name.contains("_ModifiedProperties.csv");
+        assert!(
+            text.contains(TRUNCATED) || !quotes_the_endpoint,
+            "{name} has no truncation marker"
+        );
+        // Scrubbed before it was cut: no token, nor the start of one.
+        assert!(!text.contains(TOKEN_TAIL), "{name} holds the token");
+        assert!(
+            !text.contains("tok-"),
+            "{name} holds part of the token: {}",
+            text.lines()
+                .find(|l| l.contains("tok-"))
+                .unwrap_or_default()
+        );
+        if name.ends_with(".json") {
+            let report: Value = serde_json::from_str(text).unwrap();
+            // A body excerpt, with the words of a log reason around it at most.
+            let longest = longest_string(&report);
+            assert!(
+                longest <= BODY_EXCERPT + TEXT_EXCERPT,
+                "{name} holds a string of {longest} bytes"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_megabyte_id_is_an_excerpt_in_every_report_and_still_the_whole_id_in_the_state() {
+    // Every object created gets a 2 MiB id (as a path segment, 6 MiB: more than a URI
+    // may hold, so every later request to it fails before it is sent, naming that URI).
+    let server =
+        Hostile::start(|r| plausible(r, &|r| format!("{}-{}", r.seq, flood(2 * MIB as usize))));
+    let url = server.base_url();
+    let tmp = tempfile::tempdir().unwrap();
+    let p = |name: &str| tmp.path().join(name).display().to_string();
+    let state = p("state.json");
+    let mut stdouts = Vec::new();
+    for (i, dir) in ["directory.json", "directory-changed.json"]
+        .iter()
+        .enumerate()
+    {
+        let run = scimock(&[
+            "provision",
+            &url,
+            "--directory",
+            &fixture_path(dir),
+            "--token",
+            TOKEN,
+            "--state",
+            &state,
+            "--report",
+            &format!(
+                "json={},junit={},html={},csv={}",
+                p(&format!("provision{i}.json")),
+                p(&format!("provision{i}.xml")),
+                p(&format!("provision{i}.html")),
+                p(&format!("provision{i}.csv"))
+            ),
+        ]);
+        assert!(matches!(run.code, Some(0 | 1)), "{dir}: {}", run.all());
+        stdouts.push((format!("provision {dir} stdout"), run.stdout));
+    }
+    let replay = scimock(&[
+        "replay",
+        &url,
+        "--scenario",
+        "group_add_one_member",
+        "--token",
+        TOKEN,
+        "--report",
+        &format!(
+            "json={},junit={},html={}",
+            p("replay.json"),
+            p("replay.xml"),
+            p("replay.html")
+        ),
+    ]);
+    assert!(matches!(replay.code, Some(0 | 1)), "{}", replay.all());
+    stdouts.push(("replay stdout".into(), replay.stdout));
+
+    let requests = server.requests().len();
+    let bound = requests * (BODY_EXCERPT + 16 * TEXT_EXCERPT) + (256 << 10);
+    let mut outputs = stdouts;
+    let mut state_text = String::new();
+    for (name, bytes) in files_under(tmp.path()) {
+        if name.ends_with("state.json") {
+            state_text = String::from_utf8(bytes).unwrap();
+        } else {
+            outputs.push((name, bytes));
+        }
+    }
+    assert_eq!(outputs.len(), 3 + 4 + 4 + 3, "{requests} requests");
+    for (name, bytes) in &outputs {
+        assert!(
+            bytes.len() <= bound,
+            "{name} is {} bytes for {requests} requests (at most {bound})",
+            bytes.len()
+        );
+        let text = std::str::from_utf8(bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(!text.contains("tok-"), "{name} holds part of the token");
+        if name.ends_with(".json") {
+            let longest = longest_string(&serde_json::from_str(text).unwrap());
+            assert!(
+                longest <= BODY_EXCERPT + TEXT_EXCERPT,
+                "{name} holds a string of {longest} bytes"
+            );
+        }
+        if !name.ends_with("stdout") {
+            assert!(text.contains(TRUNCATED), "{name} has no truncation marker");
+        }
+    }
+    // The state keeps each id whole (scrubbed, as everything written is): it is what the
+    // next cycle addresses.
+    let saved: Value = serde_json::from_str(&state_text).unwrap();
+    let ids: Vec<&str> = saved["users"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|l| l["targetId"].as_str().unwrap())
+        .collect();
+    assert!(!ids.is_empty());
+    for id in ids {
+        assert!(
+            id.len() > MIB as usize && !id.contains(TRUNCATED),
+            "{}",
+            id.len()
+        );
+    }
+}
