@@ -27,6 +27,7 @@ use serde_json::{Map, Value};
 use super::generate::{Attr, Kind, Step};
 use super::model::Reply;
 use super::world::{Side, World};
+use crate::entra::excerpt;
 use crate::entra::wire::ENTERPRISE_USER;
 use crate::scim::attr_of;
 
@@ -445,7 +446,7 @@ pub(crate) fn judge(
             .as_ref()
             .and_then(|j| j.get("detail"))
             .and_then(Value::as_str)
-            .map(|d| format!(" (its detail: {d})"))
+            .map(|d| format!(" (its detail: {})", excerpt::excerpt(d, excerpt::TEXT)))
             .unwrap_or_default();
         return Some((
             DivergenceKind::Status,

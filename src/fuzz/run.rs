@@ -17,7 +17,8 @@ use super::render::{advance, label, render};
 use super::scenario::{build, Origin, Recorded};
 use super::world::{Handle, Side, World};
 use super::{Found, FuzzConfig, FuzzError, FuzzReport, Phase, Progress};
-use crate::entra::{Client, Dialect, Outgoing, TenantUrl, TransportError};
+use crate::entra::secrets::Scrubber;
+use crate::entra::{excerpt, Client, Dialect, Outgoing, TenantUrl, TransportError};
 use crate::scim::ResourceKind;
 
 /// Runs fuzz cases against one endpoint. See the [module docs](super) for an example.
@@ -36,6 +37,9 @@ pub struct Fuzzer {
     declared: tokio::sync::OnceCell<Declared>,
     /// Sequences [`Fuzzer::check`] ran: each gets a tag of its own.
     checks: AtomicUsize,
+    /// The run's secrets (the token, the URL's password), scrubbed from the endpoint's
+    /// text before a divergence keeps an excerpt of it.
+    secrets: Scrubber,
 }
 
 impl std::fmt::Debug for Fuzzer {
@@ -91,7 +95,9 @@ impl Fuzzer {
         };
         let client = Client::new(tenant.base(), config.client.clone())
             .map_err(|e| FuzzError::Tls(e.to_string()))?;
+        let secrets = Scrubber::for_run(&config.tenant_url, config.client.token.as_deref());
         Ok(Fuzzer {
+            secrets,
             groups: config.profile.supports(ResourceKind::Group),
             dialects,
             config,
@@ -571,10 +577,12 @@ impl Run<'_> {
                 kind,
                 step: index,
                 label: step.label(),
-                request: e_req.line(),
+                // The endpoint's ids and text, as every report keeps them: scrubbed, then
+                // an excerpt (`entra::excerpt`).
+                request: excerpt::text(&self.fuzzer.secrets, &e_req.line()),
                 endpoint_status: e.status,
                 model_status: m.status,
-                detail,
+                detail: excerpt::bounded(&self.fuzzer.secrets, &detail, excerpt::BODY),
             });
             return Ok(Sent::Diverged);
         }

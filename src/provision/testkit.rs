@@ -20,11 +20,11 @@ use super::engine::{Cycle, Failure};
 use super::log::Status;
 use super::state::State;
 use super::sync::{Machine, Need, Verdict};
-use crate::entra::secrets::Scrubber;
 use super::target::{Request, Response, Target};
 use super::workers::Throttle;
 use super::{AppConfig, Engine, Knobs};
 use crate::clock::{FixedClock, SequentialIds};
+use crate::entra::secrets::Scrubber;
 use crate::entra::{consequence, Dialect};
 use crate::filter::{AttrOp, CompValue, CompareOp, Filter, PatchPath};
 

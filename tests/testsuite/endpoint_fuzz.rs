@@ -1028,3 +1028,35 @@ fn shrinking_compared_passes_ddmin_and_proptest() {
         }
     }
 }
+
+/// Issue #28's bound holds for fuzz too: an endpoint whose every error carries megabytes of
+/// `detail`, echoing the token, leaves a divergence that quotes an excerpt of it, scrubbed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_megabyte_detail_is_quoted_as_a_scrubbed_excerpt() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, ResponseTemplate};
+    let endpoint = wiremock::MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/Schemas"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&endpoint)
+        .await;
+    let detail = format!("{TOKEN} {}", "x".repeat(2 << 20));
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(500).set_body_json(serde_json::json!({
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:Error"],
+            "status": "500", "detail": detail})))
+        .mount(&endpoint)
+        .await;
+    let report = fuzz(config(endpoint.uri(), 1, 1, 10)).await;
+    let found = report
+        .divergences
+        .first()
+        .expect("a 500 against the model's 201");
+    let d = &found.divergence;
+    assert!(d.detail.len() < 2_000, "{} bytes", d.detail.len());
+    assert!(d.detail.contains("…[truncated: "), "{}", d.detail);
+    let json = serde_json::to_string(&report).unwrap();
+    assert!(!json.contains(TOKEN), "the token reached the report");
+    assert!(json.len() < 64 << 10, "{} bytes", json.len());
+}
