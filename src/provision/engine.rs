@@ -12,7 +12,7 @@ use super::log::{
     self, Action, Entry, ErrorInfo, Identity, ModifiedProperty, Status, Step, StepType,
 };
 use super::state::{Escrow, Quarantine, State};
-use super::sync::Verdict;
+use super::sync::{list_hits, resource_id, Verdict};
 use super::target::{Request, Response, Target};
 use super::wire::Change;
 use super::workers::Throttle;
@@ -566,37 +566,4 @@ fn transport_failure(e: &TransportError, secrets: &crate::entra::secrets::Scrubb
         body: crate::entra::excerpt::text(secrets, &e.to_string()),
         detail: None,
     }
-}
-
-/// The number of resources in a ListResponse, and the first one.
-pub(crate) fn list_hits(r: &Response) -> Result<(usize, Option<Value>), Failure> {
-    let Some(list) = r.json.get("Resources").and_then(Value::as_array) else {
-        let total = r.json.get("totalResults").and_then(Value::as_u64);
-        return match total {
-            Some(0) => Ok((0, None)),
-            _ => Err(Failure::engine(
-                "ServiceIncompatible",
-                format!("the query answer is not a SCIM ListResponse: {}", r.text),
-            )),
-        };
-    };
-    Ok((list.len(), list.first().cloned()))
-}
-
-/// A resource's `id` as the engine may keep and address it: a non-empty string (RFC 7643
-/// §3.1). Anything else — absent, a number, null, or `""`, which would address the
-/// collection (`PATCH /Users/`) and be linked as if it were an object — is no id.
-pub(crate) fn resource_id(resource: &Value) -> Option<&str> {
-    resource
-        .get("id")
-        .and_then(Value::as_str)
-        .filter(|id| !id.is_empty())
-}
-
-/// The failure of a matching query whose one hit has no [`resource_id`].
-pub(crate) fn no_id(kind: &str, found: &Value) -> Failure {
-    Failure::engine(
-        "ServiceIncompatible",
-        format!("the matching {kind} has no id: {found}"),
-    )
 }

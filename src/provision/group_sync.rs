@@ -19,9 +19,10 @@ use serde_json::{Map, Value};
 
 use super::config::ObjectConfig;
 use super::directory::{group_source, Group};
-use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
+use super::engine::{Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::{Link, LinkKind};
+use super::sync::{list_hits, no_id, resource_id};
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::wire::{self, Change};

@@ -15,6 +15,8 @@
 
 use std::time::Duration;
 
+use serde_json::Value;
+
 use super::engine::{Cycle, Failure};
 use super::state::LinkKind;
 use super::target::{Request, Response};
@@ -104,4 +106,37 @@ impl Cycle<'_> {
             }
         }
     }
+}
+
+/// The number of resources in a ListResponse, and the first one.
+pub(crate) fn list_hits(r: &Response) -> Result<(usize, Option<Value>), Failure> {
+    let Some(list) = r.json.get("Resources").and_then(Value::as_array) else {
+        let total = r.json.get("totalResults").and_then(Value::as_u64);
+        return match total {
+            Some(0) => Ok((0, None)),
+            _ => Err(Failure::engine(
+                "ServiceIncompatible",
+                format!("the query answer is not a SCIM ListResponse: {}", r.text),
+            )),
+        };
+    };
+    Ok((list.len(), list.first().cloned()))
+}
+
+/// A resource's `id` as the engine may keep and address it: a non-empty string (RFC 7643
+/// §3.1). Anything else — absent, a number, null, or `""`, which would address the
+/// collection (`PATCH /Users/`) and be linked as if it were an object — is no id.
+pub(crate) fn resource_id(resource: &Value) -> Option<&str> {
+    resource
+        .get("id")
+        .and_then(Value::as_str)
+        .filter(|id| !id.is_empty())
+}
+
+/// The failure of a matching query whose one hit has no [`resource_id`].
+pub(crate) fn no_id(kind: &str, found: &Value) -> Failure {
+    Failure::engine(
+        "ServiceIncompatible",
+        format!("the matching {kind} has no id: {found}"),
+    )
 }

@@ -24,9 +24,10 @@ use std::collections::{BTreeMap, VecDeque};
 use serde_json::{Map, Value};
 
 use super::directory::{user_source, User};
-use super::engine::{list_hits, no_id, resource_id, Cycle, Draft, Failure};
+use super::engine::{Cycle, Draft, Failure};
 use super::log::{Action, Status, StepType};
 use super::state::{Link, LinkKind};
+use super::sync::{list_hits, no_id, resource_id};
 use super::sync::{Machine, Need};
 use super::target::{Request, Response};
 use super::users::UserScope;

@@ -103,6 +103,7 @@
 
 pub mod capability;
 pub(crate) mod check;
+mod config;
 pub mod detail;
 mod policy;
 mod readback;
