@@ -361,7 +361,8 @@ mod tests {
     use super::super::state::State;
     use super::super::testkit::{
         cases, check_outcome, check_request, check_run, dialect, drive, engine, engine_in,
-        filter_value, hostile_id, list_body, replies, script, with_cycle, Reply, Trace,
+        exported_link, filter_value, hostile_id, list_body, replies, script, with_cycle, Reply,
+        Trace,
     };
     use super::super::Knobs;
     use super::*;
@@ -383,16 +384,9 @@ mod tests {
     /// Linked to `target_id`, last exported as `Old` (so the group is processed).
     fn linked(target_id: &str) -> State {
         let mut state = State::default();
-        state.groups.insert(
-            "g1".into(),
-            Link {
-                target_id: target_id.into(),
-                exported: [("displayName".to_owned(), json!("Old"))]
-                    .into_iter()
-                    .collect(),
-                ..Link::default()
-            },
-        );
+        state
+            .groups
+            .insert("g1".into(), exported_link(target_id, "displayName", "Old"));
         state
     }
 

@@ -18,7 +18,7 @@ use serde_json::{json, Value};
 
 use super::engine::{Cycle, Failure};
 use super::log::Status;
-use super::state::State;
+use super::state::{Link, State};
 use super::sync::{Machine, Need, Verdict};
 use super::target::{Request, Response, Target};
 use super::workers::Throttle;
@@ -619,4 +619,14 @@ pub(crate) fn check_outcome(
         status == Status::Failure
     );
     Ok(Some(status))
+}
+
+/// A link to `target_id` whose last export set `attribute` to `value` (so an object whose
+/// source differs is processed).
+pub(crate) fn exported_link(target_id: &str, attribute: &str, value: &str) -> Link {
+    Link {
+        target_id: target_id.into(),
+        exported: [(attribute.to_owned(), json!(value))].into_iter().collect(),
+        ..Link::default()
+    }
 }

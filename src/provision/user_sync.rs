@@ -451,7 +451,7 @@ mod tests {
     use super::super::state::State;
     use super::super::testkit::{
         cases, check_outcome, check_request, check_run, dialect, drive, engine, engine_in,
-        filter_value, hostile_id, replies, script, with_cycle, Reply, Trace,
+        exported_link, filter_value, hostile_id, replies, script, with_cycle, Reply, Trace,
     };
     use super::super::{Knobs, UserScope};
     use super::*;
@@ -486,16 +486,9 @@ mod tests {
 
     fn linked(target_id: &str) -> State {
         let mut state = State::default();
-        state.users.insert(
-            "s1".into(),
-            Link {
-                target_id: target_id.into(),
-                exported: [("title".to_owned(), json!("Intern"))]
-                    .into_iter()
-                    .collect(),
-                ..Link::default()
-            },
-        );
+        state
+            .users
+            .insert("s1".into(), exported_link(target_id, "title", "Intern"));
         state
     }
 
