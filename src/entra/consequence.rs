@@ -93,7 +93,7 @@ pub fn of_status(method: &str, path: &str, filter: Option<&str>, status: u16) ->
         400 => format!("Entra fails the object and retries it next cycle; the failure counts toward escrow ({HOW_IT_WORKS})"),
         429 => format!("Entra pauses for Retry-After and retries the failed requests; this 429 outlasted the retries ({RETRY_AFTER})"),
         500..=599 => format!("Entra logs InternalServerError, fails the object and retries later; the failure counts toward escrow, which starts at 5,000 failures and 40 % of a cycle ({QUARANTINE})"),
-        _ if method == "GET" && (200..300).contains(&status) => "Entra cannot rely on the answer to match users or groups".to_owned(),
+        _ if method == "GET" && (200..300).contains(&status) => format!("Entra cannot rely on the answer to match users or groups ({HOW_IT_WORKS}: matching users between the source and target systems)"),
         _ => format!("Entra fails the object and retries it next cycle ({HOW_IT_WORKS})"),
     }
 }
@@ -163,6 +163,22 @@ pub fn of_transport() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The table's texts, like every scenario's, end with the public page they rest on.
+    #[test]
+    fn every_status_text_names_its_source() {
+        for method in ["GET", "POST", "PUT", "PATCH", "DELETE"] {
+            for (path, filter) in [("/Users", Some("userName eq \"a\"")), ("/Groups/1", None)] {
+                for status in 200..=599 {
+                    let text = of_status(method, path, filter, status);
+                    assert!(
+                        split_source(&text).1.is_some(),
+                        "{method} {path} {status}: {text}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn error_codes_follow_the_connector_pattern() {

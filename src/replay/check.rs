@@ -67,7 +67,7 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
 const NOT_JSON: &str = "Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible and fails the object: the response could not be parsed (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\")";
 const CT_JSON_SUCCESS: &str = "Microsoft's SCIM Validator fails the test (MicrosoftDocs/azure-docs#116775), and gallery onboarding needs a passing Validator run; whether the live provisioning service parses it anyway is unconfirmed";
 const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Validator does not check error content types; RFC 7644 §8.1 still asks for application/scim+json";
-const BODY_MISMATCH: &str = "Entra decides what to send next from this answer; a wrong value means wrong matching or updates resent every cycle";
+const BODY_MISMATCH: &str = "Entra decides what to send next from this answer; a wrong value means wrong matching or updates resent every cycle (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\": matching, and the comparison with what the service reads back)";
 
 /// Checks a response against the step's expectation and the general pitfalls.
 pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> {
