@@ -65,9 +65,13 @@ fn finding(severity: Severity, check: &'static str, message: String, consequence
 }
 
 const NOT_JSON: &str = "Entra logs SystemForCrossDomainIdentityManagementServiceIncompatible and fails the object: the response could not be parsed (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\")";
-const CT_JSON_SUCCESS: &str = "Microsoft's SCIM Validator fails the test (MicrosoftDocs/azure-docs#116775), and gallery onboarding needs a passing Validator run; whether the live provisioning service parses it anyway is unconfirmed";
-const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Validator does not check error content types; RFC 7644 §8.1 still asks for application/scim+json";
+const CT_JSON_SUCCESS: &str = "Microsoft's SCIM Validator fails the test, and gallery onboarding needs a passing Validator run; whether the live provisioning service parses it anyway is unconfirmed (MicrosoftDocs/azure-docs#116775)";
+const CT_JSON_ERROR: &str = "Entra reads the HTTP status of an error, and the Validator does not check error content types; the RFC still asks for application/scim+json (RFC 7644 §8.1)";
 const BODY_MISMATCH: &str = "Entra decides what to send next from this answer; a wrong value means wrong matching or updates resent every cycle (Microsoft Learn \"How Application Provisioning works in Microsoft Entra ID\": matching, and the comparison with what the service reads back)";
+const DISCOVERY_LIST: &str = "Entra's provisioning does not read discovery answers; Microsoft's SCIM Validator reads only the schemas' attributes, but RFC clients that page by totalResults stop here (RFC 7644 §3.4.2)";
+const GROUP_PATCH_BODY: &str = "Allowed, but the SCIM tutorial asks for 204 on group PATCH: serialising every member on every membership change is slow for large groups (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")";
+const NOT_A_LIST: &str = "Entra cannot read the query result and fails the object with SystemForCrossDomainIdentityManagementServiceIncompatible; RFC 7644 §3.4.2 defines the ListResponse (Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\")";
+const ID_CHANGED: &str = "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")";
 
 /// Checks a response against the step's expectation and the general pitfalls.
 pub(crate) fn check(step: &Step, expect: &Expect, seen: &Observed<'_>) -> Vec<Finding> {
@@ -276,8 +280,11 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
         out.push(finding(
             Severity::Warning,
             "list-response",
-            format!("`{}` answered a list without `totalResults` (RFC 7644 §3.4.2: REQUIRED)", seen.path),
-            "Entra's provisioning does not read discovery answers; Microsoft's SCIM Validator reads only the schemas' attributes, but RFC clients that page by totalResults stop here",
+            format!(
+                "`{}` answered a list without `totalResults` (RFC 7644 §3.4.2: REQUIRED)",
+                seen.path
+            ),
+            DISCOVERY_LIST,
         ));
     }
     if let Some(id_in_path) = resource_id_in_path(seen.path) {
@@ -287,8 +294,12 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                     out.push(finding(
                         Severity::Failure,
                         "id-changed",
-                        format!("the resource at `{}` answered with id `{}`", seen.path, seen.said(got)),
-                        "Entra caches the id it got at create time and uses it for every later request; a changed id breaks every update (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\")",
+                        format!(
+                            "the resource at `{}` answered with id `{}`",
+                            seen.path,
+                            seen.said(got)
+                        ),
+                        ID_CHANGED,
                     ));
                 }
             }
@@ -299,7 +310,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
                 Severity::Warning,
                 "group-patch-body",
                 "PATCH on a group answered 200 with its full member list".to_owned(),
-                "Allowed, but the SCIM tutorial asks for 204 on group PATCH (Microsoft Learn \"Tutorial: Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID\"): serialising every member on every membership change is slow for large groups",
+                GROUP_PATCH_BODY,
             ));
         }
     }
@@ -308,9 +319,7 @@ fn pitfalls(seen: &Observed<'_>, out: &mut Vec<Finding>) {
 fn list_response(json: &Value, filter: Option<&str>, out: &mut Vec<Finding>) {
     let total = json.get("totalResults").and_then(Value::as_u64);
     let resources = json.get("Resources").and_then(Value::as_array);
-    let fail = |msg: String| {
-        finding(Severity::Failure, "list-response", msg, "Entra cannot read the query result and fails the object (SystemForCrossDomainIdentityManagementServiceIncompatible, Microsoft Learn \"How to analyze the Microsoft Entra provisioning logs\"); RFC 7644 §3.4.2 defines the ListResponse")
-    };
+    let fail = |msg: String| finding(Severity::Failure, "list-response", msg, NOT_A_LIST);
     let is_list = json
         .get("schemas")
         .and_then(Value::as_array)
@@ -500,6 +509,28 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
 
 #[cfg(test)]
 mod tests {
+
+    /// Every consequence a check gives, like every scenario's, ends with its public source.
+    #[test]
+    fn every_check_consequence_names_its_source() {
+        for text in [
+            NOT_JSON,
+            CT_JSON_SUCCESS,
+            CT_JSON_ERROR,
+            BODY_MISMATCH,
+            DISCOVERY_LIST,
+            GROUP_PATCH_BODY,
+            NOT_A_LIST,
+            ID_CHANGED,
+            DUPLICATE_MATCH,
+            ERROR_BODY,
+        ] {
+            assert!(
+                crate::entra::consequence::split_source(text).1.is_some(),
+                "{text}"
+            );
+        }
+    }
     use super::*;
     use serde_json::json;
 
