@@ -53,10 +53,7 @@ fn cut(text: &str, max: usize, whole: usize) -> Cow<'_, str> {
     if text.len() <= max {
         return Cow::Borrowed(text);
     }
-    let end = (0..=max)
-        .rev()
-        .find(|i| text.is_char_boundary(*i))
-        .unwrap_or(0);
+    let end = crate::caret::floor_char_boundary(text, max);
     Cow::Owned(format!(
         "{}…[truncated: {} bytes]",
         &text[..end],

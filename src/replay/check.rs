@@ -433,10 +433,7 @@ fn resource_id_in_path(path: &str) -> Option<&str> {
 fn short(secrets: &Scrubber, v: &Value) -> String {
     let s = secrets.scrub_owned(v.to_string());
     if s.len() > 120 {
-        let cut = (0..=117)
-            .rev()
-            .find(|i| s.is_char_boundary(*i))
-            .unwrap_or(0);
+        let cut = crate::caret::floor_char_boundary(&s, 117);
         format!("{}…", &s[..cut])
     } else {
         s
@@ -509,6 +506,8 @@ fn remove_pointer(value: &mut Value, pointer: &str) {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use serde_json::json;
 
     /// Every consequence a check gives, like every scenario's, ends with its public source.
     #[test]
@@ -531,8 +530,6 @@ mod tests {
             );
         }
     }
-    use super::*;
-    use serde_json::json;
 
     #[test]
     fn subset_match_reports_each_difference_with_its_pointer() {
