@@ -157,12 +157,8 @@ pub(crate) struct Declared(Option<BTreeSet<String>>);
 impl Declared {
     /// Reads a `/Schemas` answer (a ListResponse, or a bare array).
     pub(crate) fn from_schemas(body: &Value) -> Declared {
-        let list = body
-            .get("Resources")
-            .and_then(Value::as_array)
-            .or_else(|| body.as_array());
         let mut set = BTreeSet::new();
-        for schema in list.into_iter().flatten() {
+        for schema in crate::scim::listed_schemas(body) {
             let Some(urn) = schema.get("id").and_then(Value::as_str) else {
                 continue;
             };

@@ -101,12 +101,8 @@ pub struct Declared {
 impl Declared {
     /// What a `/Schemas` answer declares: a ListResponse of schemas, or a bare array.
     pub fn from_schemas(body: &Value) -> Declared {
-        let list = body
-            .get("Resources")
-            .and_then(Value::as_array)
-            .or_else(|| body.as_array());
         let mut d = Declared::default();
-        for schema in list.into_iter().flatten() {
+        for schema in crate::scim::listed_schemas(body) {
             d.add_schema(schema);
         }
         d

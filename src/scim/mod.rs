@@ -31,6 +31,15 @@ pub(crate) fn attr<'a>(
     })
 }
 
+/// The schemas a `/Schemas` answer lists: a ListResponse's `Resources` (RFC 7644 §4), or a
+/// bare array, which some servers answer instead; nothing for anything else.
+pub(crate) fn listed_schemas(body: &serde_json::Value) -> &[serde_json::Value] {
+    body.get("Resources")
+        .and_then(serde_json::Value::as_array)
+        .or_else(|| body.as_array())
+        .map_or(&[], Vec::as_slice)
+}
+
 /// [`attr`] of a value that may not be an object (`None` then).
 pub(crate) fn attr_of<'a>(
     value: &'a serde_json::Value,

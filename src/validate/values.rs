@@ -107,14 +107,8 @@ fn attrs(list: Option<&Value>) -> Vec<Attr> {
 
 /// Reads a `/Schemas` answer: a ListResponse of schemas (RFC 7644 §4), or a bare array.
 pub(crate) fn discover(body: &Value) -> Discovered {
-    let list = body
-        .get("Resources")
-        .or(Some(body))
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
     let mut d = Discovered::default();
-    for schema in &list {
+    for schema in crate::scim::listed_schemas(body) {
         let id = schema.get("id").and_then(Value::as_str).unwrap_or("");
         let found = attrs(schema.get("attributes"));
         fn names(a: &[Attr], out: &mut Vec<String>) {
