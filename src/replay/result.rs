@@ -89,6 +89,30 @@ pub struct ScenarioResult {
     pub duration_ms: u64,
 }
 
+impl ScenarioResult {
+    /// `scenario` in `dialect`, before it runs: passed until a step fails.
+    pub(crate) fn of(scenario: &super::Scenario, dialect: Dialect) -> ScenarioResult {
+        ScenarioResult {
+            name: scenario.name.clone(),
+            dialect,
+            description: scenario.description.clone(),
+            note: scenario.note.clone(),
+            outcome: Outcome::Passed,
+            skipped_because: None,
+            steps: Vec::new(),
+            cleanup: Vec::new(),
+            duration_ms: 0,
+        }
+    }
+
+    /// Not run, saying why.
+    pub(crate) fn skipped(mut self, why: String) -> ScenarioResult {
+        self.outcome = Outcome::Skipped;
+        self.skipped_because = Some(why);
+        self
+    }
+}
+
 /// Counts over a run.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct Summary {

@@ -246,26 +246,13 @@ impl Runner {
         seed: Option<u64>,
     ) -> ScenarioResult {
         let started = Instant::now();
-        let mut result = ScenarioResult {
-            name: scenario.name.clone(),
-            dialect,
-            description: scenario.description.clone(),
-            note: scenario.note.clone(),
-            outcome: Outcome::Passed,
-            skipped_because: None,
-            steps: Vec::new(),
-            cleanup: Vec::new(),
-            duration_ms: 0,
-        };
-        if let Some(why) = self.stop.reason() {
-            result.outcome = Outcome::Skipped;
-            result.skipped_because = Some(why);
-            return result;
-        }
-        if let Some(why) = skip_reason(&self.config, scenario) {
-            result.outcome = Outcome::Skipped;
-            result.skipped_because = Some(why);
-            return result;
+        let mut result = ScenarioResult::of(scenario, dialect);
+        if let Some(why) = self
+            .stop
+            .reason()
+            .or_else(|| skip_reason(&self.config, scenario))
+        {
+            return result.skipped(why);
         }
         let mut vars = seed.map_or_else(Vars::default, Vars::seeded);
         vars.set("dialect", dialect.as_str().to_owned());

@@ -229,19 +229,11 @@ pub async fn run(
     });
     let scenarios: Vec<Scenario> = scenarios.into_iter().map(|t| t.scenario).collect();
     let mut report = runner.run(&scenarios).await;
-    report
-        .scenarios
-        .extend(undeclared.into_iter().map(|t| ScenarioResult {
-            name: t.scenario.name,
-            dialect,
-            description: t.scenario.description,
-            note: t.scenario.note,
-            outcome: Outcome::Skipped,
-            skipped_because: Some(capability::no_group_schema()),
-            steps: Vec::new(),
-            cleanup: Vec::new(),
-            duration_ms: 0,
-        }));
+    report.scenarios.extend(
+        undeclared.iter().map(|t| {
+            ScenarioResult::of(&t.scenario, dialect).skipped(capability::no_group_schema())
+        }),
+    );
     report.scenarios.insert(0, first);
     report.summary = summarize(&report.scenarios);
     let mandatory_failed = report
