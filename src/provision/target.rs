@@ -195,10 +195,9 @@ impl Target {
     /// the URL's password for a SCIM endpoint, none for the dry run and scimock's own
     /// server (whose answers hold no secret).
     pub(crate) fn secrets(&self) -> &Scrubber {
-        static NONE: std::sync::LazyLock<Scrubber> = std::sync::LazyLock::new(Scrubber::default);
         match &self.0 {
             Inner::Http(http) => &http.1,
-            Inner::DryRun(_) | Inner::InProcess(_) => &NONE,
+            Inner::DryRun(_) | Inner::InProcess(_) => no_secrets(),
         }
     }
 
@@ -230,6 +229,13 @@ impl Target {
     }
 }
 
+/// The scrubber of a target whose answers hold no secret: scimock's own server, the dry
+/// run.
+fn no_secrets() -> &'static Scrubber {
+    static NONE: std::sync::LazyLock<Scrubber> = std::sync::LazyLock::new(Scrubber::default);
+    &NONE
+}
+
 impl InProcess {
     fn answer(&self, req: &Request) -> Response {
         let token = self.token.as_deref();
@@ -241,7 +247,7 @@ impl InProcess {
                 response.status().as_u16(),
                 crate::entra::retry_after(response.headers()),
                 response.body(),
-                &Scrubber::default(),
+                no_secrets(),
             ),
             Err(e) => Response {
                 status: 400,
