@@ -33,6 +33,7 @@ pub(crate) fn attr<'a>(
 
 /// The schemas a `/Schemas` answer lists: a ListResponse's `Resources` (RFC 7644 §4), or a
 /// bare array, which some servers answer instead; nothing for anything else.
+#[cfg(feature = "entra")]
 pub(crate) fn listed_schemas(body: &serde_json::Value) -> &[serde_json::Value] {
     body.get("Resources")
         .and_then(serde_json::Value::as_array)
